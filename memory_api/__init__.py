@@ -1,0 +1,30 @@
+"""memory-api: persistent, user-scoped memory for chat applications, on Redis."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Settings
+from .logs import configure_logging
+from .services import Services
+
+__all__ = ["create_app", "Settings"]
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Build the WSGI app. Tests pass their own Settings; production reads the environment.
+
+    Nothing connects to Redis here: the first request does, so building the app
+    (e.g. to write openapi.yaml) needs no Redis.
+    """
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MEMORY_API_SETTINGS"] = settings
+    app.extensions["memory_api"] = services or Services.build(settings)
+
+    from .api import init_api
+
+    init_api(app)
+    return app

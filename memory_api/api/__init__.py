@@ -1,0 +1,95 @@
+"""The HTTP layer: flask-smorest Api, blueprints, request ids, access log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+from flask_smorest import Api
+
+from ..errors import PayloadTooLarge
+from . import health, memory
+from .errors import register_error_handlers
+from .schemas import ErrorEnvelope
+
+access_log = logging.getLogger("memory_api.access")
+
+API_VERSION = "1.0.0"
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+SPEC_OPTIONS = {
+    "info": {
+        "description": (
+            "Persistent, user-scoped memory for chat applications, with an OpenAI-style API: "
+            "the same list objects, cursor pagination, ids and error envelope. "
+            "Authenticate with `Authorization: Bearer <key>`; a service key names the end "
+            "user in `X-Memory-User`."
+        )
+    },
+    "components": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    },
+    "security": [{"bearerAuth": []}],
+}
+
+
+class MemoryApi(Api):
+    """flask-smorest's Api with our error envelope documented for every error response.
+
+    Error handlers are ours (api/errors.py), so flask-smorest's are not registered.
+    """
+
+    ERROR_SCHEMA = ErrorEnvelope
+
+    def _register_error_handlers(self):
+        register_error_handlers(self._app)
+
+
+def init_api(app: Flask) -> MemoryApi:
+    app.config.update(
+        API_TITLE="memory-api",
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS=SPEC_OPTIONS,
+    )
+    api = MemoryApi(app)
+    api.register_blueprint(memory.blp)
+    api.register_blueprint(health.blp)
+    _register_request_hooks(app)
+    return api
+
+
+def _register_request_hooks(app: Flask) -> None:
+    max_body = app.config["MAX_CONTENT_LENGTH"]
+
+    @app.before_request
+    def start_request():
+        g.started = time.perf_counter()
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
+        if request.content_length is not None and request.content_length > max_body:
+            raise PayloadTooLarge(f"The request body is larger than {max_body} bytes.")
+
+    @app.after_request
+    def finish_request(response):
+        request_id = g.get("request_id") or f"req_{uuid.uuid4().hex}"
+        response.headers["x-request-id"] = request_id
+        if access_log.isEnabledFor(logging.INFO):
+            principal = g.get("principal")
+            access_log.info(
+                "request_id=%s user=%s key=%s method=%s path=%s status=%s code=%s ms=%.1f",
+                request_id,
+                principal.user_id if principal else "-",
+                principal.key_id if principal else "-",
+                request.method,
+                request.path,
+                response.status_code,
+                g.get("error_code") or "-",
+                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+            )
+        return response

@@ -1,0 +1,29 @@
+"""/healthz: is the service up and its Redis reachable? No authentication."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from ..errors import ServiceUnavailable
+from ..store.redis import UNAVAILABLE_ERRORS
+from .http import Blueprint, json_response, services
+from .schemas import Health
+
+blp = Blueprint("health", __name__, description="Liveness and Redis reachability.")
+
+
+@blp.route("/healthz")
+class HealthCheck(MethodView):
+    @blp.doc(operationId="getHealth", summary="Health check", security=[])
+    @blp.response(200, Health)
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def get(self):
+        """200 when Redis answers a PING, else 503 with the error envelope."""
+        try:
+            services().redis.client.ping()
+        except UNAVAILABLE_ERRORS as exc:
+            raise ServiceUnavailable(
+                f"Redis is unreachable: {type(exc).__name__}.", code="store_unavailable",
+                headers={"Retry-After": "1"},
+            ) from None
+        return json_response({"status": "ok", "redis": "ok"})

@@ -1,0 +1,97 @@
+"""/v1/memory: list, create, get, update, delete the caller's memories."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from ..ids import MEMORY_ID_PATTERN
+from .http import Blueprint, authenticate_request, documents_errors, json_response, principal, services
+from .schemas import (
+    MemoryCreateRequest,
+    MemoryDeleted,
+    MemoryList,
+    MemoryListQuery,
+    MemoryObject,
+    MemoryUpdateRequest,
+)
+
+blp = Blueprint("memory", __name__, url_prefix="/v1/memory", description="The caller's memories.")
+blp.before_request(authenticate_request)
+
+MEMORY_ID_PARAM = {
+    "in": "path",
+    "name": "memory_id",
+    "required": True,
+    "schema": {"type": "string", "pattern": MEMORY_ID_PATTERN},
+    "description": "The memory's id.",
+}
+
+
+def _memory_response(memory):
+    return json_response(memory.to_api(), headers={"ETag": memory.etag})
+
+
+@blp.route("")
+class Memories(MethodView):
+    @blp.doc(operationId="listMemories", summary="List memories")
+    @blp.arguments(MemoryListQuery, location="query", as_kwargs=True)
+    @blp.response(200, MemoryList)
+    @documents_errors(blp)
+    def get(self, **query):
+        """The caller's memories, newest first by default, with OpenAI-style cursors."""
+        page = services().memories.list(principal().user_id, **query)
+        return json_response(page.to_api())
+
+    @blp.doc(operationId="createMemory", summary="Create a memory")
+    @blp.arguments(MemoryCreateRequest)
+    @blp.response(200, MemoryObject)
+    @documents_errors(blp, 413, 415)
+    def post(self, body):
+        """Store a memory. Word and token counts are computed once, at write time."""
+        memory = services().memories.create(principal().user_id, body["content"], body.get("metadata"))
+        return _memory_response(memory)
+
+
+@blp.route("/<string:memory_id>", parameters=[MEMORY_ID_PARAM])
+class MemoryById(MethodView):
+    @blp.doc(operationId="getMemory", summary="Retrieve a memory")
+    @blp.response(200, MemoryObject)
+    @documents_errors(blp, 404)
+    def get(self, memory_id):
+        """One memory of the caller's. Another user's memory is simply not found."""
+        return _memory_response(services().memories.get(principal().user_id, memory_id))
+
+    @blp.doc(operationId="updateMemory", summary="Update a memory")
+    @blp.arguments(MemoryUpdateRequest)
+    @blp.response(200, MemoryObject)
+    @documents_errors(blp, 404, 413, 415)
+    def patch(self, body, memory_id):
+        """Change content and/or metadata (metadata is replaced as a whole)."""
+        return _update(body, memory_id)
+
+    @blp.doc(operationId="updateMemoryPost", summary="Update a memory (OpenAI's POST convention)")
+    @blp.arguments(MemoryUpdateRequest)
+    @blp.response(200, MemoryObject)
+    @documents_errors(blp, 404, 413, 415)
+    def post(self, body, memory_id):
+        """The same update as PATCH, as OpenAI's API updates objects with POST."""
+        return _update(body, memory_id)
+
+    @blp.doc(operationId="deleteMemory", summary="Delete a memory")
+    @blp.response(200, MemoryDeleted)
+    @documents_errors(blp, 404)
+    def delete(self, memory_id):
+        """Delete permanently."""
+        memory = services().memories.delete(principal().user_id, memory_id)
+        return json_response({"id": memory.id, "object": "memory.deleted", "deleted": True})
+
+
+def _update(body: dict, memory_id: str):
+    memory = services().memories.update(
+        principal().user_id,
+        memory_id,
+        content=body.get("content"),
+        metadata=body.get("metadata"),
+        metadata_given="metadata" in body,
+    )
+    return _memory_response(memory)

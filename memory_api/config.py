@@ -1,0 +1,115 @@
+"""Settings, read once from the environment (and a `.env` file via python-dotenv).
+
+Every setting is declared once below with its environment variable, default and a
+one-line meaning; `.env.example` and the README's table are checked against this
+list by the tests, so the three cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A setting in the environment has a value we cannot use."""
+
+
+def _setting(env: str, default: Any, help: str) -> Any:
+    return field(default=default, metadata={"env": env, "help": help})
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration. Build it with `Settings.from_env()` or directly in tests."""
+
+    # --- storage -------------------------------------------------------------
+    redis_url: str | None = _setting(
+        "REDIS_URL", None,
+        "Redis to use (redis://, rediss://, unix://). Unset: start the embedded Redis.")
+    redis_cluster: bool = _setting(
+        "MEMORY_API_REDIS_CLUSTER", False,
+        "Treat REDIS_URL as one node of a Redis Cluster.")
+    redis_timeout: float = _setting(
+        "MEMORY_API_REDIS_TIMEOUT", 2.0,
+        "Seconds to wait for Redis to connect or answer before replying 503.")
+    data_dir: str = _setting(
+        "MEMORY_API_DATA_DIR", "./.memory-api",
+        "Directory of the embedded Redis (data, append-only file, socket).")
+
+    # --- HTTP server ---------------------------------------------------------
+    host: str = _setting("MEMORY_API_HOST", "127.0.0.1", "Address `memory-api serve` binds to.")
+    port: int = _setting("MEMORY_API_PORT", 8000, "Port `memory-api serve` listens on.")
+    workers: int = _setting("MEMORY_API_WORKERS", 2, "gunicorn worker processes.")
+    threads: int = _setting("MEMORY_API_THREADS", 4, "Threads per gunicorn worker.")
+    graceful_timeout: int = _setting(
+        "MEMORY_API_GRACEFUL_TIMEOUT", 30,
+        "Seconds in-flight requests get to finish after SIGTERM.")
+    log_level: str = _setting("MEMORY_API_LOG_LEVEL", "INFO", "Log level (DEBUG logs memory content).")
+
+    # --- API limits ----------------------------------------------------------
+    max_body_bytes: int = _setting(
+        "MEMORY_API_MAX_BODY_BYTES", 1_048_576, "Largest request body accepted (413 above it).")
+    max_content_chars: int = _setting(
+        "MEMORY_API_MAX_CONTENT_CHARS", 4000, "Longest memory content, in characters.")
+    key_cache_seconds: float = _setting(
+        "MEMORY_API_KEY_CACHE_SECONDS", 5.0,
+        "How long a worker trusts an API-key lookup; a revoked key stops within this time.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
+        """Read every setting from `environ` (default: os.environ, after loading `.env`)."""
+        if environ is None:
+            if dotenv:
+                from dotenv import load_dotenv
+
+                # An explicit environment variable wins over the .env file.
+                load_dotenv(os.environ.get("MEMORY_API_ENV_FILE", ".env"), override=False)
+            environ = os.environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or (raw == "" and f.default is None):
+                continue
+            values[f.name] = _convert(f, raw)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some settings changed (tests use this)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return not self.redis_url
+
+
+def _convert(f: dataclasses.Field, raw: str) -> Any:
+    kind = type(f.default) if f.default is not None else str
+    try:
+        if kind is bool:
+            return _parse_bool(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        return raw
+    except ValueError as exc:
+        raise ConfigError(f"{f.metadata['env']}={raw!r}: {exc}") from None
+
+
+def describe_settings() -> list[tuple[str, Any, str]]:
+    """(environment variable, default, meaning) for every setting, in declaration order."""
+    return [
+        (f.metadata["env"], f.default, f.metadata["help"]) for f in dataclasses.fields(Settings)
+    ]

@@ -1,0 +1,156 @@
+"""Typed errors raised by the services, and the one function that renders them.
+
+Every non-2xx answer of the service, whatever raised it (our services, Flask,
+werkzeug, webargs, Redis), leaves through `error_body()`, so clients always get
+OpenAI's envelope: {"error": {"message", "type", "param", "code"}}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error with an HTTP status and the fields of OpenAI's error envelope."""
+
+    status = 500
+    type = "server_error"
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.message, type=self.type, param=self.param, code=self.code)
+
+
+class InvalidRequest(ApiError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class AuthenticationFailed(ApiError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(ApiError):
+    status = 403
+    type = "permission_error"
+
+
+class NotFound(ApiError):
+    status = 404
+    type = "not_found_error"
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class Conflict(ApiError):
+    status = 409
+    type = "conflict_error"
+
+
+class PreconditionFailed(ApiError):
+    status = 412
+    type = "invalid_request_error"
+    code = "precondition_failed"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    type = "invalid_request_error"
+    code = "unsupported_media_type"
+
+
+class RateLimited(ApiError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class ServerError(ApiError):
+    status = 500
+    type = "server_error"
+
+
+class BadGateway(ApiError):
+    status = 502
+    type = "upstream_error"
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    type = "service_unavailable_error"
+
+
+class GatewayTimeout(ApiError):
+    status = 504
+    type = "upstream_error"
+    code = "upstream_timeout"
+
+
+def error_body(
+    message: str,
+    *,
+    type: str,
+    param: str | None = None,
+    code: str | None = None,
+) -> dict[str, Any]:
+    """The error envelope, as OpenAI's API returns it."""
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+# Error types for statuses that reach us from werkzeug rather than from our own code.
+_TYPE_BY_STATUS = {
+    400: ("invalid_request_error", None),
+    401: ("authentication_error", "invalid_api_key"),
+    403: ("permission_error", None),
+    404: ("not_found_error", "not_found"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    406: ("invalid_request_error", "not_acceptable"),
+    409: ("conflict_error", None),
+    411: ("invalid_request_error", "length_required"),
+    412: ("invalid_request_error", "precondition_failed"),
+    413: ("invalid_request_error", "request_too_large"),
+    414: ("invalid_request_error", "uri_too_long"),
+    415: ("invalid_request_error", "unsupported_media_type"),
+    416: ("invalid_request_error", None),
+    428: ("invalid_request_error", "precondition_required"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
+    431: ("invalid_request_error", "headers_too_large"),
+}
+
+
+def error_for_status(status: int, message: str) -> ApiError:
+    """An ApiError for a bare HTTP status (unknown route, wrong method, ...)."""
+    err_type, code = _TYPE_BY_STATUS.get(
+        status, ("server_error", None) if status >= 500 else ("invalid_request_error", None)
+    )
+    err = ApiError(message, code=code)
+    err.status = status
+    err.type = err_type
+    return err

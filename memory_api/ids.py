@@ -1,0 +1,100 @@
+"""Time-sortable object ids: `mem_` / `conv_` + a 26-character ULID.
+
+A ULID is 48 bits of milliseconds and 80 random bits in Crockford base32, so
+ids sort by creation time as plain strings; list pagination uses that order
+directly (a Redis sorted set compared lexicographically). Within one process
+ids are strictly increasing even inside one millisecond (the random part is
+incremented), so a client creating memories quickly sees them in order.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_ULID_RE = "[0-7][0-9A-HJKMNP-TV-Z]{25}"
+_RANDOM_BITS = 80
+_RANDOM_MAX = (1 << _RANDOM_BITS) - 1
+
+MEMORY_PREFIX = "mem_"
+CONVERSATION_PREFIX = "conv_"
+KEY_PREFIX = "key_"
+
+MEMORY_ID_PATTERN = f"^{MEMORY_PREFIX}{_ULID_RE}$"
+CONVERSATION_ID_PATTERN = f"^{CONVERSATION_PREFIX}{_ULID_RE}$"
+KEY_ID_PATTERN = f"^{KEY_PREFIX}{_ULID_RE}$"
+
+_memory_id_re = re.compile(MEMORY_ID_PATTERN)
+_conversation_id_re = re.compile(CONVERSATION_ID_PATTERN)
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def _decode(text: str) -> int:
+    value = 0
+    for ch in text:
+        value = (value << 5) | _ALPHABET.index(ch)
+    return value
+
+
+class _UlidGenerator:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._last_random = 0
+        self._pid = os.getpid()
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._pid != os.getpid():  # forked (gunicorn worker): restart the sequence
+                self._pid = os.getpid()
+                self._last_ms = -1
+            ms = int(time.time() * 1000)
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                rnd = self._last_random + 1
+                if rnd > _RANDOM_MAX:  # 2**80 ids in one millisecond: borrow the next one
+                    ms, rnd = ms + 1, int.from_bytes(os.urandom(10), "big") >> 1
+            else:
+                # Leave headroom so increments within the millisecond never overflow.
+                rnd = int.from_bytes(os.urandom(10), "big") >> 1
+            self._last_ms, self._last_random = ms, rnd
+            return _encode(ms, 10) + _encode(rnd, 16)
+
+
+new_ulid = _UlidGenerator()
+
+
+def new_memory_id() -> str:
+    return MEMORY_PREFIX + new_ulid()
+
+
+def new_conversation_id() -> str:
+    return CONVERSATION_PREFIX + new_ulid()
+
+
+def new_key_id() -> str:
+    return KEY_PREFIX + new_ulid()
+
+
+def is_memory_id(value: str) -> bool:
+    return bool(_memory_id_re.fullmatch(value))
+
+
+def is_conversation_id(value: str) -> bool:
+    return bool(_conversation_id_re.fullmatch(value))
+
+
+def created_at_of(object_id: str) -> int:
+    """Unix seconds encoded in an id's ULID (its creation time)."""
+    ulid = object_id.rsplit("_", 1)[1]
+    return _decode(ulid[:10]) // 1000

@@ -1,0 +1,60 @@
+"""Plain data objects shared by the services and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .ids import created_at_of
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One stored memory, as the services see it."""
+
+    id: str
+    content: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    updated_at: int = 0
+    word_count: int = 0
+    token_count: int = 0
+    revision: int = 1
+
+    @property
+    def created_at(self) -> int:
+        return created_at_of(self.id)
+
+    @property
+    def etag(self) -> str:
+        """An opaque entity tag that changes with every write of this memory."""
+        return f'"{self.revision}"'
+
+    def to_api(self) -> dict:
+        """The memory object of the REST API (OpenAI style)."""
+        return {
+            "id": self.id,
+            "object": "memory",
+            "content": self.content,
+            "metadata": self.metadata,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "word_count": self.word_count,
+            "token_count": self.token_count,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a cursor-paginated list."""
+
+    items: list
+    has_more: bool
+
+    def to_api(self) -> dict:
+        data = [item.to_api() for item in self.items]
+        return {
+            "object": "list",
+            "data": data,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+            "has_more": self.has_more,
+        }

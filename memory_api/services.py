@@ -1,0 +1,37 @@
+"""Wiring: the store and the services built from one Settings.
+
+Used by the Flask app, the CLI and the MCP server alike, so each door gets the
+same services over the same Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .auth import KeyService
+from .config import Settings
+from .memories import MemoryService
+from .store.api_keys import ApiKeyStore
+from .store.memories import MemoryStore
+from .store.redis import RedisStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: RedisStore
+    keys: KeyService
+    memories: MemoryService
+
+    @classmethod
+    def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
+        redis_store = redis_store or RedisStore.from_settings(settings)
+        return cls(
+            settings=settings,
+            redis=redis_store,
+            keys=KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds),
+            memories=MemoryService(MemoryStore(redis_store), max_content_chars=settings.max_content_chars),
+        )
+
+    def close(self) -> None:
+        self.redis.close()

@@ -1,0 +1,46 @@
+"""Every Redis key name the service uses. No other module formats a key.
+
+All keys of one user share the hash tag `{u:<user id>}`, so every script that
+touches several of them runs on one Redis Cluster slot. User ids are validated
+(`memory_api.auth.validate_user_id`) to contain no braces, so a user id cannot
+alter the tag.
+"""
+
+from __future__ import annotations
+
+# Bump when the layout changes incompatibly; it prefixes every key.
+PREFIX = "ma1"
+
+
+def _user_tag(user_id: str) -> str:
+    return f"{PREFIX}:{{u:{user_id}}}"
+
+
+def memory_items(user_id: str) -> str:
+    """HASH memory id -> the memory's record (compact JSON)."""
+    return f"{_user_tag(user_id)}:items"
+
+
+def memory_ids(user_id: str) -> str:
+    """ZSET of the user's memory ids, all scored 0, so ordered lexicographically = by time."""
+    return f"{_user_tag(user_id)}:ids"
+
+
+def memory_keys(user_id: str) -> list[str]:
+    """The keys a memory write touches, in the order the Lua scripts expect (KEYS[1..])."""
+    return [memory_items(user_id), memory_ids(user_id)]
+
+
+# --- API keys: all under one hash tag so creating or revoking one is atomic --------
+
+_AUTH_TAG = f"{PREFIX}:{{auth}}"
+
+
+def api_key_by_hash(lookup: str) -> str:
+    """HASH describing one API key, found by the first half of the secret's sha256."""
+    return f"{_AUTH_TAG}:key:{lookup}"
+
+
+def api_key_index() -> str:
+    """HASH key id -> lookup (for listing and revoking by id)."""
+    return f"{_AUTH_TAG}:keys"

@@ -1,0 +1,110 @@
+"""Connection setup: the configured Redis (or Redis Cluster), or the embedded one.
+
+`RedisStore` connects lazily, on first use, so building the app (for example to
+write openapi.yaml) never starts or needs a Redis.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from . import scripts
+from .embedded import EmbeddedRedis
+
+# Errors meaning "Redis is not reachable or not serving right now": answered 503.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,  # includes BusyLoadingError
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.MasterDownError,
+)
+
+_SCRIPTS = {
+    name: source
+    for name, source in vars(scripts).items()
+    if name.isupper() and isinstance(source, str)
+}
+
+
+def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> Any:
+    """A redis-py client for `url`, failing fast when Redis is away.
+
+    One immediate retry covers a pooled connection that died with a Redis
+    restart; beyond that a request fails within `timeout` and is answered 503.
+    """
+    options = dict(
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
+    if cluster:
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, **options)
+
+
+class RedisStore:
+    """The process's Redis client and its registered Lua scripts."""
+
+    def __init__(self, url: str | None, *, data_dir: str, cluster: bool = False, timeout: float = 2.0):
+        self._url = url
+        self._data_dir = data_dir
+        self._cluster = cluster
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._scripts: dict[str, Any] = {}
+        self.embedded: EmbeddedRedis | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> "RedisStore":
+        return cls(
+            settings.redis_url,
+            data_dir=settings.data_dir,
+            cluster=settings.redis_cluster,
+            timeout=settings.redis_timeout,
+        )
+
+    @property
+    def client(self) -> Any:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._open()
+                client = self._client
+        return client
+
+    def _open(self) -> Any:
+        url = self._url
+        if not url:
+            self.embedded = EmbeddedRedis.attach(self._data_dir)
+            atexit.register(self.close)
+            url = self.embedded.url
+        client = connect(url, cluster=self._cluster, timeout=self._timeout)
+        self._scripts = {name: client.register_script(src) for name, src in _SCRIPTS.items()}
+        return client
+
+    def script(self, name: str):
+        """A registered Lua script from store/scripts.py, by its constant's name."""
+        self.client  # noqa: B018 - connect (and register) on first use
+        return self._scripts[name]
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+            if client is not None:
+                client.close()
+            embedded, self.embedded = self.embedded, None
+        if embedded is not None:
+            embedded.release()

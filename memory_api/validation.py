@@ -1,0 +1,79 @@
+"""Input rules shared by every door (REST, MCP, CLI): each rule is written once, here.
+
+They raise InvalidRequest naming the offending field, so the HTTP layer and the
+MCP tools report the same message for the same mistake.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import InvalidRequest
+
+# OpenAI's metadata rules.
+METADATA_MAX_KEYS = 16
+METADATA_MAX_KEY_CHARS = 64
+METADATA_MAX_VALUE_CHARS = 512
+
+# Control characters other than tab, newline and carriage return, and lone
+# surrogates (which JSON can carry but UTF-8 cannot encode).
+_FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def check_text(
+    value: Any,
+    *,
+    param: str,
+    max_chars: int | None = None,
+    allow_empty: bool = False,
+    strip: bool = False,
+) -> str:
+    """A string free of control characters, within `max_chars`; returned (trimmed if `strip`)."""
+    if not isinstance(value, str):
+        raise InvalidRequest(f"'{param}' must be a string.", param=param, code="invalid_type")
+    bad = _FORBIDDEN_CHARS.search(value)
+    if bad:
+        raise InvalidRequest(
+            f"'{param}' contains a forbidden character (U+{ord(bad.group()):04X}) at position {bad.start()}.",
+            param=param,
+            code="invalid_characters",
+        )
+    if strip:
+        value = value.strip()
+    if not allow_empty and not value.strip():
+        raise InvalidRequest(f"'{param}' must not be empty.", param=param, code="empty_value")
+    if max_chars is not None and len(value) > max_chars:
+        raise InvalidRequest(
+            f"'{param}' is {len(value)} characters long; the maximum is {max_chars}.",
+            param=param,
+            code="string_above_max_length",
+        )
+    return value
+
+
+def check_content(value: Any, *, max_chars: int, param: str = "content") -> str:
+    """Memory content: non-empty after trimming, at most `max_chars`; returned trimmed."""
+    return check_text(value, param=param, max_chars=max_chars, strip=True)
+
+
+def check_metadata(value: Any, *, param: str = "metadata") -> dict[str, str]:
+    """OpenAI-style metadata: at most 16 string keys (64 chars) with string values (512 chars)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"'{param}' must be an object of strings.", param=param, code="invalid_type")
+    if len(value) > METADATA_MAX_KEYS:
+        raise InvalidRequest(
+            f"'{param}' has {len(value)} keys; the maximum is {METADATA_MAX_KEYS}.",
+            param=param,
+            code="too_many_keys",
+        )
+    for key, item in value.items():
+        check_text(key, param=param, max_chars=METADATA_MAX_KEY_CHARS)
+        if not isinstance(item, str):
+            raise InvalidRequest(
+                f"'{param}.{key}' must be a string.", param=param, code="invalid_type"
+            )
+        check_text(item, param=param, max_chars=METADATA_MAX_VALUE_CHARS, allow_empty=True)
+    return dict(value)

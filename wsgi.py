@@ -1,0 +1,5 @@
+"""WSGI entry point: `gunicorn wsgi:app` (set REDIS_URL; `memory-api serve` handles the embedded default)."""
+
+from memory_api import create_app
+
+app = create_app()
