@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.extensions["memory_api"] = services or Services.build(settings)
 
     from .api import init_api
+    from .tokens import get_encoding
 
     init_api(app)
+    get_encoding()  # load the vocabulary now, not on the first request
     return app

@@ -81,6 +81,14 @@ def authenticate_request() -> None:
 
 COMMON_ERRORS = (400, 401, 403, 429, 503)
 
+USER_HEADER_PARAM = {
+    "in": "header",
+    "name": USER_HEADER,
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "With a service key: the end user to act for. Not allowed with a user key.",
+}
+
 
 def documents_errors(blp: SmorestBlueprint, *statuses: int):
     """Document error responses (the envelope) for a view: the common ones plus `statuses`."""

@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from ..ids import MEMORY_ID_PATTERN
-from .http import Blueprint, authenticate_request, documents_errors, json_response, principal, services
+from .http import (
+    USER_HEADER_PARAM,
+    Blueprint,
+    authenticate_request,
+    documents_errors,
+    json_response,
+    principal,
+    services,
+)
 from .schemas import (
     MemoryCreateRequest,
     MemoryDeleted,
@@ -31,7 +39,7 @@ def _memory_response(memory):
     return json_response(memory.to_api(), headers={"ETag": memory.etag})
 
 
-@blp.route("")
+@blp.route("", parameters=[USER_HEADER_PARAM])
 class Memories(MethodView):
     @blp.doc(operationId="listMemories", summary="List memories")
     @blp.arguments(MemoryListQuery, location="query", as_kwargs=True)
@@ -52,7 +60,7 @@ class Memories(MethodView):
         return _memory_response(memory)
 
 
-@blp.route("/<string:memory_id>", parameters=[MEMORY_ID_PARAM])
+@blp.route("/<string:memory_id>", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])
 class MemoryById(MethodView):
     @blp.doc(operationId="getMemory", summary="Retrieve a memory")
     @blp.response(200, MemoryObject)

@@ -18,6 +18,11 @@ from ..validation import METADATA_MAX_KEY_CHARS, METADATA_MAX_KEYS, METADATA_MAX
 DEFAULT_MAX_CONTENT_CHARS = 4000
 
 
+def constant(value: str) -> fields.Constant:
+    """A field that is always `value` (the `object` discriminator of OpenAI objects)."""
+    return fields.Constant(value, required=True, metadata={"type": "string", "enum": [value]})
+
+
 class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -87,7 +92,7 @@ class MemoryListQuery(StrictSchema):
 
 class MemoryObject(ma.Schema):
     id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
-    object = fields.Constant("memory", required=True, metadata={"enum": ["memory"]})
+    object = constant("memory")
     content = fields.String(required=True)
     metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     created_at = fields.Integer(required=True, metadata={"description": "Unix seconds."})
@@ -97,7 +102,7 @@ class MemoryObject(ma.Schema):
 
 
 class MemoryList(ma.Schema):
-    object = fields.Constant("list", required=True, metadata={"enum": ["list"]})
+    object = constant("list")
     data = fields.List(fields.Nested(MemoryObject), required=True)
     first_id = fields.String(required=True, allow_none=True)
     last_id = fields.String(required=True, allow_none=True)
@@ -106,7 +111,7 @@ class MemoryList(ma.Schema):
 
 class MemoryDeleted(ma.Schema):
     id = fields.String(required=True)
-    object = fields.Constant("memory.deleted", required=True, metadata={"enum": ["memory.deleted"]})
+    object = constant("memory.deleted")
     deleted = fields.Boolean(required=True)
 
 

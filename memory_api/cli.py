@@ -1,0 +1,107 @@
+"""The `memory-api` command: serve, and administer keys on the same Redis as `serve`.
+
+Every command uses the Redis `serve` uses: REDIS_URL, or the embedded Redis of
+MEMORY_API_DATA_DIR, attaching to the one a running `serve` started, or
+starting one for the duration of the command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from typing import Iterator
+
+import click
+
+from .config import ConfigError, Settings
+from .errors import ApiError
+from .services import Services
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def open_services() -> Iterator[Services]:
+    """Services on the configured Redis; an embedded one is left when the command ends."""
+    services = Services.build(_settings())
+    try:
+        yield services
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        services.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """memory-api: persistent, user-scoped memory for chat applications."""
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default MEMORY_API_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default MEMORY_API_PORT or 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default MEMORY_API_WORKERS or 2).")
+@click.option("--threads", type=click.IntRange(1, 256), help="Threads per worker (default MEMORY_API_THREADS or 4).")
+def serve(host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
+    """Run the HTTP API under gunicorn (embedded Redis unless REDIS_URL is set)."""
+    from .server import serve as run_server
+
+    settings = _settings()
+    overrides = {k: v for k, v in dict(host=host, port=port, workers=workers, threads=threads).items() if v is not None}
+    sys.exit(run_server(settings.replace(**overrides)))
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.argument("user", required=False)
+@click.option("--service", "service", metavar="NAME", help="Create a service key for backend NAME instead.")
+def keys_create(user: str | None, service: str | None) -> None:
+    """Create a key for USER (or a service key); prints the key alone on stdout, once."""
+    if (user is None) == (service is None):
+        raise click.UsageError("give a USER, or --service NAME")
+    with open_services() as services:
+        secret, record = services.keys.create(user=user, service=service)
+    click.echo(secret)
+    who = f"service {record.subject!r}" if service else f"user {record.subject!r}"
+    click.echo(f"created {record.id} for {who}; it is not stored and will not be shown again", err=True)
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def keys_list(as_json: bool) -> None:
+    """List keys (ids and hints only; secrets are never stored)."""
+    with open_services() as services:
+        records = services.keys.list()
+    for r in records:
+        if as_json:
+            click.echo(json.dumps({"id": r.id, "kind": r.kind, "subject": r.subject, "hint": r.hint,
+                                   "created_at": r.created_at}))
+        else:
+            created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.created_at))
+            click.echo(f"{r.id}  {r.kind:<7}  {r.subject:<24}  {r.hint:<15}  {created}Z")
+    if not records and not as_json:
+        click.echo("no keys", err=True)
+
+
+@keys.command("revoke")
+@click.argument("key")
+def keys_revoke(key: str) -> None:
+    """Revoke KEY, given its id (key_...) or the secret itself."""
+    with open_services() as services:
+        record = services.keys.revoke(key)
+    click.echo(f"revoked {record.id} ({record.kind} {record.subject})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
