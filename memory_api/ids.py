@@ -39,11 +39,12 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+# Crockford's digits mapped onto the digits int(..., 32) reads.
+_TO_BASE32 = str.maketrans(_ALPHABET, "0123456789abcdefghijklmnopqrstuv")
+
+
 def _decode(text: str) -> int:
-    value = 0
-    for ch in text:
-        value = (value << 5) | _ALPHABET.index(ch)
-    return value
+    return int(text.translate(_TO_BASE32), 32)
 
 
 class _UlidGenerator:

@@ -68,7 +68,8 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                redis.Redis(port=self.port, socket_timeout=0.5).ping()
+                with redis.Redis(port=self.port, socket_timeout=0.5) as probe:
+                    probe.ping()
                 return self
             except redis.ConnectionError:
                 time.sleep(0.02)

@@ -42,7 +42,7 @@ def _memory_response(memory):
 @blp.route("", parameters=[USER_HEADER_PARAM])
 class Memories(MethodView):
     @blp.doc(operationId="listMemories", summary="List memories")
-    @blp.arguments(MemoryListQuery, location="query", as_kwargs=True)
+    @blp.arguments(MemoryListQuery(), location="query", as_kwargs=True)
     @blp.response(200, MemoryList)
     @documents_errors(blp)
     def get(self, **query):
@@ -51,7 +51,7 @@ class Memories(MethodView):
         return json_response(page.to_api())
 
     @blp.doc(operationId="createMemory", summary="Create a memory")
-    @blp.arguments(MemoryCreateRequest)
+    @blp.arguments(MemoryCreateRequest())
     @blp.response(200, MemoryObject)
     @documents_errors(blp, 413, 415)
     def post(self, body):
@@ -70,7 +70,7 @@ class MemoryById(MethodView):
         return _memory_response(services().memories.get(principal().user_id, memory_id))
 
     @blp.doc(operationId="updateMemory", summary="Update a memory")
-    @blp.arguments(MemoryUpdateRequest)
+    @blp.arguments(MemoryUpdateRequest())
     @blp.response(200, MemoryObject)
     @documents_errors(blp, 404, 413, 415)
     def patch(self, body, memory_id):
@@ -78,7 +78,7 @@ class MemoryById(MethodView):
         return _update(body, memory_id)
 
     @blp.doc(operationId="updateMemoryPost", summary="Update a memory (OpenAI's POST convention)")
-    @blp.arguments(MemoryUpdateRequest)
+    @blp.arguments(MemoryUpdateRequest())
     @blp.response(200, MemoryObject)
     @documents_errors(blp, 404, 413, 415)
     def post(self, body, memory_id):

@@ -38,7 +38,7 @@ def encode_record(memory: Memory) -> str:
 def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
     if isinstance(memory_id, bytes):
         memory_id = memory_id.decode()
-    rec = json.loads(raw)
+    rec = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
     metadata = rec.get("m") or {}  # Lua's cjson writes an empty table as {} or []
     return Memory(
         id=memory_id,

