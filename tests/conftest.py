@@ -26,10 +26,14 @@ from memory_api.services import Services
 REPO = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(below: int = 65536) -> int:
+    """A free TCP port on 127.0.0.1 (below `below`: a cluster node also needs port + 10000)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port < below:
+            return port
 
 
 def redis_server_binary() -> str:
@@ -46,7 +50,7 @@ class RedisServer:
 
     def __init__(self, data_dir: Path, *extra: str) -> None:
         self.data_dir = data_dir
-        self.port = free_port()
+        self.port = free_port(below=55536 if "--cluster-enabled" in extra else 65536)
         self.extra = extra
         self.process: subprocess.Popen | None = None
 
@@ -60,6 +64,7 @@ class RedisServer:
             [
                 redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", str(self.data_dir), "--save", "", "--appendonly", "no",
+                "--logfile", str(self.data_dir / "redis.log"),
                 *self.extra,
             ],
             stdout=subprocess.DEVNULL,
@@ -72,8 +77,12 @@ class RedisServer:
                     probe.ping()
                 return self
             except redis.ConnectionError:
+                if self.process.poll() is not None:
+                    break
                 time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
+        self.stop()
+        log = self.data_dir / "redis.log"
+        raise RuntimeError(f"redis-server did not start: {log.read_text()[-2000:] if log.exists() else ''}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
