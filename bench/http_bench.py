@@ -97,14 +97,11 @@ class Bench:
         self.redis.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def run_wrk(self, name: str, url: str, script: str) -> dict:
-        """Warm up, then `--repeat` timed runs; the run with the median throughput is kept."""
-        path = os.path.join(self.tmp, f"{name.replace('/', '_')}.lua")
+    def write_script(self, name: str, script: str) -> str:
+        path = os.path.join(self.tmp, f"{name.replace('/', '_').replace(' ', '_')}.lua")
         with open(path, "w") as fh:
             fh.write(script)
-        self._wrk(path, url, self.args.warmup)
-        runs = sorted((self._measured_run(name, path, url) for _ in range(self.args.repeat)), key=lambda r: r["rps"])
-        return runs[len(runs) // 2]
+        return path
 
     def _wrk(self, path: str, url: str, seconds: int) -> str:
         return subprocess.run(
@@ -112,7 +109,7 @@ class Bench:
             capture_output=True, text=True, check=True,
         ).stdout
 
-    def _measured_run(self, name: str, path: str, url: str) -> dict:
+    def measured_run(self, name: str, path: str, url: str) -> dict:
         client = self.redis.client
         reads_before = int(client.info("stats")["total_reads_processed"])
         cmds_before = client.info("commandstats")
@@ -160,8 +157,8 @@ def fmt(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds per timed run")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of untimed load before each endpoint")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per endpoint; the median is reported")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of untimed load per endpoint, first round")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds over all endpoints; medians are reported")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
@@ -185,41 +182,53 @@ def main() -> None:
 
         services = Services.build(Settings(redis_url=bench.redis.url))
         key, _ = services.keys.create(user="bench")
+        small_key, _ = services.keys.create(user="small")
+        large_key, _ = services.keys.create(user="large")
         rnd = random.Random(1)
         ids_path = os.path.join(bench.tmp, "ids.txt")
         with open(ids_path, "w") as fh:
             fh.write("\n".join(bulk_create(services, "bench", 1000, rnd)))
-        body = json.dumps({"content": sample_content(rnd, 30, 30)})
-
-        results = {}
-        run = lambda name, url, script: results.setdefault(name, bench.run_wrk(name, url, script))  # noqa: E731
-        run("baseline: small JSON", base, wrk_script("GET", "/small", key=None))
-        run("baseline: Redis read", base, wrk_script("GET", "/redis-read", key=None))
-        run("baseline: Lua script", base, wrk_script(
-            "POST", "/redis-script", key=None, body=json.dumps({"id": "x", "content": "a small value"})))
-        run("create", ours, wrk_script("POST", "/v1/memory", key=key, body=body))
-        run("get", ours, wrk_script("GET", "/v1/memory/", key=key, ids_file=ids_path))
-        run("list (limit 20)", ours, wrk_script("GET", "/v1/memory?limit=20", key=key))
-        run("update (PATCH)", ours, wrk_script(
-            "PATCH", "/v1/memory/", key=key, body=json.dumps({"content": "an updated memory text"}),
-            ids_file=ids_path))
-        runs = args.warmup + args.duration * args.repeat
-        enough = int(max(r["rps"] for r in results.values()) * runs * 1.5) + 1000
-        delete_path = os.path.join(bench.tmp, "delete-ids.txt")
-        with open(delete_path, "w") as fh:
-            fh.write("\n".join(bulk_create(services, "bench", enough, rnd)))
-        run("delete", ours, wrk_script("DELETE", "/v1/memory/", key=key, ids_file=delete_path))
-
-        small_key, _ = services.keys.create(user="small")
-        large_key, _ = services.keys.create(user="large")
         bulk_create(services, "small", 100, rnd)
         bulk_create(services, "large", args.large, rnd)
-        run("list, 100 memories", ours, wrk_script("GET", "/v1/memory?limit=20", key=small_key))
-        run(f"list, {args.large} memories", ours, wrk_script("GET", "/v1/memory?limit=20", key=large_key))
+        body = json.dumps({"content": sample_content(rnd, 30, 30)})
+
+        def delete_script(seconds: int) -> str:
+            # Each run deletes memories no earlier run touched (wrk restarts its counter per run).
+            path = os.path.join(bench.tmp, "delete-ids.txt")
+            with open(path, "w") as fh:
+                fh.write("\n".join(bulk_create(services, "bench", 6000 * seconds, rnd)))
+            return wrk_script("DELETE", "/v1/memory/", key=key, ids_file=path)
+
+        large_name = f"list, {args.large} memories"
+        scenarios = {
+            "baseline: small JSON": (base, lambda s: wrk_script("GET", "/small", key=None)),
+            "baseline: Redis read": (base, lambda s: wrk_script("GET", "/redis-read", key=None)),
+            "baseline: Lua script": (base, lambda s: wrk_script(
+                "POST", "/redis-script", key=None, body=json.dumps({"id": "x", "content": "a small value"}))),
+            "create": (ours, lambda s: wrk_script("POST", "/v1/memory", key=key, body=body)),
+            "get": (ours, lambda s: wrk_script("GET", "/v1/memory/", key=key, ids_file=ids_path)),
+            "list (limit 20)": (ours, lambda s: wrk_script("GET", "/v1/memory?limit=20", key=key)),
+            "update (PATCH)": (ours, lambda s: wrk_script(
+                "PATCH", "/v1/memory/", key=key, body=json.dumps({"content": "an updated memory text"}),
+                ids_file=ids_path)),
+            "delete": (ours, delete_script),
+            "list, 100 memories": (ours, lambda s: wrk_script("GET", "/v1/memory?limit=20", key=small_key)),
+            large_name: (ours, lambda s: wrk_script("GET", "/v1/memory?limit=20", key=large_key)),
+        }
+        # Rounds: every scenario once per round, so a slow spell on a shared machine
+        # hits all of them alike instead of one; the median of the rounds is reported.
+        runs: dict[str, list[dict]] = {name: [] for name in scenarios}
+        for round_no in range(args.repeat):
+            for name, (url, make_script) in scenarios.items():
+                if round_no == 0:
+                    bench._wrk(bench.write_script(name, make_script(args.warmup)), url, args.warmup)
+                path = bench.write_script(name, make_script(args.duration))
+                runs[name].append(bench.measured_run(name, path, url))
+        results = {name: sorted(r, key=lambda x: x["rps"])[len(r) // 2] for name, r in runs.items()}
         services.close()
 
         print(f"memory-api HTTP benchmark: {args.workers} gunicorn workers x {args.threads} threads (gthread), "
-              f"wrk -t1 -c{args.connections} -d{args.duration}s (median of {args.repeat}, after {args.warmup}s warm-up), "
+              f"wrk -t1 -c{args.connections} -d{args.duration}s (median of {args.repeat} rounds, {args.warmup}s warm-up), "
               f"redis {bench.redis.version()}, "
               f"MEMORY_API_LOG_LEVEL={args.log_level}, {os.cpu_count()} CPUs")
         for result in results.values():
@@ -236,7 +245,7 @@ def main() -> None:
             print(f"  {name:<16} {ours_rps / baseline:5.2f} of the one-{label} baseline, "
                   f"{ours_rps / small:5.2f} of the small-JSON baseline")
         p50_small = results["list, 100 memories"]["p50_us"]
-        p50_large = results[f"list, {args.large} memories"]["p50_us"]
+        p50_large = results[large_name]["p50_us"]
         print(f"\nlist p50 latency, {args.large} vs 100 memories: {p50_large / p50_small:.2f}x")
         os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
         with open(os.path.join(ROOT, "bench", "results", "http_bench.json"), "w") as fh:

@@ -103,5 +103,32 @@ def keys_revoke(key: str) -> None:
     click.echo(f"revoked {record.id} ({record.kind} {record.subject})")
 
 
+@main.command()
+@click.option("--url", help="memory-api to talk to (default MEMORY_API_URL or http://127.0.0.1:8000).")
+@click.option("--key", help="API key (default MEMORY_API_KEY).")
+@click.option("--model", help="Model to ask (default: the server's MEMORY_API_CHAT_MODEL).")
+@click.option("--conversation", "conversation_id", help="Continue this conversation (conv_...).")
+@click.option("--no-memory", is_flag=True, help="Do not inject stored memories.")
+def chat(url: str | None, key: str | None, model: str | None, conversation_id: str | None, no_memory: bool) -> None:
+    """Chat in the terminal with a running memory-api; replies stream, memories are injected."""
+    from .chat_cli import run_chat
+
+    settings = _settings()
+    key = key or settings.client_key
+    if not key:
+        raise click.UsageError("give --key or set MEMORY_API_KEY")
+    sys.exit(run_chat(url or settings.client_url, key, model=model, conversation_id=conversation_id,
+                      inject=not no_memory))
+
+
+@main.command("settings")
+@click.argument("form", type=click.Choice(["table", "env"]), default="table")
+def settings_cmd(form: str) -> None:
+    """Print every setting: a Markdown table (README) or .env.example's text."""
+    from .config import env_example_text, settings_table_markdown
+
+    click.echo(env_example_text() if form == "env" else settings_table_markdown(), nl=form == "table")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

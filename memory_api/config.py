@@ -67,6 +67,44 @@ class Settings:
         "MEMORY_API_KEY_CACHE_SECONDS", 5.0,
         "How long a worker trusts an API-key lookup; a revoked key stops within this time.")
 
+    # --- chat: the upstream model provider ------------------------------------
+    openai_api_key: str | None = _setting(
+        "OPENAI_API_KEY", None, "Key for the model provider used by /v1/chat/completions.")
+    openai_base_url: str | None = _setting(
+        "OPENAI_BASE_URL", None,
+        "OpenAI-compatible provider URL (OpenAI, vLLM, Ollama...). Unset: OpenAI's.")
+    chat_model: str = _setting(
+        "MEMORY_API_CHAT_MODEL", "gpt-4o-mini", "Model used when a chat request names none.")
+    summary_model: str | None = _setting(
+        "MEMORY_API_SUMMARY_MODEL", None, "Model that writes conversation summaries (default: the chat model).")
+    upstream_timeout: float = _setting(
+        "MEMORY_API_UPSTREAM_TIMEOUT", 60.0, "Seconds to wait for the provider (per read) before a 504.")
+    upstream_connect_timeout: float = _setting(
+        "MEMORY_API_UPSTREAM_CONNECT_TIMEOUT", 5.0, "Seconds to connect to the provider before a 502.")
+    upstream_retries: int = _setting(
+        "MEMORY_API_UPSTREAM_RETRIES", 0, "Retries of a failed provider call (the client's SDK retries too).")
+
+    # --- chat: memory injection and conversations ----------------------------
+    max_words: int = _setting(
+        "MEMORY_API_MAX_WORDS", 1500, "Most words of memories injected into a prompt.")
+    max_tokens: int = _setting(
+        "MEMORY_API_MAX_TOKENS", 2000, "Most tokens of the injected memory block (counted with tiktoken).")
+    conversation_max_tokens: int = _setting(
+        "MEMORY_API_CONVERSATION_MAX_TOKENS", 3000,
+        "Token budget of a conversation's summary and turns before older turns are summarized.")
+    keep_recent: int = _setting(
+        "MEMORY_API_KEEP_RECENT", 6, "Most recent messages kept verbatim when a conversation is summarized.")
+    summary_max_words: int = _setting(
+        "MEMORY_API_SUMMARY_MAX_WORDS", 120, "Length the summary model is asked to stay under, in words.")
+    conversation_lock_seconds: float = _setting(
+        "MEMORY_API_CONVERSATION_LOCK_SECONDS", 30.0,
+        "How long a chat request waits for another request on the same conversation (then 409).")
+
+    # --- `memory-api chat`: the client side ------------------------------------
+    client_url: str = _setting(
+        "MEMORY_API_URL", "http://127.0.0.1:8000", "The memory-api that `memory-api chat` talks to.")
+    client_key: str | None = _setting("MEMORY_API_KEY", None, "The API key `memory-api chat` uses.")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
         """Read every setting from `environ` (default: os.environ, after loading `.env`)."""
@@ -93,6 +131,10 @@ class Settings:
     def uses_embedded_redis(self) -> bool:
         return not self.redis_url
 
+    @property
+    def effective_summary_model(self) -> str:
+        return self.summary_model or self.chat_model
+
 
 def _convert(f: dataclasses.Field, raw: str) -> Any:
     kind = type(f.default) if f.default is not None else str
@@ -113,3 +155,22 @@ def describe_settings() -> list[tuple[str, Any, str]]:
     return [
         (f.metadata["env"], f.default, f.metadata["help"]) for f in dataclasses.fields(Settings)
     ]
+
+
+def env_example_text() -> str:
+    """The text of .env.example (`memory-api settings env > .env.example`)."""
+    lines = ["# memory-api settings. Copy to .env and uncomment what you change;",
+             "# a real environment variable always wins over this file.", ""]
+    for env, default, meaning in describe_settings():
+        lines += [f"# {meaning}", f"# {env}={'' if default is None else default}", ""]
+    return "\n".join(lines)
+
+
+def settings_table_markdown() -> str:
+    """The README's settings table (`memory-api settings table`)."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for env, default, meaning in describe_settings():
+        shown = "(unset)" if default is None else f"`{default}`"
+        rows.append(f"| `{env}` | {shown} | {meaning} |")
+    return "\n".join(rows)
+

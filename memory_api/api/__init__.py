@@ -11,7 +11,7 @@ from flask import Flask, g, request
 from flask_smorest import Api
 
 from ..errors import PayloadTooLarge
-from . import health, memory
+from . import chat, conversations, health, memory
 from .errors import register_error_handlers
 from .schemas import ErrorEnvelope
 
@@ -59,6 +59,8 @@ def init_api(app: Flask) -> MemoryApi:
     )
     api = MemoryApi(app)
     api.register_blueprint(memory.blp)
+    api.register_blueprint(chat.blp)
+    api.register_blueprint(conversations.blp)
     api.register_blueprint(health.blp)
     _register_request_hooks(app)
     return api

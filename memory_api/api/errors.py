@@ -35,23 +35,38 @@ def _first_message(messages) -> tuple[list[str], str]:
     return path, str(node)
 
 
+def _param_path(field_path: list[str]) -> str | None:
+    """'memory.max_words', 'messages[0]'; a Dict's user-chosen keys are not part of the name."""
+    names: list[str] = []
+    for i, part in enumerate(field_path):
+        if part in ("_schema",):
+            continue
+        if i + 1 < len(field_path) and field_path[i + 1] in ("key", "value"):
+            break  # `part` is a key of a Dict field's data
+        if part in ("key", "value"):
+            break
+        if part.isdigit() and names:
+            names[-1] += f"[{part}]"
+        else:
+            names.append(part)
+    return ".".join(names) or None
+
+
 def validation_error(messages: dict) -> InvalidRequest:
     """webargs' {"json": {"field": ["msg"]}} as our 400 naming the field."""
     location_path, text = _first_message(messages)
     location, field_path = (location_path[0], location_path[1:]) if location_path else ("json", [])
-    fields = [p for p in field_path if p not in ("_schema", "value", "key")]
-    if not fields:
+    param = _param_path(field_path)
+    if param is None:
         if text == "Invalid JSON body.":
             return InvalidRequest("The request body is not valid JSON.", code="invalid_json")
         if location == "json" and text == "Invalid input type.":
             text = "The request body must be a JSON object."
         return InvalidRequest(text, code="invalid_request_body")
-    param = fields[0]
     where = "query parameter" if location in ("query", "querystring") else "field"
     if text == "Unknown field.":
         return InvalidRequest(f"Unrecognized {where} '{param}'.", param=param, code="unknown_parameter")
-    dotted = ".".join(fields)
-    return InvalidRequest(f"Invalid {where} '{dotted}': {text}", param=param, code="invalid_value")
+    return InvalidRequest(f"Invalid {where} '{param}': {text}", param=param, code="invalid_value")
 
 
 def handle_http_exception(exc: HTTPException):

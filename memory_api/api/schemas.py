@@ -11,7 +11,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..ids import MEMORY_ID_PATTERN
+from ..ids import CONVERSATION_ID_PATTERN, MEMORY_ID_PATTERN
 from ..memories import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDERS
 from ..validation import METADATA_MAX_KEY_CHARS, METADATA_MAX_KEYS, METADATA_MAX_VALUE_CHARS
 
@@ -21,6 +21,24 @@ DEFAULT_MAX_CONTENT_CHARS = 4000
 def constant(value: str) -> fields.Constant:
     """A field that is always `value` (the `object` discriminator of OpenAI objects)."""
     return fields.Constant(value, required=True, metadata={"type": "string", "enum": [value]})
+
+
+class StrictBool(fields.Boolean):
+    """JSON true/false only ("yes", 1 and "true" are refused)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class StrictInt(fields.Integer):
+    """A JSON integer only (no strings, no 1.0, no booleans)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class StrictSchema(ma.Schema):
@@ -129,3 +147,114 @@ class ErrorDetail(ma.Schema):
 
 class ErrorEnvelope(ma.Schema):
     error = fields.Nested(ErrorDetail, required=True)
+
+
+# --- chat, context, conversations -----------------------------------------------
+
+
+class MemoryOptions(StrictSchema):
+    inject = StrictBool(metadata={"description": "Inject the user's memories (default true)."})
+    max_words = StrictInt(metadata={"description": "Word cap for this request (at most the server's).",
+                                         "minimum": 0})
+    max_tokens = StrictInt(metadata={"description": "Token cap for this request (at most the server's).",
+                                          "minimum": 0})
+
+
+class ChatCompletionRequest(ma.Schema):
+    """OpenAI's chat-completions body; fields not listed here go to the provider untouched."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    model = fields.String(metadata={"description": "Passed to the provider (default MEMORY_API_CHAT_MODEL)."})
+    messages = fields.List(fields.Dict(), required=True, metadata={"minItems": 1})
+    stream = StrictBool()
+    stream_options = fields.Dict()
+    memory = fields.Nested(MemoryOptions, metadata={"description": "How to inject the user's memories."})
+    conversation_id = fields.String(
+        metadata={"description": "Keep this conversation's thread in the service (a conv_ id, or 'new')."}
+    )
+
+
+class InjectedMemory(ma.Schema):
+    injected_ids = fields.List(fields.String(), required=True)
+    word_count = fields.Integer(required=True)
+    token_count = fields.Integer(required=True)
+    omitted_count = fields.Integer(required=True)
+
+
+class ChatCompletion(ma.Schema):
+    """The provider's chat completion, plus what was injected."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    id = fields.String(required=True)
+    object = fields.String(required=True)
+    created = fields.Integer(required=True)
+    model = fields.String(required=True)
+    choices = fields.List(fields.Dict(), required=True)
+    usage = fields.Dict(allow_none=True)
+    memory = fields.Nested(InjectedMemory, required=True)
+    conversation_id = fields.String()
+
+
+class ContextRequest(StrictSchema):
+    model = fields.String(metadata={"description": "Count tokens with this model's encoding."})
+    max_words = StrictInt(metadata={"minimum": 0, "description": "Word cap (at most the server's)."})
+    max_tokens = StrictInt(metadata={"minimum": 0, "description": "Token cap (at most the server's)."})
+
+
+class MemoryContext(ma.Schema):
+    object = constant("memory.context")
+    text = fields.String(required=True, metadata={"description": "The block chat would inject ('' if none)."})
+    memory_ids = fields.List(fields.String(), required=True)
+    word_count = fields.Integer(required=True)
+    token_count = fields.Integer(required=True)
+    omitted_count = fields.Integer(required=True)
+
+
+class ConversationCreateRequest(StrictSchema):
+    metadata = metadata_field()
+
+
+class ConversationListQuery(MemoryListQuery):
+    after = fields.String(metadata={"description": "Return the page after this conversation id.",
+                                    "pattern": CONVERSATION_ID_PATTERN})
+    before = fields.String(metadata={"description": "Return the page before this conversation id.",
+                                     "pattern": CONVERSATION_ID_PATTERN})
+
+
+class ConversationTokens(ma.Schema):
+    summary = fields.Integer(required=True)
+    messages = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class ConversationObject(ma.Schema):
+    id = fields.String(required=True, metadata={"pattern": CONVERSATION_ID_PATTERN})
+    object = constant("conversation")
+    created_at = fields.Integer(required=True)
+    updated_at = fields.Integer(required=True)
+    metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    summary = fields.String(required=True, allow_none=True)
+    summarized_through = fields.Integer(
+        required=True, metadata={"description": "How many of the first messages the summary covers."})
+    message_count = fields.Integer(required=True)
+    system = fields.String(allow_none=True)
+    messages = fields.List(fields.Dict(), metadata={"description": "Messages not yet summarized, with seq."})
+    token_count = fields.Nested(ConversationTokens)
+
+
+class ConversationList(ma.Schema):
+    object = constant("list")
+    data = fields.List(fields.Nested(ConversationObject), required=True)
+    first_id = fields.String(required=True, allow_none=True)
+    last_id = fields.String(required=True, allow_none=True)
+    has_more = fields.Boolean(required=True)
+
+
+class ConversationDeleted(ma.Schema):
+    id = fields.String(required=True)
+    object = constant("conversation.deleted")
+    deleted = fields.Boolean(required=True)

@@ -31,6 +31,36 @@ def memory_keys(user_id: str) -> list[str]:
     return [memory_items(user_id), memory_ids(user_id)]
 
 
+def conversation_ids(user_id: str) -> str:
+    """ZSET of the user's conversation ids (scored 0: lexicographic = creation order)."""
+    return f"{_user_tag(user_id)}:convs"
+
+
+def conversation_meta(user_id: str, conversation_id: str) -> str:
+    """HASH: created_at, updated_at, system prompt, summary, summarized_through, metadata."""
+    return f"{_user_tag(user_id)}:conv:{conversation_id}"
+
+
+def conversation_messages(user_id: str, conversation_id: str) -> str:
+    """LIST of the messages not yet folded into the summary, oldest first (JSON each)."""
+    return f"{_user_tag(user_id)}:conv:{conversation_id}:msgs"
+
+
+def conversation_lock(user_id: str, conversation_id: str) -> str:
+    """STRING: the token of the request currently working on the conversation."""
+    return f"{_user_tag(user_id)}:conv:{conversation_id}:lock"
+
+
+def conversation_keys(user_id: str, conversation_id: str) -> list[str]:
+    """KEYS[1..4] of the conversation scripts: lock, meta, messages, id index."""
+    return [
+        conversation_lock(user_id, conversation_id),
+        conversation_meta(user_id, conversation_id),
+        conversation_messages(user_id, conversation_id),
+        conversation_ids(user_id),
+    ]
+
+
 # --- API keys: all under one hash tag so creating or revoking one is atomic --------
 
 _AUTH_TAG = f"{PREFIX}:{{auth}}"

@@ -1,0 +1,315 @@
+"""Chat completions with memory: inject the user's memories, keep the conversation, call the model.
+
+The request is OpenAI's chat-completions body plus two optional fields,
+`memory` ({"inject", "max_words", "max_tokens"}) and `conversation_id`; every
+other field goes to the provider untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .context import ContextSelection, ContextService, resolve_caps
+from .conversations import ConversationService, ThreadForPrompt, ThreadLock, check_conversation_id
+from .errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest, error_body
+from .llm import Upstream, map_provider_error
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ROLES = ("system", "developer")
+MESSAGE_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+NEW_CONVERSATION = "new"
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    stream: bool
+    inject: bool
+    memory_options: dict[str, Any]
+    conversation_id: str | None
+    passthrough: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_chat_request(body: dict[str, Any], *, default_model: str) -> ChatRequest:
+    """Check our fields and the messages' shape; everything else is the provider's business."""
+    body = dict(body)
+    messages = body.pop("messages", None)
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' must be a non-empty array of messages.", param="messages")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise InvalidRequest(f"'messages[{i}]' must be an object.", param=f"messages[{i}]")
+        if message.get("role") not in MESSAGE_ROLES:
+            raise InvalidRequest(
+                f"'messages[{i}].role' must be one of {', '.join(MESSAGE_ROLES)}.", param=f"messages[{i}].role"
+            )
+        content = message.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise InvalidRequest(
+                f"'messages[{i}].content' must be a string or an array of content parts.",
+                param=f"messages[{i}].content",
+            )
+    model = body.pop("model", None) or default_model
+    if not isinstance(model, str):
+        raise InvalidRequest("'model' must be a string.", param="model")
+    stream = body.pop("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequest("'stream' must be a boolean.", param="stream")
+    memory = body.pop("memory", None) or {}
+    if not isinstance(memory, dict):
+        raise InvalidRequest("'memory' must be an object.", param="memory")
+    unknown = set(memory) - {"inject", "max_words", "max_tokens"}
+    if unknown:
+        raise InvalidRequest(f"Unrecognized field 'memory.{sorted(unknown)[0]}'.", param="memory",
+                             code="unknown_parameter")
+    inject = memory.get("inject", True)
+    if not isinstance(inject, bool):
+        raise InvalidRequest("'memory.inject' must be a boolean.", param="memory.inject")
+    conversation_id = body.pop("conversation_id", None)
+    if conversation_id is not None and conversation_id != NEW_CONVERSATION:
+        check_conversation_id(conversation_id)
+    return ChatRequest(model, messages, stream, inject, memory, conversation_id, body)
+
+
+def _append_to_system(message: dict[str, Any], addition: str) -> dict[str, Any]:
+    message = dict(message)
+    content = message.get("content")
+    if isinstance(content, list):
+        message["content"] = [*content, {"type": "text", "text": addition}]
+    elif content:
+        message["content"] = f"{content}\n\n{addition}"
+    else:
+        message["content"] = addition
+    return message
+
+
+def inject_into_messages(messages: list[dict[str, Any]], addition: str) -> list[dict[str, Any]]:
+    """Merge `addition` into the first system (or developer) message, or prepend a system message."""
+    if not addition:
+        return list(messages)
+    for i, message in enumerate(messages):
+        if message.get("role") in SYSTEM_ROLES:
+            return [*messages[:i], _append_to_system(message, addition), *messages[i + 1:]]
+    return [{"role": "system", "content": addition}, *messages]
+
+
+def render_summary(thread: ThreadForPrompt) -> str:
+    if not thread.summary:
+        return ""
+    return (
+        "<conversation_summary>\n"
+        f"Summary of the earlier part of this conversation (its first {thread.summarized_through} messages):\n"
+        f"{thread.summary}\n"
+        "</conversation_summary>"
+    )
+
+
+def _system_text(messages: list[dict[str, Any]]) -> str | None:
+    texts = []
+    for m in messages:
+        if m.get("role") in SYSTEM_ROLES:
+            content = m.get("content")
+            if isinstance(content, str):
+                texts.append(content)
+            elif isinstance(content, list):
+                texts += [p.get("text", "") for p in content if isinstance(p, dict)]
+    return "\n\n".join(t for t in texts if t) if texts else None
+
+
+@dataclass
+class PreparedChat:
+    payload: dict[str, Any]
+    selection: ContextSelection
+    conversation_id: str | None = None
+    lock: ThreadLock | None = None
+    new_messages: list[dict[str, Any]] = field(default_factory=list)
+    system: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        s = self.selection
+        headers = {
+            "x-memory-injected-count": str(len(s.memories)),
+            "x-memory-injected-ids": ",".join(s.memory_ids),
+            "x-memory-word-count": str(s.word_count),
+            "x-memory-token-count": str(s.token_count),
+            "x-memory-omitted-count": str(s.omitted_count),
+        }
+        if self.conversation_id:
+            headers["x-conversation-id"] = self.conversation_id
+        return headers
+
+
+class ChatService:
+    def __init__(self, settings, context: ContextService, conversations: ConversationService,
+                 upstream: Upstream) -> None:
+        self._settings = settings
+        self._context = context
+        self._conversations = conversations
+        self.upstream = upstream
+
+    def _select(self, user_id: str, request: ChatRequest) -> ContextSelection:
+        caps = resolve_caps(request.memory_options, server_max_words=self._settings.max_words,
+                            server_max_tokens=self._settings.max_tokens)
+        if not request.inject:
+            caps = type(caps)(0, 0)
+        return self._context.build(user_id, model=request.model, caps=caps)
+
+    @contextlib.contextmanager
+    def _prepared(self, user_id: str, request: ChatRequest) -> Iterator[PreparedChat]:
+        if self.upstream.configured is False:
+            self.upstream._sdk()  # raises the 503 naming the setting
+        selection = self._select(user_id, request)
+        if request.conversation_id is None:
+            messages = inject_into_messages(request.messages, selection.text)
+            yield PreparedChat(self._payload(request, messages), selection)
+            return
+        cid = request.conversation_id
+        if cid == NEW_CONVERSATION:
+            cid = self._conversations.create(user_id).id
+        with self._conversations.locked(user_id, cid) as lock:
+            state = self._conversations.get(user_id, cid)
+            system = _system_text(request.messages)
+            new_messages = [m for m in request.messages if m.get("role") not in SYSTEM_ROLES]
+            thread = self._conversations.prepare_thread(user_id, state, lock, new_messages)
+            system_text = system if system is not None else state.system
+            extra = "\n\n".join(t for t in (selection.text, render_summary(thread)) if t)
+            base = [{"role": "system", "content": system_text}] if system_text else []
+            messages = inject_into_messages([*base, *thread.messages, *new_messages], extra)
+            yield PreparedChat(self._payload(request, messages), selection, cid, lock, new_messages, system)
+
+    @staticmethod
+    def _payload(request: ChatRequest, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return {**request.passthrough, "model": request.model, "messages": messages}
+
+    def complete(self, user_id: str, request: ChatRequest) -> tuple[dict[str, Any], dict[str, str]]:
+        """A non-streamed completion: (the provider's response + our `memory` object, headers)."""
+        with self._prepared(user_id, request) as prepared:
+            response = self.upstream.complete(prepared.payload)
+            if prepared.lock is not None:
+                reply = _reply_message(response)
+                self._conversations.record_turn(user_id, prepared.conversation_id, prepared.lock,
+                                                [*prepared.new_messages, reply], prepared.system)
+            response["memory"] = prepared.selection.summary_api()
+            if prepared.conversation_id:
+                response["conversation_id"] = prepared.conversation_id
+            return response, prepared.headers()
+
+    def stream(self, user_id: str, request: ChatRequest) -> tuple[Iterator[bytes], dict[str, str]]:
+        """A streamed completion: (SSE byte chunks, headers). Errors before the stream starts raise."""
+        stack = contextlib.ExitStack()
+        try:
+            prepared = stack.enter_context(self._prepared(user_id, request))
+            lines = stack.enter_context(self.upstream.stream(prepared.payload))
+        except BaseException:
+            stack.close()
+            raise
+        return self._relay(user_id, prepared, lines, stack), prepared.headers()
+
+    def _relay(self, user_id: str, prepared: PreparedChat, lines: Iterator[str],
+               stack: contextlib.ExitStack) -> Iterator[bytes]:
+        """Pass the provider's events through as they arrive; save the turn when the stream completes."""
+        reply = _ReplyAccumulator()
+        try:
+            with stack:
+                try:
+                    for line in lines:
+                        if line.startswith("data:"):
+                            data = line[5:].strip()
+                            if data == "[DONE]":
+                                if prepared.lock is not None and not reply.failed:
+                                    self._conversations.record_turn(
+                                        user_id, prepared.conversation_id, prepared.lock,
+                                        [*prepared.new_messages, reply.message()], prepared.system)
+                                yield b"data: [DONE]\n\n"
+                                return
+                            reply.add(data)
+                            if prepared.lock is not None:
+                                prepared.lock.keep_alive()
+                        yield (line + "\n").encode()
+                    # The provider closed the stream without its final [DONE].
+                    yield _sse_error(BadGateway("The model provider's stream ended before it was complete.",
+                                                code="upstream_error"))
+                except ApiError as err:
+                    yield _sse_error(err)
+                except Exception as err:  # the provider's connection broke mid-stream
+                    yield _sse_error(_stream_error(err))
+        except GeneratorExit:
+            log.info("client left a stream early; the conversation is unchanged")
+            raise
+
+
+def _stream_error(err: Exception) -> ApiError:
+    # The SDK's HTTP library (httpx or httpx2) raises its own ReadTimeout/...Timeout classes.
+    if isinstance(err, TimeoutError) or type(err).__name__.endswith("Timeout"):
+        return GatewayTimeout("The model provider stopped sending in the middle of the answer.")
+    try:
+        return map_provider_error(err)
+    except Exception:
+        log.warning("stream from the model provider broke: %r", err)
+        return BadGateway("The model provider's stream broke off.", code="upstream_error")
+
+
+def _sse_error(err: ApiError) -> bytes:
+    return f"data: {_dumps(err.body())}\n\n".encode()
+
+
+def _reply_message(response: dict[str, Any]) -> dict[str, Any]:
+    try:
+        message = response["choices"][0]["message"]
+    except (KeyError, IndexError, TypeError):
+        raise BadGateway("The model provider returned no message.", code="upstream_error") from None
+    kept = {k: message[k] for k in ("role", "content", "tool_calls", "refusal", "name") if message.get(k) is not None}
+    kept.setdefault("role", "assistant")
+    kept.setdefault("content", None)
+    return kept
+
+
+class _ReplyAccumulator:
+    """Rebuilds the assistant message from streamed deltas (first choice)."""
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.tool_calls: dict[int, dict[str, Any]] = {}
+        self.failed = False
+
+    def add(self, data: str) -> None:
+        try:
+            chunk = json.loads(data)
+        except json.JSONDecodeError:
+            return
+        if not isinstance(chunk, dict):
+            return
+        if "error" in chunk:
+            self.failed = True
+            return
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            if isinstance(delta.get("content"), str):
+                self.content.append(delta["content"])
+            for call in delta.get("tool_calls") or []:
+                slot = self.tool_calls.setdefault(call.get("index", 0),
+                                                  {"id": None, "type": "function",
+                                                   "function": {"name": "", "arguments": ""}})
+                if call.get("id"):
+                    slot["id"] = call["id"]
+                fn = call.get("function") or {}
+                slot["function"]["name"] += fn.get("name") or ""
+                slot["function"]["arguments"] += fn.get("arguments") or ""
+
+    def message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.content) or None}
+        if self.tool_calls:
+            message["tool_calls"] = [self.tool_calls[i] for i in sorted(self.tool_calls)]
+        return message
+
+
+__all__ = ["ChatService", "ChatRequest", "parse_chat_request", "inject_into_messages", "error_body"]

@@ -1,0 +1,168 @@
+"""Choosing which memories go into a prompt, under a word cap and a token cap.
+
+Both caps always hold. Selection walks the candidates in priority order and
+adds each memory that still fits (a memory is never cut: one that does not fit
+is skipped, and smaller ones after it may still fit). It uses the word and
+token counts stored at write time, so it tokenizes nothing per memory; the
+final block is then counted once, exactly, with the encoding of the model in
+use, and in the rare case the estimate was low (another encoding, merges across
+lines) memories are dropped from the end until the exact count fits.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from .errors import InvalidRequest
+from .models import Memory
+from .tokens import count_tokens, encoding_name_for_model
+
+BLOCK_START = "<user_memories>"
+BLOCK_END = "</user_memories>"
+HEADER = (
+    "The user asked you to remember the following about them. Use it when it is relevant; "
+    "do not recite it unprompted."
+)
+# Tokens a memory's line costs beyond its content: the "- " prefix and the newline.
+LINE_OVERHEAD_TOKENS = 2
+# A selection never looks at more candidates than this, whatever the caps.
+MAX_CANDIDATES = 2000
+
+
+@dataclass(frozen=True)
+class ContextSelection:
+    memories: list[Memory]
+    text: str
+    word_count: int
+    token_count: int
+    omitted_count: int
+
+    @property
+    def memory_ids(self) -> list[str]:
+        return [m.id for m in self.memories]
+
+    def to_api(self) -> dict:
+        return {
+            "object": "memory.context",
+            "text": self.text,
+            "memory_ids": self.memory_ids,
+            "word_count": self.word_count,
+            "token_count": self.token_count,
+            "omitted_count": self.omitted_count,
+        }
+
+    def summary_api(self) -> dict:
+        """The `memory` object added to chat responses."""
+        return {
+            "injected_ids": self.memory_ids,
+            "word_count": self.word_count,
+            "token_count": self.token_count,
+            "omitted_count": self.omitted_count,
+        }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def render_block(memories: list[Memory]) -> str:
+    """The delimited block: a header, then one memory per line."""
+    if not memories:
+        return ""
+    lines = [BLOCK_START, HEADER]
+    lines += [f"- {_one_line(m.content)}" for m in memories]
+    lines.append(BLOCK_END)
+    return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=8)
+def _frame_tokens(encoding: str) -> int:
+    """Tokens of the block without any memory line: delimiters and header."""
+    return count_tokens("\n".join((BLOCK_START, HEADER, BLOCK_END)), encoding)
+
+
+def select_memories_within_caps(
+    candidates: Iterable[Memory], *, max_words: int, max_tokens: int, encoding: str, total: int
+) -> ContextSelection:
+    """Greedy fill in candidate order; both caps hold on the exact final count."""
+    frame_tokens = _frame_tokens(encoding)
+    words = 0
+    tokens = frame_tokens
+    chosen: list[Memory] = []
+    for scanned, memory in enumerate(candidates):
+        if scanned >= MAX_CANDIDATES or max_words - words < 1 or max_tokens - tokens <= LINE_OVERHEAD_TOKENS:
+            break
+        cost = memory.token_count + LINE_OVERHEAD_TOKENS
+        if words + memory.word_count <= max_words and tokens + cost <= max_tokens:
+            chosen.append(memory)
+            words += memory.word_count
+            tokens += cost
+    text = render_block(chosen)
+    exact = count_tokens(text, encoding) if text else 0
+    while exact > max_tokens:
+        dropped = chosen.pop()
+        words -= dropped.word_count
+        text = render_block(chosen)
+        exact = count_tokens(text, encoding) if text else 0
+    return ContextSelection(
+        memories=chosen,
+        text=text,
+        word_count=words if chosen else 0,
+        token_count=exact,
+        omitted_count=max(total - len(chosen), 0),
+    )
+
+
+@dataclass(frozen=True)
+class Caps:
+    max_words: int
+    max_tokens: int
+
+
+def resolve_caps(requested: dict | None, *, server_max_words: int, server_max_tokens: int) -> Caps:
+    """Per-request caps, which may lower but never raise the server's."""
+    requested = requested or {}
+    caps = {}
+    for name, server_max in (("max_words", server_max_words), ("max_tokens", server_max_tokens)):
+        value = requested.get(name)
+        if value is None:
+            caps[name] = server_max
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= server_max:
+            raise InvalidRequest(
+                f"'memory.{name}' must be an integer from 0 to {server_max} (this server's maximum).",
+                param=f"memory.{name}",
+                code="invalid_value",
+            )
+        caps[name] = value
+    return Caps(**caps)
+
+
+class ContextService:
+    """Builds the memory block for a user's prompt."""
+
+    def __init__(self, memory_store, *, max_words: int, max_tokens: int) -> None:
+        self._store = memory_store
+        self.max_words = max_words
+        self.max_tokens = max_tokens
+
+    def _newest_first(self, user_id: str) -> Iterator[Memory]:
+        upper = "+"
+        while True:
+            page = self._store.page(user_id, lower="-", upper=upper, newest_first=True, count=100)
+            yield from page
+            if len(page) < 100:
+                return
+            upper = f"({page[-1].id}"
+
+    def build(self, user_id: str, *, model: str | None = None, caps: Caps | None = None) -> ContextSelection:
+        caps = caps or Caps(self.max_words, self.max_tokens)
+        return select_memories_within_caps(
+            self._newest_first(user_id),
+            max_words=caps.max_words,
+            max_tokens=caps.max_tokens,
+            encoding=encoding_name_for_model(model),
+            total=self._store.count(user_id),
+        )

@@ -1,0 +1,173 @@
+"""A real local HTTP server that speaks OpenAI's chat-completions protocol and records requests.
+
+It stands in for the model provider (the only thing the tests stand in for).
+By default it answers "echo: <last user message>"; summary requests (our
+summary instructions in the system message) get "SUMMARY[<n> turns]: ..." so
+the tests can see a summary travel into the next prompt. Attributes script
+failures: queued HTTP errors, failing summaries, slow answers, slow streams,
+streams that break off.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SUMMARY_MARK = "You keep the running summary"
+
+
+class FakeLLM:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.errors: list[tuple[int, dict, dict]] = []  # next chat answers: (status, body, headers)
+        self.failing_summaries = 0  # how many summary requests fail with a 500
+        self.response_delay = 0.0  # seconds before answering a chat request
+        self.chunk_delay = 0.0  # seconds between streamed chunks
+        self.break_after_chunks: int | None = None  # drop the connection mid-stream
+        self.reply_words: int | None = None  # make replies this many words long
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeLLM":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- what the tests read --------------------------------------------------------
+
+    @property
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [r["body"] for r in self.requests if not _is_summary(r["body"])]
+
+    @property
+    def summary_requests(self) -> list[dict[str, Any]]:
+        return [r["body"] for r in self.requests if _is_summary(r["body"])]
+
+    def last_chat(self) -> dict[str, Any]:
+        return self.chat_requests[-1]
+
+    # --- the server -------------------------------------------------------------------
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # streams end when the connection closes
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length))
+                with fake.lock:
+                    fake.requests.append({"path": self.path, "body": body,
+                                          "headers": {k.lower(): v for k, v in self.headers.items()}})
+                if not self.path.endswith("/chat/completions"):
+                    return self._json(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
+                if _is_summary(body):
+                    return self._summary(body)
+                with fake.lock:
+                    error = fake.errors.pop(0) if fake.errors else None
+                if error:
+                    status, payload, headers = error
+                    return self._json(status, payload, headers)
+                time.sleep(fake.response_delay)
+                reply = fake._reply_text(body)
+                if body.get("stream"):
+                    return self._stream(body, reply)
+                return self._json(200, _completion(body, reply))
+
+            def _summary(self, body):
+                with fake.lock:
+                    fail = fake.failing_summaries > 0
+                    fake.failing_summaries -= 1 if fail else 0
+                if fail:
+                    return self._json(500, {"error": {"message": "summary model down", "type": "server_error"}})
+                turns = body["messages"][-1]["content"]
+                count = turns.count("\nuser: ") + turns.count("\nassistant: ") + int(
+                    turns.split("New turns:\n", 1)[-1].startswith(("user: ", "assistant: ")))
+                names = [w for w in turns.replace(".", " ").split() if w.istitle() and len(w) > 3][:12]
+                return self._json(200, _completion(body, f"SUMMARY[{count} turns]: {' '.join(names)}"))
+
+            def _json(self, status, payload, headers=None):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, body, reply):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                        "model": body["model"]}
+                chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                                "finish_reason": None}]}]
+                for i, word in enumerate(reply.split(" ")):
+                    piece = word if i == 0 else " " + word
+                    chunks.append({**base, "choices": [{"index": 0, "delta": {"content": piece},
+                                                        "finish_reason": None}]})
+                chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    chunks.append({**base, "choices": [], "usage": _usage(body, reply)})
+                try:
+                    for n, chunk in enumerate(chunks):
+                        if fake.break_after_chunks is not None and n >= fake.break_after_chunks:
+                            self.connection.shutdown(socket.SHUT_RDWR)  # an abrupt end, no [DONE]
+                            return
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                        time.sleep(fake.chunk_delay)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+    def _reply_text(self, body: dict[str, Any]) -> str:
+        last_user = next((m for m in reversed(body["messages"]) if m.get("role") == "user"), {"content": ""})
+        content = last_user.get("content")
+        text = content if isinstance(content, str) else json.dumps(content)
+        reply = f"echo: {text}"
+        if self.reply_words:
+            reply = " ".join((reply.split() * self.reply_words)[: self.reply_words])
+        return reply
+
+
+def _is_summary(body: dict[str, Any]) -> bool:
+    first = (body.get("messages") or [{}])[0]
+    return first.get("role") == "system" and str(first.get("content", "")).startswith(SUMMARY_MARK)
+
+
+def _usage(body: dict[str, Any], reply: str) -> dict[str, int]:
+    prompt = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
+    completion = len(reply.split())
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _completion(body: dict[str, Any], reply: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+        "usage": _usage(body, reply),
+        "system_fingerprint": "fp_fake",
+    }
