@@ -57,12 +57,17 @@ class Settings:
         "MEMORY_API_GRACEFUL_TIMEOUT", 30,
         "Seconds in-flight requests get to finish after SIGTERM.")
     log_level: str = _setting("MEMORY_API_LOG_LEVEL", "INFO", "Log level (DEBUG logs memory content).")
+    access_log: bool = _setting(
+        "MEMORY_API_ACCESS_LOG", True, "Log one line per request (request id, user, key id, status, time).")
 
     # --- API limits ----------------------------------------------------------
     max_body_bytes: int = _setting(
         "MEMORY_API_MAX_BODY_BYTES", 1_048_576, "Largest request body accepted (413 above it).")
     max_content_chars: int = _setting(
         "MEMORY_API_MAX_CONTENT_CHARS", 4000, "Longest memory content, in characters.")
+    idempotency_window_seconds: float = _setting(
+        "MEMORY_API_IDEMPOTENCY_WINDOW_SECONDS", 86400.0,
+        "How long an Idempotency-Key and its stored answer are kept.")
     key_cache_seconds: float = _setting(
         "MEMORY_API_KEY_CACHE_SECONDS", 5.0,
         "How long a worker trusts an API-key lookup; a revoked key stops within this time.")

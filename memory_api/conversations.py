@@ -116,8 +116,10 @@ class ConversationService:
 
     # --- CRUD ------------------------------------------------------------------
 
-    def create(self, user_id: str, metadata: object = None) -> ConversationState:
-        cid = new_conversation_id()
+    def create(self, user_id: str, metadata: object = None, *, conversation_id: str | None = None
+               ) -> ConversationState:
+        """A new, empty thread (`conversation_id` from an Idempotency-Key makes a retry a no-op)."""
+        cid = conversation_id or new_conversation_id()
         self._store.create(user_id, cid, check_metadata(metadata))
         return self.get(user_id, cid)
 

@@ -6,6 +6,7 @@ these functions, so every rule (limits, counts, pagination) lives here once.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from .errors import InvalidRequest, NotFound, PreconditionFailed
@@ -14,6 +15,8 @@ from .models import Memory, Page
 from .store.memories import MemoryStore, WriteResult
 from .tokens import count_tokens, count_words
 from .validation import check_content, check_metadata
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -56,11 +59,16 @@ class MemoryService:
         text = check_content(content, max_chars=self.max_content_chars)
         return text, count_words(text), count_tokens(text)
 
-    def create(self, user_id: str, content: object, metadata: object = None) -> Memory:
-        """Store a new memory; word and token counts are computed once, here."""
+    def create(self, user_id: str, content: object, metadata: object = None, *,
+               memory_id: str | None = None) -> Memory:
+        """Store a new memory; word and token counts are computed once, here.
+
+        `memory_id` (from an Idempotency-Key's reservation) makes a retried create a
+        no-op that returns the memory the first attempt stored.
+        """
         text, words, tokens = self._measured(content)
         memory = Memory(
-            id=new_memory_id(),
+            id=memory_id or new_memory_id(),
             content=text,
             metadata=check_metadata(metadata),
             updated_at=int(time.time()),
@@ -68,7 +76,9 @@ class MemoryService:
             token_count=tokens,
             revision=1,
         )
-        self._store.create(user_id, memory)
+        if not self._store.create(user_id, memory):
+            return self.get(user_id, memory.id)
+        log.debug("created %s for %s: %r", memory.id, user_id, memory.content)
         return memory
 
     def get(self, user_id: str, memory_id: str) -> Memory:
@@ -86,12 +96,13 @@ class MemoryService:
         content: object = None,
         metadata: object = None,
         metadata_given: bool = False,
-        expected_revision: int | None = None,
+        expected_revisions: list[int] | None = None,
     ) -> Memory:
         """Change content and/or metadata (metadata is replaced as a whole).
 
         `metadata_given` distinguishes "set metadata to empty" (metadata=None or {})
-        from "leave metadata alone".
+        from "leave metadata alone". With `expected_revisions` (If-Match) the update
+        happens only if the memory is at one of them (else 412).
         """
         check_memory_id(memory_id)
         if content is None and not metadata_given:
@@ -105,14 +116,17 @@ class MemoryService:
             updated_at=int(time.time()),
             content=measured,
             metadata=check_metadata(metadata) if metadata_given else None,
-            expected_revision=expected_revision,
+            expected_revisions=expected_revisions,
         )
-        return self._settled(memory_id, result)
+        memory = self._settled(memory_id, result)
+        log.debug("updated %s for %s: %r", memory_id, user_id, memory.content)
+        return memory
 
-    def delete(self, user_id: str, memory_id: str, *, expected_revision: int | None = None) -> Memory:
+    def delete(self, user_id: str, memory_id: str, *, expected_revisions: list[int] | None = None) -> Memory:
         """Delete permanently; returns the memory as it was."""
         check_memory_id(memory_id)
-        return self._settled(memory_id, self._store.delete(user_id, memory_id, expected_revision=expected_revision))
+        result = self._store.delete(user_id, memory_id, expected_revisions=expected_revisions)
+        return self._settled(memory_id, result)
 
     @staticmethod
     def _settled(memory_id: str, result: WriteResult) -> Memory:

@@ -13,10 +13,12 @@ from .chat import ChatService
 from .config import Settings
 from .context import ContextService
 from .conversations import ConversationService
+from .idempotency import IdempotencyService
 from .llm import Upstream
 from .memories import MemoryService
 from .store.api_keys import ApiKeyStore
 from .store.conversations import ConversationStore
+from .store.idempotency import IdempotencyStore
 from .store.memories import MemoryStore
 from .store.redis import RedisStore
 
@@ -30,6 +32,7 @@ class Services:
     context: ContextService
     conversations: ConversationService
     chat: ChatService
+    idempotency: IdempotencyService
 
     @classmethod
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
@@ -46,6 +49,10 @@ class Services:
             context=context,
             conversations=conversations,
             chat=ChatService(settings, context, conversations, upstream),
+            # A first attempt holds its key at most as long as a request can take.
+            idempotency=IdempotencyService(IdempotencyStore(redis_store),
+                                           window_seconds=settings.idempotency_window_seconds,
+                                           lease_seconds=2 * settings.upstream_timeout + 30),
         )
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from flask_smorest import Api
 from ..errors import PayloadTooLarge
 from . import chat, conversations, health, memory
 from .errors import register_error_handlers
+from .http import finish_idempotency
 from .schemas import ErrorEnvelope
 
 access_log = logging.getLogger("memory_api.access")
@@ -68,6 +69,7 @@ def init_api(app: Flask) -> MemoryApi:
 
 def _register_request_hooks(app: Flask) -> None:
     max_body = app.config["MAX_CONTENT_LENGTH"]
+    log_requests = app.config["MEMORY_API_SETTINGS"].access_log
 
     @app.before_request
     def start_request():
@@ -77,11 +79,13 @@ def _register_request_hooks(app: Flask) -> None:
         if request.content_length is not None and request.content_length > max_body:
             raise PayloadTooLarge(f"The request body is larger than {max_body} bytes.")
 
+    app.after_request(finish_idempotency)
+
     @app.after_request
     def finish_request(response):
         request_id = g.get("request_id") or f"req_{uuid.uuid4().hex}"
         response.headers["x-request-id"] = request_id
-        if access_log.isEnabledFor(logging.INFO):
+        if log_requests and access_log.isEnabledFor(logging.INFO):
             principal = g.get("principal")
             access_log.info(
                 "request_id=%s user=%s key=%s method=%s path=%s status=%s code=%s ms=%.1f",

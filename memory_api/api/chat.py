@@ -15,6 +15,7 @@ from .http import (
     json_response,
     principal,
     services,
+    writes,
 )
 from .schemas import ChatCompletion, ChatCompletionRequest, ContextRequest, MemoryContext
 
@@ -38,6 +39,7 @@ class ChatCompletions(MethodView):
         "`text/event-stream` and the same figures come in `x-memory-*` headers."))
     @documents_errors(blp, 404, 409, 413, 415, 502, 504)
     @blp.doc(responses=STREAM_DOC)
+    @writes(blp)
     def post(self, body):
         """OpenAI's chat completions: the user's memories are injected into the system prompt
         (under a word and a token cap), and with `conversation_id` the service keeps the thread."""
@@ -57,7 +59,8 @@ class MemoryContextView(MethodView):
     @blp.doc(operationId="getMemoryContext", summary="The memory block chat would inject")
     @blp.arguments(ContextRequest())
     @blp.response(200, MemoryContext)
-    @documents_errors(blp, 413, 415)
+    @documents_errors(blp, 409, 413, 415)
+    @writes(blp)
     def post(self, body):
         """The block the chat endpoint would inject for this user, without calling a model."""
         svc = services()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from ..conversations import conversation_to_api
-from ..ids import CONVERSATION_ID_PATTERN
+from ..ids import CONVERSATION_ID_PATTERN, CONVERSATION_PREFIX
 from .http import (
     USER_HEADER_PARAM,
+    idempotent_id,
+    writes,
     Blueprint,
     authenticate_request,
     documents_errors,
@@ -48,10 +50,12 @@ class Conversations(MethodView):
     @blp.doc(operationId="createConversation", summary="Create a conversation")
     @blp.arguments(ConversationCreateRequest())
     @blp.response(200, ConversationObject)
-    @documents_errors(blp, 413, 415)
+    @documents_errors(blp, 409, 413, 415)
+    @writes(blp)
     def post(self, body):
         """An empty thread; pass its id as `conversation_id` to /v1/chat/completions."""
-        state = services().conversations.create(principal().user_id, body.get("metadata"))
+        state = services().conversations.create(principal().user_id, body.get("metadata"),
+                                                conversation_id=idempotent_id(CONVERSATION_PREFIX))
         return json_response(conversation_to_api(state))
 
 
@@ -66,7 +70,8 @@ class ConversationById(MethodView):
 
     @blp.doc(operationId="deleteConversation", summary="Delete a conversation")
     @blp.response(200, ConversationDeleted)
-    @documents_errors(blp, 404)
+    @documents_errors(blp, 404, 409)
+    @writes(blp)
     def delete(self, conversation_id):
         services().conversations.delete(principal().user_id, conversation_id)
         return json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -14,7 +16,12 @@ from webargs.flaskparser import FlaskParser
 
 from ..auth import USER_HEADER, Principal
 from ..errors import InvalidRequest, UnsupportedMediaType
+from ..idempotency import HEADER as IDEMPOTENCY_HEADER
+from ..idempotency import Replay, fingerprint
 from ..services import Services
+from ..store.redis import UNAVAILABLE_ERRORS
+
+log = logging.getLogger(__name__)
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -65,8 +72,9 @@ class Blueprint(SmorestBlueprint):
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 
 
-def authenticate_request() -> None:
-    """before_request hook of every /v1 blueprint: who is calling, and is the body JSON."""
+def authenticate_request():
+    """before_request hook of every /v1 blueprint: who is calling, is the body JSON, and
+    is this a retry of a request already answered (Idempotency-Key)?"""
     g.principal = services().keys.authenticate(
         request.headers.get("Authorization"), request.headers.get(USER_HEADER)
     )
@@ -77,9 +85,126 @@ def authenticate_request() -> None:
                 f"Unsupported Content-Type {request.mimetype or '(none)'!r}: send application/json.",
                 param="Content-Type",
             )
+    return _begin_idempotency()
+
+
+# --- Idempotency-Key ---------------------------------------------------------------
+
+_IDEMPOTENT_METHODS = frozenset(("POST", "PATCH", "DELETE"))
+
+
+def _begin_idempotency():
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None or request.method not in _IDEMPOTENT_METHODS:
+        return None
+    request_fp = fingerprint(request.method, request.path, request.query_string.decode("latin-1"),
+                             request.get_data(cache=True))
+    outcome = services().idempotency.begin(g.principal.user_id, key, request_fp)
+    if isinstance(outcome, Replay):
+        response = current_app.response_class(outcome.body, status=outcome.status, headers=outcome.headers)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+    g.idempotency = outcome
+    return None
+
+
+def idempotent_id(prefix: str) -> str | None:
+    """The id a create under an Idempotency-Key must use (the same on a retry), or None."""
+    reservation = g.get("idempotency")
+    return f"{prefix}{reservation.nonce}" if reservation else None
+
+
+def finish_idempotency(response):
+    """after_request: store the answer of a request that held an Idempotency-Key."""
+    reservation = g.pop("idempotency", None)
+    if reservation is None:
+        return response
+    idempotency = services().idempotency
+    status, headers = response.status_code, dict(response.headers)
+    try:
+        if response.is_streamed and status < 300:
+            response.response = _recorded_stream(
+                response.response,
+                on_complete=lambda body: idempotency.finish(reservation, status, headers, body),
+                on_abort=lambda: idempotency.abandon(reservation),
+            )
+        else:
+            idempotency.finish(reservation, status, headers, response.get_data())
+    except UNAVAILABLE_ERRORS:  # the reservation's lease runs out by itself
+        log.warning("could not record the outcome of Idempotency-Key request %s", g.get("request_id"))
+    return response
+
+
+def _recorded_stream(chunks, *, on_complete, on_abort):
+    """Pass a streamed body through; store it for replays only if it ran to a clean end."""
+    seen: list[bytes] = []
+    completed = False
+    try:
+        for chunk in chunks:
+            seen.append(chunk)
+            yield chunk
+        completed = not (seen and seen[-1].startswith(b'data: {"error"'))
+    finally:
+        try:
+            on_complete(b"".join(seen)) if completed else on_abort()
+        except UNAVAILABLE_ERRORS:
+            log.warning("could not record the outcome of a streamed Idempotency-Key request")
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+# --- conditional requests (ETag) ------------------------------------------------------
+
+_ETAG_RE = re.compile(r'"(\d{1,18})"')
+
+
+def if_match_revisions() -> list[int] | None:
+    """Revisions If-Match accepts (strong comparison: W/ tags never match); None: no condition."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":  # "*": any current version (existence is checked)
+        return None
+    return [int(m.group(1)) for m in (_ETAG_RE.fullmatch(tag.strip()) for tag in header.split(",")) if m]
+
+
+def not_modified(etag: str) -> bool:
+    """If-None-Match names the current representation (weak comparison)."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return etag in (tag.strip().removeprefix("W/") for tag in header.split(","))
 
 
 COMMON_ERRORS = (400, 401, 403, 429, 503)
+
+IDEMPOTENCY_PARAM = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+    "description": (
+        "Makes a retry safe: the first request with a key is answered and its answer stored for 24 h; "
+        "a retry with the same key and the same request gets that answer again and changes nothing. "
+        "The same key with a different request: 409 idempotency_key_reused."
+    ),
+}
+IF_MATCH_PARAM = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Only if the memory is unchanged: its ETag from an earlier response (else 412).",
+}
+IF_NONE_MATCH_PARAM = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The ETag you hold: 304 Not Modified (no body) if the memory is unchanged.",
+}
+ETAG_HEADER_DOC = {"ETag": {"description": "Changes with every write of the memory.", "schema": {"type": "string"}}}
 
 USER_HEADER_PARAM = {
     "in": "header",
@@ -88,6 +213,11 @@ USER_HEADER_PARAM = {
     "schema": {"type": "string"},
     "description": "With a service key: the end user to act for. Not allowed with a user key.",
 }
+
+
+def writes(blp: SmorestBlueprint, *extra_params: dict):
+    """Document a write operation's headers: Idempotency-Key and any `extra_params` (If-Match)."""
+    return blp.doc(parameters=[IDEMPOTENCY_PARAM, *extra_params])
 
 
 def documents_errors(blp: SmorestBlueprint, *statuses: int):

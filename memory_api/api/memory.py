@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 
-from ..ids import MEMORY_ID_PATTERN
+from ..ids import MEMORY_ID_PATTERN, MEMORY_PREFIX
 from .http import (
+    ETAG_HEADER_DOC,
+    IF_MATCH_PARAM,
+    IF_NONE_MATCH_PARAM,
     USER_HEADER_PARAM,
     Blueprint,
     authenticate_request,
     documents_errors,
+    idempotent_id,
+    if_match_revisions,
     json_response,
+    not_modified,
     principal,
     services,
+    writes,
 )
 from .schemas import (
     MemoryCreateRequest,
@@ -52,45 +60,55 @@ class Memories(MethodView):
 
     @blp.doc(operationId="createMemory", summary="Create a memory")
     @blp.arguments(MemoryCreateRequest())
-    @blp.response(200, MemoryObject)
-    @documents_errors(blp, 413, 415)
+    @blp.response(200, MemoryObject, headers=ETAG_HEADER_DOC)
+    @documents_errors(blp, 409, 413, 415)
+    @writes(blp)
     def post(self, body):
         """Store a memory. Word and token counts are computed once, at write time."""
-        memory = services().memories.create(principal().user_id, body["content"], body.get("metadata"))
+        memory = services().memories.create(principal().user_id, body["content"], body.get("metadata"),
+                                            memory_id=idempotent_id(MEMORY_PREFIX))
         return _memory_response(memory)
 
 
 @blp.route("/<string:memory_id>", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])
 class MemoryById(MethodView):
-    @blp.doc(operationId="getMemory", summary="Retrieve a memory")
-    @blp.response(200, MemoryObject)
+    @blp.doc(operationId="getMemory", summary="Retrieve a memory", parameters=[IF_NONE_MATCH_PARAM],
+             responses={304: {"description": "Not Modified: the ETag in If-None-Match is current."}})
+    @blp.response(200, MemoryObject, headers=ETAG_HEADER_DOC)
     @documents_errors(blp, 404)
     def get(self, memory_id):
         """One memory of the caller's. Another user's memory is simply not found."""
-        return _memory_response(services().memories.get(principal().user_id, memory_id))
+        memory = services().memories.get(principal().user_id, memory_id)
+        if not_modified(memory.etag):
+            return current_app.response_class(status=304, headers={"ETag": memory.etag})
+        return _memory_response(memory)
 
     @blp.doc(operationId="updateMemory", summary="Update a memory")
     @blp.arguments(MemoryUpdateRequest())
-    @blp.response(200, MemoryObject)
-    @documents_errors(blp, 404, 413, 415)
+    @blp.response(200, MemoryObject, headers=ETAG_HEADER_DOC)
+    @documents_errors(blp, 404, 409, 412, 413, 415)
+    @writes(blp, IF_MATCH_PARAM)
     def patch(self, body, memory_id):
         """Change content and/or metadata (metadata is replaced as a whole)."""
         return _update(body, memory_id)
 
     @blp.doc(operationId="updateMemoryPost", summary="Update a memory (OpenAI's POST convention)")
     @blp.arguments(MemoryUpdateRequest())
-    @blp.response(200, MemoryObject)
-    @documents_errors(blp, 404, 413, 415)
+    @blp.response(200, MemoryObject, headers=ETAG_HEADER_DOC)
+    @documents_errors(blp, 404, 409, 412, 413, 415)
+    @writes(blp, IF_MATCH_PARAM)
     def post(self, body, memory_id):
         """The same update as PATCH, as OpenAI's API updates objects with POST."""
         return _update(body, memory_id)
 
     @blp.doc(operationId="deleteMemory", summary="Delete a memory")
     @blp.response(200, MemoryDeleted)
-    @documents_errors(blp, 404)
+    @documents_errors(blp, 404, 409, 412)
+    @writes(blp, IF_MATCH_PARAM)
     def delete(self, memory_id):
         """Delete permanently."""
-        memory = services().memories.delete(principal().user_id, memory_id)
+        memory = services().memories.delete(principal().user_id, memory_id,
+                                            expected_revisions=if_match_revisions())
         return json_response({"id": memory.id, "object": "memory.deleted", "deleted": True})
 
 
@@ -101,5 +119,6 @@ def _update(body: dict, memory_id: str):
         content=body.get("content"),
         metadata=body.get("metadata"),
         metadata_given="metadata" in body,
+        expected_revisions=if_match_revisions(),
     )
     return _memory_response(memory)

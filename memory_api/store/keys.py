@@ -61,6 +61,11 @@ def conversation_keys(user_id: str, conversation_id: str) -> list[str]:
     ]
 
 
+def idempotency_record(user_id: str, key_digest: str) -> str:
+    """HASH: the fingerprint, state and stored response of one Idempotency-Key of the user."""
+    return f"{_user_tag(user_id)}:idem:{key_digest}"
+
+
 # --- API keys: all under one hash tag so creating or revoking one is atomic --------
 
 _AUTH_TAG = f"{PREFIX}:{{auth}}"

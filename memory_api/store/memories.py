@@ -63,6 +63,13 @@ class WriteResult:
         return not self.ok and self.memory is None
 
 
+def _accepted(revisions: list[int] | None) -> str:
+    """If-Match revisions in the scripts' ",3,4," form; '' accepts any."""
+    if revisions is None:
+        return ""
+    return "," + ",".join(str(r) for r in revisions) + ","
+
+
 def _write_result(memory_id: str, reply: list) -> WriteResult:
     status = int(reply[0])
     if status == 0:
@@ -98,16 +105,16 @@ class MemoryStore:
         updated_at: int,
         content: tuple[str, int, int] | None = None,
         metadata: dict[str, str] | None = None,
-        expected_revision: int | None = None,
+        expected_revisions: list[int] | None = None,
     ) -> WriteResult:
-        """Change content (text, words, tokens) and/or metadata, if the revision matches."""
+        """Change content (text, words, tokens) and/or metadata, if the revision is one expected."""
         script = self._redis.script("UPDATE_MEMORY")
         text, words, tokens = content if content is not None else ("", 0, 0)
         reply = script(
             keys=[keys.memory_items(user_id)],
             args=[
                 memory_id,
-                "" if expected_revision is None else expected_revision,
+                _accepted(expected_revisions),
                 updated_at,
                 "1" if content is not None else "0", text, words, tokens,
                 "1" if metadata is not None else "0", _dumps(metadata or {}),
@@ -115,12 +122,9 @@ class MemoryStore:
         )
         return _write_result(memory_id, reply)
 
-    def delete(self, user_id: str, memory_id: str, *, expected_revision: int | None = None) -> WriteResult:
+    def delete(self, user_id: str, memory_id: str, *, expected_revisions: list[int] | None = None) -> WriteResult:
         script = self._redis.script("DELETE_MEMORY")
-        reply = script(
-            keys=keys.memory_keys(user_id),
-            args=[memory_id, "" if expected_revision is None else expected_revision],
-        )
+        reply = script(keys=keys.memory_keys(user_id), args=[memory_id, _accepted(expected_revisions)])
         return _write_result(memory_id, reply)
 
     def page(self, user_id: str, *, lower: str, upper: str, newest_first: bool, count: int) -> list[Memory]:

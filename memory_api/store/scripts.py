@@ -23,7 +23,7 @@ return 1
 UPDATE_MEMORY = """
 -- KEYS[1] items hash
 -- ARGV[1] memory id
--- ARGV[2] expected revision, or '' for "whatever it is now"
+-- ARGV[2] accepted revisions as ",3,4," (If-Match), or '' for "whatever it is now"
 -- ARGV[3] updated_at (unix seconds)
 -- ARGV[4] '1' when content changes, then ARGV[5] content, ARGV[6] words, ARGV[7] tokens
 -- ARGV[8] '1' when metadata changes, then ARGV[9] metadata JSON
@@ -33,7 +33,7 @@ if not raw then
   return {0}
 end
 local rec = cjson.decode(raw)
-if ARGV[2] ~= '' and tostring(rec.r) ~= ARGV[2] then
+if ARGV[2] ~= '' and not string.find(ARGV[2], ',' .. tostring(rec.r) .. ',', 1, true) then
   return {-1, raw}
 end
 if ARGV[4] == '1' then
@@ -53,13 +53,13 @@ return {1, new}
 
 DELETE_MEMORY = """
 -- KEYS[1] items hash, KEYS[2] ids zset
--- ARGV[1] memory id, ARGV[2] expected revision or ''
+-- ARGV[1] memory id, ARGV[2] accepted revisions as ",3,4," (If-Match), or ''
 -- Returns {1, deleted record}, {0} when missing, {-1, current record} on a revision mismatch.
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then
   return {0}
 end
-if ARGV[2] ~= '' and tostring(cjson.decode(raw).r) ~= ARGV[2] then
+if ARGV[2] ~= '' and not string.find(ARGV[2], ',' .. tostring(cjson.decode(raw).r) .. ',', 1, true) then
   return {-1, raw}
 end
 redis.call('HDEL', KEYS[1], ARGV[1])
@@ -178,6 +178,52 @@ EXTEND_LOCK = """
 -- KEYS[1] lock; ARGV[1] token, ARGV[2] new time to live in ms. Extends only if still ours.
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# --- idempotency keys ---------------------------------------------------------------
+
+IDEMPOTENCY_BEGIN = """
+-- KEYS[1] the key's record (HASH)
+-- ARGV[1] request fingerprint, ARGV[2] now (ms), ARGV[3] lease (ms), ARGV[4] window (ms), ARGV[5] a fresh nonce
+-- Returns {'new', nonce}, {'takeover', nonce} (the first attempt's lease ran out), {'busy'},
+-- {'mismatch'} (same key, other request), or {'done', status, headers JSON, body}.
+local rec = redis.call('HMGET', KEYS[1], 'fp', 'state', 'lease_until', 'nonce', 'status', 'headers', 'body')
+local now = tonumber(ARGV[2])
+if not rec[1] then
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'state', 'running', 'lease_until', now + tonumber(ARGV[3]),
+             'nonce', ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  return {'new', ARGV[5]}
+end
+if rec[1] ~= ARGV[1] then
+  return {'mismatch'}
+end
+if rec[2] == 'done' then
+  return {'done', rec[5], rec[6], rec[7]}
+end
+if tonumber(rec[3]) > now then
+  return {'busy'}
+end
+redis.call('HSET', KEYS[1], 'lease_until', now + tonumber(ARGV[3]))
+return {'takeover', rec[4]}
+"""
+
+IDEMPOTENCY_FINISH = """
+-- KEYS[1] the key's record; ARGV[1] fingerprint, ARGV[2] status, ARGV[3] headers JSON, ARGV[4] body
+-- Stores the response for replays (the record keeps its expiry). Returns 1, or 0 if the record is gone.
+if redis.call('HGET', KEYS[1], 'fp') ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'state', 'done', 'status', ARGV[2], 'headers', ARGV[3], 'body', ARGV[4])
+return 1
+"""
+
+IDEMPOTENCY_ABANDON = """
+-- KEYS[1] the key's record; ARGV[1] fingerprint. Forgets a running attempt (it failed: a retry may run).
+if redis.call('HGET', KEYS[1], 'fp') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'running' then
+  return redis.call('DEL', KEYS[1])
 end
 return 0
 """
