@@ -104,6 +104,27 @@ def keys_revoke(key: str) -> None:
 
 
 @main.command()
+@click.option("--user", help="Check only this user.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(user: str | None, as_json: bool) -> None:
+    """Verify that every memory record and every index agree; exit 1 if anything disagrees."""
+    from .consistency import check_consistency
+    from .store.consistency import ConsistencyStore
+
+    with open_services() as services:
+        report = check_consistency(ConsistencyStore(services.redis), user)
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "users": report.users, "memories": report.memories,
+                               "problems": report.problems}))
+    else:
+        for problem in report.problems:
+            click.echo(problem)
+        verdict = "OK" if report.ok else f"{len(report.problems)} problem(s)"
+        click.echo(f"checked {report.users} user(s), {report.memories} memories: {verdict}")
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
 @click.option("--url", help="memory-api to talk to (default MEMORY_API_URL or http://127.0.0.1:8000).")
 @click.option("--key", help="API key (default MEMORY_API_KEY).")
 @click.option("--model", help="Model to ask (default: the server's MEMORY_API_CHAT_MODEL).")

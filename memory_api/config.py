@@ -65,6 +65,9 @@ class Settings:
         "MEMORY_API_MAX_BODY_BYTES", 1_048_576, "Largest request body accepted (413 above it).")
     max_content_chars: int = _setting(
         "MEMORY_API_MAX_CONTENT_CHARS", 4000, "Longest memory content, in characters.")
+    rate_limit: str = _setting(
+        "MEMORY_API_RATE_LIMIT", "",
+        "Requests allowed per API key, e.g. '600/minute;20/second' (flask-limiter syntax). Empty: off.")
     idempotency_window_seconds: float = _setting(
         "MEMORY_API_IDEMPOTENCY_WINDOW_SECONDS", 86400.0,
         "How long an Idempotency-Key and its stored answer are kept.")

@@ -19,6 +19,10 @@ METADATA_MAX_VALUE_CHARS = 512
 # Control characters other than tab, newline and carriage return, and lone
 # surrogates (which JSON can carry but UTF-8 cannot encode).
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# The same rule as JSON Schema patterns, for openapi.yaml (lone surrogates cannot be said there).
+_ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+TEXT_PATTERN = f"^{_ALLOWED}*$"
+NON_BLANK_TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x00-\x08\x0B\x0C\x0E-\x1F\x7F]{_ALLOWED}*$"
 
 
 def check_text(
@@ -39,8 +43,6 @@ def check_text(
             param=param,
             code="invalid_characters",
         )
-    if strip:
-        value = value.strip()
     if not allow_empty and not value.strip():
         raise InvalidRequest(f"'{param}' must not be empty.", param=param, code="empty_value")
     if max_chars is not None and len(value) > max_chars:
@@ -49,7 +51,7 @@ def check_text(
             param=param,
             code="string_above_max_length",
         )
-    return value
+    return value.strip() if strip else value
 
 
 def check_content(value: Any, *, max_chars: int, param: str = "content") -> str:

@@ -89,6 +89,12 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(10)
 
+    def kill(self) -> None:
+        """Stop it hard (no save), as a crash or a network cut would."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):

@@ -14,7 +14,8 @@ from ..errors import PayloadTooLarge
 from . import chat, conversations, health, memory
 from .errors import register_error_handlers
 from .http import finish_idempotency
-from .schemas import ErrorEnvelope
+from .ratelimit import init_rate_limits
+from .schemas import ErrorEnvelope, SchemaExtrasPlugin, property_names_attribute
 
 access_log = logging.getLogger("memory_api.access")
 
@@ -58,12 +59,14 @@ def init_api(app: Flask) -> MemoryApi:
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS=SPEC_OPTIONS,
     )
-    api = MemoryApi(app)
+    api = MemoryApi(app, spec_kwargs={"extra_plugins": [SchemaExtrasPlugin()]})
+    api.ma_plugin.converter.add_attribute_function(property_names_attribute)
     api.register_blueprint(memory.blp)
     api.register_blueprint(chat.blp)
     api.register_blueprint(conversations.blp)
     api.register_blueprint(health.blp)
     _register_request_hooks(app)
+    init_rate_limits(app, app.extensions["memory_api"])
     return api
 
 

@@ -9,13 +9,37 @@ as documentation for openapi.yaml, from the same constants.
 from __future__ import annotations
 
 import marshmallow as ma
+from apispec import BasePlugin
 from marshmallow import fields, validate
 
+from ..chat import MESSAGE_ROLES
+from ..config import Settings
 from ..ids import CONVERSATION_ID_PATTERN, MEMORY_ID_PATTERN
 from ..memories import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDERS
-from ..validation import METADATA_MAX_KEY_CHARS, METADATA_MAX_KEYS, METADATA_MAX_VALUE_CHARS
+from ..validation import (
+    METADATA_MAX_KEY_CHARS,
+    METADATA_MAX_KEYS,
+    METADATA_MAX_VALUE_CHARS,
+    NON_BLANK_TEXT_PATTERN,
+    TEXT_PATTERN,
+)
 
 DEFAULT_MAX_CONTENT_CHARS = 4000
+
+
+class SchemaExtrasPlugin(BasePlugin):
+    """Adds a schema's `Meta.json_schema_extra` (keywords marshmallow cannot say) to its component."""
+
+    def schema_helper(self, name, definition, **kwargs):
+        schema = kwargs.get("schema")
+        schema_class = schema if isinstance(schema, type) else type(schema)
+        return dict(getattr(getattr(schema_class, "Meta", None), "json_schema_extra", None) or {})
+
+
+def property_names_attribute(converter, field, **kwargs) -> dict:
+    """apispec attribute function: JSON Schema's propertyNames (a Dict's keys), from field metadata."""
+    names = field.metadata.get("propertyNames")
+    return {"propertyNames": names} if names else {}
 
 
 def constant(value: str) -> fields.Constant:
@@ -33,9 +57,11 @@ class StrictBool(fields.Boolean):
 
 
 class StrictInt(fields.Integer):
-    """A JSON integer only (no strings, no 1.0, no booleans)."""
+    """A JSON integer only: no strings, no booleans, no fractions (2.0 is JSON Schema's integer 2)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid", input=value)
         return value
@@ -49,7 +75,7 @@ class StrictSchema(ma.Schema):
 def metadata_field(**kwargs) -> fields.Dict:
     return fields.Dict(
         keys=fields.String(),
-        values=fields.String(metadata={"maxLength": METADATA_MAX_VALUE_CHARS}),
+        values=fields.String(metadata={"maxLength": METADATA_MAX_VALUE_CHARS, "pattern": TEXT_PATTERN}),
         allow_none=True,
         metadata={
             "description": (
@@ -57,6 +83,8 @@ def metadata_field(**kwargs) -> fields.Dict:
                 f"characters, values strings up to {METADATA_MAX_VALUE_CHARS} characters."
             ),
             "maxProperties": METADATA_MAX_KEYS,
+            "propertyNames": {"minLength": 1, "maxLength": METADATA_MAX_KEY_CHARS,
+                              "pattern": NON_BLANK_TEXT_PATTERN},
         },
         **kwargs,
     )
@@ -65,9 +93,11 @@ def metadata_field(**kwargs) -> fields.Dict:
 def content_field(**kwargs) -> fields.String:
     return fields.String(
         metadata={
-            "description": "The text to remember. Leading and trailing whitespace is trimmed.",
+            "description": "The text to remember (no control characters but tab and newlines). "
+                           "Leading and trailing whitespace is trimmed.",
             "minLength": 1,
             "maxLength": DEFAULT_MAX_CONTENT_CHARS,
+            "pattern": NON_BLANK_TEXT_PATTERN,
         },
         **kwargs,
     )
@@ -82,6 +112,9 @@ class MemoryCreateRequest(StrictSchema):
 
 
 class MemoryUpdateRequest(StrictSchema):
+    class Meta(StrictSchema.Meta):
+        json_schema_extra = {"minProperties": 1}  # content and/or metadata
+
     content = content_field()
     metadata = metadata_field()
 
@@ -152,12 +185,37 @@ class ErrorEnvelope(ma.Schema):
 # --- chat, context, conversations -----------------------------------------------
 
 
+# The documented maxima are the defaults of MEMORY_API_MAX_WORDS / MEMORY_API_MAX_TOKENS.
+_DEFAULTS = Settings()
+
+
+def cap_fields() -> tuple[StrictInt, StrictInt]:
+    return (
+        StrictInt(metadata={"description": "Word cap for this request (at most the server's "
+                                           "MEMORY_API_MAX_WORDS).", "minimum": 0, "maximum": _DEFAULTS.max_words}),
+        StrictInt(metadata={"description": "Token cap for this request (at most the server's "
+                                           "MEMORY_API_MAX_TOKENS).", "minimum": 0, "maximum": _DEFAULTS.max_tokens}),
+    )
+
+
 class MemoryOptions(StrictSchema):
     inject = StrictBool(metadata={"description": "Inject the user's memories (default true)."})
-    max_words = StrictInt(metadata={"description": "Word cap for this request (at most the server's).",
-                                         "minimum": 0})
-    max_tokens = StrictInt(metadata={"description": "Token cap for this request (at most the server's).",
-                                          "minimum": 0})
+    max_words, max_tokens = cap_fields()
+
+
+class MessageContent(fields.Raw):
+    """A message's content: text, an array of content parts, or null (checked by the chat service)."""
+
+
+class ChatMessage(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE  # name, tool_calls, tool_call_id, ... go to the provider as sent
+
+    role = fields.String(required=True, validate=validate.OneOf(MESSAGE_ROLES))
+    content = MessageContent(
+        allow_none=True,
+        metadata={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}, {"type": "null"}]},
+    )
 
 
 class ChatCompletionRequest(ma.Schema):
@@ -167,12 +225,13 @@ class ChatCompletionRequest(ma.Schema):
         unknown = ma.INCLUDE
 
     model = fields.String(metadata={"description": "Passed to the provider (default MEMORY_API_CHAT_MODEL)."})
-    messages = fields.List(fields.Dict(), required=True, metadata={"minItems": 1})
+    messages = fields.List(fields.Nested(ChatMessage), required=True, validate=validate.Length(min=1))
     stream = StrictBool()
     stream_options = fields.Dict()
     memory = fields.Nested(MemoryOptions, metadata={"description": "How to inject the user's memories."})
     conversation_id = fields.String(
-        metadata={"description": "Keep this conversation's thread in the service (a conv_ id, or 'new')."}
+        validate=validate.Regexp(f"{CONVERSATION_ID_PATTERN}|^new$"),
+        metadata={"description": "Keep this conversation's thread in the service (a conv_ id, or 'new')."},
     )
 
 
@@ -201,8 +260,7 @@ class ChatCompletion(ma.Schema):
 
 class ContextRequest(StrictSchema):
     model = fields.String(metadata={"description": "Count tokens with this model's encoding."})
-    max_words = StrictInt(metadata={"minimum": 0, "description": "Word cap (at most the server's)."})
-    max_tokens = StrictInt(metadata={"minimum": 0, "description": "Token cap (at most the server's)."})
+    max_words, max_tokens = cap_fields()
 
 
 class MemoryContext(ma.Schema):

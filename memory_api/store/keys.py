@@ -26,6 +26,19 @@ def memory_ids(user_id: str) -> str:
     return f"{_user_tag(user_id)}:ids"
 
 
+def user_of_memory_key(key: str) -> str | None:
+    """The user id in a memory_items / memory_ids key name (for scans), else None."""
+    head = f"{PREFIX}:{{u:"
+    if not key.startswith(head) or "}:" not in key:
+        return None
+    return key[len(head): key.index("}:")]
+
+
+def memory_ids_pattern() -> str:
+    """SCAN pattern matching every user's memory id index."""
+    return f"{PREFIX}:{{u:*}}:ids"
+
+
 def memory_keys(user_id: str) -> list[str]:
     """The keys a memory write touches, in the order the Lua scripts expect (KEYS[1..])."""
     return [memory_items(user_id), memory_ids(user_id)]

@@ -95,6 +95,16 @@ class RedisStore:
         self._scripts = {name: client.register_script(src) for name, src in _SCRIPTS.items()}
         return client
 
+    @property
+    def url(self) -> str:
+        """The URL of the Redis in use (attaching to the embedded one if that is it)."""
+        self.client  # noqa: B018
+        return self.embedded.url if self.embedded else self._url  # type: ignore[return-value]
+
+    @property
+    def cluster(self) -> bool:
+        return self._cluster
+
     def script(self, name: str):
         """A registered Lua script from store/scripts.py, by its constant's name."""
         self.client  # noqa: B018 - connect (and register) on first use
