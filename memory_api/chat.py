@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .context import ContextSelection, ContextService, resolve_caps
-from .conversations import ConversationService, ThreadForPrompt, ThreadLock, check_conversation_id
+from .conversations import ConversationService, ThreadForPrompt, ThreadLock, check_conversation_id, message_text
 from .errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest, error_body
 from .llm import Upstream, map_provider_error
+from .validation import check_scope
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +66,26 @@ def parse_chat_request(body: dict[str, Any], *, default_model: str) -> ChatReque
     memory = body.pop("memory", None) or {}
     if not isinstance(memory, dict):
         raise InvalidRequest("'memory' must be an object.", param="memory")
-    unknown = set(memory) - {"inject", "max_words", "max_tokens"}
+    unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope"}
     if unknown:
         raise InvalidRequest(f"Unrecognized field 'memory.{sorted(unknown)[0]}'.", param="memory",
                              code="unknown_parameter")
     inject = memory.get("inject", True)
     if not isinstance(inject, bool):
         raise InvalidRequest("'memory.inject' must be a boolean.", param="memory.inject")
+    check_scope(memory.get("scope"), param="memory.scope")
     conversation_id = body.pop("conversation_id", None)
     if conversation_id is not None and conversation_id != NEW_CONVERSATION:
         check_conversation_id(conversation_id)
     return ChatRequest(model, messages, stream, inject, memory, conversation_id, body)
+
+
+def latest_user_text(messages: list[dict[str, Any]]) -> str | None:
+    """The text of the last user message: what relevance ranking matches memories against."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return message_text(message) or None
+    return None
 
 
 def _append_to_system(message: dict[str, Any], addition: str) -> dict[str, Any]:
@@ -154,27 +164,35 @@ class ChatService:
         self._conversations = conversations
         self.upstream = upstream
 
-    def _select(self, user_id: str, request: ChatRequest) -> ContextSelection:
+    def _select(self, user_id: str, request: ChatRequest, scope: str | None) -> ContextSelection:
         caps = resolve_caps(request.memory_options, server_max_words=self._settings.max_words,
                             server_max_tokens=self._settings.max_tokens)
         if not request.inject:
             caps = type(caps)(0, 0)
-        return self._context.build(user_id, model=request.model, caps=caps)
+        return self._context.build(user_id, model=request.model, caps=caps, scope=scope,
+                                   query=latest_user_text(request.messages))
 
     @contextlib.contextmanager
     def _prepared(self, user_id: str, request: ChatRequest) -> Iterator[PreparedChat]:
         if self.upstream.configured is False:
             self.upstream._sdk()  # raises the 503 naming the setting
-        selection = self._select(user_id, request)
+        scope = request.memory_options.get("scope")
         if request.conversation_id is None:
+            selection = self._select(user_id, request, scope)
             messages = inject_into_messages(request.messages, selection.text)
             yield PreparedChat(self._payload(request, messages), selection)
             return
         cid = request.conversation_id
         if cid == NEW_CONVERSATION:
-            cid = self._conversations.create(user_id).id
+            cid = self._conversations.create(user_id, scope=scope).id
         with self._conversations.locked(user_id, cid) as lock:
             state = self._conversations.get(user_id, cid)
+            if scope is not None and state.scope is not None and scope != state.scope:
+                raise InvalidRequest(
+                    f"Conversation '{cid}' belongs to scope '{state.scope}', not '{scope}'.",
+                    param="memory.scope", code="scope_mismatch",
+                )
+            selection = self._select(user_id, request, state.scope or scope)
             system = _system_text(request.messages)
             new_messages = [m for m in request.messages if m.get("role") not in SYSTEM_ROLES]
             thread = self._conversations.prepare_thread(user_id, state, lock, new_messages)

@@ -71,6 +71,14 @@ class Settings:
     idempotency_window_seconds: float = _setting(
         "MEMORY_API_IDEMPOTENCY_WINDOW_SECONDS", 86400.0,
         "How long an Idempotency-Key and its stored answer are kept.")
+    history_depth: int = _setting(
+        "MEMORY_API_HISTORY_DEPTH", 10, "Previous versions kept per memory (0: none).")
+    quota_memories: int = _setting(
+        "MEMORY_API_QUOTA_MEMORIES", 0, "Most memories per user (0: unlimited). Over it: 409 memory_full.")
+    quota_words: int = _setting(
+        "MEMORY_API_QUOTA_WORDS", 0, "Most words of memories per user (0: unlimited). Over it: 409 memory_full.")
+    max_import_bytes: int = _setting(
+        "MEMORY_API_MAX_IMPORT_BYTES", 67_108_864, "Largest body POST /v1/memory/import accepts.")
     key_cache_seconds: float = _setting(
         "MEMORY_API_KEY_CACHE_SECONDS", 5.0,
         "How long a worker trusts an API-key lookup; a revoked key stops within this time.")

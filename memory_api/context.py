@@ -1,6 +1,7 @@
 """Choosing which memories go into a prompt, under a word cap and a token cap.
 
-Both caps always hold. Selection walks the candidates in priority order and
+Both caps always hold. Selection walks the candidates in priority order (see
+ContextService) and
 adds each memory that still fits (a memory is never cut: one that does not fit
 is skipped, and smaller ones after it may still fit). It uses the word and
 token counts stored at write time, so it tokenizes nothing per memory; the
@@ -12,11 +13,13 @@ lines) memories are dropped from the end until the exact count fits.
 from __future__ import annotations
 
 import functools
+import heapq
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from .errors import InvalidRequest
 from .models import Memory
+from .text import query_terms
 from .tokens import count_tokens, encoding_name_for_model
 
 BLOCK_START = "<user_memories>"
@@ -141,28 +144,55 @@ def resolve_caps(requested: dict | None, *, server_max_words: int, server_max_to
 
 
 class ContextService:
-    """Builds the memory block for a user's prompt."""
+    """Builds the memory block for a user's prompt.
 
-    def __init__(self, memory_store, *, max_words: int, max_tokens: int) -> None:
+    Candidates come in priority order: with a query (the latest user message),
+    the memories most relevant to it first (BM25, up to RELEVANT_CANDIDATES),
+    then the rest newest first; without one, newest first. Only global memories
+    and those of the request's scope are candidates, never another scope's.
+    """
+
+    RELEVANT_CANDIDATES = 200
+
+    def __init__(self, memory_store, search, *, max_words: int, max_tokens: int) -> None:
         self._store = memory_store
+        self._search = search
         self.max_words = max_words
         self.max_tokens = max_tokens
 
-    def _newest_first(self, user_id: str) -> Iterator[Memory]:
+    def _newest_first(self, user_id: str, scope: str | None) -> Iterator[Memory]:
         upper = "+"
         while True:
-            page = self._store.page(user_id, lower="-", upper=upper, newest_first=True, count=100)
+            page = self._store.page(user_id, lower="-", upper=upper, newest_first=True, count=100,
+                                    scope=scope, scoped=True)
             yield from page
             if len(page) < 100:
                 return
             upper = f"({page[-1].id}"
 
-    def build(self, user_id: str, *, model: str | None = None, caps: Caps | None = None) -> ContextSelection:
+    def _candidates(self, user_id: str, scopes: list[str | None], query: str | None) -> Iterator[Memory]:
+        seen: set[str] = set()
+        if query:
+            for found in self._search.ranked(user_id, query_terms(query), limit=self.RELEVANT_CANDIDATES,
+                                             scopes=scopes):
+                seen.add(found.memory.id)
+                yield found.memory
+        newest = heapq.merge(*(self._newest_first(user_id, s) for s in scopes), key=lambda m: m.id, reverse=True)
+        for memory in newest:
+            if memory.id not in seen:
+                yield memory
+
+    def build(self, user_id: str, *, model: str | None = None, caps: Caps | None = None,
+              query: str | None = None, scope: str | None = None) -> ContextSelection:
         caps = caps or Caps(self.max_words, self.max_tokens)
+        scopes: list[str | None] = [None] if scope is None else [None, scope]
+        total = self._store.count_in_scopes(user_id, scopes)
+        if caps.max_words == 0 or caps.max_tokens == 0:
+            return ContextSelection([], "", 0, 0, total)
         return select_memories_within_caps(
-            self._newest_first(user_id),
+            self._candidates(user_id, scopes, query),
             max_words=caps.max_words,
             max_tokens=caps.max_tokens,
             encoding=encoding_name_for_model(model),
-            total=self._store.count(user_id),
+            total=total,
         )

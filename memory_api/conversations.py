@@ -25,7 +25,7 @@ from .memories import check_page_args
 from .models import Page
 from .store.conversations import ConversationState, ConversationStore, LockLost, StoredMessage, encode_message
 from .tokens import count_tokens
-from .validation import check_metadata
+from .validation import check_metadata, check_scope
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ def conversation_to_api(state: ConversationState, *, stored_messages: int | None
         "created_at": state.created_at,
         "updated_at": state.updated_at,
         "metadata": state.metadata,
+        "scope": state.scope,
         "summary": state.summary or None,
         "summarized_through": state.summarized_through,
         "message_count": state.summarized_through + recent,
@@ -116,11 +117,12 @@ class ConversationService:
 
     # --- CRUD ------------------------------------------------------------------
 
-    def create(self, user_id: str, metadata: object = None, *, conversation_id: str | None = None
-               ) -> ConversationState:
-        """A new, empty thread (`conversation_id` from an Idempotency-Key makes a retry a no-op)."""
+    def create(self, user_id: str, metadata: object = None, *, scope: object = None,
+               conversation_id: str | None = None) -> ConversationState:
+        """A new, empty thread. With a scope, its chats inject global memories and that scope's.
+        (`conversation_id` from an Idempotency-Key makes a retry a no-op.)"""
         cid = conversation_id or new_conversation_id()
-        self._store.create(user_id, cid, check_metadata(metadata))
+        self._store.create(user_id, cid, check_metadata(metadata), check_scope(scope))
         return self.get(user_id, cid)
 
     def get(self, user_id: str, conversation_id: str) -> ConversationState:

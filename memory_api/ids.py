@@ -99,3 +99,19 @@ def created_at_of(object_id: str) -> int:
     """Unix seconds encoded in an id's ULID (its creation time)."""
     ulid = object_id.rsplit("_", 1)[1]
     return _decode(ulid[:10]) // 1000
+
+
+_MAX_MS = (1 << 48) - 1
+
+
+def memory_id_bounds(created_after: int | None, created_before: int | None) -> tuple[str, str]:
+    """The lowest and highest memory ids created in [created_after, created_before] (Unix seconds,
+    inclusive); '' where unbounded. Ids sort by creation time, so a time range is an id range."""
+    low = high = ""
+    if created_after is not None:
+        ms = min(max(created_after * 1000, 0), _MAX_MS)
+        low = MEMORY_PREFIX + _encode(ms, 10) + "0" * 16
+    if created_before is not None:
+        ms = min(max((created_before + 1) * 1000 - 1, 0), _MAX_MS)
+        high = MEMORY_PREFIX + _encode(ms, 10) + "Z" * 16
+    return low, high

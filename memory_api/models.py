@@ -18,6 +18,8 @@ class Memory:
     word_count: int = 0
     token_count: int = 0
     revision: int = 1
+    tags: tuple[str, ...] = ()
+    scope: str | None = None  # None: a global memory
 
     @property
     def created_at(self) -> int:
@@ -39,6 +41,8 @@ class Memory:
             "updated_at": self.updated_at,
             "word_count": self.word_count,
             "token_count": self.token_count,
+            "tags": list(self.tags),
+            "scope": self.scope,
         }
 
 

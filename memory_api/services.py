@@ -16,6 +16,8 @@ from .conversations import ConversationService
 from .idempotency import IdempotencyService
 from .llm import Upstream
 from .memories import MemoryService
+from .portability import Portability
+from .search import SearchService
 from .store.api_keys import ApiKeyStore
 from .store.conversations import ConversationStore
 from .store.idempotency import IdempotencyStore
@@ -29,6 +31,8 @@ class Services:
     redis: RedisStore
     keys: KeyService
     memories: MemoryService
+    search: SearchService
+    portability: Portability
     context: ContextService
     conversations: ConversationService
     chat: ChatService
@@ -39,13 +43,19 @@ class Services:
         redis_store = redis_store or RedisStore.from_settings(settings)
         memory_store = MemoryStore(redis_store)
         upstream = Upstream(settings)
-        context = ContextService(memory_store, max_words=settings.max_words, max_tokens=settings.max_tokens)
+        search = SearchService(memory_store)
+        memories = MemoryService(memory_store, max_content_chars=settings.max_content_chars,
+                                 history_depth=settings.history_depth, quota_memories=settings.quota_memories,
+                                 quota_words=settings.quota_words)
+        context = ContextService(memory_store, search, max_words=settings.max_words, max_tokens=settings.max_tokens)
         conversations = ConversationService(ConversationStore(redis_store), upstream, settings)
         return cls(
             settings=settings,
             redis=redis_store,
             keys=KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds),
-            memories=MemoryService(memory_store, max_content_chars=settings.max_content_chars),
+            memories=memories,
+            search=search,
+            portability=Portability(memory_store, memories),
             context=context,
             conversations=conversations,
             chat=ChatService(settings, context, conversations, upstream),

@@ -79,3 +79,50 @@ def check_metadata(value: Any, *, param: str = "metadata") -> dict[str, str]:
             )
         check_text(item, param=param, max_chars=METADATA_MAX_VALUE_CHARS, allow_empty=True)
     return dict(value)
+
+
+# Tags: short labels, compared case-insensitively (stored case-folded).
+MAX_TAGS = 20
+TAG_PATTERN = r"^[\w.:/+-]{1,64}$"
+_tag_re = re.compile(TAG_PATTERN)
+# Scopes: a project, a conversation... "global" names the memories that have none.
+GLOBAL_SCOPE = "global"
+SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
+_scope_re = re.compile(SCOPE_PATTERN)
+
+
+def check_tag(value: Any, *, param: str = "tag") -> str:
+    if not isinstance(value, str) or not _tag_re.fullmatch(value):
+        raise InvalidRequest(
+            f"'{param}' must be 1-64 letters, digits or _ . : / + - (got {str(value)[:70]!r}).",
+            param=param, code="invalid_tag",
+        )
+    return value.casefold()
+
+
+def check_tags(value: Any, *, param: str = "tags") -> list[str]:
+    """A list of at most 20 tags; case-folded, repeats dropped, order kept."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidRequest(f"'{param}' must be an array of strings.", param=param, code="invalid_type")
+    tags = list(dict.fromkeys(check_tag(tag, param=param) for tag in value))
+    if len(tags) > MAX_TAGS:
+        raise InvalidRequest(f"'{param}' has {len(tags)} tags; the maximum is {MAX_TAGS}.", param=param,
+                             code="too_many_tags")
+    return tags
+
+
+def check_scope(value: Any, *, param: str = "scope", allow_global: bool = False) -> str | None:
+    """A scope name (None for none). 'global' means "no scope" only where `allow_global` (filters)."""
+    if value is None:
+        return None
+    if allow_global and value == GLOBAL_SCOPE:
+        return None
+    if not isinstance(value, str) or not _scope_re.fullmatch(value) or value == GLOBAL_SCOPE:
+        raise InvalidRequest(
+            f"'{param}' must be 1-64 letters, digits or _ . : / - starting with a letter or digit, "
+            f"and not '{GLOBAL_SCOPE}' (got {str(value)[:70]!r}).",
+            param=param, code="invalid_scope",
+        )
+    return value

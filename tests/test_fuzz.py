@@ -10,11 +10,17 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from conftest import REPO
 from fake_llm import FakeLLM
 
+# POST /v1/memory/import takes JSON Lines: send generated text as it is.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
 schema = schemathesis.openapi.from_path(str(REPO / "openapi.yaml"))
+# Requests carry a real key (below); keys that are missing, garbled or revoked have their own
+# tests in tests/test_errors.py.
+schema.config.generation.update(with_security_parameters=False)
 
 
 @pytest.fixture(scope="module")
@@ -42,4 +48,11 @@ def fuzz_target(redis_server, tmp_path_factory):
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_spec(case, fuzz_target):
     base_url, key = fuzz_target
-    case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {key}"})
+    excluded = []
+    if case.operation.path == "/v1/memory/import":
+        # The check is wrong here, not the spec: the body is JSON Lines (a format line, then one
+        # memory per line), which JSON Schema cannot describe, so "a schema-valid string" is not a
+        # valid import. Every other check still runs; tests/test_portability.py covers imports.
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {key}"},
+                           excluded_checks=excluded)

@@ -28,7 +28,7 @@ def test_retried_create_returns_the_first_answer_and_creates_once(client, make_k
     assert again.headers["ETag"] == first.headers["ETag"]
     assert "Idempotent-Replayed" not in first.headers
     assert count(client, key) == 1
-    other = client.post("/v1/memory", json={"content": "once"}, headers=idem(key, "k-2"))
+    other = client.post("/v1/memory", json={"content": "another"}, headers=idem(key, "k-2"))
     assert other.json["id"] != first.json["id"] and count(client, key) == 2
 
 
@@ -53,8 +53,8 @@ def test_equivalent_json_bodies_are_the_same_request(client, make_key):
 
 def test_keys_are_scoped_to_the_user(client, make_key):
     alice, bob = make_key("alice"), make_key("bob")
-    a = client.post("/v1/memory", json={"content": "same"}, headers=idem(alice, "shared"))
-    b = client.post("/v1/memory", json={"content": "same"}, headers=idem(bob, "shared"))
+    a = client.post("/v1/memory", json={"content": "alice's"}, headers=idem(alice, "shared"))
+    b = client.post("/v1/memory", json={"content": "bob's"}, headers=idem(bob, "shared"))
     assert b.status_code == 200 and "Idempotent-Replayed" not in b.headers
     assert a.json["id"] != b.json["id"]
 
@@ -74,6 +74,7 @@ def test_retried_delete_and_update(client, make_key):
     d2 = client.delete(f"/v1/memory/{mem['id']}", headers=idem(key, "del"))
     assert d1.status_code == d2.status_code == 200 and d2.json == d1.json  # not a 404 on the retry
     mem = client.post("/v1/memory", json={"content": "y"}, headers=auth(key)).json
+    assert mem["duplicate"] is False
     u1 = client.patch(f"/v1/memory/{mem['id']}", json={"content": "z"}, headers=idem(key, "up"))
     u2 = client.patch(f"/v1/memory/{mem['id']}", json={"content": "z"}, headers=idem(key, "up"))
     assert u2.json == u1.json
@@ -89,7 +90,8 @@ def test_window_expiry(client, make_key, redis_client):
     assert 86000 < ttl <= 86400  # MEMORY_API_IDEMPOTENCY_WINDOW_SECONDS
     redis_client.delete(records[0])  # as if the window had passed
     again = client.post("/v1/memory", json={"content": "x"}, headers=idem(key, "exp"))
-    assert "Idempotent-Replayed" not in again.headers and count(client, key) == 2
+    assert "Idempotent-Replayed" not in again.headers  # processed afresh: a duplicate of the first
+    assert again.json["duplicate"] is True and count(client, key) == 1
 
 
 def test_bad_idempotency_key(client, make_key):

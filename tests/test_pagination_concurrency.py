@@ -14,8 +14,8 @@ from conftest import auth
 def test_paging_during_concurrent_writes(app, services, make_key, order):
     key = make_key("alice")
     user = "alice"
-    stable = {services.memories.create(user, f"stable {i}").id for i in range(150)}
-    volatile = [services.memories.create(user, f"volatile {i}").id for i in range(150)]
+    stable = {services.memories.create(user, f"stable {i}").memory.id for i in range(150)}
+    volatile = [services.memories.create(user, f"volatile {i}").memory.id for i in range(150)]
     random.shuffle(volatile)
 
     stop = threading.Event()

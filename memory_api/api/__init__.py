@@ -11,9 +11,9 @@ from flask import Flask, g, request
 from flask_smorest import Api
 
 from ..errors import PayloadTooLarge
-from . import chat, conversations, health, memory
+from . import chat, conversations, health, memory, memory_tools
 from .errors import register_error_handlers
-from .http import finish_idempotency
+from .http import finish_idempotency, view_attribute
 from .ratelimit import init_rate_limits
 from .schemas import ErrorEnvelope, SchemaExtrasPlugin, property_names_attribute
 
@@ -62,6 +62,7 @@ def init_api(app: Flask) -> MemoryApi:
     api = MemoryApi(app, spec_kwargs={"extra_plugins": [SchemaExtrasPlugin()]})
     api.ma_plugin.converter.add_attribute_function(property_names_attribute)
     api.register_blueprint(memory.blp)
+    api.register_blueprint(memory_tools.blp)
     api.register_blueprint(chat.blp)
     api.register_blueprint(conversations.blp)
     api.register_blueprint(health.blp)
@@ -71,14 +72,16 @@ def init_api(app: Flask) -> MemoryApi:
 
 
 def _register_request_hooks(app: Flask) -> None:
-    max_body = app.config["MAX_CONTENT_LENGTH"]
-    log_requests = app.config["MEMORY_API_SETTINGS"].access_log
+    settings = app.config["MEMORY_API_SETTINGS"]
+    log_requests = settings.access_log
 
     @app.before_request
     def start_request():
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
+        max_body = settings.max_import_bytes if view_attribute("large_body") else settings.max_body_bytes
+        request.max_content_length = max_body
         if request.content_length is not None and request.content_length > max_body:
             raise PayloadTooLarge(f"The request body is larger than {max_body} bytes.")
 

@@ -7,6 +7,8 @@ from flask.views import MethodView
 
 from ..chat import parse_chat_request
 from ..context import resolve_caps
+from ..search import check_query
+from ..validation import check_scope
 from .http import (
     USER_HEADER_PARAM,
     Blueprint,
@@ -22,11 +24,14 @@ from .schemas import ChatCompletion, ChatCompletionRequest, ContextRequest, Memo
 blp = Blueprint("chat", __name__, url_prefix="/v1", description="Chat completions with the user's memories.")
 blp.before_request(authenticate_request)
 
-# With `stream: true` the 200 answer is the provider's server-sent events instead.
+# With `stream: true` the 200 answer is the provider's server-sent events instead. The schema
+# describes one event (as schemathesis and OpenAPI 3.2's itemSchema read it).
 STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": {
-    "type": "string",
-    "description": "`data: {chat.completion.chunk}` events, then `data: [DONE]`; an error after the stream "
-                   "started arrives as `data: {\"error\": {...}}`.",
+    "type": "object",
+    "description": "One server-sent event. `data` is a chat.completion.chunk as JSON, the last one is "
+                   "`[DONE]`; an error after the stream started arrives as `{\"error\": {...}}`.",
+    "required": ["data"],
+    "properties": {"data": {"type": "string"}, "event": {"type": "string"}, "id": {"type": "string"}},
 }}}}}
 
 
@@ -62,8 +67,11 @@ class MemoryContextView(MethodView):
     @documents_errors(blp, 409, 413, 415)
     @writes(blp)
     def post(self, body):
-        """The block the chat endpoint would inject for this user, without calling a model."""
+        """The block the chat endpoint would inject for this user, without calling a model: with a
+        `query`, the most relevant memories first, then the newest; global ones plus `scope`'s."""
         svc = services()
         caps = resolve_caps(body, server_max_words=svc.settings.max_words, server_max_tokens=svc.settings.max_tokens)
-        selection = svc.context.build(principal().user_id, model=body.get("model"), caps=caps)
+        query = check_query(body["query"]) if (body.get("query") or "").strip() else None
+        selection = svc.context.build(principal().user_id, model=body.get("model"), caps=caps, query=query,
+                                      scope=check_scope(body.get("scope")))
         return json_response(selection.to_api())

@@ -78,14 +78,22 @@ def authenticate_request():
     g.principal = services().keys.authenticate(
         request.headers.get("Authorization"), request.headers.get(USER_HEADER)
     )
-    if request.method in _BODY_METHODS and not request.is_json:
-        # A body we would not read as JSON: say so instead of "content is required".
+    accepted = view_attribute("body_types")
+    if request.method in _BODY_METHODS and (request.mimetype not in accepted if accepted else not request.is_json):
+        # A body we would not read: say so instead of "content is required".
         if request.content_length or request.mimetype:
             raise UnsupportedMediaType(
-                f"Unsupported Content-Type {request.mimetype or '(none)'!r}: send application/json.",
+                f"Unsupported Content-Type {request.mimetype or '(none)'!r}: send "
+                f"{' or '.join(accepted or ('application/json',))}.",
                 param="Content-Type",
             )
     return _begin_idempotency()
+
+
+def view_attribute(name: str, default: Any = None) -> Any:
+    """An attribute of the MethodView class handling this request (e.g. body_types), if any."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(getattr(view, "view_class", None), name, default)
 
 
 # --- Idempotency-Key ---------------------------------------------------------------
@@ -215,9 +223,25 @@ USER_HEADER_PARAM = {
 }
 
 
+def documents_headers(*params: dict):
+    """Document header parameters of an operation, next to (not instead of) its query parameters.
+
+    Added where flask-smorest's @blp.arguments keeps its parameters: @blp.doc(parameters=...)
+    would replace the query parameters that @blp.arguments documents.
+    """
+
+    def decorator(func):
+        doc = getattr(func, "_apidoc", {})
+        doc.setdefault("arguments", {}).setdefault("parameters", []).extend(params)
+        func._apidoc = doc
+        return func
+
+    return decorator
+
+
 def writes(blp: SmorestBlueprint, *extra_params: dict):
     """Document a write operation's headers: Idempotency-Key and any `extra_params` (If-Match)."""
-    return blp.doc(parameters=[IDEMPOTENCY_PARAM, *extra_params])
+    return documents_headers(IDEMPOTENCY_PARAM, *extra_params)
 
 
 def documents_errors(blp: SmorestBlueprint, *statuses: int):

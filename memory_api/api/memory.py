@@ -14,6 +14,7 @@ from .http import (
     Blueprint,
     authenticate_request,
     documents_errors,
+    documents_headers,
     idempotent_id,
     if_match_revisions,
     json_response,
@@ -22,7 +23,11 @@ from .http import (
     services,
     writes,
 )
+from ..memories import check_filters
 from .schemas import (
+    DeleteAllQuery,
+    DeletedAll,
+    HistoryList,
     MemoryCreateRequest,
     MemoryDeleted,
     MemoryList,
@@ -54,8 +59,9 @@ class Memories(MethodView):
     @blp.response(200, MemoryList)
     @documents_errors(blp)
     def get(self, **query):
-        """The caller's memories, newest first by default, with OpenAI-style cursors."""
-        page = services().memories.list(principal().user_id, **query)
+        """The caller's memories, newest first by default, with OpenAI-style cursors; filter by tag,
+        scope and created/updated time."""
+        page = services().memories.list(principal().user_id, **page_args(query), filters=filters_of(query))
         return json_response(page.to_api())
 
     @blp.doc(operationId="createMemory", summary="Create a memory")
@@ -64,18 +70,33 @@ class Memories(MethodView):
     @documents_errors(blp, 409, 413, 415)
     @writes(blp)
     def post(self, body):
-        """Store a memory. Word and token counts are computed once, at write time."""
-        memory = services().memories.create(principal().user_id, body["content"], body.get("metadata"),
-                                            memory_id=idempotent_id(MEMORY_PREFIX))
-        return _memory_response(memory)
+        """Store a memory. Word and token counts are computed once, at write time. An equal memory
+        (same content, ignoring case and spacing, and same scope) is not stored twice: the existing
+        one is returned with `duplicate: true`."""
+        created = services().memories.create(
+            principal().user_id, body["content"], body.get("metadata"), tags=body.get("tags"),
+            scope=body.get("scope"), memory_id=idempotent_id(MEMORY_PREFIX))
+        return json_response({**created.memory.to_api(), "duplicate": created.duplicate},
+                             headers={"ETag": created.memory.etag})
+
+    @blp.doc(operationId="deleteAllMemories", summary="Delete all memories")
+    @blp.arguments(DeleteAllQuery(), location="query", as_kwargs=True)
+    @blp.response(200, DeletedAll)
+    @documents_errors(blp, 409)
+    @writes(blp)
+    def delete(self, confirm):
+        """Delete every memory of the caller (needs `confirm=true`); returns how many."""
+        count = services().memories.delete_all(principal().user_id)
+        return json_response({"object": "memory.deleted_all", "deleted_count": count})
 
 
 @blp.route("/<string:memory_id>", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])
 class MemoryById(MethodView):
-    @blp.doc(operationId="getMemory", summary="Retrieve a memory", parameters=[IF_NONE_MATCH_PARAM],
+    @blp.doc(operationId="getMemory", summary="Retrieve a memory",
              responses={304: {"description": "Not Modified: the ETag in If-None-Match is current."}})
     @blp.response(200, MemoryObject, headers=ETAG_HEADER_DOC)
     @documents_errors(blp, 404)
+    @documents_headers(IF_NONE_MATCH_PARAM)
     def get(self, memory_id):
         """One memory of the caller's. Another user's memory is simply not found."""
         memory = services().memories.get(principal().user_id, memory_id)
@@ -113,12 +134,30 @@ class MemoryById(MethodView):
 
 
 def _update(body: dict, memory_id: str):
-    memory = services().memories.update(
-        principal().user_id,
-        memory_id,
-        content=body.get("content"),
-        metadata=body.get("metadata"),
-        metadata_given="metadata" in body,
-        expected_revisions=if_match_revisions(),
-    )
+    memory = services().memories.update(principal().user_id, memory_id, body,
+                                        expected_revisions=if_match_revisions())
     return _memory_response(memory)
+
+
+@blp.route("/<string:memory_id>/history", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])
+class MemoryHistory(MethodView):
+    @blp.doc(operationId="getMemoryHistory", summary="A memory's previous versions")
+    @blp.response(200, HistoryList)
+    @documents_errors(blp, 404)
+    def get(self, memory_id):
+        """Previous versions, newest first (MEMORY_API_HISTORY_DEPTH of them at most)."""
+        versions = services().memories.history(principal().user_id, memory_id)
+        data = [{"object": "memory.version", "id": v.id, "revision": v.revision, "updated_at": v.updated_at,
+                 "content": v.content, "metadata": v.metadata, "tags": list(v.tags), "scope": v.scope}
+                for v in versions]
+        return json_response({"object": "list", "data": data, "has_more": False})
+
+
+def page_args(query: dict) -> dict:
+    return {name: query[name] for name in ("limit", "order", "after", "before") if name in query}
+
+
+def filters_of(query: dict):
+    return check_filters(tags=query.get("tag"), scope=query.get("scope"), created_after=query.get("created_after"),
+                         created_before=query.get("created_before"), updated_after=query.get("updated_after"),
+                         updated_before=query.get("updated_before"))

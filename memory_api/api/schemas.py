@@ -17,6 +17,10 @@ from ..config import Settings
 from ..ids import CONVERSATION_ID_PATTERN, MEMORY_ID_PATTERN
 from ..memories import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDERS
 from ..validation import (
+    GLOBAL_SCOPE,
+    MAX_TAGS,
+    SCOPE_PATTERN,
+    TAG_PATTERN,
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
     METADATA_MAX_VALUE_CHARS,
@@ -103,23 +107,60 @@ def content_field(**kwargs) -> fields.String:
     )
 
 
+def tags_field(**kwargs) -> fields.List:
+    return fields.List(
+        fields.String(metadata={"pattern": TAG_PATTERN}),
+        allow_none=True,
+        metadata={"description": f"Up to {MAX_TAGS} short labels (letters, digits, _ . : / + -), "
+                                 "compared case-insensitively.", "maxItems": MAX_TAGS},
+        **kwargs,
+    )
+
+
+def scope_field(**kwargs) -> fields.String:
+    return fields.String(
+        allow_none=True,
+        metadata={"description": "The memory's scope (a project, a conversation...); null or absent: global. "
+                                 f"'{GLOBAL_SCOPE}' is reserved.", "pattern": SCOPE_PATTERN},
+        **kwargs,
+    )
+
+
 # --- requests -------------------------------------------------------------------
 
 
 class MemoryCreateRequest(StrictSchema):
     content = content_field(required=True)
     metadata = metadata_field()
+    tags = tags_field()
+    scope = scope_field()
 
 
 class MemoryUpdateRequest(StrictSchema):
     class Meta(StrictSchema.Meta):
-        json_schema_extra = {"minProperties": 1}  # content and/or metadata
+        json_schema_extra = {"minProperties": 1}  # something to change
 
     content = content_field()
     metadata = metadata_field()
+    tags = tags_field()
+    scope = scope_field()
 
 
-class MemoryListQuery(StrictSchema):
+class FilterQuery(StrictSchema):
+    """Filters shared by list and search: all must match."""
+
+    tag = fields.List(fields.String(metadata={"pattern": TAG_PATTERN}),
+                      metadata={"description": "Only memories with this tag (repeat: with all of them)."})
+    scope = fields.String(metadata={
+        "description": f"Only memories of this scope ('{GLOBAL_SCOPE}': only those without one).",
+        "pattern": SCOPE_PATTERN})
+    created_after = fields.Integer(metadata={"minimum": 0, "description": "Created at or after (Unix s)."})
+    created_before = fields.Integer(metadata={"minimum": 0, "description": "Created at or before (Unix s)."})
+    updated_after = fields.Integer(metadata={"minimum": 0, "description": "Updated at or after (Unix s)."})
+    updated_before = fields.Integer(metadata={"minimum": 0, "description": "Updated at or before (Unix s)."})
+
+
+class PageQuery(StrictSchema):
     limit = fields.Integer(
         load_default=DEFAULT_PAGE_SIZE,
         validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
@@ -130,6 +171,9 @@ class MemoryListQuery(StrictSchema):
         validate=validate.OneOf(ORDERS),
         metadata={"description": "By creation time: `desc` (newest first) or `asc`."},
     )
+
+
+class MemoryListQuery(FilterQuery, PageQuery):
     after = fields.String(
         metadata={"description": "Return the page after this memory id.", "pattern": MEMORY_ID_PATTERN}
     )
@@ -150,6 +194,11 @@ class MemoryObject(ma.Schema):
     updated_at = fields.Integer(required=True, metadata={"description": "Unix seconds."})
     word_count = fields.Integer(required=True, metadata={"description": "Whitespace-separated words."})
     token_count = fields.Integer(required=True, metadata={"description": "Tokens (tiktoken o200k_base)."})
+    tags = fields.List(fields.String(), required=True)
+    scope = fields.String(required=True, allow_none=True, metadata={"description": "null: a global memory."})
+    duplicate = fields.Boolean(metadata={
+        "description": "On create only: true when an equal memory (same content and scope) existed; "
+                       "that memory is returned and nothing new was stored."})
 
 
 class MemoryList(ma.Schema):
@@ -201,6 +250,8 @@ def cap_fields() -> tuple[StrictInt, StrictInt]:
 class MemoryOptions(StrictSchema):
     inject = StrictBool(metadata={"description": "Inject the user's memories (default true)."})
     max_words, max_tokens = cap_fields()
+    scope = fields.String(metadata={"description": "Inject global memories plus this scope's (never another's).",
+                                    "pattern": SCOPE_PATTERN})
 
 
 class MessageContent(fields.Raw):
@@ -261,6 +312,11 @@ class ChatCompletion(ma.Schema):
 class ContextRequest(StrictSchema):
     model = fields.String(metadata={"description": "Count tokens with this model's encoding."})
     max_words, max_tokens = cap_fields()
+    query = fields.String(metadata={"description": "Fill the caps with the memories most relevant to this "
+                                                   "text first, then the newest (blank: newest only).",
+                                    "maxLength": 1000, "pattern": TEXT_PATTERN})
+    scope = fields.String(metadata={"description": "Global memories plus this scope's (never another's).",
+                                    "pattern": SCOPE_PATTERN})
 
 
 class MemoryContext(ma.Schema):
@@ -274,9 +330,12 @@ class MemoryContext(ma.Schema):
 
 class ConversationCreateRequest(StrictSchema):
     metadata = metadata_field()
+    scope = fields.String(allow_none=True, metadata={
+        "description": "Chats in this conversation inject global memories plus this scope's.",
+        "pattern": SCOPE_PATTERN})
 
 
-class ConversationListQuery(MemoryListQuery):
+class ConversationListQuery(PageQuery):
     after = fields.String(metadata={"description": "Return the page after this conversation id.",
                                     "pattern": CONVERSATION_ID_PATTERN})
     before = fields.String(metadata={"description": "Return the page before this conversation id.",
@@ -295,6 +354,7 @@ class ConversationObject(ma.Schema):
     created_at = fields.Integer(required=True)
     updated_at = fields.Integer(required=True)
     metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    scope = fields.String(required=True, allow_none=True)
     summary = fields.String(required=True, allow_none=True)
     summarized_through = fields.Integer(
         required=True, metadata={"description": "How many of the first messages the summary covers."})
@@ -316,3 +376,117 @@ class ConversationDeleted(ma.Schema):
     id = fields.String(required=True)
     object = constant("conversation.deleted")
     deleted = fields.Boolean(required=True)
+
+
+# --- search, tags, stats, history, batch, export/import ---------------------------------
+
+
+class SearchQuery(FilterQuery):
+    query = fields.String(required=True, metadata={"description": "Words to look for (BM25 ranking).",
+                                                   "minLength": 1, "maxLength": 1000,
+                                                   "pattern": NON_BLANK_TEXT_PATTERN})
+    limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+class ScoredMemoryObject(MemoryObject):
+    score = fields.Float(required=True, metadata={"description": "BM25 relevance (higher is better)."})
+
+
+class SearchList(MemoryList):
+    data = fields.List(fields.Nested(ScoredMemoryObject), required=True)
+
+
+class TagObject(ma.Schema):
+    object = constant("memory.tag")
+    tag = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class TagList(ma.Schema):
+    object = constant("list")
+    data = fields.List(fields.Nested(TagObject), required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class EdgeMemory(ma.Schema):
+    id = fields.String(required=True)
+    created_at = fields.Integer(required=True)
+
+
+class MemoryStats(ma.Schema):
+    object = constant("memory.stats")
+    count = fields.Integer(required=True)
+    words = fields.Integer(required=True)
+    tokens = fields.Integer(required=True)
+    tags = fields.Integer(required=True, metadata={"description": "Distinct tags."})
+    scopes = fields.Integer(required=True, metadata={"description": "Distinct scopes."})
+    oldest = fields.Nested(EdgeMemory, required=True, allow_none=True)
+    newest = fields.Nested(EdgeMemory, required=True, allow_none=True)
+
+
+class MemoryVersion(ma.Schema):
+    object = constant("memory.version")
+    id = fields.String(required=True)
+    revision = fields.Integer(required=True)
+    updated_at = fields.Integer(required=True)
+    content = fields.String(required=True)
+    metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    tags = fields.List(fields.String(), required=True)
+    scope = fields.String(required=True, allow_none=True)
+
+
+class HistoryList(ma.Schema):
+    object = constant("list")
+    data = fields.List(fields.Nested(MemoryVersion), required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class BatchCreateRequest(StrictSchema):
+    memories = fields.List(fields.Nested(MemoryCreateRequest), required=True,
+                           validate=validate.Length(min=1, max=100))
+
+
+class BatchCreated(ma.Schema):
+    object = constant("list")
+    data = fields.List(fields.Nested(MemoryObject), required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class BatchDeleteRequest(StrictSchema):
+    ids = fields.List(fields.String(metadata={"pattern": MEMORY_ID_PATTERN}), required=True,
+                      validate=validate.Length(min=1, max=100))
+
+
+class DeleteOutcome(ma.Schema):
+    id = fields.String(required=True)
+    object = constant("memory.deleted")
+    deleted = fields.Boolean(required=True, metadata={"description": "false: there was no such memory."})
+
+
+class BatchDeleted(ma.Schema):
+    object = constant("list")
+    data = fields.List(fields.Nested(DeleteOutcome), required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class DeleteAllQuery(StrictSchema):
+    confirm = fields.String(required=True, validate=validate.OneOf(["true"]), metadata={
+        "description": "Must be `true`: deletes every memory of the caller."})
+
+
+class DeletedAll(ma.Schema):
+    object = constant("memory.deleted_all")
+    deleted_count = fields.Integer(required=True)
+
+
+class ImportQuery(StrictSchema):
+    on_conflict = fields.String(load_default="skip", validate=validate.OneOf(["skip", "overwrite"]), metadata={
+        "description": "For ids that exist already: keep them (skip) or replace them (overwrite)."})
+
+
+class ImportResult(ma.Schema):
+    object = constant("memory.import")
+    total = fields.Integer(required=True)
+    created = fields.Integer(required=True)
+    overwritten = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)

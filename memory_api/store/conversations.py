@@ -41,6 +41,7 @@ class ConversationState:
     summary_tokens: int
     summarized_through: int
     metadata: dict[str, str]
+    scope: str | None = None
     messages: list[StoredMessage] = field(default_factory=list)
 
     @property
@@ -71,6 +72,7 @@ def _decode_state(conversation_id: str, meta: dict, raw_messages: list) -> Conve
         summary_tokens=int(m.get("summary_tokens", 0)),
         summarized_through=through,
         metadata=json.loads(m.get("metadata") or "{}"),
+        scope=m.get("scope") or None,
         messages=messages,
     )
 
@@ -86,9 +88,9 @@ class ConversationStore:
     def _run(self, script: str, user_id: str, conversation_id: str, *args: Any) -> Any:
         return self._redis.script(script)(keys=keys.conversation_keys(user_id, conversation_id), args=list(args))
 
-    def create(self, user_id: str, conversation_id: str, metadata: dict[str, str]) -> bool:
+    def create(self, user_id: str, conversation_id: str, metadata: dict[str, str], scope: str | None) -> bool:
         return bool(self._run("CREATE_CONVERSATION", user_id, conversation_id, conversation_id,
-                              int(time.time()), _dumps(metadata)))
+                              int(time.time()), _dumps(metadata), scope or ""))
 
     def load(self, user_id: str, conversation_id: str) -> ConversationState | None:
         pipe = self._redis.client.pipeline(transaction=True)

@@ -16,6 +16,11 @@ def _user_tag(user_id: str) -> str:
     return f"{PREFIX}:{{u:{user_id}}}"
 
 
+def user_prefix(user_id: str) -> str:
+    """The prefix of every key of one user, hash tag included (Lua scripts append suffixes to it)."""
+    return f"{_user_tag(user_id)}:"
+
+
 def memory_items(user_id: str) -> str:
     """HASH memory id -> the memory's record (compact JSON)."""
     return f"{_user_tag(user_id)}:items"
@@ -26,8 +31,76 @@ def memory_ids(user_id: str) -> str:
     return f"{_user_tag(user_id)}:ids"
 
 
+def memory_stats(user_id: str) -> str:
+    """HASH: words, tokens, terms (sums over the user's memories), seq (last document number)."""
+    return f"{_user_tag(user_id)}:stats"
+
+
+def memory_docs(user_id: str) -> str:
+    """HASH document number -> "<memory id> <length in terms> <content fingerprint>"."""
+    return f"{_user_tag(user_id)}:docs"
+
+
+def memory_terms(user_id: str) -> str:
+    """HASH document number -> the document's terms as "term tf term tf ..." (to unindex it)."""
+    return f"{_user_tag(user_id)}:terms"
+
+
+def tag_counts(user_id: str) -> str:
+    """HASH tag -> number of the user's memories carrying it."""
+    return f"{_user_tag(user_id)}:tags"
+
+
+def scope_counts(user_id: str) -> str:
+    """HASH scope -> number of the user's memories in it."""
+    return f"{_user_tag(user_id)}:scopes"
+
+
+def duplicates(user_id: str) -> str:
+    """HASH "<scope>|<content fingerprint>" -> memory id, to find duplicates on create."""
+    return f"{_user_tag(user_id)}:dedup"
+
+
+def memory_updated(user_id: str) -> str:
+    """ZSET memory id -> updated_at, for updated-time filters."""
+    return f"{_user_tag(user_id)}:updated"
+
+
+def global_scope(user_id: str) -> str:
+    """ZSET of the ids of the user's global (unscoped) memories, lexicographic."""
+    return f"{_user_tag(user_id)}:sc0"
+
+
+# Suffixes the Lua scripts append to user_prefix() (they learn tags, scopes and terms
+# of stored memories only inside Redis). The functions below spell the same names.
+SCOPE_SUFFIX = "sc:"
+TAG_SUFFIX = "tag:"
+TERM_SUFFIX = "t:"
+HISTORY_SUFFIX = "hist:"
+
+
+def scope_members(user_id: str, scope: str | None) -> str:
+    """ZSET of the ids of the memories in `scope` (None: the global ones), lexicographic."""
+    return global_scope(user_id) if not scope else f"{user_prefix(user_id)}{SCOPE_SUFFIX}{scope}"
+
+
+def tag_members(user_id: str, tag: str) -> str:
+    """ZSET of the ids of the memories carrying `tag`, lexicographic."""
+    return f"{user_prefix(user_id)}{TAG_SUFFIX}{tag}"
+
+
+def term_postings(user_id: str, term: str) -> str:
+    """ZSET document number -> term frequency: the search index's postings of `term`."""
+    return f"{user_prefix(user_id)}{TERM_SUFFIX}{term}"
+
+
+def memory_history(user_id: str, memory_id: str) -> str:
+    """LIST of a memory's previous records, newest first."""
+    return f"{user_prefix(user_id)}{HISTORY_SUFFIX}{memory_id}"
+
+
 def user_of_memory_key(key: str) -> str | None:
-    """The user id in a memory_items / memory_ids key name (for scans), else None."""
+    """The user id in a memory_ids key name (for scans), else None."""
     head = f"{PREFIX}:{{u:"
     if not key.startswith(head) or "}:" not in key:
         return None
@@ -39,9 +112,18 @@ def memory_ids_pattern() -> str:
     return f"{PREFIX}:{{u:*}}:ids"
 
 
+def user_keys_pattern(user_id: str, suffix: str) -> str:
+    """SCAN pattern for a family of one user's keys (TERM_SUFFIX, TAG_SUFFIX, ...)."""
+    return f"{user_prefix(user_id)}{suffix}*"
+
+
 def memory_keys(user_id: str) -> list[str]:
-    """The keys a memory write touches, in the order the Lua scripts expect (KEYS[1..])."""
-    return [memory_items(user_id), memory_ids(user_id)]
+    """KEYS[1..10] of every memory script, in this order (see scripts.py)."""
+    return [
+        memory_items(user_id), memory_ids(user_id), memory_stats(user_id), memory_docs(user_id),
+        memory_terms(user_id), tag_counts(user_id), scope_counts(user_id), duplicates(user_id),
+        memory_updated(user_id), global_scope(user_id),
+    ]
 
 
 def conversation_ids(user_id: str) -> str:

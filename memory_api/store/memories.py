@@ -1,19 +1,16 @@
-"""Memory records in Redis: one hash of records and one id index per user.
+"""Memory records in Redis, and the indexes kept with them (see memory_scripts.py for the layout).
 
-Layout (per user, all under the user's hash tag, see keys.py):
-  items  HASH  memory id -> compact JSON record (see scripts.py)
-  ids    ZSET  memory ids, all scored 0: lexicographic order is creation order,
-               so a page is one ZRANGE BYLEX from a cursor, O(log N + limit),
-               and a cursor still works after the memory it names is deleted.
-One hash for all records costs less per memory than a key (or a hash) per
-memory; docs/benchmarks.md has the measured bytes per memory.
+Every write is one Lua script: the record, the id index, the scope and tag
+indexes, the search index (postings per term), the duplicate map, the
+counters and the history change together or not at all. Reads of one page are
+one script as well (one round trip).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from ..models import Memory
 from . import keys
@@ -21,18 +18,25 @@ from .redis import RedisStore
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
+# BM25 parameters (the usual ones).
+BM25_K1 = 1.2
+BM25_B = 0.75
+
 
 def encode_record(memory: Memory) -> str:
-    return _dumps(
-        {
-            "c": memory.content,
-            "m": memory.metadata,
-            "u": memory.updated_at,
-            "w": memory.word_count,
-            "t": memory.token_count,
-            "r": memory.revision,
-        }
-    )
+    rec: dict[str, Any] = {
+        "c": memory.content,
+        "m": memory.metadata,
+        "u": memory.updated_at,
+        "w": memory.word_count,
+        "t": memory.token_count,
+        "r": memory.revision,
+    }
+    if memory.tags:
+        rec["g"] = list(memory.tags)
+    if memory.scope:
+        rec["s"] = memory.scope
+    return _dumps(rec)
 
 
 def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
@@ -40,6 +44,7 @@ def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
         memory_id = memory_id.decode()
     rec = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
     metadata = rec.get("m") or {}  # Lua's cjson writes an empty table as {} or []
+    tags = rec.get("g") or ()
     return Memory(
         id=memory_id,
         content=rec["c"],
@@ -48,19 +53,36 @@ def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
         word_count=int(rec["w"]),
         token_count=int(rec["t"]),
         revision=int(rec["r"]),
+        tags=tuple(tags) if isinstance(tags, list) else (),
+        scope=rec.get("s") or None,
     )
 
 
 @dataclass(frozen=True)
+class Indexed:
+    """What the search index and the duplicate map need of a memory's content."""
+
+    terms: str  # "term tf term tf ..."
+    length: int  # terms counted with repeats (BM25's document length)
+    fingerprint: str  # equal for duplicate contents
+
+
+@dataclass(frozen=True)
 class WriteResult:
-    """Outcome of a conditional write: ok, missing, or revision mismatch (`current`)."""
+    """Outcome of a conditional write: ok, missing, or revision mismatch (`memory` is the current one)."""
 
     ok: bool
-    memory: Memory | None  # the new (ok) or current (mismatch) memory; None when missing
+    memory: Memory | None
 
     @property
     def missing(self) -> bool:
         return not self.ok and self.memory is None
+
+
+class QuotaExceeded(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what  # "count" or "words"
 
 
 def _accepted(revisions: list[int] | None) -> str:
@@ -70,11 +92,8 @@ def _accepted(revisions: list[int] | None) -> str:
     return "," + ",".join(str(r) for r in revisions) + ","
 
 
-def _write_result(memory_id: str, reply: list) -> WriteResult:
-    status = int(reply[0])
-    if status == 0:
-        return WriteResult(False, None)
-    return WriteResult(status == 1, decode_record(memory_id, reply[1]))
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class MemoryStore:
@@ -83,58 +102,155 @@ class MemoryStore:
     def __init__(self, redis_store: RedisStore) -> None:
         self._redis = redis_store
 
-    def create(self, user_id: str, memory: Memory, *, pipe: Any = None) -> bool:
-        """Store a new memory; False if that id exists (a retried create)."""
-        script = self._redis.script("CREATE_MEMORY")
-        result = script(
-            keys=keys.memory_keys(user_id),
-            args=[memory.id, encode_record(memory)],
-            client=pipe or self._redis.client,
+    def _write(self, script: str, user_id: str, *args: Any, pipe: Any = None) -> Any:
+        return self._redis.script(script)(
+            keys=keys.memory_keys(user_id), args=[keys.user_prefix(user_id), *args],
+            client=pipe if pipe is not None else self._redis.client,
         )
-        return pipe is not None or bool(result)
+
+    # --- writes --------------------------------------------------------------------
+
+    def create_many(self, user_id: str, memories: list[tuple[Memory, Indexed]], *, max_count: int = 0,
+                    max_words: int = 0, return_duplicates: bool = True, pipe: Any = None):
+        """Store new memories, all or nothing; per memory ("created"|"exists"|"duplicate", Memory).
+
+        Raises QuotaExceeded (nothing stored) when they would break a quota.
+        With `pipe`, the call is queued and nothing is returned.
+        """
+        args: list[Any] = [max_count, max_words, "1" if return_duplicates else "0"]
+        for memory, indexed in memories:
+            args += [memory.id, encode_record(memory), indexed.terms, indexed.length, indexed.fingerprint]
+        reply = self._write("CREATE_MEMORIES", user_id, *args, pipe=pipe)
+        if pipe is not None:
+            return None
+        if _text(reply[0]) == "full":
+            raise QuotaExceeded(_text(reply[1]))
+        return [(_text(reply[i]), decode_record(reply[i + 1], reply[i + 2])) for i in range(0, len(reply), 3)]
+
+    def update(self, user_id: str, memory_id: str, *, updated_at: int,
+               content: tuple[str, int, int, Indexed] | None = None, metadata: dict[str, str] | None = None,
+               tags: list[str] | None = None, scope: str | None = None, scope_given: bool = False,
+               expected_revisions: list[int] | None = None, history_depth: int = 0,
+               max_words: int = 0) -> WriteResult:
+        """Change content (text, words, tokens, index data), metadata, tags and/or scope."""
+        text, words, tokens, indexed = content if content else ("", 0, 0, Indexed("", 0, ""))
+        reply = self._write(
+            "UPDATE_MEMORY", user_id, memory_id, _accepted(expected_revisions), updated_at,
+            "1" if content else "0", text, words, tokens, indexed.terms, indexed.length, indexed.fingerprint,
+            "1" if metadata is not None else "0", _dumps(metadata or {}),
+            "1" if tags is not None else "0", _dumps(tags or []),
+            "1" if scope_given else "0", scope or "",
+            history_depth, max_words,
+        )
+        status = int(reply[0])
+        if status == -2:
+            raise QuotaExceeded(_text(reply[1]))
+        if status == 0:
+            return WriteResult(False, None)
+        return WriteResult(status == 1, decode_record(memory_id, reply[1]))
+
+    def delete_many(self, user_id: str, memory_ids: list[str], *,
+                    expected_revisions: list[int] | None = None) -> list[WriteResult]:
+        reply = self._write("DELETE_MEMORIES", user_id, _accepted(expected_revisions), *memory_ids)
+        results = []
+        for i, memory_id in enumerate(memory_ids):
+            status, raw = int(reply[2 * i]), reply[2 * i + 1]
+            results.append(WriteResult(status == 1, decode_record(memory_id, raw) if raw else None))
+        return results
+
+    def delete_oldest(self, user_id: str, count: int) -> tuple[int, int]:
+        deleted, remaining = self._write("DELETE_OLDEST_MEMORIES", user_id, count)
+        return int(deleted), int(remaining)
+
+    def put_many(self, user_id: str, items: list[tuple[Memory, Indexed, list[Memory]]], *, overwrite: bool,
+                 max_count: int = 0, max_words: int = 0) -> list[str]:
+        """Import: store memories with their own ids, revisions and history."""
+        args: list[Any] = ["overwrite" if overwrite else "skip", max_count, max_words]
+        for memory, indexed, history in items:
+            args += [memory.id, encode_record(memory), indexed.terms, indexed.length, indexed.fingerprint,
+                     _dumps([encode_record(old) for old in history])]
+        reply = self._write("PUT_MEMORIES", user_id, *args)
+        if reply and _text(reply[0]) == "full":
+            raise QuotaExceeded(_text(reply[1]))
+        return [_text(r) for r in reply]
+
+    # --- reads ---------------------------------------------------------------------
 
     def get(self, user_id: str, memory_id: str) -> Memory | None:
         raw = self._redis.client.hget(keys.memory_items(user_id), memory_id)
         return None if raw is None else decode_record(memory_id, raw)
 
-    def update(
-        self,
-        user_id: str,
-        memory_id: str,
-        *,
-        updated_at: int,
-        content: tuple[str, int, int] | None = None,
-        metadata: dict[str, str] | None = None,
-        expected_revisions: list[int] | None = None,
-    ) -> WriteResult:
-        """Change content (text, words, tokens) and/or metadata, if the revision is one expected."""
-        script = self._redis.script("UPDATE_MEMORY")
-        text, words, tokens = content if content is not None else ("", 0, 0)
-        reply = script(
-            keys=[keys.memory_items(user_id)],
-            args=[
-                memory_id,
-                _accepted(expected_revisions),
-                updated_at,
-                "1" if content is not None else "0", text, words, tokens,
-                "1" if metadata is not None else "0", _dumps(metadata or {}),
-            ],
+    def page(self, user_id: str, *, lower: str, upper: str, newest_first: bool, count: int,
+             scope: str | None = None, scoped: bool = False, tags: Iterable[str] = (),
+             updated_after: int | None = None, updated_before: int | None = None) -> list[Memory]:
+        """Up to `count` memories with ids between the ZRANGE BYLEX bounds, in walk order, filtered."""
+        tags = list(tags)
+        if scoped:
+            walked, also = keys.scope_members(user_id, scope), [keys.tag_members(user_id, t) for t in tags]
+        elif tags:
+            walked, also = keys.tag_members(user_id, tags[0]), [keys.tag_members(user_id, t) for t in tags[1:]]
+        else:
+            walked, also = keys.memory_ids(user_id), []
+        ids, records = self._redis.script("LIST_MEMORIES")(
+            keys=[walked, keys.memory_items(user_id), keys.memory_updated(user_id), *also],
+            args=[lower, upper, "1" if newest_first else "0", count,
+                  "" if updated_after is None else updated_after, "" if updated_before is None else updated_before],
         )
-        return _write_result(memory_id, reply)
+        return [decode_record(i, raw) for i, raw in zip(ids, records) if raw]
 
-    def delete(self, user_id: str, memory_id: str, *, expected_revisions: list[int] | None = None) -> WriteResult:
-        script = self._redis.script("DELETE_MEMORY")
-        reply = script(keys=keys.memory_keys(user_id), args=[memory_id, _accepted(expected_revisions)])
-        return _write_result(memory_id, reply)
-
-    def page(self, user_id: str, *, lower: str, upper: str, newest_first: bool, count: int) -> list[Memory]:
-        """Up to `count` memories with ids between the ZRANGE BYLEX bounds, in walk order."""
-        script = self._redis.script("LIST_MEMORIES")
-        ids, records = script(
-            keys=[keys.memory_ids(user_id), keys.memory_items(user_id)],
-            args=[lower, upper, "1" if newest_first else "0", count],
+    def search(self, user_id: str, terms: list[str], *, limit: int, scopes: list[str | None] | None = None,
+               tags: Iterable[str] = (), lowest_id: str = "", highest_id: str = "",
+               updated_after: int | None = None, updated_before: int | None = None) -> list[tuple[Memory, float]]:
+        """The best `limit` memories for the query terms by BM25, with their scores."""
+        if not terms:
+            return []
+        reply = self._redis.script("SEARCH_MEMORIES")(
+            keys=[keys.memory_items(user_id), keys.memory_ids(user_id), keys.memory_stats(user_id),
+                  keys.memory_docs(user_id), keys.memory_updated(user_id)],
+            args=[keys.user_prefix(user_id), limit, BM25_K1, BM25_B,
+                  "" if scopes is None else _dumps([s or "" for s in scopes]), _dumps(list(tags)),
+                  lowest_id, highest_id,
+                  "" if updated_after is None else updated_after, "" if updated_before is None else updated_before,
+                  *terms],
         )
-        return [decode_record(i, raw) for i, raw in zip(ids, records) if raw is not None]
+        return [(decode_record(reply[i], reply[i + 2]), float(reply[i + 1]))
+                for i in range(0, len(reply), 3) if reply[i + 2]]
 
     def count(self, user_id: str) -> int:
         return int(self._redis.client.zcard(keys.memory_ids(user_id)))
+
+    def count_in_scopes(self, user_id: str, scopes: list[str | None]) -> int:
+        pipe = self._redis.client.pipeline(transaction=False)
+        for scope in scopes:
+            pipe.zcard(keys.scope_members(user_id, scope))
+        return sum(int(n) for n in pipe.execute())
+
+    def stats(self, user_id: str) -> dict[str, Any]:
+        pipe = self._redis.client.pipeline(transaction=True)
+        pipe.zcard(keys.memory_ids(user_id))
+        pipe.hmget(keys.memory_stats(user_id), "words", "tokens")
+        pipe.hlen(keys.tag_counts(user_id))
+        pipe.hlen(keys.scope_counts(user_id))
+        pipe.zrange(keys.memory_ids(user_id), 0, 0)
+        pipe.zrange(keys.memory_ids(user_id), -1, -1)
+        count, (words, tokens), tags, scopes, oldest, newest = pipe.execute()
+        return {
+            "count": int(count), "words": int(words or 0), "tokens": int(tokens or 0), "tags": int(tags),
+            "scopes": int(scopes), "oldest": _text(oldest[0]) if oldest else None,
+            "newest": _text(newest[0]) if newest else None,
+        }
+
+    def tag_counts(self, user_id: str) -> dict[str, int]:
+        return {_text(k): int(v) for k, v in self._redis.client.hgetall(keys.tag_counts(user_id)).items()}
+
+    def history(self, user_id: str, memory_id: str, depth: int) -> list[Memory]:
+        raws = self._redis.client.lrange(keys.memory_history(user_id, memory_id), 0, max(depth - 1, 0))
+        return [decode_record(memory_id, raw) for raw in raws]
+
+    def with_history(self, user_id: str, memories: list[Memory], depth: int) -> list[tuple[Memory, list[Memory]]]:
+        """Each memory with its stored history (one round trip), for export."""
+        pipe = self._redis.client.pipeline(transaction=False)
+        for memory in memories:
+            pipe.lrange(keys.memory_history(user_id, memory.id), 0, max(depth - 1, 0))
+        histories = pipe.execute() if memories else []
+        return [(m, [decode_record(m.id, raw) for raw in h]) for m, h in zip(memories, histories)]

@@ -14,7 +14,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from . import scripts
+from . import memory_scripts, scripts
 from .embedded import EmbeddedRedis
 
 # Errors meaning "Redis is not reachable or not serving right now": answered 503.
@@ -29,8 +29,9 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 _SCRIPTS = {
     name: source
-    for name, source in vars(scripts).items()
-    if name.isupper() and isinstance(source, str)
+    for module in (scripts, memory_scripts)
+    for name, source in vars(module).items()
+    if name.isupper() and isinstance(source, str) and name != "PRELUDE"
 }
 
 

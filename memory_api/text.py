@@ -1,0 +1,64 @@
+"""How text becomes search terms, and when two memories are duplicates.
+
+Search terms: the text is NFKC-normalised and case-folded, then split into
+Unicode words (letters, digits and underscore; anything else separates).
+Chinese, Japanese and Korean characters become one term each, since those
+scripts do not put spaces between words. A short list of English stop words is
+left out, as are words over 64 characters. There is no stemming ("cats" does
+not match "cat") and no phrase search: a query's terms are matched
+independently and ranked with BM25.
+
+Duplicates: two memories are duplicates when their contents are equal after
+NFKC normalisation, case-folding and collapsing whitespace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+
+_WORD = re.compile(r"\w+")
+# Han, Hiragana, Katakana, Hangul: one term per character.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+MAX_TERM_CHARS = 64
+
+STOP_WORDS = frozenset(
+    """a an and are as at be been but by for from had has have he her hers him his i if in into is it its
+    me my of on or our ours she so than that the their theirs them then there these they this those to
+    too us was we were what when where which who whom why will with you your yours""".split()
+)
+
+
+def _normalized(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def search_terms(text: str) -> list[str]:
+    """The text's terms in order, repeats included."""
+    terms: list[str] = []
+    for word in _WORD.findall(_normalized(text)):
+        if _CJK.search(word):
+            # Split around CJK characters: each is a term, the runs between them are words.
+            for piece in re.split(f"({_CJK.pattern})", word):
+                if piece and piece not in STOP_WORDS and len(piece) <= MAX_TERM_CHARS:
+                    terms.append(piece)
+        elif word not in STOP_WORDS and len(word) <= MAX_TERM_CHARS:
+            terms.append(word)
+    return terms
+
+
+def term_frequencies(text: str) -> Counter:
+    return Counter(search_terms(text))
+
+
+def query_terms(text: str) -> list[str]:
+    """A query's distinct terms, in order of first appearance."""
+    return list(dict.fromkeys(search_terms(text)))
+
+
+def content_fingerprint(text: str) -> str:
+    """Equal for contents that are duplicates of each other (80 bits of sha1)."""
+    canonical = " ".join(_normalized(text).split())
+    return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:20]
