@@ -142,3 +142,31 @@ def test_generated_client_with_service_key(generated_client, live_server, make_k
     page = list_memories.sync(client=client, x_memory_user="dana")
     assert [m.id for m in page.data] == [mem.id]
     assert list_memories.sync(client=client, x_memory_user="erin").data == []
+
+
+def test_generated_client_covers_search_batch_and_friends(generated_client, live_server, make_key):
+    from memory_api_client import AuthenticatedClient
+    from memory_api_client.api.chat import get_memory_context
+    from memory_api_client.api.memory import get_memory_history, update_memory
+    from memory_api_client.api.memory_tools import (
+        create_memories, delete_memories, get_memory_stats, list_memory_tags, search_memories,
+    )
+    from memory_api_client.models import (
+        BatchCreateRequest, BatchDeleteRequest, ContextRequest, MemoryCreateRequest, MemoryUpdateRequest,
+    )
+
+    client = AuthenticatedClient(base_url=live_server.url, token=make_key("alice"))
+    created = create_memories.sync(client=client, body=BatchCreateRequest(memories=[
+        MemoryCreateRequest(content="tea at five", tags=["habit"]),
+        MemoryCreateRequest(content="coffee at nine", scope="work"),
+    ])).data
+    found = search_memories.sync(client=client, query="tea")
+    assert [m.id for m in found.data] == [created[0].id] and found.data[0].score > 0
+    assert list_memory_tags.sync(client=client).data[0].tag == "habit"
+    assert get_memory_stats.sync(client=client).count == 2
+    update_memory.sync(client=client, memory_id=created[0].id, body=MemoryUpdateRequest(content="tea at six"))
+    assert get_memory_history.sync(client=client, memory_id=created[0].id).data[0].content == "tea at five"
+    ctx = get_memory_context.sync(client=client, body=ContextRequest(query="coffee", scope="work"))
+    assert ctx.memory_ids[0] == created[1].id
+    outcome = delete_memories.sync(client=client, body=BatchDeleteRequest(ids=[created[0].id]))
+    assert outcome.data[0].deleted is True

@@ -54,7 +54,7 @@ class Conversations(MethodView):
     @writes(blp)
     def post(self, body):
         """An empty thread; pass its id as `conversation_id` to /v1/chat/completions."""
-        state = services().conversations.create(principal().user_id, body.get("metadata"),
+        state = services().conversations.create(principal().user_id, body.get("metadata"), scope=body.get("scope"),
                                                 conversation_id=idempotent_id(CONVERSATION_PREFIX))
         return json_response(conversation_to_api(state))
 

@@ -74,9 +74,10 @@ local function unindex(id, rec)
   end
   redis.call('HDEL', DOCS, rec.n)
   redis.call('HDEL', TERMS, rec.n)
-  redis.call('HINCRBY', STATS, 'words', -rec.w)
-  redis.call('HINCRBY', STATS, 'tokens', -rec.t)
-  redis.call('HINCRBY', STATS, 'terms', -len)
+  -- 0 - x, not -x: Lua writes -0 as "-0", which HINCRBY refuses
+  redis.call('HINCRBY', STATS, 'words', 0 - rec.w)
+  redis.call('HINCRBY', STATS, 'tokens', 0 - rec.t)
+  redis.call('HINCRBY', STATS, 'terms', 0 - len)
   if fingerprint then
     local field = dedup_field(rec.s, fingerprint)
     if redis.call('HGET', DEDUP, field) == id then redis.call('HDEL', DEDUP, field) end
