@@ -116,6 +116,10 @@ class Settings:
         "MEMORY_API_CONVERSATION_LOCK_SECONDS", 30.0,
         "How long a chat request waits for another request on the same conversation (then 409).")
 
+    # --- `memory-api mcp` -------------------------------------------------------
+    mcp_user: str | None = _setting(
+        "MEMORY_API_USER", None, "The user `memory-api mcp` acts for over stdio (or --user).")
+
     # --- `memory-api chat`: the client side ------------------------------------
     client_url: str = _setting(
         "MEMORY_API_URL", "http://127.0.0.1:8000", "The memory-api that `memory-api chat` talks to.")

@@ -30,8 +30,9 @@ HEADER = (
 )
 # Tokens a memory's line costs beyond its content: the "- " prefix and the newline.
 LINE_OVERHEAD_TOKENS = 2
-# A selection never looks at more candidates than this, whatever the caps.
-MAX_CANDIDATES = 2000
+# A selection looks at no more candidates than this: past it, a still-unfilled cap would only
+# take memories of low priority (old, or not relevant), and each look costs a decoded record.
+MAX_CANDIDATES = 500
 
 
 @dataclass(frozen=True)
@@ -163,10 +164,10 @@ class ContextService:
     def _newest_first(self, user_id: str, scope: str | None) -> Iterator[Memory]:
         upper = "+"
         while True:
-            page = self._store.page(user_id, lower="-", upper=upper, newest_first=True, count=100,
+            page = self._store.page(user_id, lower="-", upper=upper, newest_first=True, count=200,
                                     scope=scope, scoped=True)
             yield from page
-            if len(page) < 100:
+            if len(page) < 200:
                 return
             upper = f"({page[-1].id}"
 
