@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .context import ContextSelection, ContextService, resolve_caps
 from .conversations import ConversationService, ThreadForPrompt, ThreadLock, check_conversation_id, message_text
@@ -174,8 +174,7 @@ class ChatService:
 
     @contextlib.contextmanager
     def _prepared(self, user_id: str, request: ChatRequest) -> Iterator[PreparedChat]:
-        if self.upstream.configured is False:
-            self.upstream._sdk()  # raises the 503 naming the setting
+        self.upstream.ensure_configured()
         scope = request.memory_options.get("scope")
         if request.conversation_id is None:
             selection = self._select(user_id, request, scope)
@@ -228,7 +227,7 @@ class ChatService:
         except BaseException:
             stack.close()
             raise
-        return self._relay(user_id, prepared, lines, stack), prepared.headers()
+        return StreamBody(self._relay(user_id, prepared, lines, stack), stack.close), prepared.headers()
 
     def _relay(self, user_id: str, prepared: PreparedChat, lines: Iterator[str],
                stack: contextlib.ExitStack) -> Iterator[bytes]:
@@ -261,6 +260,33 @@ class ChatService:
         except GeneratorExit:
             log.info("client left a stream early; the conversation is unchanged")
             raise
+
+
+class StreamBody:
+    """A streamed response body whose close() always runs its cleanup.
+
+    A WSGI server calls close() on the body when the client leaves, even if it
+    never started iterating; a bare generator would then skip its `finally`,
+    leaving the conversation lock and the provider's connection open.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], cleanup: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._cleanup = cleanup
+
+    def __iter__(self) -> "StreamBody":
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._cleanup()
 
 
 def _stream_error(err: Exception) -> ApiError:

@@ -184,7 +184,8 @@ def mcp(transport: str, user: str | None, host: str, port: int) -> None:
     """Serve the memories as MCP tools: over stdio (desktop clients launch this) for one user, or over
     streamable HTTP for any caller with an API key."""
     from .auth import validate_user_id
-    from .mcp_server import build_mcp_server, http_app
+    from .mcp_http import http_app
+    from .mcp_server import build_mcp_server
 
     settings = _settings()
     services = Services.build(settings)

@@ -67,13 +67,17 @@ class Upstream:
     def configured(self) -> bool:
         return bool(self._settings.openai_api_key or self._settings.openai_base_url)
 
-    def _sdk(self) -> openai.OpenAI:
+    def ensure_configured(self) -> None:
+        """Raise the 503 that names the setting to set, if no provider is configured."""
         if not self.configured:
             raise ServiceUnavailable(
                 "No model provider is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
                 "provider other than OpenAI).",
                 code="provider_not_configured",
             )
+
+    def _sdk(self) -> openai.OpenAI:
+        self.ensure_configured()
         if self._client is None:
             s = self._settings
             self._client = openai.OpenAI(

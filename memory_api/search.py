@@ -2,7 +2,9 @@
 
 The index lives in Redis next to the records and changes in the same Lua
 script as every create, update, delete and import (store/memory_scripts.py).
-A query costs in proportion to the postings of its terms. What matches is set
+A query reads the postings of its terms and scores them in the worker
+(store/memories.py), so its cost is in proportion to those postings and
+Redis only serves reads. What matches is set
 out in memory_api/text.py: case-insensitive Unicode words, no stemming, no
 phrases, English stop words ignored.
 """

@@ -19,7 +19,7 @@ from .http import (
     services,
     writes,
 )
-from .schemas import ChatCompletion, ChatCompletionRequest, ContextRequest, MemoryContext
+from .schemas_chat import ChatCompletion, ChatCompletionRequest, ContextRequest, MemoryContext
 
 blp = Blueprint("chat", __name__, url_prefix="/v1", description="Chat completions with the user's memories.")
 blp.before_request(authenticate_request)

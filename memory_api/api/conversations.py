@@ -17,7 +17,7 @@ from .http import (
     principal,
     services,
 )
-from .schemas import (
+from .schemas_chat import (
     ConversationCreateRequest,
     ConversationDeleted,
     ConversationList,

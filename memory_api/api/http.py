@@ -131,7 +131,7 @@ def finish_idempotency(response):
     status, headers = response.status_code, dict(response.headers)
     try:
         if response.is_streamed and status < 300:
-            response.response = _recorded_stream(
+            response.response = _RecordedStream(
                 response.response,
                 on_complete=lambda body: idempotency.finish(reservation, status, headers, body),
                 on_abort=lambda: idempotency.abandon(reservation),
@@ -143,23 +143,50 @@ def finish_idempotency(response):
     return response
 
 
-def _recorded_stream(chunks, *, on_complete, on_abort):
-    """Pass a streamed body through; store it for replays only if it ran to a clean end."""
-    seen: list[bytes] = []
-    completed = False
-    try:
-        for chunk in chunks:
-            seen.append(chunk)
-            yield chunk
-        completed = not (seen and seen[-1].startswith(b'data: {"error"'))
-    finally:
+class _RecordedStream:
+    """Pass a streamed body through; store it for replays only if it ran to a clean end.
+
+    A class, not a generator: close() must settle the reservation even when the
+    client left before the first chunk (a never-started generator skips `finally`).
+    """
+
+    def __init__(self, chunks, *, on_complete, on_abort) -> None:
+        self._chunks = chunks
+        self._iterator = iter(chunks)
+        self._seen: list[bytes] = []
+        self._on_complete = on_complete
+        self._on_abort = on_abort
+        self._settled = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
         try:
-            on_complete(b"".join(seen)) if completed else on_abort()
+            chunk = next(self._iterator)
+        except StopIteration:
+            clean = not (self._seen and self._seen[-1].startswith(b'data: {"error"'))
+            self._settle(clean)
+            raise
+        self._seen.append(chunk)
+        return chunk
+
+    def _settle(self, completed: bool) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        try:
+            self._on_complete(b"".join(self._seen)) if completed else self._on_abort()
         except UNAVAILABLE_ERRORS:
             log.warning("could not record the outcome of a streamed Idempotency-Key request")
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._settle(False)
 
 
 # --- conditional requests (ETag) ------------------------------------------------------

@@ -25,9 +25,6 @@ from .http import (
 )
 from ..memories import check_filters
 from .schemas import (
-    DeleteAllQuery,
-    DeletedAll,
-    HistoryList,
     MemoryCreateRequest,
     MemoryDeleted,
     MemoryList,
@@ -35,6 +32,7 @@ from .schemas import (
     MemoryObject,
     MemoryUpdateRequest,
 )
+from .schemas_tools import DeleteAllQuery, DeletedAll, HistoryList
 
 blp = Blueprint("memory", __name__, url_prefix="/v1/memory", description="The caller's memories.")
 blp.before_request(authenticate_request)

@@ -18,7 +18,7 @@ from .http import (
     writes,
 )
 from .memory import filters_of
-from .schemas import (
+from .schemas_tools import (
     BatchCreated,
     BatchCreateRequest,
     BatchDeleted,

@@ -88,12 +88,12 @@ class ConsistencyStore:
                 problems.append(f"{memory_id}: its terms in the search index do not match its content")
             for term, tf in frequencies.items():
                 pipe.zscore(keys.term_postings(user_id, term), docno)
-                checks.append((memory_id, term, tf))
+                checks.append((memory_id, term, tf * 65536 + length))  # a posting's score: tf and length
             pipe.hget(keys.duplicates(user_id), f"{scope or ''}|{fingerprint}")
             checks.append((memory_id, None, None))
-        for (memory_id, term, tf), value in zip(checks, pipe.execute() if checks else []):
-            if term is not None and (value is None or int(value) != tf):
-                problems.append(f"{memory_id}: postings of {term!r} say {value}, content says {tf}")
+        for (memory_id, term, expected), value in zip(checks, pipe.execute() if checks else []):
+            if term is not None and (value is None or int(value) != expected):
+                problems.append(f"{memory_id}: posting of {term!r} is {value}, content says {expected}")
             if term is None and value is None:
                 problems.append(f"{memory_id}: missing from the duplicate map")
         for docno in sorted(docs.keys() - expected_docs):

@@ -9,6 +9,7 @@ one script as well (one round trip).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -94,6 +95,26 @@ def _accepted(revisions: list[int] | None) -> str:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def bm25_rank(postings: list[list[tuple[bytes, float]]], *, n: int, total_terms: int) -> list[tuple[str, float]]:
+    """(document number, score) best first; ties: the later-stored document first.
+
+    postings: per query term, (docno, tf * 65536 + document length) pairs.
+    """
+    avgdl = total_terms / n if total_terms > 0 else 1.0
+    scores: dict[bytes, float] = {}
+    for entries in postings:
+        df = len(entries)
+        if not df:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for docno, packed in entries:
+            tf, dl = divmod(int(packed), 65536)
+            scores[docno] = scores.get(docno, 0.0) + idf * tf * (BM25_K1 + 1) / (
+                tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / avgdl))
+    ranked = sorted(scores.items(), key=lambda item: (item[1], int(item[0])), reverse=True)
+    return [(docno.decode(), score) for docno, score in ranked]
 
 
 class MemoryStore:
@@ -201,20 +222,44 @@ class MemoryStore:
     def search(self, user_id: str, terms: list[str], *, limit: int, scopes: list[str | None] | None = None,
                tags: Iterable[str] = (), lowest_id: str = "", highest_id: str = "",
                updated_after: int | None = None, updated_before: int | None = None) -> list[tuple[Memory, float]]:
-        """The best `limit` memories for the query terms by BM25, with their scores."""
+        """The best `limit` memories for the query terms by BM25, with their scores.
+
+        Step 1 reads, in one transaction, the postings of the query's terms (each
+        posting carries tf and document length) and the corpus figures; scoring
+        happens here, so Redis only serves reads. Step 2 turns the best document
+        numbers into memories, applying the filters, a chunk at a time. Cost: the
+        postings of the query's terms, never a scan of every memory.
+        """
         if not terms:
             return []
-        reply = self._redis.script("SEARCH_MEMORIES")(
-            keys=[keys.memory_items(user_id), keys.memory_ids(user_id), keys.memory_stats(user_id),
-                  keys.memory_docs(user_id), keys.memory_updated(user_id)],
-            args=[keys.user_prefix(user_id), limit, BM25_K1, BM25_B,
-                  "" if scopes is None else _dumps([s or "" for s in scopes]), _dumps(list(tags)),
-                  lowest_id, highest_id,
-                  "" if updated_after is None else updated_after, "" if updated_before is None else updated_before,
-                  *terms],
-        )
-        return [(decode_record(reply[i], reply[i + 2]), float(reply[i + 1]))
-                for i in range(0, len(reply), 3) if reply[i + 2]]
+        client = self._redis.client
+        pipe = client.pipeline(transaction=True)
+        pipe.zcard(keys.memory_ids(user_id))
+        pipe.hget(keys.memory_stats(user_id), "terms")
+        for term in terms:
+            pipe.zrange(keys.term_postings(user_id, term), 0, -1, withscores=True)
+        n, total_terms, *postings = pipe.execute()
+        if not n:
+            return []
+        ranked = bm25_rank(postings, n=int(n), total_terms=int(total_terms or 0))
+        filters = ["" if scopes is None else _dumps([s or "" for s in scopes]), _dumps(list(tags)),
+                   lowest_id, highest_id,
+                   "" if updated_after is None else updated_after, "" if updated_before is None else updated_before]
+        hits: list[tuple[Memory, float]] = []
+        resolve = self._redis.script("RESOLVE_SEARCH_HITS")
+        chunk = max(limit * 2, 50)
+        for start in range(0, len(ranked), chunk):
+            part = ranked[start:start + chunk]
+            reply = resolve(
+                keys=[keys.memory_items(user_id), keys.memory_docs(user_id), keys.memory_updated(user_id)],
+                args=[keys.user_prefix(user_id), limit - len(hits), *filters, *(docno for docno, _ in part)],
+            )
+            scores = dict(part)
+            hits += [(decode_record(reply[i + 1], reply[i + 2]), scores[_text(reply[i])])
+                     for i in range(0, len(reply), 3)]
+            if len(hits) >= limit:
+                break
+        return hits[:limit]
 
     def count(self, user_id: str) -> int:
         return int(self._redis.client.zcard(keys.memory_ids(user_id)))

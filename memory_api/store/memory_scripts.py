@@ -6,6 +6,7 @@ Every script here gets the same KEYS (store/keys.py memory_keys):
   3 stats    HASH words/tokens/terms/seq   8 dedup HASH "<scope>|<fingerprint>" -> id
   4 docs     HASH docno -> "id len fingerprint"    9 updated ZSET id -> updated_at
   5 terms    HASH docno -> "term tf ..."          10 sc0     ZSET ids of global memories
+plus per term a ZSET of postings: docno scored tf * 65536 + document length.
 and ARGV[1] = the user's key prefix: a stored memory's tags, scope and terms are
 known only inside Redis, so per-tag, per-scope, per-term and history key names
 are the prefix plus tag:/sc:/t:/hist: (keys.py spells the same names). All of a
@@ -44,8 +45,10 @@ local function index(id, rec, terms, len, fingerprint)
   end
   redis.call('HSET', DOCS, rec.n, id .. ' ' .. len .. ' ' .. fingerprint)
   redis.call('HSET', TERMS, rec.n, terms)
+  -- A posting's score carries the term frequency and the document length (BM25 needs both):
+  -- tf * 65536 + length, so a search reads everything it scores with from the postings alone.
   for term, tf in string.gmatch(terms, '(%S+) (%d+)') do
-    redis.call('ZADD', PREFIX .. 't:' .. term, tf, rec.n)
+    redis.call('ZADD', PREFIX .. 't:' .. term, tonumber(tf) * 65536 + len, rec.n)
   end
   redis.call('HINCRBY', STATS, 'words', rec.w)
   redis.call('HINCRBY', STATS, 'tokens', rec.t)
@@ -267,155 +270,6 @@ for i = 5, #ARGV, 6 do
       redis.call('RPUSH', history_key, old_record)
     end
   end
-end
-return out
-"""
-
-LIST_MEMORIES = """
--- KEYS[1] the set walked (ids, a scope's or a tag's ZSET), KEYS[2] items, KEYS[3] updated,
--- KEYS[4..] sets every listed id must also belong to (other tags).
--- ARGV[1] lower bound, ARGV[2] upper bound (ZRANGE BYLEX syntax), ARGV[3] '1' newest first,
--- ARGV[4] how many, ARGV[5] updated_at >= (or ''), ARGV[6] updated_at <= (or '').
--- Walks the first set from the cursor, keeps ids passing every filter. Returns {ids, records}.
-local lower, upper, newest, want = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
-local since, till = tonumber(ARGV[5]), tonumber(ARGV[6])
-local filtered = #KEYS > 3 or since or till
-local batch = filtered and math.max(want * 4, 200) or want
-local ids = {}
-while #ids < want do
-  local chunk
-  if newest then
-    chunk = redis.call('ZRANGE', KEYS[1], upper, lower, 'BYLEX', 'REV', 'LIMIT', 0, batch)
-  else
-    chunk = redis.call('ZRANGE', KEYS[1], lower, upper, 'BYLEX', 'LIMIT', 0, batch)
-  end
-  for _, id in ipairs(chunk) do
-    local keep = true
-    for k = 4, #KEYS do
-      if not redis.call('ZSCORE', KEYS[k], id) then keep = false break end
-    end
-    if keep and (since or till) then
-      local updated = tonumber(redis.call('ZSCORE', KEYS[3], id))
-      keep = updated ~= nil and (not since or updated >= since) and (not till or updated <= till)
-    end
-    if keep then
-      ids[#ids + 1] = id
-      if #ids == want then break end
-    end
-  end
-  if #chunk < batch then break end
-  if newest then upper = '(' .. chunk[#chunk] else lower = '(' .. chunk[#chunk] end
-end
-if #ids == 0 then return {ids, {}} end
-return {ids, redis.call('HMGET', KEYS[2], unpack(ids))}
-"""
-
-SEARCH_MEMORIES = """
--- BM25 over one user's memories.
--- KEYS[1] items, KEYS[2] ids, KEYS[3] stats, KEYS[4] docs, KEYS[5] updated
--- ARGV[1] key prefix, ARGV[2] how many, ARGV[3] k1, ARGV[4] b,
--- ARGV[5] allowed scopes as JSON array ('' = global) or '' for any,
--- ARGV[6] required tags as JSON array, ARGV[7] lowest id / ARGV[8] highest id ('' = none: created range),
--- ARGV[9] updated_at >= / ARGV[10] updated_at <= ('' = none), ARGV[11..] the query's distinct terms.
--- Cost: the postings of the query's terms (never a scan of every memory).
--- Returns {id, score, record, ...} best first (ties: newer id first).
-local prefix, want, k1, b = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local n = redis.call('ZCARD', KEYS[2])
-if n == 0 then return {} end
-local avgdl = (tonumber(redis.call('HGET', KEYS[3], 'terms')) or 0) / n
-if avgdl <= 0 then avgdl = 1 end
-local postings, candidates, order = {}, {}, {}
-for i = 11, #ARGV do
-  local list = redis.call('ZRANGE', prefix .. 't:' .. ARGV[i], 0, -1, 'WITHSCORES')
-  local df = #list / 2
-  if df > 0 then
-    postings[#postings + 1] = {math.log(1 + (n - df + 0.5) / (df + 0.5)), list}
-    for j = 1, #list, 2 do
-      if not candidates[list[j]] then
-        candidates[list[j]] = true
-        order[#order + 1] = list[j]
-      end
-    end
-  end
-end
-local docs = {}
-for start = 1, #order, 1000 do
-  local stop = math.min(start + 999, #order)
-  local values = redis.call('HMGET', KEYS[4], unpack(order, start, stop))
-  for j = start, stop do
-    local id, len = string.match(values[j - start + 1] or '', '^(%S+) (%d+)')
-    if id then docs[order[j]] = {id, tonumber(len)} end
-  end
-end
-local scores = {}
-for _, term in ipairs(postings) do
-  local idf, list = term[1], term[2]
-  for j = 1, #list, 2 do
-    local doc = docs[list[j]]
-    if doc then
-      local tf = tonumber(list[j + 1])
-      scores[list[j]] = (scores[list[j]] or 0) + idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc[2] / avgdl))
-    end
-  end
-end
-local scopes = ARGV[5] ~= '' and cjson.decode(ARGV[5]) or nil
-local tags = cjson.decode(ARGV[6])
-local low, high = ARGV[7], ARGV[8]
-local since, till = tonumber(ARGV[9]), tonumber(ARGV[10])
-local function passes(id)
-  if low ~= '' and id < low then return false end
-  if high ~= '' and id > high then return false end
-  for _, tag in ipairs(tags) do
-    if not redis.call('ZSCORE', prefix .. 'tag:' .. tag, id) then return false end
-  end
-  if scopes then
-    local found = false
-    for _, scope in ipairs(scopes) do
-      local set = scope == '' and (prefix .. 'sc0') or (prefix .. 'sc:' .. scope)
-      if redis.call('ZSCORE', set, id) then found = true break end
-    end
-    if not found then return false end
-  end
-  if since or till then
-    local updated = tonumber(redis.call('ZSCORE', KEYS[5], id))
-    if not updated or (since and updated < since) or (till and updated > till) then return false end
-  end
-  return true
-end
--- Keep the best `want` in a min-heap: O(postings * log want).
-local heap = {}
-local function better(a, b2) return a[1] > b2[1] or (a[1] == b2[1] and a[2] > b2[2]) end
-local function sift_up(i)
-  while i > 1 do
-    local p = math.floor(i / 2)
-    if better(heap[p], heap[i]) then heap[p], heap[i] = heap[i], heap[p]; i = p else break end
-  end
-end
-local function sift_down(i)
-  while true do
-    local l, r, s = 2 * i, 2 * i + 1, i
-    if l <= #heap and better(heap[s], heap[l]) then s = l end
-    if r <= #heap and better(heap[s], heap[r]) then s = r end
-    if s == i then break end
-    heap[s], heap[i] = heap[i], heap[s]
-    i = s
-  end
-end
-for docno, score in pairs(scores) do
-  local entry = {score, docs[docno][1]}
-  if #heap < want then
-    if passes(entry[2]) then heap[#heap + 1] = entry; sift_up(#heap) end
-  elseif better(entry, heap[1]) and passes(entry[2]) then
-    heap[1] = entry
-    sift_down(1)
-  end
-end
-table.sort(heap, better)
-local out = {}
-for _, entry in ipairs(heap) do
-  out[#out + 1] = entry[2]
-  out[#out + 1] = string.format('%.17g', entry[1])
-  out[#out + 1] = redis.call('HGET', KEYS[1], entry[2])
 end
 return out
 """

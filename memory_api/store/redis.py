@@ -14,7 +14,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from . import memory_scripts, scripts
+from . import memory_scripts, query_scripts, scripts
 from .embedded import EmbeddedRedis
 
 # Errors meaning "Redis is not reachable or not serving right now": answered 503.
@@ -29,7 +29,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 _SCRIPTS = {
     name: source
-    for module in (scripts, memory_scripts)
+    for module in (scripts, memory_scripts, query_scripts)
     for name, source in vars(module).items()
     if name.isupper() and isinstance(source, str) and name != "PRELUDE"
 }
