@@ -11,12 +11,13 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from .context import ContextSelection, ContextService, resolve_caps
 from .conversations import ConversationService, ThreadForPrompt, ThreadLock, check_conversation_id, message_text
 from .errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest, error_body
 from .llm import Upstream, map_provider_error
+from .streams import StreamBody
 from .validation import check_scope
 
 log = logging.getLogger(__name__)
@@ -260,33 +261,6 @@ class ChatService:
         except GeneratorExit:
             log.info("client left a stream early; the conversation is unchanged")
             raise
-
-
-class StreamBody:
-    """A streamed response body whose close() always runs its cleanup.
-
-    A WSGI server calls close() on the body when the client leaves, even if it
-    never started iterating; a bare generator would then skip its `finally`,
-    leaving the conversation lock and the provider's connection open.
-    """
-
-    def __init__(self, chunks: Iterator[bytes], cleanup: Callable[[], None]) -> None:
-        self._chunks = chunks
-        self._cleanup = cleanup
-
-    def __iter__(self) -> "StreamBody":
-        return self
-
-    def __next__(self) -> bytes:
-        return next(self._chunks)
-
-    def close(self) -> None:
-        try:
-            close = getattr(self._chunks, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._cleanup()
 
 
 def _stream_error(err: Exception) -> ApiError:

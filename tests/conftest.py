@@ -188,6 +188,20 @@ def sdk(live_server):
         c.close()
 
 
+@pytest.fixture
+def fake_llm():
+    """A local chat-completions server standing in for the model provider (tests/fake_llm.py)."""
+    from fake_llm import FakeLLM
+
+    with FakeLLM() as fake:
+        yield fake
+
+
+def with_provider(settings: Settings, fake_llm, **changes) -> Settings:
+    """Settings pointing the chat endpoint at the fake provider."""
+    return settings.replace(openai_base_url=fake_llm.url, openai_api_key="sk-upstream", **changes)
+
+
 def subprocess_env(**overrides: str) -> dict[str, str]:
     """Environment for a memory-api subprocess: ours, minus settings that would leak in."""
     env = {k: v for k, v in os.environ.items() if not (k.startswith("MEMORY_API_") or k == "REDIS_URL")}

@@ -6,20 +6,13 @@ import openai
 import pytest
 import tiktoken
 
-from conftest import auth
-from fake_llm import FakeLLM
+from conftest import auth, with_provider
 from memory_api.context import BLOCK_END, BLOCK_START
 
 
 @pytest.fixture
-def fake_llm():
-    with FakeLLM() as fake:
-        yield fake
-
-
-@pytest.fixture
 def settings(settings, fake_llm):
-    return settings.replace(openai_base_url=fake_llm.url, openai_api_key="sk-upstream", upstream_timeout=5)
+    return with_provider(settings, fake_llm, upstream_timeout=5)
 
 
 def injected_block(body: dict) -> str | None:

@@ -7,19 +7,12 @@ import sys
 import pexpect
 import pytest
 
-from conftest import REPO, auth, subprocess_env
-from fake_llm import FakeLLM
-
-
-@pytest.fixture
-def fake_llm():
-    with FakeLLM() as fake:
-        yield fake
+from conftest import REPO, auth, subprocess_env, with_provider
 
 
 @pytest.fixture
 def settings(settings, fake_llm):
-    return settings.replace(openai_base_url=fake_llm.url, openai_api_key="sk-upstream", upstream_timeout=5)
+    return with_provider(settings, fake_llm, upstream_timeout=5)
 
 
 def spawn_chat(live_server, key, *args):

@@ -5,21 +5,14 @@ from __future__ import annotations
 import openai
 import pytest
 
-from conftest import auth, free_port
-from fake_llm import FakeLLM
+from conftest import auth, free_port, with_provider
 
 ASK = {"messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
-def fake_llm():
-    with FakeLLM() as fake:
-        yield fake
-
-
-@pytest.fixture
 def settings(settings, fake_llm):
-    return settings.replace(openai_base_url=fake_llm.url, openai_api_key="sk-upstream", upstream_timeout=0.5)
+    return with_provider(settings, fake_llm, upstream_timeout=0.5)
 
 
 def provider_error(status, message="nope", param=None, headers=None):

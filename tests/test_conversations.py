@@ -9,19 +9,12 @@ import time
 
 import pytest
 
-from conftest import auth
-from fake_llm import FakeLLM
-
-
-@pytest.fixture
-def fake_llm():
-    with FakeLLM() as fake:
-        yield fake
+from conftest import auth, with_provider
 
 
 @pytest.fixture
 def settings(settings, fake_llm):
-    return settings.replace(openai_base_url=fake_llm.url, openai_api_key="sk-upstream", upstream_timeout=5,
+    return with_provider(settings, fake_llm, upstream_timeout=5,
                             conversation_max_tokens=300, keep_recent=2, conversation_lock_seconds=10)
 
 
@@ -205,3 +198,32 @@ def test_conversations_list_get_delete_and_isolation(client, make_key):
     assert client.get(f"/v1/conversations/{ids[0]}", headers=auth(alice)).status_code == 404
     assert client.delete(f"/v1/conversations/{ids[0]}", headers=auth(alice)).status_code == 404
     assert client.get("/v1/conversations/conv_nope", headers=auth(alice)).status_code == 400
+
+
+def test_a_stream_closed_before_it_is_read_releases_the_conversation(app, make_key, fake_llm):
+    key = make_key("alice")
+    client = app.test_client()
+    cid = client.post("/v1/conversations", json={}, headers=auth(key)).json["id"]
+    resp = client.post("/v1/chat/completions", json={"conversation_id": cid, "stream": True, "messages": [
+        {"role": "user", "content": "never read"}]}, headers=auth(key), buffered=False)
+    assert resp.status_code == 200
+    resp.close()  # what a WSGI server does when the client leaves before the first byte
+    started = time.monotonic()
+    say(client, key, cid, "next")
+    assert time.monotonic() - started < 3, "the lock must have been released"
+    assert [m["content"] for m in client.get(f"/v1/conversations/{cid}", headers=auth(key)).json["messages"]] == [
+        "next", "echo: next"]
+
+
+def test_a_retried_stream_is_replayed_not_run_twice(client, make_key, fake_llm):
+    key = make_key("alice")
+    cid = client.post("/v1/conversations", json={}, headers=auth(key)).json["id"]
+    body = {"conversation_id": cid, "stream": True, "messages": [{"role": "user", "content": "once please"}]}
+    headers = {**auth(key), "Idempotency-Key": "stream-1"}
+    first = client.post("/v1/chat/completions", json=body, headers=headers).data  # read to its end
+    again = client.post("/v1/chat/completions", json=body, headers=headers)
+    assert again.data == first and b"data: [DONE]" in first
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["x-conversation-id"] == cid
+    assert len(fake_llm.chat_requests) == 1
+    assert client.get(f"/v1/conversations/{cid}", headers=auth(key)).json["message_count"] == 2

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import auth
-from fake_llm import FakeLLM
+from conftest import auth, with_provider
 
 
 def create(client, key, content, **extra):
@@ -67,16 +66,10 @@ def test_scope_filters(client, make_key):
     assert bad.status_code == 400 and bad.json["error"]["param"] == "scope"
 
 
-@pytest.fixture
-def fake_llm():
-    with FakeLLM() as fake:
-        yield fake
-
-
 def test_scoped_chat_and_context_never_inject_another_scope(settings, make_key, fake_llm):
     from memory_api import create_app
 
-    app = create_app(settings.replace(openai_base_url=fake_llm.url, openai_api_key="sk-up"))
+    app = create_app(with_provider(settings, fake_llm))
     client = app.test_client()
     key = make_key("alice")
     create(client, key, "Global: prefers short answers")

@@ -20,6 +20,7 @@ from ..idempotency import HEADER as IDEMPOTENCY_HEADER
 from ..idempotency import Replay, fingerprint
 from ..services import Services
 from ..store.redis import UNAVAILABLE_ERRORS
+from ..streams import StreamBody
 
 log = logging.getLogger(__name__)
 
@@ -143,30 +144,21 @@ def finish_idempotency(response):
     return response
 
 
-class _RecordedStream:
-    """Pass a streamed body through; store it for replays only if it ran to a clean end.
-
-    A class, not a generator: close() must settle the reservation even when the
-    client left before the first chunk (a never-started generator skips `finally`).
-    """
+class _RecordedStream(StreamBody):
+    """Pass a streamed body through; store it for replays only if it ran to a clean end."""
 
     def __init__(self, chunks, *, on_complete, on_abort) -> None:
-        self._chunks = chunks
-        self._iterator = iter(chunks)
+        super().__init__(iter(chunks), cleanup=lambda: self._settle(False))
         self._seen: list[bytes] = []
         self._on_complete = on_complete
         self._on_abort = on_abort
         self._settled = False
 
-    def __iter__(self):
-        return self
-
     def __next__(self) -> bytes:
         try:
-            chunk = next(self._iterator)
+            chunk = super().__next__()
         except StopIteration:
-            clean = not (self._seen and self._seen[-1].startswith(b'data: {"error"'))
-            self._settle(clean)
+            self._settle(not (self._seen and self._seen[-1].startswith(b'data: {"error"')))
             raise
         self._seen.append(chunk)
         return chunk
@@ -179,15 +171,6 @@ class _RecordedStream:
             self._on_complete(b"".join(self._seen)) if completed else self._on_abort()
         except UNAVAILABLE_ERRORS:
             log.warning("could not record the outcome of a streamed Idempotency-Key request")
-
-    def close(self) -> None:
-        try:
-            close = getattr(self._chunks, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._settle(False)
-
 
 # --- conditional requests (ETag) ------------------------------------------------------
 
