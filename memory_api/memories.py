@@ -16,7 +16,7 @@ from .errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
 from .ids import MEMORY_PREFIX, is_memory_id, memory_id_bounds, new_memory_id
 from .models import Memory, Page
 from .store.memories import Indexed, MemoryStore, QuotaExceeded, WriteResult
-from .text import content_fingerprint, term_frequencies
+from .text import analyze
 from .tokens import count_tokens, count_words
 from .validation import check_content, check_metadata, check_scope, check_tag, check_tags
 
@@ -64,11 +64,11 @@ def _memory_full(err: QuotaExceeded, quota_memories: int, quota_words: int) -> C
 
 def indexed(text: str) -> Indexed:
     """The search-index and duplicate data of a memory's content (memory_api/text.py rules)."""
-    frequencies = term_frequencies(text)
+    frequencies, fingerprint = analyze(text)
     return Indexed(
         terms=" ".join(f"{term} {tf}" for term, tf in frequencies.items()),
         length=sum(frequencies.values()),
-        fingerprint=content_fingerprint(text),
+        fingerprint=fingerprint,
     )
 
 

@@ -37,8 +37,15 @@ def _normalized(text: str) -> str:
 
 def search_terms(text: str) -> list[str]:
     """The text's terms in order, repeats included."""
+    return _terms_of_normalized(_normalized(text))
+
+
+def _terms_of_normalized(normalized: str) -> list[str]:
+    words = _WORD.findall(normalized)
+    if not _CJK.search(normalized):  # the common case: no per-word CJK splitting
+        return [w for w in words if w not in STOP_WORDS and len(w) <= MAX_TERM_CHARS]
     terms: list[str] = []
-    for word in _WORD.findall(_normalized(text)):
+    for word in words:
         if _CJK.search(word):
             # Split around CJK characters: each is a term, the runs between them are words.
             for piece in re.split(f"({_CJK.pattern})", word):
@@ -60,5 +67,14 @@ def query_terms(text: str) -> list[str]:
 
 def content_fingerprint(text: str) -> str:
     """Equal for contents that are duplicates of each other (80 bits of sha1)."""
-    canonical = " ".join(_normalized(text).split())
-    return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:20]
+    return _fingerprint_of_normalized(_normalized(text))
+
+
+def _fingerprint_of_normalized(normalized: str) -> str:
+    return hashlib.sha1(" ".join(normalized.split()).encode("utf-8")).hexdigest()[:20]
+
+
+def analyze(text: str) -> tuple[Counter, str]:
+    """(term frequencies, duplicate fingerprint) of a memory's content, normalising it once."""
+    normalized = _normalized(text)
+    return Counter(_terms_of_normalized(normalized)), _fingerprint_of_normalized(normalized)

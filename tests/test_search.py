@@ -163,3 +163,18 @@ def test_search_is_per_user(client, make_key):
 def test_bad_search_queries(client, make_key, params, param):
     resp = client.get("/v1/memory/search", query_string=params, headers=auth(make_key("alice")))
     assert resp.status_code == 400 and resp.json["error"]["param"] == param
+
+
+def test_filters_reaching_past_the_first_candidates(client, make_key):
+    """Only old, low-ranked memories pass the filter: the search must look past its first picks."""
+    key = make_key("alice")
+    tagged = [client.post("/v1/memory", json={"content": f"tea note {i} " + "padding " * 30, "tags": ["rare"]},
+                          headers=auth(key)).json["id"] for i in range(4)]
+    memories = [{"content": f"tea tea tea {i}"} for i in range(200)]
+    for start in range(0, 200, 100):
+        client.post("/v1/memory/batch", json={"memories": memories[start:start + 100]}, headers=auth(key))
+    found = search(client, key, "tea", limit=3, tag="rare")
+    assert len(found["data"]) == 3 and {m["id"] for m in found["data"]} <= set(tagged)
+    assert found["has_more"] is True
+    everything = brute_force(all_memories(client, key), "tea", tags=["rare"])
+    assert [m["id"] for m in found["data"]] == [i for _, i in everything[:3]]

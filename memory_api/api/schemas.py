@@ -199,12 +199,20 @@ class MemoryObject(ma.Schema):
                        "that memory is returned and nothing new was stored."})
 
 
-class MemoryList(ma.Schema):
-    object = constant("list")
-    data = fields.List(fields.Nested(MemoryObject), required=True)
-    first_id = fields.String(required=True, allow_none=True)
-    last_id = fields.String(required=True, allow_none=True)
-    has_more = fields.Boolean(required=True)
+def list_of(name: str, item: type[ma.Schema], *, cursors: bool = True) -> type[ma.Schema]:
+    """An OpenAI list object of `item`s; with `cursors`, the first_id / last_id of a page."""
+    schema_fields: dict[str, fields.Field] = {
+        "object": constant("list"),
+        "data": fields.List(fields.Nested(item), required=True),
+        "has_more": fields.Boolean(required=True),
+    }
+    if cursors:
+        schema_fields["first_id"] = fields.String(required=True, allow_none=True)
+        schema_fields["last_id"] = fields.String(required=True, allow_none=True)
+    return ma.Schema.from_dict(schema_fields, name=name)
+
+
+MemoryList = list_of("MemoryList", MemoryObject)
 
 
 class MemoryDeleted(ma.Schema):

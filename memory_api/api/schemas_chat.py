@@ -9,7 +9,7 @@ from ..chat import MESSAGE_ROLES
 from ..config import Settings
 from ..ids import CONVERSATION_ID_PATTERN
 from ..validation import SCOPE_PATTERN, TEXT_PATTERN
-from .schemas import PageQuery, StrictBool, StrictInt, StrictSchema, constant, metadata_field
+from .schemas import PageQuery, StrictBool, StrictInt, StrictSchema, constant, list_of, metadata_field
 
 
 # --- chat, context, conversations -----------------------------------------------
@@ -145,12 +145,7 @@ class ConversationObject(ma.Schema):
     token_count = fields.Nested(ConversationTokens)
 
 
-class ConversationList(ma.Schema):
-    object = constant("list")
-    data = fields.List(fields.Nested(ConversationObject), required=True)
-    first_id = fields.String(required=True, allow_none=True)
-    last_id = fields.String(required=True, allow_none=True)
-    has_more = fields.Boolean(required=True)
+ConversationList = list_of("ConversationList", ConversationObject)
 
 
 class ConversationDeleted(ma.Schema):

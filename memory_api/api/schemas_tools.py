@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from ..ids import MEMORY_ID_PATTERN
 from ..memories import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from ..validation import NON_BLANK_TEXT_PATTERN
-from .schemas import FilterQuery, MemoryCreateRequest, MemoryList, MemoryObject, StrictSchema, constant
+from .schemas import FilterQuery, MemoryCreateRequest, MemoryObject, StrictSchema, constant, list_of
 
 
 # --- search, tags, stats, history, batch, export/import ---------------------------------
@@ -25,8 +25,7 @@ class ScoredMemoryObject(MemoryObject):
     score = fields.Float(required=True, metadata={"description": "BM25 relevance (higher is better)."})
 
 
-class SearchList(MemoryList):
-    data = fields.List(fields.Nested(ScoredMemoryObject), required=True)
+SearchList = list_of("SearchList", ScoredMemoryObject)
 
 
 class TagObject(ma.Schema):
@@ -35,10 +34,7 @@ class TagObject(ma.Schema):
     count = fields.Integer(required=True)
 
 
-class TagList(ma.Schema):
-    object = constant("list")
-    data = fields.List(fields.Nested(TagObject), required=True)
-    has_more = fields.Boolean(required=True)
+TagList = list_of("TagList", TagObject, cursors=False)
 
 
 class EdgeMemory(ma.Schema):
@@ -68,10 +64,7 @@ class MemoryVersion(ma.Schema):
     scope = fields.String(required=True, allow_none=True)
 
 
-class HistoryList(ma.Schema):
-    object = constant("list")
-    data = fields.List(fields.Nested(MemoryVersion), required=True)
-    has_more = fields.Boolean(required=True)
+HistoryList = list_of("HistoryList", MemoryVersion, cursors=False)
 
 
 class BatchCreateRequest(StrictSchema):
@@ -79,10 +72,7 @@ class BatchCreateRequest(StrictSchema):
                            validate=validate.Length(min=1, max=100))
 
 
-class BatchCreated(ma.Schema):
-    object = constant("list")
-    data = fields.List(fields.Nested(MemoryObject), required=True)
-    has_more = fields.Boolean(required=True)
+BatchCreated = list_of("BatchCreated", MemoryObject, cursors=False)
 
 
 class BatchDeleteRequest(StrictSchema):
@@ -96,10 +86,7 @@ class DeleteOutcome(ma.Schema):
     deleted = fields.Boolean(required=True, metadata={"description": "false: there was no such memory."})
 
 
-class BatchDeleted(ma.Schema):
-    object = constant("list")
-    data = fields.List(fields.Nested(DeleteOutcome), required=True)
-    has_more = fields.Boolean(required=True)
+BatchDeleted = list_of("BatchDeleted", DeleteOutcome, cursors=False)
 
 
 class DeleteAllQuery(StrictSchema):

@@ -8,6 +8,7 @@ one script as well (one round trip).
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from dataclasses import dataclass
@@ -97,13 +98,21 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def bm25_rank(postings: list[list[tuple[bytes, float]]], *, n: int, total_terms: int) -> list[tuple[str, float]]:
-    """(document number, score) best first; ties: the later-stored document first.
+def _pairs(reply: list) -> list:
+    """ZRANGE WITHSCORES as [member, score] pairs, whether RESP3 paired them or RESP2 did not."""
+    if reply and not isinstance(reply[0], (list, tuple)):
+        return list(zip(reply[0::2], reply[1::2]))
+    return reply
 
-    postings: per query term, (docno, tf * 65536 + document length) pairs.
+
+def bm25_rank(postings: list, *, n: int, total_terms: int) -> list[tuple[bytes, float]]:
+    """(document number, score) for every document a query term occurs in, unordered.
+
+    postings: per query term, [docno, tf * 65536 + document length] pairs.
     """
     avgdl = total_terms / n if total_terms > 0 else 1.0
     scores: dict[bytes, float] = {}
+    get = scores.get
     for entries in postings:
         df = len(entries)
         if not df:
@@ -111,10 +120,13 @@ def bm25_rank(postings: list[list[tuple[bytes, float]]], *, n: int, total_terms:
         idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
         for docno, packed in entries:
             tf, dl = divmod(int(packed), 65536)
-            scores[docno] = scores.get(docno, 0.0) + idf * tf * (BM25_K1 + 1) / (
+            scores[docno] = get(docno, 0.0) + idf * tf * (BM25_K1 + 1) / (
                 tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / avgdl))
-    ranked = sorted(scores.items(), key=lambda item: (item[1], int(item[0])), reverse=True)
-    return [(docno.decode(), score) for docno, score in ranked]
+    return list(scores.items())
+
+
+def _best_first(item: tuple[bytes, float]) -> tuple[float, int]:
+    return item[1], int(item[0])  # ties: the later-stored document first
 
 
 class MemoryStore:
@@ -237,28 +249,37 @@ class MemoryStore:
         pipe.zcard(keys.memory_ids(user_id))
         pipe.hget(keys.memory_stats(user_id), "terms")
         for term in terms:
-            pipe.zrange(keys.term_postings(user_id, term), 0, -1, withscores=True)
+            # Raw command: the [docno, score] pairs as the parser made them, no per-item conversion.
+            pipe.execute_command("ZRANGE", keys.term_postings(user_id, term), 0, -1, "WITHSCORES")
         n, total_terms, *postings = pipe.execute()
         if not n:
             return []
-        ranked = bm25_rank(postings, n=int(n), total_terms=int(total_terms or 0))
+        scored = bm25_rank([_pairs(p) for p in postings], n=int(n), total_terms=int(total_terms or 0))
         filters = ["" if scopes is None else _dumps([s or "" for s in scopes]), _dumps(list(tags)),
                    lowest_id, highest_id,
                    "" if updated_after is None else updated_after, "" if updated_before is None else updated_before]
         hits: list[tuple[Memory, float]] = []
         resolve = self._redis.script("RESOLVE_SEARCH_HITS")
+        # Most searches need only the top few: select those first, sort everything only if the
+        # filters turn too many of them away.
         chunk = max(limit * 2, 50)
-        for start in range(0, len(ranked), chunk):
+        ranked = heapq.nlargest(chunk * 2, scored, key=_best_first)
+        complete = len(ranked) == len(scored)
+        start = 0
+        while len(hits) < limit:
+            if start >= len(ranked):
+                if complete:
+                    break
+                ranked, complete = sorted(scored, key=_best_first, reverse=True), True
             part = ranked[start:start + chunk]
+            start += chunk
             reply = resolve(
                 keys=[keys.memory_items(user_id), keys.memory_docs(user_id), keys.memory_updated(user_id)],
                 args=[keys.user_prefix(user_id), limit - len(hits), *filters, *(docno for docno, _ in part)],
             )
             scores = dict(part)
-            hits += [(decode_record(reply[i + 1], reply[i + 2]), scores[_text(reply[i])])
+            hits += [(decode_record(reply[i + 1], reply[i + 2]), scores[reply[i]])
                      for i in range(0, len(reply), 3)]
-            if len(hits) >= limit:
-                break
         return hits[:limit]
 
     def count(self, user_id: str) -> int:
