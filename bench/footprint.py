@@ -1,17 +1,21 @@
-"""Redis bytes per memory for candidate layouts, measured with INFO memory.
+"""Redis bytes per memory: the layout choice for records, and the whole footprint with every index.
 
     python bench/footprint.py [--count 20000]
 
-Layouts compared (each with the same per-user ZSET of ids for ordering):
-  user-hash   one HASH per user, field = memory id, value = compact JSON   (what we use)
-  key-string  one STRING key per memory holding the compact JSON
-  key-hash    one HASH key per memory, one field per attribute
-The memory records are written by the real store code for the first layout.
+1. Records and their id index, in three layouts, from the same records (INFO memory deltas):
+     user-hash   one HASH per user, field = memory id, value = compact JSON   (what we use)
+     key-string  one STRING key per memory holding the compact JSON
+     key-hash    one HASH key per memory, one field per attribute
+   each with the same per-user ZSET of ids for ordering.
+2. The real write path (service create: record, id/scope/updated indexes, search index,
+   duplicate map, counters), total per memory and split by key family (MEMORY USAGE).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import os
 import random
 import sys
@@ -24,11 +28,20 @@ from memory_api.services import Services  # noqa: E402
 from memory_api.store import keys  # noqa: E402
 
 
-def measure(redis_: PrivateRedis, fill) -> float:
-    redis_.client.flushall()
-    before = redis_.used_memory()
+def measure(server: PrivateRedis, fill) -> float:
+    server.client.flushall()
+    before = server.used_memory()
     count = fill()
-    return (redis_.used_memory() - before) / count
+    return (server.used_memory() - before) / count
+
+
+def family(name: str, prefix: str) -> str:
+    rest = name[len(prefix):]
+    for suffix, label in ((keys.TERM_SUFFIX, "search postings (t:*)"), (keys.TAG_SUFFIX, "tag indexes"),
+                          (keys.SCOPE_SUFFIX, "scope indexes"), (keys.HISTORY_SUFFIX, "history")):
+        if rest.startswith(suffix):
+            return label
+    return rest
 
 
 def main() -> None:
@@ -38,48 +51,58 @@ def main() -> None:
     server = PrivateRedis()
     services = Services.build(Settings(redis_url=server.url))
     rnd = random.Random(7)
-    contents = [sample_content(rnd) for _ in range(args.count)]
+    contents = [f"{sample_content(rnd)} ({i})" for i in range(args.count)]
     avg_chars = sum(map(len, contents)) / len(contents)
 
-    def user_hash() -> int:
+    def full_write_path() -> int:
         for text in contents:
             services.memories.create("bench", text, {"source": "chat"})
         return args.count
 
-    records: list[tuple[str, str]] = []
+    full = measure(server, full_write_path)
+    client = server.client
+    prefix = keys.user_prefix("bench")
+    by_family: collections.Counter = collections.Counter()
+    for name in client.scan_iter(match=prefix + "*", count=1000):
+        by_family[family(name.decode(), prefix)] += client.memory_usage(name, samples=0) or 0
+    records = [(k.decode(), v.decode()) for k, v in client.hgetall(keys.memory_items("bench")).items()]
 
-    def snapshot_records() -> None:
-        client = server.client
-        for mem_id, raw in client.hgetall(keys.memory_items("bench")).items():
-            records.append((mem_id.decode(), raw.decode()))
+    def user_hash() -> int:
+        pipe = client.pipeline(transaction=False)
+        for mem_id, raw in records:
+            pipe.hset(keys.memory_items("bench"), mem_id, raw)
+            pipe.zadd(keys.memory_ids("bench"), {mem_id: 0})
+        pipe.execute()
+        return len(records)
 
     def key_string() -> int:
-        pipe = server.client.pipeline(transaction=False)
+        pipe = client.pipeline(transaction=False)
         for mem_id, raw in records:
-            pipe.set(f"ma1:{{u:bench}}:m:{mem_id}", raw)
-            pipe.zadd("ma1:{u:bench}:ids", {mem_id: 0})
+            pipe.set(f"{prefix}m:{mem_id}", raw)
+            pipe.zadd(keys.memory_ids("bench"), {mem_id: 0})
         pipe.execute()
         return len(records)
 
     def key_hash() -> int:
-        import json
-
-        pipe = server.client.pipeline(transaction=False)
+        pipe = client.pipeline(transaction=False)
         for mem_id, raw in records:
             rec = json.loads(raw)
             rec["m"] = json.dumps(rec["m"])
-            pipe.hset(f"ma1:{{u:bench}}:m:{mem_id}", mapping=rec)
-            pipe.zadd("ma1:{u:bench}:ids", {mem_id: 0})
+            pipe.hset(f"{prefix}m:{mem_id}", mapping={k: v for k, v in rec.items() if not isinstance(v, list)})
+            pipe.zadd(keys.memory_ids("bench"), {mem_id: 0})
         pipe.execute()
         return len(records)
 
-    results = {"user-hash": measure(server, user_hash)}
-    snapshot_records()
-    results["key-string"] = measure(server, key_string)
-    results["key-hash"] = measure(server, key_hash)
-    print(f"redis {server.version()}, {args.count} memories, average content {avg_chars:.0f} characters")
-    for name, per in results.items():
+    layouts = {"user-hash": measure(server, user_hash), "key-string": measure(server, key_string),
+               "key-hash": measure(server, key_hash)}
+    print(f"redis {server.version()}, {args.count} memories of one user, average content {avg_chars:.0f} characters")
+    print("records and id index, by layout:")
+    for name, per in layouts.items():
         print(f"  {name:<11} {per:8.1f} bytes per memory  ({per - avg_chars:6.1f} beyond the content)")
+    print(f"the whole write path (every index included): {full:.1f} bytes per memory, of which:")
+    total = sum(by_family.values())
+    for name, used in by_family.most_common():
+        print(f"  {name:<24} {used / args.count:8.1f}  ({used / total:5.1%})")
     services.close()
     server.stop()
 

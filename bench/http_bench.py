@@ -40,6 +40,7 @@ sys.path.insert(0, ROOT)
 from bench.common import PrivateRedis, free_port, sample_content  # noqa: E402
 from memory_api.config import Settings  # noqa: E402
 from memory_api.ids import new_memory_id  # noqa: E402
+from memory_api.memories import indexed  # noqa: E402
 from memory_api.models import Memory  # noqa: E402
 from memory_api.services import Services  # noqa: E402
 from memory_api.store.memories import MemoryStore  # noqa: E402
@@ -54,11 +55,25 @@ end
 """
 
 
-def wrk_script(method: str, path: str, *, key: str | None, body: str | None = None, ids_file: str | None = None) -> str:
+def wrk_script(method: str, path: str, *, key: str | None, body: str | None = None, ids_file: str | None = None,
+               unique_content: str | None = None) -> str:
+    """A wrk Lua script. `unique_content`: POST {"content": <it> + a counter}, a new memory each time
+    (the same content would be a duplicate, which stores nothing)."""
     headers = "wrk.headers['Content-Type'] = 'application/json'\n"
     if key:
         headers += f"wrk.headers['Authorization'] = 'Bearer {key}'\n"
     body_lua = "nil" if body is None else json.dumps(body)
+    if unique_content is not None:
+        prefix = json.dumps(json.dumps({"content": unique_content})[:-2])  # '{"content": "...' without '"}'
+        request = f"""
+local n = 0
+local salt = tostring(os.time())  -- a new wrk run is seconds after the last: new contents
+request = function()
+  n = n + 1
+  return wrk.format({json.dumps(method)}, {json.dumps(path)}, nil, {prefix} .. ' ' .. salt .. '-' .. n .. '"}}')
+end
+"""
+        return headers + request + WRK_DONE
     if ids_file:
         request = f"""
 local ids = {{}}
@@ -139,18 +154,18 @@ class Bench:
 
 
 def bulk_create(services: Services, user: str, count: int, rnd: random.Random) -> list[str]:
-    """Store `count` memories fast (pipelined CREATE scripts), as the service would write them."""
+    """Store `count` memories fast (the real create script, 500 at a time), as the service would."""
     store = MemoryStore(services.redis)
     ids = []
     now = int(time.time())
-    for start in range(0, count, 1000):
-        pipe = services.redis.client.pipeline(transaction=False)
-        for _ in range(min(1000, count - start)):
-            text = sample_content(rnd)
+    for start in range(0, count, 500):
+        batch = []
+        for _ in range(min(500, count - start)):
+            text = sample_content(rnd) + f" #{start}-{len(batch)}"  # distinct: no duplicates
             memory = Memory(new_memory_id(), text, {}, now, count_words(text), count_tokens(text), 1)
-            store.create(user, memory, pipe=pipe)
+            batch.append((memory, indexed(text)))
             ids.append(memory.id)
-        pipe.execute()
+        store.create_many(user, batch, return_duplicates=False)
     return ids
 
 
@@ -202,7 +217,7 @@ def main() -> None:
             fh.write("\n".join(bulk_create(services, "bench", 1000, rnd)))
         bulk_create(services, "small", 100, rnd)
         bulk_create(services, "large", args.large, rnd)
-        body = json.dumps({"content": sample_content(rnd, 30, 30)})
+        content = sample_content(rnd, 30, 30)
 
         def delete_script(seconds: int) -> str:
             # Each run deletes memories no earlier run touched (wrk restarts its counter per run).
@@ -217,9 +232,10 @@ def main() -> None:
             "baseline: Redis read": (base, lambda s: wrk_script("GET", "/redis-read", key=None)),
             "baseline: Lua script": (base, lambda s: wrk_script(
                 "POST", "/redis-script", key=None, body=json.dumps({"id": "x", "content": "a small value"}))),
-            "create": (ours, lambda s: wrk_script("POST", "/v1/memory", key=key, body=body)),
+            "create": (ours, lambda s: wrk_script("POST", "/v1/memory", key=key, unique_content=content)),
             "get": (ours, lambda s: wrk_script("GET", "/v1/memory/", key=key, ids_file=ids_path)),
-            "create, no access log": (quiet, lambda s: wrk_script("POST", "/v1/memory", key=key, body=body)),
+            "create, no access log": (quiet, lambda s: wrk_script("POST", "/v1/memory", key=key,
+                                                                  unique_content=content)),
             "get, no access log": (quiet, lambda s: wrk_script("GET", "/v1/memory/", key=key, ids_file=ids_path)),
             "list (limit 20)": (ours, lambda s: wrk_script("GET", "/v1/memory?limit=20", key=key)),
             "update (PATCH)": (ours, lambda s: wrk_script(

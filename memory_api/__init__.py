@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from flask import Flask
 
 from .config import Settings
@@ -9,6 +11,23 @@ from .logs import configure_logging
 from .services import Services
 
 __all__ = ["create_app", "Settings"]
+
+
+class MemoryApiFlask(Flask):
+    """Flask, remembering which view and hook functions are coroutines.
+
+    Flask asks `inspect.iscoroutinefunction` for every hook and view on every
+    request (and flask-smorest's decorators ask again); the answer never
+    changes, and asking cost about a tenth of a GET's Python time.
+    """
+
+    def ensure_sync(self, func):
+        target = getattr(func, "__func__", func)
+        cache = self.__dict__.setdefault("_is_coroutine", {})
+        is_coroutine = cache.get(target)
+        if is_coroutine is None:
+            is_coroutine = cache[target] = inspect.iscoroutinefunction(func)
+        return self.async_to_sync(func) if is_coroutine else func
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -19,7 +38,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     """
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    app = Flask(__name__)
+    app = MemoryApiFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["MEMORY_API_SETTINGS"] = settings
     app.extensions["memory_api"] = services or Services.build(settings)

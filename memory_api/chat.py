@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from .context import ContextSelection, ContextService, resolve_caps
 from .conversations import ConversationService, ThreadForPrompt, ThreadLock, check_conversation_id, message_text
-from .errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest, error_body
+from .errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest
 from .llm import Upstream, map_provider_error
 from .streams import StreamBody
 from .validation import check_scope
@@ -330,4 +330,3 @@ class _ReplyAccumulator:
         return message
 
 
-__all__ = ["ChatService", "ChatRequest", "parse_chat_request", "inject_into_messages", "error_body"]

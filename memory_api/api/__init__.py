@@ -18,6 +18,7 @@ from .ratelimit import init_rate_limits
 from .schemas import ErrorEnvelope, SchemaExtrasPlugin, property_names_attribute
 
 access_log = logging.getLogger("memory_api.access")
+_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 
 API_VERSION = "1.0.0"
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -77,31 +78,35 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def start_request():
-        g.started = time.perf_counter()
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
-        max_body = settings.max_import_bytes if view_attribute("large_body") else settings.max_body_bytes
-        request.max_content_length = max_body
-        if request.content_length is not None and request.content_length > max_body:
-            raise PayloadTooLarge(f"The request body is larger than {max_body} bytes.")
+        req, ctx = request._get_current_object(), g._get_current_object()
+        ctx.started = time.perf_counter()
+        incoming = req.headers.get("X-Request-Id", "")
+        ctx.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
+        if req.method in _BODY_METHODS or req.content_length:
+            max_body = settings.max_import_bytes if view_attribute("large_body") else settings.max_body_bytes
+            req.max_content_length = max_body
+            if req.content_length is not None and req.content_length > max_body:
+                raise PayloadTooLarge(f"The request body is larger than {max_body} bytes.")
 
     app.after_request(finish_idempotency)
 
     @app.after_request
     def finish_request(response):
-        request_id = g.get("request_id") or f"req_{uuid.uuid4().hex}"
+        ctx = g._get_current_object()
+        request_id = ctx.get("request_id") or f"req_{uuid.uuid4().hex}"
         response.headers["x-request-id"] = request_id
         if log_requests and access_log.isEnabledFor(logging.INFO):
-            principal = g.get("principal")
+            req = request._get_current_object()
+            principal = ctx.get("principal")
             access_log.info(
                 "request_id=%s user=%s key=%s method=%s path=%s status=%s code=%s ms=%.1f",
                 request_id,
                 principal.user_id if principal else "-",
                 principal.key_id if principal else "-",
-                request.method,
-                request.path,
+                req.method,
+                req.path,
                 response.status_code,
-                g.get("error_code") or "-",
-                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+                ctx.get("error_code") or "-",
+                (time.perf_counter() - ctx.get("started", time.perf_counter())) * 1000,
             )
         return response

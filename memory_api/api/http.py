@@ -11,7 +11,6 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app, g, request
 from flask_smorest import Blueprint as SmorestBlueprint
-from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from ..auth import USER_HEADER, Principal
@@ -76,19 +75,23 @@ _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 def authenticate_request():
     """before_request hook of every /v1 blueprint: who is calling, is the body JSON, and
     is this a retry of a request already answered (Idempotency-Key)?"""
-    g.principal = services().keys.authenticate(
-        request.headers.get("Authorization"), request.headers.get(USER_HEADER)
-    )
-    accepted = view_attribute("body_types")
-    if request.method in _BODY_METHODS and (request.mimetype not in accepted if accepted else not request.is_json):
-        # A body we would not read: say so instead of "content is required".
-        if request.content_length or request.mimetype:
-            raise UnsupportedMediaType(
-                f"Unsupported Content-Type {request.mimetype or '(none)'!r}: send "
-                f"{' or '.join(accepted or ('application/json',))}.",
-                param="Content-Type",
-            )
-    return _begin_idempotency()
+    req = request._get_current_object()  # one proxy lookup, not one per attribute
+    headers = req.headers
+    g.principal = services().keys.authenticate(headers.get("Authorization"), headers.get(USER_HEADER))
+    method = req.method
+    if method in _BODY_METHODS:
+        accepted = view_attribute("body_types")
+        if (req.mimetype not in accepted) if accepted else not req.is_json:
+            # A body we would not read: say so instead of "content is required".
+            if req.content_length or req.mimetype:
+                raise UnsupportedMediaType(
+                    f"Unsupported Content-Type {req.mimetype or '(none)'!r}: send "
+                    f"{' or '.join(accepted or ('application/json',))}.",
+                    param="Content-Type",
+                )
+    if method in _IDEMPOTENT_METHODS and IDEMPOTENCY_HEADER in headers:
+        return _begin_idempotency(req)
+    return None
 
 
 def view_attribute(name: str, default: Any = None) -> Any:
@@ -102,12 +105,9 @@ def view_attribute(name: str, default: Any = None) -> Any:
 _IDEMPOTENT_METHODS = frozenset(("POST", "PATCH", "DELETE"))
 
 
-def _begin_idempotency():
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is None or request.method not in _IDEMPOTENT_METHODS:
-        return None
-    request_fp = fingerprint(request.method, request.path, request.query_string.decode("latin-1"),
-                             request.get_data(cache=True))
+def _begin_idempotency(req):
+    key = req.headers[IDEMPOTENCY_HEADER]
+    request_fp = fingerprint(req.method, req.path, req.query_string.decode("latin-1"), req.get_data(cache=True))
     outcome = services().idempotency.begin(g.principal.user_id, key, request_fp)
     if isinstance(outcome, Replay):
         response = current_app.response_class(outcome.body, status=outcome.status, headers=outcome.headers)

@@ -87,7 +87,7 @@ class ConsistencyStore:
             if stored_terms != {t: str(f) for t, f in frequencies.items()}:
                 problems.append(f"{memory_id}: its terms in the search index do not match its content")
             for term, tf in frequencies.items():
-                pipe.zscore(keys.term_postings(user_id, term), docno)
+                pipe.hget(keys.term_postings(user_id, term), docno)
                 checks.append((memory_id, term, tf * 65536 + length))  # a posting's score: tf and length
             pipe.hget(keys.duplicates(user_id), f"{scope or ''}|{fingerprint}")
             checks.append((memory_id, None, None))
@@ -128,7 +128,7 @@ class ConsistencyStore:
             if members != scope_members.get(scope, set()):
                 problems.append(f"scope {scope or 'global'!r}: its index does not match the memories in it")
         for term, name in self._scan_family(user_id, keys.TERM_SUFFIX).items():
-            stray = {_s(m) for m in c.zrange(name, 0, -1)} - expected_docs
+            stray = {_s(m) for m in c.hkeys(name)} - expected_docs
             if stray:
                 problems.append(f"postings of {term!r} list documents without records: {sorted(stray)[:5]}")
         for memory_id in self._scan_family(user_id, keys.HISTORY_SUFFIX).keys() - set(record_ids):

@@ -90,7 +90,7 @@ def tag_members(user_id: str, tag: str) -> str:
 
 
 def term_postings(user_id: str, term: str) -> str:
-    """ZSET document number -> term frequency: the search index's postings of `term`."""
+    """HASH document number -> tf * 65536 + document length: the search index's postings of `term`."""
     return f"{user_prefix(user_id)}{TERM_SUFFIX}{term}"
 
 

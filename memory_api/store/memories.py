@@ -98,17 +98,17 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _pairs(reply: list) -> list:
-    """ZRANGE WITHSCORES as [member, score] pairs, whether RESP3 paired them or RESP2 did not."""
-    if reply and not isinstance(reply[0], (list, tuple)):
-        return list(zip(reply[0::2], reply[1::2]))
-    return reply
+def _pairs(reply) -> list:
+    """HGETALL as (field, value) pairs, whether RESP3 made it a dict or RESP2 a flat list."""
+    if isinstance(reply, dict):
+        return list(reply.items())
+    return list(zip(reply[0::2], reply[1::2]))
 
 
 def bm25_rank(postings: list, *, n: int, total_terms: int) -> list[tuple[bytes, float]]:
     """(document number, score) for every document a query term occurs in, unordered.
 
-    postings: per query term, [docno, tf * 65536 + document length] pairs.
+    postings: per query term, (docno, tf * 65536 + document length) pairs.
     """
     avgdl = total_terms / n if total_terms > 0 else 1.0
     scores: dict[bytes, float] = {}
@@ -249,8 +249,8 @@ class MemoryStore:
         pipe.zcard(keys.memory_ids(user_id))
         pipe.hget(keys.memory_stats(user_id), "terms")
         for term in terms:
-            # Raw command: the [docno, score] pairs as the parser made them, no per-item conversion.
-            pipe.execute_command("ZRANGE", keys.term_postings(user_id, term), 0, -1, "WITHSCORES")
+            # Raw command: the reply as the parser made it, no per-item conversion.
+            pipe.execute_command("HGETALL", keys.term_postings(user_id, term))
         n, total_terms, *postings = pipe.execute()
         if not n:
             return []

@@ -6,7 +6,8 @@ Every script here gets the same KEYS (store/keys.py memory_keys):
   3 stats    HASH words/tokens/terms/seq   8 dedup HASH "<scope>|<fingerprint>" -> id
   4 docs     HASH docno -> "id len fingerprint"    9 updated ZSET id -> updated_at
   5 terms    HASH docno -> "term tf ..."          10 sc0     ZSET ids of global memories
-plus per term a ZSET of postings: docno scored tf * 65536 + document length.
+plus per term a HASH of postings: docno -> tf * 65536 + document length (a hash entry costs
+less than a sorted-set entry, and search never needs them in order).
 and ARGV[1] = the user's key prefix: a stored memory's tags, scope and terms are
 known only inside Redis, so per-tag, per-scope, per-term and history key names
 are the prefix plus tag:/sc:/t:/hist: (keys.py spells the same names). All of a
@@ -45,10 +46,10 @@ local function index(id, rec, terms, len, fingerprint)
   end
   redis.call('HSET', DOCS, rec.n, id .. ' ' .. len .. ' ' .. fingerprint)
   redis.call('HSET', TERMS, rec.n, terms)
-  -- A posting's score carries the term frequency and the document length (BM25 needs both):
-  -- tf * 65536 + length, so a search reads everything it scores with from the postings alone.
+  -- A posting maps the document number to tf * 65536 + document length (BM25 needs both),
+  -- so a search reads everything it scores with from the postings alone.
   for term, tf in string.gmatch(terms, '(%S+) (%d+)') do
-    redis.call('ZADD', PREFIX .. 't:' .. term, tonumber(tf) * 65536 + len, rec.n)
+    redis.call('HSET', PREFIX .. 't:' .. term, rec.n, tonumber(tf) * 65536 + len)
   end
   redis.call('HINCRBY', STATS, 'words', rec.w)
   redis.call('HINCRBY', STATS, 'tokens', rec.t)
@@ -73,7 +74,7 @@ local function unindex(id, rec)
     end
   end
   for term in string.gmatch(terms, '(%S+) %d+') do
-    redis.call('ZREM', PREFIX .. 't:' .. term, rec.n)
+    redis.call('HDEL', PREFIX .. 't:' .. term, rec.n)
   end
   redis.call('HDEL', DOCS, rec.n)
   redis.call('HDEL', TERMS, rec.n)
