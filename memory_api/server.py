@@ -65,11 +65,13 @@ def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> int
         settings = settings.replace(redis_url=embedded.url)
     master_pid = os.getpid()
     try:
-        admin = Services.build(settings)
-        try:
-            secret = admin.keys.ensure_default_key()
-        finally:
-            admin.close()
+        secret = None
+        if embedded is not None:  # a laptop start: make the first request possible right away
+            admin = Services.build(settings)
+            try:
+                secret = admin.keys.ensure_default_key()
+            finally:
+                admin.close()
         if secret:
             announce(
                 "memory-api: no API keys yet, so one was created for user 'default'.\n"
