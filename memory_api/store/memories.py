@@ -217,15 +217,11 @@ class MemoryStore:
              scope: str | None = None, scoped: bool = False, tags: Iterable[str] = (),
              updated_after: int | None = None, updated_before: int | None = None) -> list[Memory]:
         """Up to `count` memories with ids between the ZRANGE BYLEX bounds, in walk order, filtered."""
-        tags = list(tags)
+        sets = [keys.tag_members(user_id, t) for t in tags]
         if scoped:
-            walked, also = keys.scope_members(user_id, scope), [keys.tag_members(user_id, t) for t in tags]
-        elif tags:
-            walked, also = keys.tag_members(user_id, tags[0]), [keys.tag_members(user_id, t) for t in tags[1:]]
-        else:
-            walked, also = keys.memory_ids(user_id), []
+            sets.append(keys.scope_members(user_id, scope))
         ids, records = self._redis.script("LIST_MEMORIES")(
-            keys=[walked, keys.memory_items(user_id), keys.memory_updated(user_id), *also],
+            keys=[keys.memory_items(user_id), keys.memory_updated(user_id), *(sets or [keys.memory_ids(user_id)])],
             args=[lower, upper, "1" if newest_first else "0", count,
                   "" if updated_after is None else updated_after, "" if updated_before is None else updated_before],
         )

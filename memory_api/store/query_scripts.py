@@ -6,30 +6,36 @@ postings never holds Redis' single thread for long.
 """
 
 LIST_MEMORIES = """
--- KEYS[1] the set walked (ids, a scope's or a tag's ZSET), KEYS[2] items, KEYS[3] updated,
--- KEYS[4..] sets every listed id must also belong to (other tags).
+-- KEYS[1] items, KEYS[2] updated, KEYS[3..] sets every listed id belongs to (the id index,
+-- or a scope's and tags' sets; all lexicographic ZSETs of ids).
 -- ARGV[1] lower bound, ARGV[2] upper bound (ZRANGE BYLEX syntax), ARGV[3] '1' newest first,
 -- ARGV[4] how many, ARGV[5] updated_at >= (or ''), ARGV[6] updated_at <= (or '').
--- Walks the first set from the cursor, keeps ids passing every filter. Returns {ids, records}.
+-- Walks the smallest of the sets from the cursor and keeps the ids in all the others that pass
+-- the updated-time range. Returns {ids, records}.
 local lower, upper, newest, want = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
 local since, till = tonumber(ARGV[5]), tonumber(ARGV[6])
+local walked, smallest = 3, nil
+for k = 3, #KEYS do
+  local size = redis.call('ZCARD', KEYS[k])
+  if smallest == nil or size < smallest then walked, smallest = k, size end
+end
 local filtered = #KEYS > 3 or since or till
 local batch = filtered and math.max(want * 4, 200) or want
 local ids = {}
 while #ids < want do
   local chunk
   if newest then
-    chunk = redis.call('ZRANGE', KEYS[1], upper, lower, 'BYLEX', 'REV', 'LIMIT', 0, batch)
+    chunk = redis.call('ZRANGE', KEYS[walked], upper, lower, 'BYLEX', 'REV', 'LIMIT', 0, batch)
   else
-    chunk = redis.call('ZRANGE', KEYS[1], lower, upper, 'BYLEX', 'LIMIT', 0, batch)
+    chunk = redis.call('ZRANGE', KEYS[walked], lower, upper, 'BYLEX', 'LIMIT', 0, batch)
   end
   for _, id in ipairs(chunk) do
     local keep = true
-    for k = 4, #KEYS do
-      if not redis.call('ZSCORE', KEYS[k], id) then keep = false break end
+    for k = 3, #KEYS do
+      if k ~= walked and not redis.call('ZSCORE', KEYS[k], id) then keep = false break end
     end
     if keep and (since or till) then
-      local updated = tonumber(redis.call('ZSCORE', KEYS[3], id))
+      local updated = tonumber(redis.call('ZSCORE', KEYS[2], id))
       keep = updated ~= nil and (not since or updated >= since) and (not till or updated <= till)
     end
     if keep then
@@ -41,7 +47,7 @@ while #ids < want do
   if newest then upper = '(' .. chunk[#chunk] else lower = '(' .. chunk[#chunk] end
 end
 if #ids == 0 then return {ids, {}} end
-return {ids, redis.call('HMGET', KEYS[2], unpack(ids))}
+return {ids, redis.call('HMGET', KEYS[1], unpack(ids))}
 """
 
 RESOLVE_SEARCH_HITS = """
