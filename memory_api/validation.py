@@ -22,7 +22,9 @@ _FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # The same rule as JSON Schema patterns, for openapi.yaml (lone surrogates cannot be said there).
 _ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 TEXT_PATTERN = f"^{_ALLOWED}*$"
-NON_BLANK_TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x00-\x08\x0B\x0C\x0E-\x1F\x7F]{_ALLOWED}*$"
+# Whitespace as Python's str.strip() sees it, spelled out: JSON Schema's \s (ECMA-262) is another set.
+_SPACE = r"\t\n\x0B\x0C\r\x1C-\x1F \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+NON_BLANK_TEXT_PATTERN = rf"^{_ALLOWED}*[^{_SPACE}\x00-\x08\x0E-\x1F\x7F]{_ALLOWED}*$"
 
 
 def check_text(
