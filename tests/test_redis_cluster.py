@@ -57,6 +57,27 @@ def test_memory_api_on_redis_cluster(cluster, tmp_path):
         mid = created[u][0]
         assert client.patch(f"/v1/memory/{mid}", json={"content": "changed"}, headers=auth(secrets[u])).status_code == 200
         assert client.delete(f"/v1/memory/{mid}", headers=auth(secrets[u])).status_code == 200
+    for u in users[:4]:  # search, tags, scopes, context, idempotency and conversations on one slot each
+        h = auth(secrets[u])
+        tagged = client.post("/v1/memory", json={"content": f"{u} likes green tea", "tags": ["drink"],
+                                                  "scope": "home"}, headers={**h, "Idempotency-Key": "k1"})
+        assert tagged.status_code == 200, tagged.json
+        found = client.get("/v1/memory/search?query=green+tea&tag=drink", headers=h).json
+        assert [m["id"] for m in found["data"]] == [tagged.json["id"]]
+        assert client.get("/v1/memory/tags", headers=h).json["data"][0]["tag"] == "drink"
+        ctx = client.post("/v1/memory/context", json={"query": "tea", "scope": "home"}, headers=h).json
+        assert ctx["memory_ids"][0] == tagged.json["id"]
+        conv = client.post("/v1/conversations", json={}, headers=h)
+        assert conv.status_code == 200
+        exported = client.get("/v1/memory/export", headers=h).data
+        assert client.delete("/v1/memory?confirm=true", headers=h).json["deleted_count"] == 3
+        imported = client.post("/v1/memory/import", data=exported, content_type="application/x-ndjson", headers=h)
+        assert imported.json["created"] == 3
+    from memory_api.consistency import check_consistency
+    from memory_api.store.consistency import ConsistencyStore
+
+    report = check_consistency(ConsistencyStore(app.extensions["memory_api"].redis))
+    assert report.ok and report.users == len(users), report.problems
     assert len(keys.list()) == len(users)
     keys.revoke(secrets[users[0]])
     assert len(keys.list()) == len(users) - 1
