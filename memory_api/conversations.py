@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from .errors import ApiError, Conflict, InvalidRequest, NotFound
 from .ids import CONVERSATION_PREFIX, is_conversation_id, new_conversation_id
-from .memories import check_page_args
+from .memories import check_page_args, cursor_walk
 from .models import Page
 from .store.conversations import ConversationState, ConversationStore, LockLost, StoredMessage, encode_message
 from .tokens import count_tokens
@@ -145,21 +145,11 @@ class ConversationService:
         for name, value in (("after", after), ("before", before)):
             if value is not None:
                 check_conversation_id(value, param=name)
-        newest_first = order == "desc"
-        lower, upper = "-", "+"
-        if after is not None:
-            lower, upper = (lower, f"({after}") if newest_first else (f"({after}", upper)
-        if before is not None:
-            lower, upper = (f"({before}", upper) if newest_first else (lower, f"({before}")
-        walk_back = before is not None and after is None
-        ids = self._store.page_ids(user_id, lower=lower, upper=upper, newest_first=newest_first != walk_back,
-                                   count=limit + 1)
-        has_more = len(ids) > limit
-        ids = ids[:limit]
-        if walk_back:
-            ids.reverse()
-        items = [_ListedConversation(state, count) for state, count in self._store.load_many(user_id, ids)]
-        return Page(items=items, has_more=has_more)
+        walk = cursor_walk(order, after, before)
+        ids = walk.page(self._store.page_ids(user_id, lower=walk.lower, upper=walk.upper,
+                                             newest_first=walk.newest_first, count=limit + 1), limit)
+        items = [_ListedConversation(state, count) for state, count in self._store.load_many(user_id, ids.items)]
+        return Page(items=items, has_more=ids.has_more)
 
     # --- working on a thread -------------------------------------------------------
 

@@ -49,6 +49,40 @@ def check_page_args(limit: object, order: object) -> tuple[int, str]:
     return limit, order  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class CursorWalk:
+    """How to read one page of an id-ordered ZSET (ZRANGE BYLEX bounds) for OpenAI-style cursors."""
+
+    lower: str
+    upper: str
+    newest_first: bool  # the direction to walk the index in
+    walk_back: bool  # only `before` given: walk from the cursor outwards, then restore list order
+
+    def page(self, items: list, limit: int) -> Page:
+        """The page from `limit + 1` items read in walk order."""
+        has_more = len(items) > limit
+        items = items[:limit]
+        if self.walk_back:
+            items.reverse()
+        return Page(items=items, has_more=has_more)
+
+
+def cursor_walk(order: str, after: str | None, before: str | None, *, lowest: str = "",
+                highest: str = "") -> CursorWalk:
+    """Bounds for a page: `after` continues past an id in list order, `before` is the page just
+    before one; `lowest`/`highest` (inclusive ids) narrow the range further."""
+    newest_first = order == "desc"
+    lower, upper = (f"[{lowest}" if lowest else "-"), (f"[{highest}" if highest else "+")
+    # "after" lies on the side the order walks to.
+    low_cursor, high_cursor = (before, after) if newest_first else (after, before)
+    if low_cursor is not None and low_cursor >= lower[1:]:
+        lower = f"({low_cursor}"
+    if high_cursor is not None and (upper == "+" or high_cursor <= upper[1:]):
+        upper = f"({high_cursor}"
+    walk_back = before is not None and after is None
+    return CursorWalk(lower, upper, newest_first != walk_back, walk_back)
+
+
 def _not_found(memory_id: str) -> NotFound:
     return NotFound(f"No memory found with id '{memory_id}'.", param="memory_id", code="memory_not_found")
 
@@ -250,27 +284,14 @@ class MemoryService:
             check_memory_id(after, param="after")
         if before is not None:
             check_memory_id(before, param="before")
-        newest_first = order == "desc"
         lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
-        lower, upper = (f"[{lowest}" if lowest else "-"), (f"[{highest}" if highest else "+")
-        # The cursors narrow the range further; "after" lies on the side the order walks to.
-        low_cursor, high_cursor = (before, after) if newest_first else (after, before)
-        if low_cursor is not None and low_cursor >= lower[1:]:
-            lower = f"({low_cursor}"
-        if high_cursor is not None and (upper == "+" or high_cursor <= upper[1:]):
-            upper = f"({high_cursor}"
-        # With only `before`, walk from the cursor outwards, then restore list order.
-        walk_back = before is not None and after is None
+        walk = cursor_walk(order, after, before, lowest=lowest, highest=highest)
         items = self._store.page(
-            user_id, lower=lower, upper=upper, newest_first=newest_first != walk_back, count=limit + 1,
+            user_id, lower=walk.lower, upper=walk.upper, newest_first=walk.newest_first, count=limit + 1,
             scope=filters.scope, scoped=filters.scoped, tags=filters.tags,
             updated_after=filters.updated_after, updated_before=filters.updated_before,
         )
-        has_more = len(items) > limit
-        items = items[:limit]
-        if walk_back:
-            items.reverse()
-        return Page(items=items, has_more=has_more)
+        return walk.page(items, limit)
 
     def history(self, user_id: str, memory_id: str) -> list[Memory]:
         """Previous versions, newest first (at most MEMORY_API_HISTORY_DEPTH)."""
