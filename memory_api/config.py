@@ -65,6 +65,21 @@ class Settings:
         "MEMORY_API_MAX_BODY_BYTES", 1_048_576, "Largest request body accepted (413 above it).")
     max_content_chars: int = _setting(
         "MEMORY_API_MAX_CONTENT_CHARS", 4000, "Longest memory content, in characters.")
+    max_page_size: int = _setting(
+        "MEMORY_API_MAX_PAGE_SIZE", 100, "Largest `limit` of a list or search page.")
+    default_page_size: int = _setting(
+        "MEMORY_API_DEFAULT_PAGE_SIZE", 20, "Page size when a list or search names no `limit`.")
+    max_batch: int = _setting(
+        "MEMORY_API_MAX_BATCH", 100, "Most memories one batch create or batch delete takes.")
+    max_query_chars: int = _setting(
+        "MEMORY_API_MAX_QUERY_CHARS", 1000, "Longest search or context query, in characters.")
+    max_tags: int = _setting("MEMORY_API_MAX_TAGS", 20, "Most tags on one memory.")
+    metadata_max_keys: int = _setting(
+        "MEMORY_API_METADATA_MAX_KEYS", 16, "Most metadata keys on one object (OpenAI's limit).")
+    metadata_max_key_chars: int = _setting(
+        "MEMORY_API_METADATA_MAX_KEY_CHARS", 64, "Longest metadata key (OpenAI's limit).")
+    metadata_max_value_chars: int = _setting(
+        "MEMORY_API_METADATA_MAX_VALUE_CHARS", 512, "Longest metadata value (OpenAI's limit).")
     rate_limit: str = _setting(
         "MEMORY_API_RATE_LIMIT", "",
         "Requests allowed per API key, e.g. '600/minute;20/second' (flask-limiter syntax). Empty: off.")
@@ -125,6 +140,14 @@ class Settings:
         "MEMORY_API_URL", "http://127.0.0.1:8000", "The memory-api that `memory-api chat` talks to.")
     client_key: str | None = _setting("MEMORY_API_KEY", None, "The API key `memory-api chat` uses.")
 
+    def __post_init__(self) -> None:
+        for name in ("max_content_chars", "max_page_size", "default_page_size", "max_batch", "max_query_chars",
+                     "metadata_max_keys", "metadata_max_key_chars", "metadata_max_value_chars"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{_env_name(name)} must be at least 1.")
+        if self.default_page_size > self.max_page_size:
+            raise ConfigError("MEMORY_API_DEFAULT_PAGE_SIZE must not exceed MEMORY_API_MAX_PAGE_SIZE.")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
         """Read every setting from `environ` (default: os.environ, after loading `.env`)."""
@@ -154,6 +177,16 @@ class Settings:
     @property
     def effective_summary_model(self) -> str:
         return self.summary_model or self.chat_model
+
+    @property
+    def request_lease_seconds(self) -> float:
+        """The longest one request may take (two provider calls and slack): how long a request holds
+        a conversation lock or an Idempotency-Key reservation before another may take it over."""
+        return 2 * self.upstream_timeout + 30
+
+
+def _env_name(field_name: str) -> str:
+    return next(f.metadata["env"] for f in dataclasses.fields(Settings) if f.name == field_name)
 
 
 def _convert(f: dataclasses.Field, raw: str) -> Any:

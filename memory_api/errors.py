@@ -1,7 +1,8 @@
-"""Typed errors raised by the services, and the one function that renders them.
+"""Typed errors raised by the services and the store, and the one function that renders them.
 
-Every non-2xx answer of the service, whatever raised it (our services, Flask,
-werkzeug, webargs, Redis), leaves through `error_body()`, so clients always get
+Every error answer of the service, whatever raised it (our services, the
+store, Flask, werkzeug, webargs) and whichever door it leaves by (REST, MCP
+over HTTP, the CLI), is rendered by `render_error()`, so clients always get
 OpenAI's envelope: {"error": {"message", "type", "param", "code"}}.
 """
 
@@ -24,13 +25,16 @@ class ApiError(Exception):
         param: str | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
         if code is not None:
             self.code = code
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
+        if retry_after is not None:  # seconds until a retry may succeed
+            self.headers["Retry-After"] = str(retry_after)
 
     def body(self) -> dict[str, Any]:
         return error_body(self.message, type=self.type, param=self.param, code=self.code)
@@ -107,10 +111,25 @@ class ServiceUnavailable(ApiError):
     type = "service_unavailable_error"
 
 
+class StoreUnavailable(ServiceUnavailable):
+    """Redis is not reachable or not serving right now (raised by the store, never a 500)."""
+
+    code = "store_unavailable"
+
+    def __init__(self, message: str = "The memory store is unavailable; retry shortly.", **kwargs) -> None:
+        kwargs.setdefault("retry_after", 1)
+        super().__init__(message, **kwargs)
+
+
 class GatewayTimeout(ApiError):
     status = 504
     type = "upstream_error"
     code = "upstream_timeout"
+
+
+def render_error(err: ApiError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, envelope, headers) of an error: what every door sends for it."""
+    return err.status, err.body(), dict(err.headers)
 
 
 def error_body(

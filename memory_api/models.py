@@ -1,4 +1,4 @@
-"""Plain data objects shared by the services and the store."""
+"""Plain data objects shared by the services and the store: memories, pages, filters, id ranges."""
 
 from __future__ import annotations
 
@@ -62,3 +62,32 @@ class Page:
             "last_id": data[-1]["id"] if data else None,
             "has_more": self.has_more,
         }
+
+
+@dataclass(frozen=True)
+class Filters:
+    """List and search filters: all must match."""
+
+    tags: tuple[str, ...] = ()
+    scope: str | None = None
+    scoped: bool = False  # False: any scope; True: only `scope` (None = the global memories)
+    created_after: int | None = None
+    created_before: int | None = None
+    updated_after: int | None = None
+    updated_before: int | None = None
+
+
+@dataclass(frozen=True)
+class IdWalk:
+    """Which ids one read of an id-ordered index covers, and in which direction.
+
+    `above`/`below` exclude the id they name (cursors); `lowest`/`highest`
+    include theirs (a created-time range). The store turns this into its own
+    range syntax; the services never see that syntax.
+    """
+
+    newest_first: bool
+    above: str | None = None
+    below: str | None = None
+    lowest: str | None = None
+    highest: str | None = None

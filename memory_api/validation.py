@@ -1,20 +1,25 @@
 """Input rules shared by every door (REST, MCP, CLI): each rule is written once, here.
 
-They raise InvalidRequest naming the offending field, so the HTTP layer and the
-MCP tools report the same message for the same mistake.
+`InputRules` is built from Settings, so every limit has one owner: the same
+object checks a request in the services and feeds the numbers that the
+marshmallow schemas (and so openapi.yaml) document. Every check raises
+InvalidRequest naming the offending field with a stable `code`, so REST, MCP
+and the CLI report the same code for the same mistake.
+
+Formats that are not limits (the characters a tag or scope may use, control
+characters) are module constants: they are part of the API's contract, not
+settings.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidRequest
-
-# OpenAI's metadata rules.
-METADATA_MAX_KEYS = 16
-METADATA_MAX_KEY_CHARS = 64
-METADATA_MAX_VALUE_CHARS = 512
+from .ids import MEMORY_PREFIX, is_memory_id
+from .models import Filters
 
 # Control characters other than tab, newline and carriage return, and lone
 # surrogates (which JSON can carry but UTF-8 cannot encode).
@@ -26,71 +31,45 @@ TEXT_PATTERN = f"^{_ALLOWED}*$"
 _SPACE = r"\t\n\x0B\x0C\r\x1C-\x1F \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
 NON_BLANK_TEXT_PATTERN = rf"^{_ALLOWED}*[^{_SPACE}\x00-\x08\x0E-\x1F\x7F]{_ALLOWED}*$"
 
-
-def check_text(
-    value: Any,
-    *,
-    param: str,
-    max_chars: int | None = None,
-    allow_empty: bool = False,
-    strip: bool = False,
-) -> str:
-    """A string free of control characters, within `max_chars`; returned (trimmed if `strip`)."""
-    if not isinstance(value, str):
-        raise InvalidRequest(f"'{param}' must be a string.", param=param, code="invalid_type")
-    bad = _FORBIDDEN_CHARS.search(value)
-    if bad:
-        raise InvalidRequest(
-            f"'{param}' contains a forbidden character (U+{ord(bad.group()):04X}) at position {bad.start()}.",
-            param=param,
-            code="invalid_characters",
-        )
-    if not allow_empty and not value.strip():
-        raise InvalidRequest(f"'{param}' must not be empty.", param=param, code="empty_value")
-    if max_chars is not None and len(value) > max_chars:
-        raise InvalidRequest(
-            f"'{param}' is {len(value)} characters long; the maximum is {max_chars}.",
-            param=param,
-            code="string_above_max_length",
-        )
-    return value.strip() if strip else value
-
-
-def check_content(value: Any, *, max_chars: int, param: str = "content") -> str:
-    """Memory content: non-empty after trimming, at most `max_chars`; returned trimmed."""
-    return check_text(value, param=param, max_chars=max_chars, strip=True)
-
-
-def check_metadata(value: Any, *, param: str = "metadata") -> dict[str, str]:
-    """OpenAI-style metadata: at most 16 string keys (64 chars) with string values (512 chars)."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"'{param}' must be an object of strings.", param=param, code="invalid_type")
-    if len(value) > METADATA_MAX_KEYS:
-        raise InvalidRequest(
-            f"'{param}' has {len(value)} keys; the maximum is {METADATA_MAX_KEYS}.",
-            param=param,
-            code="too_many_keys",
-        )
-    for key, item in value.items():
-        check_text(key, param=param, max_chars=METADATA_MAX_KEY_CHARS)
-        if not isinstance(item, str):
-            raise InvalidRequest(
-                f"'{param}.{key}' must be a string.", param=param, code="invalid_type"
-            )
-        check_text(item, param=param, max_chars=METADATA_MAX_VALUE_CHARS, allow_empty=True)
-    return dict(value)
-
-
 # Tags: short labels, compared case-insensitively (stored case-folded).
-MAX_TAGS = 20
 TAG_PATTERN = r"^[\w.:/+-]{1,64}$"
 _tag_re = re.compile(TAG_PATTERN)
 # Scopes: a project, a conversation... "global" names the memories that have none.
 GLOBAL_SCOPE = "global"
 SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
 _scope_re = re.compile(SCOPE_PATTERN)
+ORDERS = ("desc", "asc")
+
+
+def check_text(value: Any, *, param: str, max_chars: int | None = None, allow_empty: bool = False,
+               strip: bool = False, label: str | None = None) -> str:
+    """A string free of control characters, within `max_chars`; returned (trimmed if `strip`).
+    Messages name `label` (default: `param`), e.g. one metadata key inside 'metadata'."""
+    name = label or param
+    if not isinstance(value, str):
+        raise InvalidRequest(f"'{name}' must be a string.", param=param, code="invalid_type")
+    bad = _FORBIDDEN_CHARS.search(value)
+    if bad:
+        raise InvalidRequest(
+            f"'{name}' contains a forbidden character (U+{ord(bad.group()):04X}) at position {bad.start()}.",
+            param=param, code="invalid_characters",
+        )
+    if not allow_empty and not value.strip():
+        raise InvalidRequest(f"'{name}' must not be empty.", param=param, code="empty_value")
+    if max_chars is not None and len(value) > max_chars:
+        raise InvalidRequest(f"'{name}' is {len(value)} characters long; the maximum is {max_chars}.",
+                             param=param, code="string_above_max_length")
+    return value.strip() if strip else value
+
+
+def check_memory_id(value: object, *, param: str = "memory_id") -> str:
+    if not isinstance(value, str) or not is_memory_id(value):
+        raise InvalidRequest(
+            f"Invalid memory id {str(value)[:80]!r}: expected '{MEMORY_PREFIX}' followed by 26 characters of "
+            "Crockford base32 (digits and upper-case letters except I, L, O and U).",
+            param=param, code="invalid_id",
+        )
+    return value
 
 
 def check_tag(value: Any, *, param: str = "tag") -> str:
@@ -100,19 +79,6 @@ def check_tag(value: Any, *, param: str = "tag") -> str:
             param=param, code="invalid_tag",
         )
     return value.casefold()
-
-
-def check_tags(value: Any, *, param: str = "tags") -> list[str]:
-    """A list of at most 20 tags; case-folded, repeats dropped, order kept."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidRequest(f"'{param}' must be an array of strings.", param=param, code="invalid_type")
-    tags = list(dict.fromkeys(check_tag(tag, param=param) for tag in value))
-    if len(tags) > MAX_TAGS:
-        raise InvalidRequest(f"'{param}' has {len(tags)} tags; the maximum is {MAX_TAGS}.", param=param,
-                             code="too_many_tags")
-    return tags
 
 
 def check_scope(value: Any, *, param: str = "scope", allow_global: bool = False) -> str | None:
@@ -128,3 +94,97 @@ def check_scope(value: Any, *, param: str = "scope", allow_global: bool = False)
             param=param, code="invalid_scope",
         )
     return value
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class InputRules:
+    """Every limit on input, read from Settings once; the checks that enforce them."""
+
+    max_content_chars: int = 4000
+    max_page_size: int = 100
+    default_page_size: int = 20
+    max_batch: int = 100
+    max_query_chars: int = 1000
+    max_tags: int = 20
+    metadata_max_keys: int = 16
+    metadata_max_key_chars: int = 64
+    metadata_max_value_chars: int = 512
+
+    @classmethod
+    def from_settings(cls, settings) -> "InputRules":
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
+
+    def content(self, value: Any, *, param: str = "content") -> str:
+        """Memory content: non-empty after trimming, at most max_content_chars; returned trimmed."""
+        return check_text(value, param=param, max_chars=self.max_content_chars, strip=True)
+
+    def query(self, value: Any, *, param: str = "query") -> str:
+        return check_text(value, param=param, max_chars=self.max_query_chars)
+
+    def metadata(self, value: Any, *, param: str = "metadata") -> dict[str, str]:
+        """OpenAI-style metadata: string keys and string values, within the metadata limits."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise InvalidRequest(f"'{param}' must be an object of strings.", param=param, code="invalid_type")
+        if len(value) > self.metadata_max_keys:
+            raise InvalidRequest(f"'{param}' has {len(value)} keys; the maximum is {self.metadata_max_keys}.",
+                                 param=param, code="too_many_keys")
+        for key, item in value.items():
+            check_text(key, param=param, label=f"{param} key {str(key)[:40]!r}", max_chars=self.metadata_max_key_chars)
+            if not isinstance(item, str):
+                raise InvalidRequest(f"'{param}.{key}' must be a string.", param=param, code="invalid_type")
+            check_text(item, param=param, label=f"{param}.{key}", max_chars=self.metadata_max_value_chars,
+                       allow_empty=True)
+        return dict(value)
+
+    def tags(self, value: Any, *, param: str = "tags") -> list[str]:
+        """A list of tags; case-folded, repeats dropped, order kept."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise InvalidRequest(f"'{param}' must be an array of strings.", param=param, code="invalid_type")
+        tags = list(dict.fromkeys(check_tag(tag, param=param) for tag in value))
+        if len(tags) > self.max_tags:
+            raise InvalidRequest(f"'{param}' has {len(tags)} tags; the maximum is {self.max_tags}.", param=param,
+                                 code="too_many_tags")
+        return tags
+
+    def page(self, limit: Any, order: Any) -> tuple[int, str]:
+        """A page size and an order ('desc' newest first, 'asc')."""
+        self.limit(limit)
+        if order not in ORDERS:
+            raise InvalidRequest("'order' must be 'desc' or 'asc'.", param="order", code="invalid_order")
+        return limit, order
+
+    def limit(self, value: Any) -> int:
+        if not _is_int(value) or not 1 <= value <= self.max_page_size:
+            raise InvalidRequest(f"'limit' must be an integer from 1 to {self.max_page_size}.", param="limit",
+                                 code="invalid_limit")
+        return value
+
+    def batch(self, items: Any, *, param: str, what: str) -> list:
+        """A batch: a list of 1 to max_batch items."""
+        if not isinstance(items, list) or not 1 <= len(items) <= self.max_batch:
+            raise InvalidRequest(f"'{param}' must be an array of 1 to {self.max_batch} {what}.", param=param,
+                                 code="invalid_batch")
+        return items
+
+    def filters(self, tags: Any = None, scope: Any = None, created_after: Any = None, created_before: Any = None,
+                updated_after: Any = None, updated_before: Any = None) -> Filters:
+        """List and search filters: tags (all must match), scope ('global': none), time ranges."""
+        times = {}
+        for name, value in (("created_after", created_after), ("created_before", created_before),
+                            ("updated_after", updated_after), ("updated_before", updated_before)):
+            if value is not None and (not _is_int(value) or value < 0):
+                raise InvalidRequest(f"'{name}' must be a Unix time in seconds.", param=name, code="invalid_value")
+            times[name] = value
+        if tags is not None and not isinstance(tags, (list, tuple)):
+            raise InvalidRequest("'tag' must be an array of strings.", param="tag", code="invalid_type")
+        tag_list = [check_tag(t, param="tag") for t in (tags or [])]
+        return Filters(tags=tuple(dict.fromkeys(tag_list)), scope=check_scope(scope, allow_global=True),
+                       scoped=scope is not None, **times)

@@ -7,7 +7,7 @@ import pytest
 import tiktoken
 
 from conftest import auth, with_provider
-from memory_api.context import BLOCK_END, BLOCK_START
+from memory_api.services.context import BLOCK_END, BLOCK_START
 
 
 @pytest.fixture

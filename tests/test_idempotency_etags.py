@@ -121,11 +121,12 @@ def test_concurrent_retries_create_once(app, make_key):
 
 def test_a_crashed_first_attempt_is_taken_over_without_a_duplicate(app, services, make_key, redis_client):
     """The first attempt stored the memory but died before storing its answer."""
-    from memory_api.idempotency import fingerprint
+    from memory_api.api.idempotency import fingerprint
 
     key = make_key("alice")
     body = b'{"content": "survives a crash"}'
-    reservation = services.idempotency.begin("alice", "crash", fingerprint("POST", "/v1/memory", "", body))
+    reservation = services.idempotency.begin("alice", "crash", fingerprint("POST", "/v1/memory", "", body),
+                                             param="Idempotency-Key")
     services.memories.create("alice", "survives a crash", memory_id=f"mem_{reservation.nonce}")
     # ... worker killed here: no answer stored. After the lease, a retry takes over:
     for name in redis_client.keys("*:idem:*"):

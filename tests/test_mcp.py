@@ -15,7 +15,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from conftest import REPO, auth, free_port, subprocess_env
-from memory_api.mcp_server import build_mcp_server
+from memory_api.mcp.server import build_mcp_server
 
 TOOLS = {"add_memory", "batch_add_memories", "search_memories", "list_memories", "get_memory", "update_memory",
          "delete_memory", "get_memory_history", "memory_stats", "list_tags", "export_memories",

@@ -146,7 +146,7 @@ def test_generated_client_with_service_key(generated_client, live_server, make_k
 
 def test_generated_client_covers_search_batch_and_friends(generated_client, live_server, make_key):
     from memory_api_client import AuthenticatedClient
-    from memory_api_client.api.chat import get_memory_context
+    from memory_api_client.api.memory_tools import get_memory_context
     from memory_api_client.api.memory import get_memory_history, update_memory
     from memory_api_client.api.memory_tools import (
         create_memories, delete_memories, get_memory_stats, list_memory_tags, search_memories,

@@ -73,10 +73,8 @@ def test_memory_api_on_redis_cluster(cluster, tmp_path):
         assert client.delete("/v1/memory?confirm=true", headers=h).json["deleted_count"] == 3
         imported = client.post("/v1/memory/import", data=exported, content_type="application/x-ndjson", headers=h)
         assert imported.json["created"] == 3
-    from memory_api.consistency import check_consistency
-    from memory_api.store.consistency import ConsistencyStore
 
-    report = check_consistency(ConsistencyStore(app.extensions["memory_api"].redis))
+    report = app.extensions["memory_api"].check_consistency()
     assert report.ok and report.users == len(users), report.problems
     assert len(keys.list()) == len(users)
     keys.revoke(secrets[users[0]])

@@ -1,25 +1,17 @@
-"""/v1/chat/completions (OpenAI-compatible, with memory) and /v1/memory/context."""
+"""/v1/chat/completions: OpenAI-compatible, with the user's memories injected."""
 
 from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
 
-from ..chat import parse_chat_request
-from ..context import resolve_caps
-from ..search import check_query
-from ..validation import check_scope
-from .http import (
-    USER_HEADER_PARAM,
-    Blueprint,
-    authenticate_request,
-    documents_errors,
-    json_response,
-    principal,
-    services,
-    writes,
-)
-from .schemas_chat import ChatCompletion, ChatCompletionRequest, ContextRequest, MemoryContext
+from ..services.chat import ChatOutcome, parse_chat_request
+from .docs import USER_HEADER_PARAM, documents_errors, writes
+from .hooks import authenticate_request
+from .parsing import Blueprint, json_response, principal, services
+from .schemas.chat import ChatCompletion, ChatCompletionRequest
+from .sse import framed
+from .streaming import StreamBody
 
 blp = Blueprint("chat", __name__, url_prefix="/v1", description="Chat completions with the user's memories.")
 blp.before_request(authenticate_request)
@@ -52,26 +44,24 @@ class ChatCompletions(MethodView):
         request = parse_chat_request(body, default_model=svc.settings.chat_model)
         user_id = principal().user_id
         if request.stream:
-            events, headers = svc.chat.stream(user_id, request)
-            headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-            return current_app.response_class(events, mimetype="text/event-stream", headers=headers)
-        response, headers = svc.chat.complete(user_id, request)
-        return json_response(response, headers=headers)
+            stream = svc.chat.stream(user_id, request)
+            headers = {**memory_headers(stream.outcome), "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+            return current_app.response_class(StreamBody(framed(stream.events), stream.close),
+                                              mimetype="text/event-stream", headers=headers)
+        response, outcome = svc.chat.complete(user_id, request)
+        return json_response(response, headers=memory_headers(outcome))
 
 
-@blp.route("/memory/context", parameters=[USER_HEADER_PARAM])
-class MemoryContextView(MethodView):
-    @blp.doc(operationId="getMemoryContext", summary="The memory block chat would inject")
-    @blp.arguments(ContextRequest())
-    @blp.response(200, MemoryContext)
-    @documents_errors(blp, 409, 413, 415)
-    @writes(blp)
-    def post(self, body):
-        """The block the chat endpoint would inject for this user, without calling a model: with a
-        `query`, the most relevant memories first, then the newest; global ones plus `scope`'s."""
-        svc = services()
-        caps = resolve_caps(body, server_max_words=svc.settings.max_words, server_max_tokens=svc.settings.max_tokens)
-        query = check_query(body["query"]) if (body.get("query") or "").strip() else None
-        selection = svc.context.build(principal().user_id, model=body.get("model"), caps=caps, query=query,
-                                      scope=check_scope(body.get("scope")))
-        return json_response(selection.to_api())
+def memory_headers(outcome: ChatOutcome) -> dict[str, str]:
+    """What was injected, as headers (a streamed answer has no body of ours to carry it)."""
+    s = outcome.selection
+    headers = {
+        "x-memory-injected-count": str(len(s.memories)),
+        "x-memory-injected-ids": ",".join(s.memory_ids),
+        "x-memory-word-count": str(s.word_count),
+        "x-memory-token-count": str(s.token_count),
+        "x-memory-omitted-count": str(s.omitted_count),
+    }
+    if outcome.conversation_id:
+        headers["x-conversation-id"] = outcome.conversation_id
+    return headers

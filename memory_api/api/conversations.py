@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from ..conversations import conversation_to_api
 from ..ids import CONVERSATION_ID_PATTERN, CONVERSATION_PREFIX
-from .http import (
-    USER_HEADER_PARAM,
-    idempotent_id,
-    writes,
-    Blueprint,
-    authenticate_request,
-    documents_errors,
-    json_response,
-    principal,
-    services,
-)
-from .schemas_chat import (
+from ..services.conversations import conversation_to_api
+from .docs import USER_HEADER_PARAM, documents_errors, writes
+from .hooks import authenticate_request
+from .idempotency import idempotent_id
+from .parsing import Blueprint, json_response, principal, services
+from .schemas.chat import (
     ConversationCreateRequest,
     ConversationDeleted,
     ConversationList,

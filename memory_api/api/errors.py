@@ -7,17 +7,17 @@ import logging
 from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from ..errors import ApiError, InvalidRequest, ServerError, ServiceUnavailable, error_for_status
-from ..store.redis import UNAVAILABLE_ERRORS
-from .http import json_response
+from ..errors import ApiError, InvalidRequest, ServerError, error_for_status, render_error
+from .parsing import json_response
 
 log = logging.getLogger("memory_api.errors")
 
 
 def render(err: ApiError):
-    """The one place an error becomes a response."""
+    """The one place an error becomes an HTTP response."""
     g.error_code = err.code
-    return json_response(err.body(), err.status, err.headers)
+    status, body, headers = render_error(err)
+    return json_response(body, status, headers)
 
 
 def _first_message(messages) -> tuple[list[str], str]:
@@ -87,17 +87,6 @@ def handle_http_exception(exc: HTTPException):
     return render(err)
 
 
-def handle_unavailable(exc: Exception):
-    log.warning("redis unavailable: %s", exc)
-    return render(
-        ServiceUnavailable(
-            "The memory store is unavailable; retry shortly.",
-            code="store_unavailable",
-            headers={"Retry-After": "1"},
-        )
-    )
-
-
 def handle_unexpected(exc: Exception):
     log.exception("unhandled error in request %s", g.get("request_id"))
     return render(ServerError("The server had an error while processing your request."))
@@ -106,6 +95,4 @@ def handle_unexpected(exc: Exception):
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, render)
     app.register_error_handler(HTTPException, handle_http_exception)
-    for exc_type in UNAVAILABLE_ERRORS:
-        app.register_error_handler(exc_type, handle_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from ..errors import ServiceUnavailable
-from ..store.redis import UNAVAILABLE_ERRORS
-from .http import Blueprint, json_response, services
-from .schemas import Health
+from .parsing import Blueprint, json_response, services
+from .schemas.common import Health
 
 blp = Blueprint("health", __name__, description="Liveness and Redis reachability.")
 
@@ -19,11 +17,5 @@ class HealthCheck(MethodView):
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self):
         """200 when Redis answers a PING, else 503 with the error envelope."""
-        try:
-            services().redis.client.ping()
-        except UNAVAILABLE_ERRORS as exc:
-            raise ServiceUnavailable(
-                f"Redis is unreachable: {type(exc).__name__}.", code="store_unavailable",
-                headers={"Retry-After": "1"},
-            ) from None
+        services().check_health()  # StoreUnavailable: 503 with the envelope
         return json_response({"status": "ok", "redis": "ok"})

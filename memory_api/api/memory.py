@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 
 from ..ids import MEMORY_ID_PATTERN, MEMORY_PREFIX
-from .http import (
+from .conditional import if_match_revisions, memory_response, not_modified, not_modified_response
+from .docs import (
     ETAG_HEADER_DOC,
     IF_MATCH_PARAM,
     IF_NONE_MATCH_PARAM,
     USER_HEADER_PARAM,
-    Blueprint,
-    authenticate_request,
     documents_errors,
     documents_headers,
-    idempotent_id,
-    if_match_revisions,
-    json_response,
-    not_modified,
-    principal,
-    services,
     writes,
 )
-from ..memories import check_filters
-from .schemas import (
+from .hooks import authenticate_request
+from .idempotency import idempotent_id
+from .parsing import Blueprint, json_response, principal, services
+from .schemas.common import (
     MemoryCreateRequest,
     MemoryDeleted,
     MemoryList,
@@ -32,7 +26,7 @@ from .schemas import (
     MemoryObject,
     MemoryUpdateRequest,
 )
-from .schemas_tools import DeleteAllQuery, DeletedAll, HistoryList
+from .schemas.tools import DeleteAllQuery, DeletedAll, HistoryList
 
 blp = Blueprint("memory", __name__, url_prefix="/v1/memory", description="The caller's memories.")
 blp.before_request(authenticate_request)
@@ -44,10 +38,6 @@ MEMORY_ID_PARAM = {
     "schema": {"type": "string", "pattern": MEMORY_ID_PATTERN},
     "description": "The memory's id.",
 }
-
-
-def _memory_response(memory):
-    return json_response(memory.to_api(), headers={"ETag": memory.etag})
 
 
 @blp.route("", parameters=[USER_HEADER_PARAM])
@@ -74,8 +64,7 @@ class Memories(MethodView):
         created = services().memories.create(
             principal().user_id, body["content"], body.get("metadata"), tags=body.get("tags"),
             scope=body.get("scope"), memory_id=idempotent_id(MEMORY_PREFIX))
-        return json_response({**created.memory.to_api(), "duplicate": created.duplicate},
-                             headers={"ETag": created.memory.etag})
+        return memory_response(created.memory, {"duplicate": created.duplicate})
 
     @blp.doc(operationId="deleteAllMemories", summary="Delete all memories")
     @blp.arguments(DeleteAllQuery(), location="query", as_kwargs=True)
@@ -99,8 +88,8 @@ class MemoryById(MethodView):
         """One memory of the caller's. Another user's memory is simply not found."""
         memory = services().memories.get(principal().user_id, memory_id)
         if not_modified(memory.etag):
-            return current_app.response_class(status=304, headers={"ETag": memory.etag})
-        return _memory_response(memory)
+            return not_modified_response(memory)
+        return memory_response(memory)
 
     @blp.doc(operationId="updateMemory", summary="Update a memory")
     @blp.arguments(MemoryUpdateRequest())
@@ -134,7 +123,7 @@ class MemoryById(MethodView):
 def _update(body: dict, memory_id: str):
     memory = services().memories.update(principal().user_id, memory_id, body,
                                         expected_revisions=if_match_revisions())
-    return _memory_response(memory)
+    return memory_response(memory)
 
 
 @blp.route("/<string:memory_id>/history", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])
@@ -156,6 +145,8 @@ def page_args(query: dict) -> dict:
 
 
 def filters_of(query: dict):
-    return check_filters(tags=query.get("tag"), scope=query.get("scope"), created_after=query.get("created_after"),
-                         created_before=query.get("created_before"), updated_after=query.get("updated_after"),
-                         updated_before=query.get("updated_before"))
+    """The list/search filters of a query string, checked by the same rules as every door."""
+    return services().rules.filters(
+        tags=query.get("tag"), scope=query.get("scope"), created_after=query.get("created_after"),
+        created_before=query.get("created_before"), updated_after=query.get("updated_after"),
+        updated_before=query.get("updated_before"))

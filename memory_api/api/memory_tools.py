@@ -6,19 +6,12 @@ from flask import current_app, request
 from flask.views import MethodView
 
 from ..ids import MEMORY_PREFIX
-from .http import (
-    USER_HEADER_PARAM,
-    Blueprint,
-    authenticate_request,
-    documents_errors,
-    idempotent_id,
-    json_response,
-    principal,
-    services,
-    writes,
-)
+from .docs import USER_HEADER_PARAM, documents_errors, writes
+from .hooks import authenticate_request
+from .idempotency import idempotent_id
 from .memory import filters_of
-from .schemas_tools import (
+from .parsing import Blueprint, json_response, principal, services
+from .schemas.tools import (
     BatchCreated,
     BatchCreateRequest,
     BatchDeleted,
@@ -44,7 +37,7 @@ class MemorySearch(MethodView):
     @blp.arguments(SearchQuery(), location="query", as_kwargs=True)
     @blp.response(200, SearchList)
     @documents_errors(blp)
-    def get(self, query, limit, **filters):
+    def get(self, query, limit=None, **filters):
         """The caller's memories ranked by relevance to `query` (BM25), each with its `score`."""
         results = services().search.search(principal().user_id, query, limit=limit, filters=filters_of(filters))
         return json_response(results.to_api())
@@ -57,7 +50,7 @@ class MemoryTags(MethodView):
     @documents_errors(blp)
     def get(self):
         """Every tag of the caller's memories, with how many memories carry it, most used first."""
-        return json_response({"object": "list", "data": services().search.tags(principal().user_id),
+        return json_response({"object": "list", "data": services().stats.tags(principal().user_id),
                               "has_more": False})
 
 
@@ -68,7 +61,7 @@ class MemoryStatsView(MethodView):
     @documents_errors(blp)
     def get(self):
         """How many memories, words and tokens the caller has stored, tags, scopes, oldest and newest."""
-        return json_response(services().search.stats(principal().user_id))
+        return json_response(services().stats.stats(principal().user_id))
 
 
 @blp.route("/batch", parameters=[USER_HEADER_PARAM])
@@ -134,6 +127,6 @@ class MemoryImport(MethodView):
     def post(self, on_conflict):
         """Idempotent by id: ids that exist are skipped or overwritten (`on_conflict`). Every line is
         checked first; a bad one is a 400 naming it, and nothing is written."""
-        result = services().portability.import_lines(principal().user_id, request.get_data().splitlines(),
-                                                     on_conflict=on_conflict)
+        result = services().portability.import_data(principal().user_id, request.get_data(),
+                                                    on_conflict=on_conflict)
         return json_response(result)

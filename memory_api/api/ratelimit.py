@@ -13,6 +13,7 @@ import hashlib
 from flask import Flask, request
 
 from ..services import Services
+from ..store.keys import rate_limit_prefix
 
 
 def _limit_key() -> str:
@@ -44,7 +45,7 @@ def init_rate_limits(app: Flask, services: Services):
         default_limits_exempt_when=lambda: not request.path.startswith("/v1/"),
         storage_uri=_storage_uri(services.redis.url, services.redis.cluster),
         strategy="moving-window",
-        key_prefix="ma1-ratelimit",
+        key_prefix=rate_limit_prefix(),
         headers_enabled=True,
         # If Redis is away the request fails with 503 on its own; the limiter must not turn it into a 500.
         swallow_errors=True,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from . import keys
-from .redis import RedisStore
+from .redis import RedisStore, raises_store_unavailable
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ def _decode(raw: dict) -> ApiKeyRecord | None:
     )
 
 
+@raises_store_unavailable
 class ApiKeyStore:
     def __init__(self, redis_store: RedisStore) -> None:
         self._redis = redis_store

@@ -17,8 +17,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..models import IdWalk
 from . import keys
-from .redis import RedisStore
+from .lex import zrange_bylex
+from .redis import RedisStore, raises_store_unavailable
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -81,6 +83,7 @@ class LockLost(Exception):
     """The conversation lock expired and someone else holds it now."""
 
 
+@raises_store_unavailable
 class ConversationStore:
     def __init__(self, redis_store: RedisStore) -> None:
         self._redis = redis_store
@@ -113,14 +116,9 @@ class ConversationStore:
                 found.append((state, int(replies[2 * i + 1])))
         return found
 
-    def page_ids(self, user_id: str, *, lower: str, upper: str, newest_first: bool, count: int) -> list[str]:
-        client = self._redis.client
-        if newest_first:
-            ids = client.zrange(keys.conversation_ids(user_id), upper, lower, bylex=True, desc=True,
-                                offset=0, num=count)
-        else:
-            ids = client.zrange(keys.conversation_ids(user_id), lower, upper, bylex=True, offset=0, num=count)
-        return [i.decode() for i in ids]
+    def page_ids(self, user_id: str, walk: IdWalk, *, count: int) -> list[str]:
+        """Up to `count` conversation ids in `walk`, in its direction."""
+        return [i.decode() for i in zrange_bylex(self._redis.client, keys.conversation_ids(user_id), walk, count)]
 
     def delete(self, user_id: str, conversation_id: str) -> bool:
         return bool(self._run("DELETE_CONVERSATION", user_id, conversation_id, conversation_id))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from . import keys
-from .redis import RedisStore
+from .redis import RedisStore, raises_store_unavailable
 
 
+@raises_store_unavailable
 class IdempotencyStore:
     def __init__(self, redis_store: RedisStore) -> None:
         self._redis = redis_store

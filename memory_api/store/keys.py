@@ -1,9 +1,10 @@
-"""Every Redis key name the service uses. No other module formats a key.
+"""Every Redis key name the service uses. No other module, and no Lua script, formats a key.
 
 All keys of one user share the hash tag `{u:<user id>}`, so every script that
 touches several of them runs on one Redis Cluster slot. User ids are validated
-(`memory_api.auth.validate_user_id`) to contain no braces, so a user id cannot
-alter the tag.
+(`memory_api.services.auth.validate_user_id`) to contain no braces, so a user
+id cannot alter the tag. Scripts receive every key they touch through KEYS,
+named here.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ def _user_tag(user_id: str) -> str:
     return f"{PREFIX}:{{u:{user_id}}}"
 
 
-def user_prefix(user_id: str) -> str:
-    """The prefix of every key of one user, hash tag included (Lua scripts append suffixes to it)."""
+def _user_prefix(user_id: str) -> str:
     return f"{_user_tag(user_id)}:"
 
 
@@ -71,32 +71,32 @@ def global_scope(user_id: str) -> str:
     return f"{_user_tag(user_id)}:sc0"
 
 
-# Suffixes the Lua scripts append to user_prefix() (they learn tags, scopes and terms
-# of stored memories only inside Redis). The functions below spell the same names.
+# Families of per-name keys of a user: one key per scope, tag, search term or memory's history.
 SCOPE_SUFFIX = "sc:"
 TAG_SUFFIX = "tag:"
 TERM_SUFFIX = "t:"
 HISTORY_SUFFIX = "hist:"
+FAMILIES = (SCOPE_SUFFIX, TAG_SUFFIX, TERM_SUFFIX, HISTORY_SUFFIX)
 
 
 def scope_members(user_id: str, scope: str | None) -> str:
     """ZSET of the ids of the memories in `scope` (None: the global ones), lexicographic."""
-    return global_scope(user_id) if not scope else f"{user_prefix(user_id)}{SCOPE_SUFFIX}{scope}"
+    return global_scope(user_id) if not scope else f"{_user_prefix(user_id)}{SCOPE_SUFFIX}{scope}"
 
 
 def tag_members(user_id: str, tag: str) -> str:
     """ZSET of the ids of the memories carrying `tag`, lexicographic."""
-    return f"{user_prefix(user_id)}{TAG_SUFFIX}{tag}"
+    return f"{_user_prefix(user_id)}{TAG_SUFFIX}{tag}"
 
 
 def term_postings(user_id: str, term: str) -> str:
     """HASH document number -> tf * 65536 + document length: the search index's postings of `term`."""
-    return f"{user_prefix(user_id)}{TERM_SUFFIX}{term}"
+    return f"{_user_prefix(user_id)}{TERM_SUFFIX}{term}"
 
 
 def memory_history(user_id: str, memory_id: str) -> str:
     """LIST of a memory's previous records, newest first."""
-    return f"{user_prefix(user_id)}{HISTORY_SUFFIX}{memory_id}"
+    return f"{_user_prefix(user_id)}{HISTORY_SUFFIX}{memory_id}"
 
 
 def user_of_memory_key(key: str) -> str | None:
@@ -112,13 +112,19 @@ def memory_ids_pattern() -> str:
     return f"{PREFIX}:{{u:*}}:ids"
 
 
-def user_keys_pattern(user_id: str, suffix: str) -> str:
+def user_keys_pattern(user_id: str, family: str) -> str:
     """SCAN pattern for a family of one user's keys (TERM_SUFFIX, TAG_SUFFIX, ...)."""
-    return f"{user_prefix(user_id)}{suffix}*"
+    return f"{_user_prefix(user_id)}{family}*"
+
+
+def family_member(user_id: str, family: str, key: str) -> str:
+    """The name (scope, tag, term, memory id) a key of `family` stands for: the inverse of
+    scope_members / tag_members / term_postings / memory_history."""
+    return key[len(_user_prefix(user_id) + family):]
 
 
 def memory_keys(user_id: str) -> list[str]:
-    """KEYS[1..10] of every memory script, in this order (see scripts.py)."""
+    """KEYS[1..10] of every memory write script, in this order (see memory_lua.py)."""
     return [
         memory_items(user_id), memory_ids(user_id), memory_stats(user_id), memory_docs(user_id),
         memory_terms(user_id), tag_counts(user_id), scope_counts(user_id), duplicates(user_id),
@@ -174,3 +180,8 @@ def api_key_by_hash(lookup: str) -> str:
 def api_key_index() -> str:
     """HASH key id -> lookup (for listing and revoking by id)."""
     return f"{_AUTH_TAG}:keys"
+
+
+def rate_limit_prefix() -> str:
+    """The prefix of flask-limiter's counters (the `limits` library names the keys after it)."""
+    return f"{PREFIX}-ratelimit"

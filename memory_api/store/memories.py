@@ -1,90 +1,37 @@
-"""Memory records in Redis, and the indexes kept with them (see memory_scripts.py for the layout).
+"""Memory records in Redis, and the indexes kept with them (memory_lua.py sets out the layout).
 
 Every write is one Lua script: the record, the id index, the scope and tag
 indexes, the search index (postings per term), the duplicate map, the
-counters and the history change together or not at all. Reads of one page are
-one script as well (one round trip).
+counters and the history change together or not at all. A script is told
+every key it touches (KEYS), so the keys a stored memory occupies are read
+first (READ_FOR_WRITE) and the script checks that the memory has not changed
+since; if it has, the write is planned again. Reads of one page are one script
+(one round trip).
 """
 
 from __future__ import annotations
 
-import heapq
 import json
-import math
-from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ..models import Memory
+from ..errors import Conflict
+from ..models import Filters, IdWalk, Memory
 from . import keys
-from .redis import RedisStore
+from .lex import lex_bounds
+from .records import (
+    Indexed,
+    QuotaExceeded,
+    WriteResult,
+    decode_record,
+    dumps,
+    hash_pairs,
+    record_of,
+    text,
+)
+from .redis import RedisStore, raises_store_unavailable
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-# BM25 parameters (the usual ones).
-BM25_K1 = 1.2
-BM25_B = 0.75
-
-
-def encode_record(memory: Memory) -> str:
-    rec: dict[str, Any] = {
-        "c": memory.content,
-        "m": memory.metadata,
-        "u": memory.updated_at,
-        "w": memory.word_count,
-        "t": memory.token_count,
-        "r": memory.revision,
-    }
-    if memory.tags:
-        rec["g"] = list(memory.tags)
-    if memory.scope:
-        rec["s"] = memory.scope
-    return _dumps(rec)
-
-
-def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
-    if isinstance(memory_id, bytes):
-        memory_id = memory_id.decode()
-    rec = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-    metadata = rec.get("m") or {}  # Lua's cjson writes an empty table as {} or []
-    tags = rec.get("g") or ()
-    return Memory(
-        id=memory_id,
-        content=rec["c"],
-        metadata=metadata if isinstance(metadata, dict) else {},
-        updated_at=int(rec["u"]),
-        word_count=int(rec["w"]),
-        token_count=int(rec["t"]),
-        revision=int(rec["r"]),
-        tags=tuple(tags) if isinstance(tags, list) else (),
-        scope=rec.get("s") or None,
-    )
-
-
-@dataclass(frozen=True)
-class Indexed:
-    """What the search index and the duplicate map need of a memory's content."""
-
-    terms: str  # "term tf term tf ..."
-    length: int  # terms counted with repeats (BM25's document length)
-    fingerprint: str  # equal for duplicate contents
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """Outcome of a conditional write: ok, missing, or revision mismatch (`memory` is the current one)."""
-
-    ok: bool
-    memory: Memory | None
-
-    @property
-    def missing(self) -> bool:
-        return not self.ok and self.memory is None
-
-
-class QuotaExceeded(Exception):
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what  # "count" or "words"
+# A write whose records keep changing under it gives up after this many plans (409).
+_MAX_PLANS = 8
 
 
 def _accepted(revisions: list[int] | None) -> str:
@@ -94,52 +41,68 @@ def _accepted(revisions: list[int] | None) -> str:
     return "," + ",".join(str(r) for r in revisions) + ","
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+class _DeclaredKeys:
+    """The KEYS of one write script: the user's fixed keys, then each per-name key it touches."""
+
+    def __init__(self, user_id: str) -> None:
+        self._user = user_id
+        self.keys = keys.memory_keys(user_id)
+        self.index: dict[str, dict[str, int]] = {"s": {"": 10}, "g": {}, "t": {}, "h": {}}
+
+    def _add(self, family: str, name: str, key: str) -> None:
+        if name not in self.index[family]:
+            self.keys.append(key)
+            self.index[family][name] = len(self.keys)  # Lua's KEYS are 1-based
+
+    def memory(self, scope: str | None, tags: Iterable[str], term_names: Iterable[str]) -> None:
+        """The keys a memory with these scope, tags and terms occupies."""
+        if scope:
+            self._add("s", scope, keys.scope_members(self._user, scope))
+        for tag in tags:
+            self._add("g", tag, keys.tag_members(self._user, tag))
+        for term in term_names:
+            self._add("t", term, keys.term_postings(self._user, term))
+
+    def stored(self, raw: str | bytes, terms: str | bytes) -> None:
+        rec = json.loads(raw)
+        self.memory(rec.get("s"), rec.get("g") or (), text(terms).split()[0::2])
+
+    def history(self, memory_id: str) -> None:
+        self._add("h", memory_id, keys.memory_history(self._user, memory_id))
 
 
-def _pairs(reply) -> list:
-    """HGETALL as (field, value) pairs, whether RESP3 made it a dict or RESP2 a flat list."""
-    if isinstance(reply, dict):
-        return list(reply.items())
-    return list(zip(reply[0::2], reply[1::2]))
-
-
-def bm25_rank(postings: list, *, n: int, total_terms: int) -> list[tuple[bytes, float]]:
-    """(document number, score) for every document a query term occurs in, unordered.
-
-    postings: per query term, (docno, tf * 65536 + document length) pairs.
-    """
-    avgdl = total_terms / n if total_terms > 0 else 1.0
-    scores: dict[bytes, float] = {}
-    get = scores.get
-    for entries in postings:
-        df = len(entries)
-        if not df:
-            continue
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        for docno, packed in entries:
-            tf, dl = divmod(int(packed), 65536)
-            scores[docno] = get(docno, 0.0) + idf * tf * (BM25_K1 + 1) / (
-                tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / avgdl))
-    return list(scores.items())
-
-
-def _best_first(item: tuple[bytes, float]) -> tuple[float, int]:
-    return item[1], int(item[0])  # ties: the later-stored document first
-
-
+@raises_store_unavailable
 class MemoryStore:
     """Reads and writes memories; every write is one Lua script (atomic)."""
 
     def __init__(self, redis_store: RedisStore) -> None:
         self._redis = redis_store
 
-    def _write(self, script: str, user_id: str, *args: Any, pipe: Any = None) -> Any:
-        return self._redis.script(script)(
-            keys=keys.memory_keys(user_id), args=[keys.user_prefix(user_id), *args],
-            client=pipe if pipe is not None else self._redis.client,
-        )
+    def _run(self, script: str, declared: _DeclaredKeys, plan: dict[str, Any], pipe: Any = None) -> Any:
+        plan["k"] = declared.index
+        return self._redis.script(script)(keys=declared.keys, args=[dumps(plan)],
+                                          client=pipe if pipe is not None else self._redis.client)
+
+    def _read_for_write(self, user_id: str, memory_ids: list[str]) -> dict[str, tuple[Any, Any]]:
+        """{id: (raw record, indexed terms)} as stored now; (False, False) for an absent id."""
+        reply = self._redis.script("READ_FOR_WRITE")(
+            keys=[keys.memory_items(user_id), keys.memory_terms(user_id)], args=memory_ids)
+        return {memory_id: (reply[2 * i], reply[2 * i + 1]) for i, memory_id in enumerate(memory_ids)}
+
+    def _planned(self, user_id: str, memory_ids: list[str], script: str, plan_for) -> Any:
+        """Read the stored records, declare their keys and the plan's, run; again if they moved meanwhile."""
+        for _ in range(_MAX_PLANS):
+            stored = self._read_for_write(user_id, memory_ids) if memory_ids else {}
+            declared = _DeclaredKeys(user_id)
+            for raw, terms in stored.values():
+                if raw:
+                    declared.stored(raw, terms)
+            plan = plan_for(declared, stored)
+            plan["expect"] = {i: (text(raw) if raw else False) for i, (raw, _) in stored.items()}
+            reply = self._run(script, declared, plan)
+            if not (reply and text(reply[0]) == "retry"):
+                return reply
+        raise Conflict("The memory kept changing while this request wrote it; retry.", code="concurrent_write")
 
     # --- writes --------------------------------------------------------------------
 
@@ -150,15 +113,19 @@ class MemoryStore:
         Raises QuotaExceeded (nothing stored) when they would break a quota.
         With `pipe`, the call is queued and nothing is returned.
         """
-        args: list[Any] = [max_count, max_words, "1" if return_duplicates else "0"]
+        declared = _DeclaredKeys(user_id)
+        items = []
         for memory, indexed in memories:
-            args += [memory.id, encode_record(memory), indexed.terms, indexed.length, indexed.fingerprint]
-        reply = self._write("CREATE_MEMORIES", user_id, *args, pipe=pipe)
+            declared.memory(memory.scope, memory.tags, indexed.term_names)
+            items.append({"id": memory.id, "rec": record_of(memory), "terms": indexed.terms,
+                          "len": indexed.length, "fp": indexed.fingerprint})
+        plan = {"max_count": max_count, "max_words": max_words, "dup": return_duplicates, "items": items}
+        reply = self._run("CREATE_MEMORIES", declared, plan, pipe)
         if pipe is not None:
             return None
-        if _text(reply[0]) == "full":
-            raise QuotaExceeded(_text(reply[1]))
-        return [(_text(reply[i]), decode_record(reply[i + 1], reply[i + 2])) for i in range(0, len(reply), 3)]
+        if text(reply[0]) == "full":
+            raise QuotaExceeded(text(reply[1]))
+        return [(text(reply[i]), decode_record(reply[i + 1], reply[i + 2])) for i in range(0, len(reply), 3)]
 
     def update(self, user_id: str, memory_id: str, *, updated_at: int,
                content: tuple[str, int, int, Indexed] | None = None, metadata: dict[str, str] | None = None,
@@ -166,46 +133,70 @@ class MemoryStore:
                expected_revisions: list[int] | None = None, history_depth: int = 0,
                max_words: int = 0) -> WriteResult:
         """Change content (text, words, tokens, index data), metadata, tags and/or scope."""
-        text, words, tokens, indexed = content if content else ("", 0, 0, Indexed("", 0, ""))
-        reply = self._write(
-            "UPDATE_MEMORY", user_id, memory_id, _accepted(expected_revisions), updated_at,
-            "1" if content else "0", text, words, tokens, indexed.terms, indexed.length, indexed.fingerprint,
-            "1" if metadata is not None else "0", _dumps(metadata or {}),
-            "1" if tags is not None else "0", _dumps(tags or []),
-            "1" if scope_given else "0", scope or "",
-            history_depth, max_words,
-        )
+
+        def plan_for(declared: _DeclaredKeys, stored) -> dict[str, Any]:
+            raw = stored[memory_id][0]
+            rec = json.loads(raw) if raw else {}
+            declared.memory(scope if scope_given else rec.get("s"),
+                            tags if tags is not None else rec.get("g") or (),
+                            content[3].term_names if content else ())
+            declared.history(memory_id)
+            plan: dict[str, Any] = {"id": memory_id, "revisions": _accepted(expected_revisions),
+                                    "updated_at": updated_at, "scope_given": scope_given, "scope": scope or "",
+                                    "history_depth": history_depth, "max_words": max_words}
+            if content:
+                body, words, tokens, indexed = content
+                plan["content"] = {"c": body, "w": words, "t": tokens, "terms": indexed.terms,
+                                   "len": indexed.length, "fp": indexed.fingerprint}
+            if metadata is not None:
+                plan["metadata"] = metadata
+            if tags is not None:
+                plan["tags"] = tags
+            return plan
+
+        reply = self._planned(user_id, [memory_id], "UPDATE_MEMORY", plan_for)
         status = int(reply[0])
         if status == -2:
-            raise QuotaExceeded(_text(reply[1]))
+            raise QuotaExceeded(text(reply[1]))
         if status == 0:
             return WriteResult(False, None)
         return WriteResult(status == 1, decode_record(memory_id, reply[1]))
 
     def delete_many(self, user_id: str, memory_ids: list[str], *,
                     expected_revisions: list[int] | None = None) -> list[WriteResult]:
-        reply = self._write("DELETE_MEMORIES", user_id, _accepted(expected_revisions), *memory_ids)
+        def plan_for(declared: _DeclaredKeys, stored) -> dict[str, Any]:
+            for memory_id in memory_ids:
+                declared.history(memory_id)
+            return {"revisions": _accepted(expected_revisions), "ids": memory_ids}
+
+        reply = self._planned(user_id, memory_ids, "DELETE_MEMORIES", plan_for)
         results = []
         for i, memory_id in enumerate(memory_ids):
             status, raw = int(reply[2 * i]), reply[2 * i + 1]
             results.append(WriteResult(status == 1, decode_record(memory_id, raw) if raw else None))
         return results
 
-    def delete_oldest(self, user_id: str, count: int) -> tuple[int, int]:
-        deleted, remaining = self._write("DELETE_OLDEST_MEMORIES", user_id, count)
-        return int(deleted), int(remaining)
+    def oldest_ids(self, user_id: str, count: int) -> list[str]:
+        return [text(i) for i in self._redis.client.zrange(keys.memory_ids(user_id), 0, count - 1)]
 
     def put_many(self, user_id: str, items: list[tuple[Memory, Indexed, list[Memory]]], *, overwrite: bool,
                  max_count: int = 0, max_words: int = 0) -> list[str]:
         """Import: store memories with their own ids, revisions and history."""
-        args: list[Any] = ["overwrite" if overwrite else "skip", max_count, max_words]
-        for memory, indexed, history in items:
-            args += [memory.id, encode_record(memory), indexed.terms, indexed.length, indexed.fingerprint,
-                     _dumps([encode_record(old) for old in history])]
-        reply = self._write("PUT_MEMORIES", user_id, *args)
-        if reply and _text(reply[0]) == "full":
-            raise QuotaExceeded(_text(reply[1]))
-        return [_text(r) for r in reply]
+
+        def plan_for(declared: _DeclaredKeys, stored) -> dict[str, Any]:
+            planned = []
+            for memory, indexed, history in items:
+                declared.memory(memory.scope, memory.tags, indexed.term_names)
+                declared.history(memory.id)
+                planned.append({"id": memory.id, "rec": record_of(memory), "terms": indexed.terms,
+                                "len": indexed.length, "fp": indexed.fingerprint,
+                                "history": [dumps(record_of(old)) for old in history]})
+            return {"overwrite": overwrite, "max_count": max_count, "max_words": max_words, "items": planned}
+
+        reply = self._planned(user_id, [memory.id for memory, _, _ in items], "PUT_MEMORIES", plan_for)
+        if reply and text(reply[0]) == "full":
+            raise QuotaExceeded(text(reply[1]))
+        return [text(r) for r in reply]
 
     # --- reads ---------------------------------------------------------------------
 
@@ -213,70 +204,53 @@ class MemoryStore:
         raw = self._redis.client.hget(keys.memory_items(user_id), memory_id)
         return None if raw is None else decode_record(memory_id, raw)
 
-    def page(self, user_id: str, *, lower: str, upper: str, newest_first: bool, count: int,
-             scope: str | None = None, scoped: bool = False, tags: Iterable[str] = (),
-             updated_after: int | None = None, updated_before: int | None = None) -> list[Memory]:
-        """Up to `count` memories with ids between the ZRANGE BYLEX bounds, in walk order, filtered."""
-        sets = [keys.tag_members(user_id, t) for t in tags]
-        if scoped:
-            sets.append(keys.scope_members(user_id, scope))
+    def page(self, user_id: str, walk: IdWalk, *, count: int, filters: Filters = Filters()) -> list[Memory]:
+        """Up to `count` memories in `walk`, in its direction, passing the tag, scope and updated filters."""
+        sets = [keys.tag_members(user_id, t) for t in filters.tags]
+        if filters.scoped:
+            sets.append(keys.scope_members(user_id, filters.scope))
+        lower, upper = lex_bounds(walk)
+        plan = {"lower": lower, "upper": upper, "newest": walk.newest_first, "count": count}
+        if filters.updated_after is not None:
+            plan["since"] = filters.updated_after
+        if filters.updated_before is not None:
+            plan["till"] = filters.updated_before
         ids, records = self._redis.script("LIST_MEMORIES")(
             keys=[keys.memory_items(user_id), keys.memory_updated(user_id), *(sets or [keys.memory_ids(user_id)])],
-            args=[lower, upper, "1" if newest_first else "0", count,
-                  "" if updated_after is None else updated_after, "" if updated_before is None else updated_before],
+            args=[dumps(plan)],
         )
         return [decode_record(i, raw) for i, raw in zip(ids, records) if raw]
 
-    def search(self, user_id: str, terms: list[str], *, limit: int, scopes: list[str | None] | None = None,
-               tags: Iterable[str] = (), lowest_id: str = "", highest_id: str = "",
-               updated_after: int | None = None, updated_before: int | None = None) -> list[tuple[Memory, float]]:
-        """The best `limit` memories for the query terms by BM25, with their scores.
-
-        Step 1 reads, in one transaction, the postings of the query's terms (each
-        posting carries tf and document length) and the corpus figures; scoring
-        happens here, so Redis only serves reads. Step 2 turns the best document
-        numbers into memories, applying the filters, a chunk at a time. Cost: the
-        postings of the query's terms, never a scan of every memory.
-        """
-        if not terms:
-            return []
-        client = self._redis.client
-        pipe = client.pipeline(transaction=True)
+    def postings(self, user_id: str, terms: list[str]) -> tuple[int, int, list[list[tuple[bytes, Any]]]]:
+        """(memories, terms stored in all, per query term its postings as (docno, tf * 65536 + length)),
+        read in one transaction."""
+        pipe = self._redis.client.pipeline(transaction=True)
         pipe.zcard(keys.memory_ids(user_id))
         pipe.hget(keys.memory_stats(user_id), "terms")
         for term in terms:
             # Raw command: the reply as the parser made it, no per-item conversion.
             pipe.execute_command("HGETALL", keys.term_postings(user_id, term))
         n, total_terms, *postings = pipe.execute()
-        if not n:
-            return []
-        scored = bm25_rank([_pairs(p) for p in postings], n=int(n), total_terms=int(total_terms or 0))
-        filters = ["" if scopes is None else _dumps([s or "" for s in scopes]), _dumps(list(tags)),
-                   lowest_id, highest_id,
-                   "" if updated_after is None else updated_after, "" if updated_before is None else updated_before]
-        hits: list[tuple[Memory, float]] = []
-        resolve = self._redis.script("RESOLVE_SEARCH_HITS")
-        # Most searches need only the top few: select those first, sort everything only if the
-        # filters turn too many of them away.
-        chunk = max(limit * 2, 50)
-        ranked = heapq.nlargest(chunk * 2, scored, key=_best_first)
-        complete = len(ranked) == len(scored)
-        start = 0
-        while len(hits) < limit:
-            if start >= len(ranked):
-                if complete:
-                    break
-                ranked, complete = sorted(scored, key=_best_first, reverse=True), True
-            part = ranked[start:start + chunk]
-            start += chunk
-            reply = resolve(
-                keys=[keys.memory_items(user_id), keys.memory_docs(user_id), keys.memory_updated(user_id)],
-                args=[keys.user_prefix(user_id), limit - len(hits), *filters, *(docno for docno, _ in part)],
-            )
-            scores = dict(part)
-            hits += [(decode_record(reply[i + 1], reply[i + 2]), scores[reply[i]])
-                     for i in range(0, len(reply), 3)]
-        return hits[:limit]
+        return int(n), int(total_terms or 0), [hash_pairs(p) for p in postings]
+
+    def resolve_hits(self, user_id: str, docnos: list, *, want: int, filters: Filters,
+                     scopes: list[str | None] | None, lowest_id: str | None,
+                     highest_id: str | None) -> list[tuple[Any, Memory]]:
+        """(docno, memory) for the documents, in the given order, that exist and pass the filters;
+        at most `want`. `scopes`: the memory must be in one of them (None: any)."""
+        scope_keys = [keys.scope_members(user_id, s) for s in scopes or ()]
+        plan: dict[str, Any] = {"want": want, "tags": len(filters.tags), "scopes": len(scope_keys),
+                                "docs": [text(d) for d in docnos]}
+        for name, value in (("low", lowest_id), ("high", highest_id), ("since", filters.updated_after),
+                            ("till", filters.updated_before)):
+            if value is not None:
+                plan[name] = value
+        reply = self._redis.script("RESOLVE_SEARCH_HITS")(
+            keys=[keys.memory_items(user_id), keys.memory_docs(user_id), keys.memory_updated(user_id),
+                  *(keys.tag_members(user_id, t) for t in filters.tags), *scope_keys],
+            args=[dumps(plan)],
+        )
+        return [(reply[i], decode_record(reply[i + 1], reply[i + 2])) for i in range(0, len(reply), 3)]
 
     def count(self, user_id: str) -> int:
         return int(self._redis.client.zcard(keys.memory_ids(user_id)))
@@ -298,12 +272,12 @@ class MemoryStore:
         count, (words, tokens), tags, scopes, oldest, newest = pipe.execute()
         return {
             "count": int(count), "words": int(words or 0), "tokens": int(tokens or 0), "tags": int(tags),
-            "scopes": int(scopes), "oldest": _text(oldest[0]) if oldest else None,
-            "newest": _text(newest[0]) if newest else None,
+            "scopes": int(scopes), "oldest": text(oldest[0]) if oldest else None,
+            "newest": text(newest[0]) if newest else None,
         }
 
     def tag_counts(self, user_id: str) -> dict[str, int]:
-        return {_text(k): int(v) for k, v in self._redis.client.hgetall(keys.tag_counts(user_id)).items()}
+        return {text(k): int(v) for k, v in self._redis.client.hgetall(keys.tag_counts(user_id)).items()}
 
     def history(self, user_id: str, memory_id: str, depth: int) -> list[Memory]:
         raws = self._redis.client.lrange(keys.memory_history(user_id, memory_id), 0, max(depth - 1, 0))

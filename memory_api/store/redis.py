@@ -7,6 +7,9 @@ write openapi.yaml) never starts or needs a Redis.
 from __future__ import annotations
 
 import atexit
+import functools
+import inspect
+import logging
 import threading
 from typing import Any
 
@@ -14,11 +17,14 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from . import memory_scripts, query_scripts, scripts
+from ..errors import StoreUnavailable
+from . import api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua
 from .embedded import EmbeddedRedis
 
-# Errors meaning "Redis is not reachable or not serving right now": answered 503.
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+log = logging.getLogger("memory_api.store")
+
+# Errors meaning "Redis is not reachable or not serving right now": StoreUnavailable (503).
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,  # includes BusyLoadingError
     redis.exceptions.TimeoutError,
     redis.exceptions.ReadOnlyError,
@@ -29,10 +35,43 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 _SCRIPTS = {
     name: source
-    for module in (scripts, memory_scripts, query_scripts)
+    for module in (api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua)
     for name, source in vars(module).items()
     if name.isupper() and isinstance(source, str) and name != "PRELUDE"
 }
+
+
+def _unavailable(exc: Exception) -> StoreUnavailable:
+    log.warning("redis unavailable: %s: %s", type(exc).__name__, exc)
+    return StoreUnavailable()
+
+
+def _guard(fn):
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def generator(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except _UNAVAILABLE_ERRORS as exc:
+                raise _unavailable(exc) from exc
+        return generator
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except _UNAVAILABLE_ERRORS as exc:
+            raise _unavailable(exc) from exc
+    return call
+
+
+def raises_store_unavailable(cls):
+    """Class decorator for the store's classes: a Redis that is away surfaces as the domain error
+    StoreUnavailable from every public method, so no layer above imports redis-py's exceptions."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(member):
+            setattr(cls, name, _guard(member))
+    return cls
 
 
 def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> Any:
@@ -54,6 +93,7 @@ def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> Any:
     return redis.Redis.from_url(url, **options)
 
 
+@raises_store_unavailable
 class RedisStore:
     """The process's Redis client and its registered Lua scripts."""
 
@@ -106,8 +146,12 @@ class RedisStore:
     def cluster(self) -> bool:
         return self._cluster
 
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless Redis answers (the health check)."""
+        self.client.ping()
+
     def script(self, name: str):
-        """A registered Lua script from store/scripts.py, by its constant's name."""
+        """A registered Lua script (store/*_lua.py), by its constant's name."""
         self.client  # noqa: B018 - connect (and register) on first use
         return self._scripts[name]
 

@@ -1,0 +1,25 @@
+"""/v1/memory/context: the memory block chat would inject, without calling a model."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from .docs import USER_HEADER_PARAM, documents_errors, writes
+from .memory_tools import blp
+from .parsing import json_response, principal, services
+from .schemas.chat import ContextRequest, MemoryContext
+
+
+@blp.route("/context", parameters=[USER_HEADER_PARAM])
+class MemoryContextView(MethodView):
+    @blp.doc(operationId="getMemoryContext", summary="The memory block chat would inject")
+    @blp.arguments(ContextRequest())
+    @blp.response(200, MemoryContext)
+    @documents_errors(blp, 409, 413, 415)
+    @writes(blp)
+    def post(self, body):
+        """The block the chat endpoint would inject for this user, without calling a model: with a
+        `query`, the most relevant memories first, then the newest; global ones plus `scope`'s."""
+        selection = services().context.preview(principal().user_id, model=body.get("model"), caps=body,
+                                               query=body.get("query"), scope=body.get("scope"))
+        return json_response(selection.to_api())

@@ -1,0 +1,83 @@
+"""Request hooks: request ids, body limits, authentication, Idempotency-Key, the access log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+
+from ..errors import PayloadTooLarge, UnsupportedMediaType
+from ..services.auth import USER_HEADER
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import IDEMPOTENT_METHODS, begin_idempotency, finish_idempotency
+from .parsing import services, view_attribute
+
+access_log = logging.getLogger("memory_api.access")
+_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def authenticate_request():
+    """before_request hook of every /v1 blueprint: who is calling, is the body JSON, and
+    is this a retry of a request already answered (Idempotency-Key)?"""
+    req = request._get_current_object()  # one proxy lookup, not one per attribute
+    headers = req.headers
+    g.principal = services().keys.authenticate(headers.get("Authorization"), headers.get(USER_HEADER))
+    method = req.method
+    if method in _BODY_METHODS:
+        accepted = view_attribute("body_types")
+        if (req.mimetype not in accepted) if accepted else not req.is_json:
+            # A body we would not read: say so instead of "content is required".
+            if req.content_length or req.mimetype:
+                raise UnsupportedMediaType(
+                    f"Unsupported Content-Type {req.mimetype or '(none)'!r}: send "
+                    f"{' or '.join(accepted or ('application/json',))}.",
+                    param="Content-Type",
+                )
+    if method in IDEMPOTENT_METHODS and IDEMPOTENCY_HEADER in headers:
+        return begin_idempotency(req)
+    return None
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Request ids and body limits before every request; idempotency and the access log after."""
+    settings = app.config["MEMORY_API_SETTINGS"]
+    log_requests = settings.access_log
+
+    @app.before_request
+    def start_request():
+        req, ctx = request._get_current_object(), g._get_current_object()
+        ctx.started = time.perf_counter()
+        incoming = req.headers.get("X-Request-Id", "")
+        ctx.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
+        if req.method in _BODY_METHODS or req.content_length:
+            max_body = settings.max_import_bytes if view_attribute("large_body") else settings.max_body_bytes
+            req.max_content_length = max_body
+            if req.content_length is not None and req.content_length > max_body:
+                raise PayloadTooLarge(f"The request body is larger than {max_body} bytes.")
+
+    app.after_request(finish_idempotency)
+
+    @app.after_request
+    def finish_request(response):
+        ctx = g._get_current_object()
+        request_id = ctx.get("request_id") or f"req_{uuid.uuid4().hex}"
+        response.headers["x-request-id"] = request_id
+        if log_requests and access_log.isEnabledFor(logging.INFO):
+            req = request._get_current_object()
+            principal = ctx.get("principal")
+            access_log.info(
+                "request_id=%s user=%s key=%s method=%s path=%s status=%s code=%s ms=%.1f",
+                request_id,
+                principal.user_id if principal else "-",
+                principal.key_id if principal else "-",
+                req.method,
+                req.path,
+                response.status_code,
+                ctx.get("error_code") or "-",
+                (time.perf_counter() - ctx.get("started", time.perf_counter())) * 1000,
+            )
+        return response

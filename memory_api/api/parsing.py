@@ -1,0 +1,66 @@
+"""Request parsing and JSON responses shared by the blueprints (webargs with our strictness)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, g, request
+from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
+
+from ..errors import InvalidRequest
+from ..services import Services
+from ..services.auth import Principal
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def services() -> Services:
+    return current_app.extensions["memory_api"]
+
+
+def principal() -> Principal:
+    return g.principal
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None):
+    """A JSON response, serialised directly (the response schemas document it)."""
+    return current_app.response_class(
+        _encode(payload), status=status, headers=headers, mimetype="application/json"
+    )
+
+
+def view_attribute(name: str, default: Any = None) -> Any:
+    """An attribute of the MethodView class handling this request (e.g. body_types), if any."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(getattr(view, "view_class", None), name, default)
+
+
+class StrictParser(FlaskParser):
+    """webargs parser: 400 (not 422) on bad input, unknown query parameters refused,
+    a repeated single-valued query parameter refused, absurdly nested JSON refused."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE,
+                                   "querystring": ma.RAISE}
+
+    def load_querystring(self, req, schema):
+        for name in req.args:
+            field = schema.fields.get(name)
+            if len(req.args.getlist(name)) > 1 and not isinstance(field, ma.fields.List):
+                raise InvalidRequest(
+                    f"Query parameter '{name}' was given more than once.", param=name, code="duplicate_parameter"
+                )
+        return super().load_querystring(req, schema)
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            raise InvalidRequest("The JSON body is nested too deeply.", code="invalid_json") from None
+
+
+class Blueprint(SmorestBlueprint):
+    ARGUMENTS_PARSER = StrictParser()

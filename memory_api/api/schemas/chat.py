@@ -1,0 +1,151 @@
+"""marshmallow schemas of the chat, context and conversation endpoints (see common.py)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ...ids import CONVERSATION_ID_PATTERN
+from ...services.chat import MESSAGE_ROLES
+from ...validation import SCOPE_PATTERN, TEXT_PATTERN
+from .common import PageQuery, StrictBool, StrictInt, StrictSchema, constant, limits, list_of, metadata_field
+
+
+# --- chat, context, conversations -----------------------------------------------
+
+
+def cap_fields() -> tuple[StrictInt, StrictInt]:
+    return (
+        StrictInt(metadata={"minimum": 0, **limits("Word cap for this request (at most the server's "
+                                                   "MEMORY_API_MAX_WORDS, {max_words}).", maximum="max_words")}),
+        StrictInt(metadata={"minimum": 0, **limits("Token cap for this request (at most the server's "
+                                                   "MEMORY_API_MAX_TOKENS, {max_tokens}).", maximum="max_tokens")}),
+    )
+
+
+class MemoryOptions(StrictSchema):
+    inject = StrictBool(metadata={"description": "Inject the user's memories (default true)."})
+    max_words, max_tokens = cap_fields()
+    scope = fields.String(metadata={"description": "Inject global memories plus this scope's (never another's).",
+                                    "pattern": SCOPE_PATTERN})
+
+
+class MessageContent(fields.Raw):
+    """A message's content: text, an array of content parts, or null (checked by the chat service)."""
+
+
+class ChatMessage(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE  # name, tool_calls, tool_call_id, ... go to the provider as sent
+
+    role = fields.String(required=True, validate=validate.OneOf(MESSAGE_ROLES))
+    content = MessageContent(
+        allow_none=True,
+        metadata={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}, {"type": "null"}]},
+    )
+
+
+class ChatCompletionRequest(ma.Schema):
+    """OpenAI's chat-completions body; fields not listed here go to the provider untouched."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    model = fields.String(metadata={"description": "Passed to the provider (default MEMORY_API_CHAT_MODEL)."})
+    messages = fields.List(fields.Nested(ChatMessage), required=True, validate=validate.Length(min=1))
+    stream = StrictBool()
+    stream_options = fields.Dict()
+    memory = fields.Nested(MemoryOptions, metadata={"description": "How to inject the user's memories."})
+    conversation_id = fields.String(
+        validate=validate.Regexp(f"{CONVERSATION_ID_PATTERN}|^new$"),
+        metadata={"description": "Keep this conversation's thread in the service (a conv_ id, or 'new')."},
+    )
+
+
+class InjectedMemory(ma.Schema):
+    injected_ids = fields.List(fields.String(), required=True)
+    word_count = fields.Integer(required=True)
+    token_count = fields.Integer(required=True)
+    omitted_count = fields.Integer(required=True)
+
+
+class ChatCompletion(ma.Schema):
+    """The provider's chat completion, plus what was injected."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    id = fields.String(required=True)
+    object = fields.String(required=True)
+    created = fields.Integer(required=True)
+    model = fields.String(required=True)
+    choices = fields.List(fields.Dict(), required=True)
+    usage = fields.Dict(allow_none=True)
+    memory = fields.Nested(InjectedMemory, required=True)
+    conversation_id = fields.String()
+
+
+class ContextRequest(StrictSchema):
+    model = fields.String(metadata={"description": "Count tokens with this model's encoding."})
+    max_words, max_tokens = cap_fields()
+    query = fields.String(metadata={"description": "Fill the caps with the memories most relevant to this "
+                                                   "text first, then the newest (blank: newest only).",
+                                    "pattern": TEXT_PATTERN, **limits(maxLength="max_query_chars")})
+    scope = fields.String(metadata={"description": "Global memories plus this scope's (never another's).",
+                                    "pattern": SCOPE_PATTERN})
+
+
+class MemoryContext(ma.Schema):
+    object = constant("memory.context")
+    text = fields.String(required=True, metadata={"description": "The block chat would inject ('' if none)."})
+    memory_ids = fields.List(fields.String(), required=True)
+    word_count = fields.Integer(required=True)
+    token_count = fields.Integer(required=True)
+    omitted_count = fields.Integer(required=True)
+
+
+class ConversationCreateRequest(StrictSchema):
+    metadata = metadata_field()
+    scope = fields.String(allow_none=True, metadata={
+        "description": "Chats in this conversation inject global memories plus this scope's.",
+        "pattern": SCOPE_PATTERN})
+
+
+class ConversationListQuery(PageQuery):
+    after = fields.String(metadata={"description": "Return the page after this conversation id.",
+                                    "pattern": CONVERSATION_ID_PATTERN})
+    before = fields.String(metadata={"description": "Return the page before this conversation id.",
+                                     "pattern": CONVERSATION_ID_PATTERN})
+
+
+class ConversationTokens(ma.Schema):
+    summary = fields.Integer(required=True)
+    messages = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class ConversationObject(ma.Schema):
+    id = fields.String(required=True, metadata={"pattern": CONVERSATION_ID_PATTERN})
+    object = constant("conversation")
+    created_at = fields.Integer(required=True)
+    updated_at = fields.Integer(required=True)
+    metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    scope = fields.String(required=True, allow_none=True)
+    summary = fields.String(required=True, allow_none=True)
+    summarized_through = fields.Integer(
+        required=True, metadata={"description": "How many of the first messages the summary covers."})
+    message_count = fields.Integer(required=True)
+    system = fields.String(allow_none=True)
+    messages = fields.List(fields.Dict(), metadata={"description": "Messages not yet summarized, with seq."})
+    token_count = fields.Nested(ConversationTokens)
+
+
+ConversationList = list_of("ConversationList", ConversationObject)
+
+
+class ConversationDeleted(ma.Schema):
+    id = fields.String(required=True)
+    object = constant("conversation.deleted")
+    deleted = fields.Boolean(required=True)
+
+

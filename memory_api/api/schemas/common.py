@@ -1,0 +1,258 @@
+"""marshmallow schemas of the memory endpoints, and what every schema module shares.
+
+Requests are checked here for shape and types only; the domain rules (lengths,
+counts, page sizes, id formats) are enforced by the services (InputRules in
+memory_api/validation.py), so REST, MCP and the CLI answer the same mistake with
+the same code. A field bounded by a setting names it (`limits(maxLength=
+"max_content_chars")`), and `settings_attribute` writes the app's value into
+openapi.yaml: the spec always says what the running service enforces.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from apispec import BasePlugin
+from marshmallow import fields
+
+import dataclasses
+
+from ...ids import MEMORY_ID_PATTERN
+from ...validation import GLOBAL_SCOPE, NON_BLANK_TEXT_PATTERN, ORDERS, SCOPE_PATTERN, TAG_PATTERN, TEXT_PATTERN
+
+_LIMITS = "settings_limits"
+_DESCRIPTION = "settings_description"
+
+
+def limits(description: str | None = None, **properties: str) -> dict:
+    """Field metadata: JSON Schema keywords whose values are settings (maxLength="max_content_chars"),
+    and a description template that may name settings ("at most {max_tags} tags")."""
+    meta: dict = {_LIMITS: properties}
+    if description:
+        meta[_DESCRIPTION] = description
+    return meta
+
+
+def settings_attribute(settings):
+    """apispec attribute function: the limits and descriptions of `limits()` fields, from `settings`."""
+    values = dataclasses.asdict(settings)
+
+    def attribute(converter, field, **kwargs) -> dict:
+        out = {keyword: values[name] for keyword, name in field.metadata.get(_LIMITS, {}).items()}
+        if _DESCRIPTION in field.metadata:
+            out["description"] = field.metadata[_DESCRIPTION].format(**values)
+        return out
+
+    return attribute
+
+
+class SchemaExtrasPlugin(BasePlugin):
+    """Adds a schema's `Meta.json_schema_extra` (keywords marshmallow cannot say) to its component."""
+
+    def schema_helper(self, name, definition, **kwargs):
+        schema = kwargs.get("schema")
+        schema_class = schema if isinstance(schema, type) else type(schema)
+        return dict(getattr(getattr(schema_class, "Meta", None), "json_schema_extra", None) or {})
+
+
+def property_names_attribute(converter, field, **kwargs) -> dict:
+    """apispec attribute function: JSON Schema's propertyNames of a Dict, from its key field."""
+    key_field = getattr(field, "key_field", None)
+    if isinstance(key_field, MetadataKeys):
+        return {"propertyNames": converter.field2property(key_field)}
+    return {}
+
+
+def constant(value: str) -> fields.Constant:
+    """A field that is always `value` (the `object` discriminator of OpenAI objects)."""
+    return fields.Constant(value, required=True, metadata={"type": "string", "enum": [value]})
+
+
+class StrictBool(fields.Boolean):
+    """JSON true/false only ("yes", 1 and "true" are refused)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class StrictInt(fields.Integer):
+    """A JSON integer only: no strings, no booleans, no fractions (2.0 is JSON Schema's integer 2)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class StrictSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class MetadataKeys(fields.String):
+    """A metadata key: documented as JSON Schema's propertyNames of the object (property_names_attribute)."""
+
+
+def metadata_field(**kwargs) -> fields.Dict:
+    return fields.Dict(
+        keys=MetadataKeys(metadata={"minLength": 1, "pattern": NON_BLANK_TEXT_PATTERN,
+                                    **limits(maxLength="metadata_max_key_chars")}),
+        values=fields.String(metadata={"pattern": TEXT_PATTERN, **limits(maxLength="metadata_max_value_chars")}),
+        allow_none=True,
+        metadata=limits(
+            "Up to {metadata_max_keys} key-value pairs; keys up to {metadata_max_key_chars} characters, "
+            "values strings up to {metadata_max_value_chars} characters.",
+            maxProperties="metadata_max_keys"),
+        **kwargs,
+    )
+
+
+def content_field(**kwargs) -> fields.String:
+    return fields.String(
+        metadata={
+            "description": "The text to remember (no control characters but tab and newlines). "
+                           "Leading and trailing whitespace is trimmed.",
+            "minLength": 1,
+            "pattern": NON_BLANK_TEXT_PATTERN,
+            **limits(maxLength="max_content_chars"),
+        },
+        **kwargs,
+    )
+
+
+def tags_field(**kwargs) -> fields.List:
+    return fields.List(
+        fields.String(metadata={"pattern": TAG_PATTERN}),
+        allow_none=True,
+        metadata=limits("Up to {max_tags} short labels (letters, digits, _ . : / + -), compared "
+                        "case-insensitively.", maxItems="max_tags"),
+        **kwargs,
+    )
+
+
+def scope_field(**kwargs) -> fields.String:
+    return fields.String(
+        allow_none=True,
+        metadata={"description": "The memory's scope (a project, a conversation...); null or absent: global. "
+                                 f"'{GLOBAL_SCOPE}' is reserved.", "pattern": SCOPE_PATTERN},
+        **kwargs,
+    )
+
+
+# --- requests -------------------------------------------------------------------
+
+
+class MemoryCreateRequest(StrictSchema):
+    content = content_field(required=True)
+    metadata = metadata_field()
+    tags = tags_field()
+    scope = scope_field()
+
+
+class MemoryUpdateRequest(StrictSchema):
+    class Meta(StrictSchema.Meta):
+        json_schema_extra = {"minProperties": 1}  # something to change
+
+    content = content_field()
+    metadata = metadata_field()
+    tags = tags_field()
+    scope = scope_field()
+
+
+class FilterQuery(StrictSchema):
+    """Filters shared by list and search: all must match."""
+
+    tag = fields.List(fields.String(metadata={"pattern": TAG_PATTERN}),
+                      metadata={"description": "Only memories with this tag (repeat: with all of them)."})
+    scope = fields.String(metadata={
+        "description": f"Only memories of this scope ('{GLOBAL_SCOPE}': only those without one).",
+        "pattern": SCOPE_PATTERN})
+    created_after = fields.Integer(metadata={"minimum": 0, "description": "Created at or after (Unix s)."})
+    created_before = fields.Integer(metadata={"minimum": 0, "description": "Created at or before (Unix s)."})
+    updated_after = fields.Integer(metadata={"minimum": 0, "description": "Updated at or after (Unix s)."})
+    updated_before = fields.Integer(metadata={"minimum": 0, "description": "Updated at or before (Unix s)."})
+
+
+def limit_field() -> fields.Integer:
+    """A page size: bounded by settings and checked by the services (InputRules.limit)."""
+    return fields.Integer(metadata={"minimum": 1, **limits("Page size, 1 to {max_page_size} (default "
+                                                           "{default_page_size}).", maximum="max_page_size",
+                                                           default="default_page_size")})
+
+
+class PageQuery(StrictSchema):
+    limit = limit_field()
+    order = fields.String(
+        load_default="desc",
+        metadata={"description": "By creation time: `desc` (newest first) or `asc`.", "enum": list(ORDERS),
+                  "default": "desc"},
+    )
+
+
+class MemoryListQuery(FilterQuery, PageQuery):
+    after = fields.String(
+        metadata={"description": "Return the page after this memory id.", "pattern": MEMORY_ID_PATTERN}
+    )
+    before = fields.String(
+        metadata={"description": "Return the page before this memory id.", "pattern": MEMORY_ID_PATTERN}
+    )
+
+
+# --- responses ------------------------------------------------------------------
+
+
+class MemoryObject(ma.Schema):
+    id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
+    object = constant("memory")
+    content = fields.String(required=True)
+    metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    created_at = fields.Integer(required=True, metadata={"description": "Unix seconds."})
+    updated_at = fields.Integer(required=True, metadata={"description": "Unix seconds."})
+    word_count = fields.Integer(required=True, metadata={"description": "Whitespace-separated words."})
+    token_count = fields.Integer(required=True, metadata={"description": "Tokens (tiktoken o200k_base)."})
+    tags = fields.List(fields.String(), required=True)
+    scope = fields.String(required=True, allow_none=True, metadata={"description": "null: a global memory."})
+    duplicate = fields.Boolean(metadata={
+        "description": "On create only: true when an equal memory (same content and scope) existed; "
+                       "that memory is returned and nothing new was stored."})
+
+
+def list_of(name: str, item: type[ma.Schema], *, cursors: bool = True) -> type[ma.Schema]:
+    """An OpenAI list object of `item`s; with `cursors`, the first_id / last_id of a page."""
+    schema_fields: dict[str, fields.Field] = {
+        "object": constant("list"),
+        "data": fields.List(fields.Nested(item), required=True),
+        "has_more": fields.Boolean(required=True),
+    }
+    if cursors:
+        schema_fields["first_id"] = fields.String(required=True, allow_none=True)
+        schema_fields["last_id"] = fields.String(required=True, allow_none=True)
+    return ma.Schema.from_dict(schema_fields, name=name)
+
+
+MemoryList = list_of("MemoryList", MemoryObject)
+
+
+class MemoryDeleted(ma.Schema):
+    id = fields.String(required=True)
+    object = constant("memory.deleted")
+    deleted = fields.Boolean(required=True)
+
+
+class Health(ma.Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
+    redis = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
+
+
+class ErrorDetail(ma.Schema):
+    message = fields.String(required=True)
+    type = fields.String(required=True)
+    param = fields.String(required=True, allow_none=True)
+    code = fields.String(required=True, allow_none=True)
+
+
+class ErrorEnvelope(ma.Schema):
+    error = fields.Nested(ErrorDetail, required=True)

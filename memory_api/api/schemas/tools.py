@@ -1,0 +1,111 @@
+"""marshmallow schemas of search, tags, stats, history, batches, export and import (see common.py)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ...ids import MEMORY_ID_PATTERN
+from ...validation import NON_BLANK_TEXT_PATTERN
+from .common import FilterQuery, MemoryCreateRequest, MemoryObject, StrictSchema, constant, limit_field, limits, list_of
+
+
+# --- search, tags, stats, history, batch, export/import ---------------------------------
+
+
+class SearchQuery(FilterQuery):
+    query = fields.String(required=True, metadata={"description": "Words to look for (BM25 ranking).",
+                                                   "minLength": 1, "pattern": NON_BLANK_TEXT_PATTERN,
+                                                   **limits(maxLength="max_query_chars")})
+    limit = limit_field()
+
+
+class ScoredMemoryObject(MemoryObject):
+    score = fields.Float(required=True, metadata={"description": "BM25 relevance (higher is better)."})
+
+
+SearchList = list_of("SearchList", ScoredMemoryObject)
+
+
+class TagObject(ma.Schema):
+    object = constant("memory.tag")
+    tag = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+TagList = list_of("TagList", TagObject, cursors=False)
+
+
+class EdgeMemory(ma.Schema):
+    id = fields.String(required=True)
+    created_at = fields.Integer(required=True)
+
+
+class MemoryStats(ma.Schema):
+    object = constant("memory.stats")
+    count = fields.Integer(required=True)
+    words = fields.Integer(required=True)
+    tokens = fields.Integer(required=True)
+    tags = fields.Integer(required=True, metadata={"description": "Distinct tags."})
+    scopes = fields.Integer(required=True, metadata={"description": "Distinct scopes."})
+    oldest = fields.Nested(EdgeMemory, required=True, allow_none=True)
+    newest = fields.Nested(EdgeMemory, required=True, allow_none=True)
+
+
+class MemoryVersion(ma.Schema):
+    object = constant("memory.version")
+    id = fields.String(required=True)
+    revision = fields.Integer(required=True)
+    updated_at = fields.Integer(required=True)
+    content = fields.String(required=True)
+    metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    tags = fields.List(fields.String(), required=True)
+    scope = fields.String(required=True, allow_none=True)
+
+
+HistoryList = list_of("HistoryList", MemoryVersion, cursors=False)
+
+
+class BatchCreateRequest(StrictSchema):
+    memories = fields.List(fields.Nested(MemoryCreateRequest), required=True,
+                           metadata={"minItems": 1, **limits(maxItems="max_batch")})
+
+
+BatchCreated = list_of("BatchCreated", MemoryObject, cursors=False)
+
+
+class BatchDeleteRequest(StrictSchema):
+    ids = fields.List(fields.String(metadata={"pattern": MEMORY_ID_PATTERN}), required=True,
+                      metadata={"minItems": 1, **limits(maxItems="max_batch")})
+
+
+class DeleteOutcome(ma.Schema):
+    id = fields.String(required=True)
+    object = constant("memory.deleted")
+    deleted = fields.Boolean(required=True, metadata={"description": "false: there was no such memory."})
+
+
+BatchDeleted = list_of("BatchDeleted", DeleteOutcome, cursors=False)
+
+
+class DeleteAllQuery(StrictSchema):
+    confirm = fields.String(required=True, validate=validate.OneOf(["true"]), metadata={
+        "description": "Must be `true`: deletes every memory of the caller."})
+
+
+class DeletedAll(ma.Schema):
+    object = constant("memory.deleted_all")
+    deleted_count = fields.Integer(required=True)
+
+
+class ImportQuery(StrictSchema):
+    on_conflict = fields.String(load_default="skip", validate=validate.OneOf(["skip", "overwrite"]), metadata={
+        "description": "For ids that exist already: keep them (skip) or replace them (overwrite)."})
+
+
+class ImportResult(ma.Schema):
+    object = constant("memory.import")
+    total = fields.Integer(required=True)
+    created = fields.Integer(required=True)
+    overwritten = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)

@@ -1,0 +1,83 @@
+"""`memory-api keys`, `check` and `settings`: administration on the configured Redis."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from . import main, open_services
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.argument("user", required=False)
+@click.option("--service", "service", metavar="NAME", help="Create a service key for backend NAME instead.")
+def keys_create(user: str | None, service: str | None) -> None:
+    """Create a key for USER (or a service key); prints the key alone on stdout, once."""
+    if (user is None) == (service is None):
+        raise click.UsageError("give a USER, or --service NAME")
+    with open_services() as services:
+        secret, record = services.keys.create(user=user, service=service)
+    click.echo(secret)
+    who = f"service {record.subject!r}" if service else f"user {record.subject!r}"
+    click.echo(f"created {record.id} for {who}; it is not stored and will not be shown again", err=True)
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def keys_list(as_json: bool) -> None:
+    """List keys (ids and hints only; secrets are never stored)."""
+    with open_services() as services:
+        records = services.keys.list()
+    for r in records:
+        if as_json:
+            click.echo(json.dumps({"id": r.id, "kind": r.kind, "subject": r.subject, "hint": r.hint,
+                                   "created_at": r.created_at}))
+        else:
+            created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.created_at))
+            click.echo(f"{r.id}  {r.kind:<7}  {r.subject:<24}  {r.hint:<15}  {created}Z")
+    if not records and not as_json:
+        click.echo("no keys", err=True)
+
+
+@keys.command("revoke")
+@click.argument("key")
+def keys_revoke(key: str) -> None:
+    """Revoke KEY, given its id (key_...) or the secret itself."""
+    with open_services() as services:
+        record = services.keys.revoke(key)
+    click.echo(f"revoked {record.id} ({record.kind} {record.subject})")
+
+
+@main.command()
+@click.option("--user", help="Check only this user.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(user: str | None, as_json: bool) -> None:
+    """Verify that every memory record and every index agree; exit 1 if anything disagrees."""
+    with open_services() as services:
+        report = services.check_consistency(user)
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "users": report.users, "memories": report.memories,
+                               "problems": report.problems}))
+    else:
+        for problem in report.problems:
+            click.echo(problem)
+        verdict = "OK" if report.ok else f"{len(report.problems)} problem(s)"
+        click.echo(f"checked {report.users} user(s), {report.memories} memories: {verdict}")
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("settings")
+@click.argument("form", type=click.Choice(["table", "env"]), default="table")
+def settings_cmd(form: str) -> None:
+    """Print every setting: a Markdown table (README) or .env.example's text."""
+    from ..config import env_example_text, settings_table_markdown
+
+    click.echo(env_example_text() if form == "env" else settings_table_markdown(), nl=form == "table")

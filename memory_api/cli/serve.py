@@ -1,0 +1,112 @@
+"""`memory-api serve`: the app under gunicorn, with the embedded Redis owned by the master.
+
+The gunicorn master attaches to (or starts) the embedded Redis once, before it
+forks workers, and hands every worker the socket's URL: one Redis per server,
+never one per worker. On SIGTERM gunicorn lets in-flight requests finish
+(MEMORY_API_GRACEFUL_TIMEOUT), then the master leaves the embedded Redis,
+which, if nothing else uses it, is shut down with its append-only file synced.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable
+
+from gunicorn.app.base import BaseApplication
+
+import click
+
+from .. import create_app
+from ..config import Settings
+from . import main, settings_from_env
+
+
+class GunicornServer(BaseApplication):
+    def __init__(self, app_factory: Callable[[], object], options: dict) -> None:
+        self._factory = app_factory
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self._options.items():
+            if name in self.cfg.settings:  # older gunicorns lack some (control_socket_disable)
+                self.cfg.set(name, value)
+
+    def load(self):
+        return self._factory()
+
+
+def gunicorn_options(settings: Settings) -> dict:
+    return {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": settings.workers,
+        "threads": settings.threads,
+        "worker_class": "gthread" if settings.threads > 1 else "sync",
+        "graceful_timeout": settings.graceful_timeout,
+        "timeout": 120,
+        "keepalive": 5,
+        # Load the app (and tiktoken's vocabulary) once in the master; workers share it.
+        "preload_app": True,
+        "accesslog": None,  # memory_api.access logs each request with its request id
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": "memory-api",
+        # gunicorn's control socket lives in $HOME and would clash between servers.
+        "control_socket_disable": True,
+    }
+
+
+def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -> int:
+    """Run the service until it is stopped; returns gunicorn's exit status."""
+    from ..services import Services
+    from ..store.embedded import EmbeddedRedis
+
+    embedded = None
+    if settings.uses_embedded_redis:
+        embedded = EmbeddedRedis.attach(settings.data_dir)
+        settings = settings.replace(redis_url=embedded.url)
+    master_pid = os.getpid()
+    try:
+        secret = None
+        if embedded is not None:  # a laptop start: make the first request possible right away
+            admin = Services.build(settings)
+            try:
+                secret = admin.keys.ensure_default_key()
+            finally:
+                admin.close()
+        if secret:
+            announce(
+                "memory-api: no API keys yet, so one was created for user 'default'.\n"
+                "It is shown only this once; keep it:\n\n"
+                f"    {secret}\n"
+            )
+        if embedded:
+            announce(f"memory-api: embedded Redis at {embedded.url} (data in {embedded.data_dir})")
+        announce(f"memory-api: serving on http://{settings.host}:{settings.port}")
+        sys.stdout.flush()
+        server = GunicornServer(lambda: create_app(settings), gunicorn_options(settings))
+        try:
+            server.run()
+        except SystemExit as exc:
+            return int(exc.code or 0) if os.getpid() == master_pid else _worker_exit(exc)
+        return 0
+    finally:
+        if embedded is not None:
+            embedded.release()  # a no-op in forked workers
+
+
+def _worker_exit(exc: SystemExit):
+    raise exc  # a gunicorn worker leaving: let it exit as gunicorn intends
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default MEMORY_API_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default MEMORY_API_PORT or 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default MEMORY_API_WORKERS or 2).")
+@click.option("--threads", type=click.IntRange(1, 256), help="Threads per worker (default MEMORY_API_THREADS or 4).")
+def serve(host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
+    """Run the HTTP API under gunicorn (embedded Redis unless REDIS_URL is set)."""
+    settings = settings_from_env()
+    overrides = {k: v for k, v in dict(host=host, port=port, workers=workers, threads=threads).items() if v is not None}
+    sys.exit(run_server(settings.replace(**overrides)))

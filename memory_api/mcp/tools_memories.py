@@ -1,0 +1,111 @@
+"""MCP tools for one memory or a few: add, list, search, get, update, delete, history."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from .models import (
+    AddResult,
+    BatchAddResult,
+    Deleted,
+    History,
+    MemoryOut,
+    MemoryPage,
+    NewMemory,
+    ScoredMemoryOut,
+    SearchResult,
+    memory_out,
+)
+
+
+def _revisions(expected_revision: Optional[int]) -> list[int] | None:
+    return None if expected_revision is None else [expected_revision]
+
+
+def register(tool) -> None:
+    """Add the tools to `tool` (a ToolRegistry)."""
+    services = tool.services
+    memories = services.memories
+
+    @tool
+    def add_memory(ctx: Context, content: str, tags: Optional[list[str]] = None, scope: Optional[str] = None,
+                   metadata: Optional[dict[str, str]] = None) -> AddResult:
+        """Remember one durable fact about the user (one fact per memory). tags: short labels;
+        scope: a project or conversation name to keep it out of other projects' chats (omit for global).
+        If an equal memory exists in that scope, it is returned with duplicate=true and nothing is stored."""
+        created = memories.create(tool.user(ctx), content, metadata, tags=tags, scope=scope)
+        return AddResult(memory=memory_out(created.memory), duplicate=created.duplicate)
+
+    @tool
+    def batch_add_memories(ctx: Context, memories: list[NewMemory]) -> BatchAddResult:  # noqa: F811
+        """Remember several facts at once, all or nothing: if one is invalid, none is stored and the
+        error names it (e.g. memories[3].content)."""
+        created = services.memories.create_batch(tool.user(ctx), [m.model_dump() for m in memories])
+        return BatchAddResult(results=[AddResult(memory=memory_out(c.memory), duplicate=c.duplicate)
+                                       for c in created])
+
+    @tool
+    def search_memories(ctx: Context, query: str, limit: Optional[int] = None, tags: Optional[list[str]] = None,
+                        scope: Optional[str] = None, created_after: Optional[int] = None,
+                        created_before: Optional[int] = None, updated_after: Optional[int] = None,
+                        updated_before: Optional[int] = None) -> SearchResult:
+        """Find the user's memories relevant to a query (full-text, BM25-ranked, best first, with scores).
+        Words match case-insensitively; no stemming. Filters: tags (all must match), scope ('global' for
+        memories without one), created/updated ranges in Unix seconds. limit: page size (server default
+        when omitted)."""
+        filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before)
+        found = services.search.search(tool.user(ctx), query, limit=limit, filters=filters)
+        return SearchResult(memories=[ScoredMemoryOut(**memory_out(f.memory).model_dump(), score=f.score)
+                                      for f in found.items], has_more=found.has_more)
+
+    @tool
+    def list_memories(ctx: Context, limit: Optional[int] = None, order: Literal["desc", "asc"] = "desc",
+                      after: Optional[str] = None, before: Optional[str] = None, tags: Optional[list[str]] = None,
+                      scope: Optional[str] = None, created_after: Optional[int] = None,
+                      created_before: Optional[int] = None, updated_after: Optional[int] = None,
+                      updated_before: Optional[int] = None) -> MemoryPage:
+        """List the user's memories, newest first by default, one page at a time: pass next_cursor back as
+        `after` for the next page. Same filters as search_memories."""
+        filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before)
+        page = memories.list(tool.user(ctx), limit=limit, order=order, after=after, before=before,
+                             filters=filters)
+        return MemoryPage(memories=[memory_out(m) for m in page.items], has_more=page.has_more,
+                          next_cursor=page.items[-1].id if page.has_more and page.items else None)
+
+    @tool
+    def get_memory(ctx: Context, memory_id: str) -> MemoryOut:
+        """One memory by id (mem_...)."""
+        return memory_out(memories.get(tool.user(ctx), memory_id))
+
+    @tool
+    def update_memory(ctx: Context, memory_id: str, content: Optional[str] = None,
+                      tags: Optional[list[str]] = None, scope: Optional[str] = None, make_global: bool = False,
+                      metadata: Optional[dict[str, str]] = None,
+                      expected_revision: Optional[int] = None) -> MemoryOut:
+        """Change a memory: give only what changes (tags and metadata are replaced whole). scope moves it
+        to a scope; make_global=true takes it out of its scope. With expected_revision (the revision you
+        read), the update happens only if nobody changed the memory since; otherwise you get an error and
+        should re-read it."""
+        changes: dict[str, Any] = {k: v for k, v in (("content", content), ("tags", tags), ("scope", scope),
+                                                     ("metadata", metadata)) if v is not None}
+        if make_global:
+            if scope is not None:
+                raise ToolError("Give scope or make_global=true, not both. (parameter: scope) [invalid_scope]")
+            changes["scope"] = None
+        return memory_out(memories.update(tool.user(ctx), memory_id, changes,
+                                          expected_revisions=_revisions(expected_revision)))
+
+    @tool
+    def delete_memory(ctx: Context, memory_id: str, expected_revision: Optional[int] = None) -> Deleted:
+        """Delete a memory for good (its history too). With expected_revision, only if unchanged since."""
+        memories.delete(tool.user(ctx), memory_id, expected_revisions=_revisions(expected_revision))
+        return Deleted(id=memory_id, deleted=True)
+
+    @tool
+    def get_memory_history(ctx: Context, memory_id: str) -> History:
+        """A memory's previous versions, newest first (how it read before each update)."""
+        versions = memories.history(tool.user(ctx), memory_id)
+        return History(memory_id=memory_id, versions=[memory_out(v) for v in versions])

@@ -1,0 +1,62 @@
+"""MCP tools for the whole store of a user: stats, tags, export, import, clear, and the context block."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from .models import Cleared, ContextOut, Exported, Imported, Stats, TagCount, Tags
+
+
+def register(tool) -> None:
+    """Add the tools to `tool` (a ToolRegistry)."""
+    services = tool.services
+
+    @tool
+    def memory_stats(ctx: Context) -> Stats:
+        """How many memories, words and tokens the user has, distinct tags and scopes, oldest and newest."""
+        s = services.stats.stats(tool.user(ctx))
+        return Stats(count=s["count"], words=s["words"], tokens=s["tokens"], tags=s["tags"], scopes=s["scopes"],
+                     oldest_id=(s["oldest"] or {}).get("id"), newest_id=(s["newest"] or {}).get("id"))
+
+    @tool
+    def list_tags(ctx: Context) -> Tags:
+        """Every tag on the user's memories with how many memories carry it, most used first."""
+        return Tags(tags=[TagCount(tag=t["tag"], count=t["count"]) for t in services.stats.tags(tool.user(ctx))])
+
+    @tool
+    def export_memories(ctx: Context) -> Exported:
+        """Every memory of the user, with history, as JSON Lines (a backup import_memories can read)."""
+        lines = list(services.portability.export_lines(tool.user(ctx)))
+        return Exported(count=len(lines) - 1, jsonl="".join(lines))
+
+    @tool
+    def import_memories(ctx: Context, jsonl: str, on_conflict: Literal["skip", "overwrite"] = "skip") -> Imported:
+        """Import an export (JSON Lines). Ids that exist are skipped or overwritten (on_conflict). Every
+        line is checked first; if one is bad, nothing is written and the error names the line."""
+        result = services.portability.import_data(tool.user(ctx), jsonl, on_conflict=on_conflict)
+        return Imported(**{k: result[k] for k in ("total", "created", "overwritten", "skipped")})
+
+    @tool
+    def clear_memories(ctx: Context, confirm: bool = False) -> Cleared:
+        """Delete ALL of the user's memories, permanently. Only with confirm=true, and only when the user
+        explicitly asked to forget everything."""
+        if confirm is not True:
+            raise ToolError("Nothing was deleted: clear_memories needs confirm=true, and only on the user's "
+                            "explicit request to delete every memory.")
+        return Cleared(deleted_count=services.memories.delete_all(tool.user(ctx)))
+
+    @tool
+    def get_context(ctx: Context, query: Optional[str] = None, max_words: Optional[int] = None,
+                    max_tokens: Optional[int] = None, scope: Optional[str] = None,
+                    model: Optional[str] = None) -> ContextOut:
+        """The memory block a chat would inject for this query: the most relevant memories first, then the
+        newest, under a word and a token cap (at most the server's), never cutting a memory. scope: add that
+        scope's memories to the global ones."""
+        selection = services.context.preview(tool.user(ctx), model=model, query=query, scope=scope,
+                                             caps={"max_words": max_words, "max_tokens": max_tokens})
+        data = selection.to_api()
+        return ContextOut(**{k: data[k] for k in ("text", "memory_ids", "word_count", "token_count",
+                                                   "omitted_count")})

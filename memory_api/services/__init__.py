@@ -1,0 +1,85 @@
+"""The domain rules (no Flask, no Redis syntax), and `Services`: all of them built from one Settings.
+
+The Flask app, the MCP server and the CLI each build one `Services` and call
+the same objects, so every door gets the same rules over the same Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Settings
+from ..store.api_keys import ApiKeyStore
+from ..store.conversations import ConversationStore
+from ..store.idempotency import IdempotencyStore
+from ..store.index_scan import IndexScanner
+from ..store.memories import MemoryStore
+from ..store.redis import RedisStore
+from ..validation import InputRules
+from .auth import KeyService
+from .chat import ChatService
+from .consistency import ConsistencyReport, check_consistency
+from .context import ContextService
+from .conversations import ConversationService
+from .idempotency import IdempotencyService
+from .memories import MemoryService
+from .portability import Portability
+from .search import SearchService
+from .stats import StatsService
+from .upstream import Upstream
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: RedisStore
+    rules: InputRules
+    keys: KeyService
+    memories: MemoryService
+    search: SearchService
+    stats: StatsService
+    portability: Portability
+    context: ContextService
+    conversations: ConversationService
+    chat: ChatService
+    idempotency: IdempotencyService
+
+    @classmethod
+    def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
+        redis_store = redis_store or RedisStore.from_settings(settings)
+        rules = InputRules.from_settings(settings)
+        memory_store = MemoryStore(redis_store)
+        upstream = Upstream(settings)
+        search = SearchService(memory_store, rules)
+        memories = MemoryService(memory_store, rules=rules, history_depth=settings.history_depth,
+                                 quota_memories=settings.quota_memories, quota_words=settings.quota_words)
+        context = ContextService(memory_store, search, max_words=settings.max_words, max_tokens=settings.max_tokens,
+                                 rules=rules)
+        conversations = ConversationService(ConversationStore(redis_store), upstream, settings, rules)
+        return cls(
+            settings=settings,
+            redis=redis_store,
+            rules=rules,
+            keys=KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds),
+            memories=memories,
+            search=search,
+            stats=StatsService(memory_store),
+            portability=Portability(memory_store, memories),
+            context=context,
+            conversations=conversations,
+            chat=ChatService(settings, context, conversations, upstream),
+            idempotency=IdempotencyService(IdempotencyStore(redis_store),
+                                           window_seconds=settings.idempotency_window_seconds,
+                                           lease_seconds=settings.request_lease_seconds),
+        )
+
+    def check_health(self) -> None:
+        """Raise StoreUnavailable unless Redis answers."""
+        self.redis.ping()
+
+    def check_consistency(self, user_id: str | None = None) -> ConsistencyReport:
+        """Compare every record with every index (all users, or one)."""
+        return check_consistency(IndexScanner(self.redis), user_id)
+
+    def close(self) -> None:
+        self.redis.close()

@@ -1,0 +1,329 @@
+"""Chat completions with memory: inject the user's memories, keep the conversation, call the model.
+
+The request is OpenAI's chat-completions body plus two optional fields,
+`memory` ({"inject", "max_words", "max_tokens"}) and `conversation_id`; every
+other field goes to the provider untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest
+from ..validation import check_scope
+from .context import Caps, ContextSelection, ContextService
+from .conversations import ConversationService, ThreadForPrompt, ThreadLock, check_conversation_id, message_text
+from .sse_events import SSEEvent
+from .upstream import Upstream, map_provider_error
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ROLES = ("system", "developer")
+MESSAGE_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+NEW_CONVERSATION = "new"
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    stream: bool
+    inject: bool
+    memory_options: dict[str, Any]
+    conversation_id: str | None
+    passthrough: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_chat_request(body: dict[str, Any], *, default_model: str) -> ChatRequest:
+    """Check our fields and the messages' shape; everything else is the provider's business."""
+    body = dict(body)
+    messages = body.pop("messages", None)
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' must be a non-empty array of messages.", param="messages")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise InvalidRequest(f"'messages[{i}]' must be an object.", param=f"messages[{i}]")
+        if message.get("role") not in MESSAGE_ROLES:
+            raise InvalidRequest(
+                f"'messages[{i}].role' must be one of {', '.join(MESSAGE_ROLES)}.", param=f"messages[{i}].role"
+            )
+        content = message.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise InvalidRequest(
+                f"'messages[{i}].content' must be a string or an array of content parts.",
+                param=f"messages[{i}].content",
+            )
+    model = body.pop("model", None) or default_model
+    if not isinstance(model, str):
+        raise InvalidRequest("'model' must be a string.", param="model")
+    stream = body.pop("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequest("'stream' must be a boolean.", param="stream")
+    memory = body.pop("memory", None) or {}
+    if not isinstance(memory, dict):
+        raise InvalidRequest("'memory' must be an object.", param="memory")
+    unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope"}
+    if unknown:
+        raise InvalidRequest(f"Unrecognized field 'memory.{sorted(unknown)[0]}'.", param="memory",
+                             code="unknown_parameter")
+    inject = memory.get("inject", True)
+    if not isinstance(inject, bool):
+        raise InvalidRequest("'memory.inject' must be a boolean.", param="memory.inject")
+    check_scope(memory.get("scope"), param="memory.scope")
+    conversation_id = body.pop("conversation_id", None)
+    if conversation_id is not None and conversation_id != NEW_CONVERSATION:
+        check_conversation_id(conversation_id)
+    return ChatRequest(model, messages, stream, inject, memory, conversation_id, body)
+
+
+def latest_user_text(messages: list[dict[str, Any]]) -> str | None:
+    """The text of the last user message: what relevance ranking matches memories against."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return message_text(message) or None
+    return None
+
+
+def _append_to_system(message: dict[str, Any], addition: str) -> dict[str, Any]:
+    message = dict(message)
+    content = message.get("content")
+    if isinstance(content, list):
+        message["content"] = [*content, {"type": "text", "text": addition}]
+    elif content:
+        message["content"] = f"{content}\n\n{addition}"
+    else:
+        message["content"] = addition
+    return message
+
+
+def inject_into_messages(messages: list[dict[str, Any]], addition: str) -> list[dict[str, Any]]:
+    """Merge `addition` into the first system (or developer) message, or prepend a system message."""
+    if not addition:
+        return list(messages)
+    for i, message in enumerate(messages):
+        if message.get("role") in SYSTEM_ROLES:
+            return [*messages[:i], _append_to_system(message, addition), *messages[i + 1:]]
+    return [{"role": "system", "content": addition}, *messages]
+
+
+def render_summary(thread: ThreadForPrompt) -> str:
+    if not thread.summary:
+        return ""
+    return (
+        "<conversation_summary>\n"
+        f"Summary of the earlier part of this conversation (its first {thread.summarized_through} messages):\n"
+        f"{thread.summary}\n"
+        "</conversation_summary>"
+    )
+
+
+def _system_text(messages: list[dict[str, Any]]) -> str | None:
+    texts = []
+    for m in messages:
+        if m.get("role") in SYSTEM_ROLES:
+            content = m.get("content")
+            if isinstance(content, str):
+                texts.append(content)
+            elif isinstance(content, list):
+                texts += [p.get("text", "") for p in content if isinstance(p, dict)]
+    return "\n\n".join(t for t in texts if t) if texts else None
+
+
+@dataclass
+class PreparedChat:
+    payload: dict[str, Any]
+    selection: ContextSelection
+    conversation_id: str | None = None
+    lock: ThreadLock | None = None
+    new_messages: list[dict[str, Any]] = field(default_factory=list)
+    system: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatOutcome:
+    """What a chat request injected, and in which conversation (reported to the client)."""
+
+    selection: ContextSelection
+    conversation_id: str | None
+
+
+@dataclass
+class ChatStream:
+    """A streamed answer: the provider's events (passed on unchanged) and, after the stream has
+    started, an ApiError for a failure; `close` ends the provider call and releases the thread."""
+
+    events: Iterator[SSEEvent | ApiError]
+    close: Any
+    outcome: ChatOutcome
+
+
+class ChatService:
+    def __init__(self, settings, context: ContextService, conversations: ConversationService,
+                 upstream: Upstream) -> None:
+        self._settings = settings
+        self._context = context
+        self._conversations = conversations
+        self.upstream = upstream
+
+    def _select(self, user_id: str, request: ChatRequest, scope: str | None) -> ContextSelection:
+        caps = self._context.caps(request.memory_options) if request.inject else Caps(0, 0)
+        return self._context.build(user_id, model=request.model, caps=caps, scope=scope,
+                                   query=latest_user_text(request.messages))
+
+    @contextlib.contextmanager
+    def _prepared(self, user_id: str, request: ChatRequest) -> Iterator[PreparedChat]:
+        self.upstream.ensure_configured()
+        scope = request.memory_options.get("scope")
+        if request.conversation_id is None:
+            selection = self._select(user_id, request, scope)
+            messages = inject_into_messages(request.messages, selection.text)
+            yield PreparedChat(self._payload(request, messages), selection)
+            return
+        cid = request.conversation_id
+        if cid == NEW_CONVERSATION:
+            cid = self._conversations.create(user_id, scope=scope).id
+        with self._conversations.locked(user_id, cid) as lock:
+            state = self._conversations.get(user_id, cid)
+            if scope is not None and state.scope is not None and scope != state.scope:
+                raise InvalidRequest(
+                    f"Conversation '{cid}' belongs to scope '{state.scope}', not '{scope}'.",
+                    param="memory.scope", code="scope_mismatch",
+                )
+            selection = self._select(user_id, request, state.scope or scope)
+            system = _system_text(request.messages)
+            new_messages = [m for m in request.messages if m.get("role") not in SYSTEM_ROLES]
+            thread = self._conversations.prepare_thread(user_id, state, lock, new_messages)
+            system_text = system if system is not None else state.system
+            extra = "\n\n".join(t for t in (selection.text, render_summary(thread)) if t)
+            base = [{"role": "system", "content": system_text}] if system_text else []
+            messages = inject_into_messages([*base, *thread.messages, *new_messages], extra)
+            yield PreparedChat(self._payload(request, messages), selection, cid, lock, new_messages, system)
+
+    @staticmethod
+    def _payload(request: ChatRequest, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return {**request.passthrough, "model": request.model, "messages": messages}
+
+    def complete(self, user_id: str, request: ChatRequest) -> tuple[dict[str, Any], ChatOutcome]:
+        """A non-streamed completion: (the provider's response + our `memory` object, what was injected)."""
+        with self._prepared(user_id, request) as prepared:
+            response = self.upstream.complete(prepared.payload)
+            if prepared.lock is not None:
+                reply = _reply_message(response)
+                self._conversations.record_turn(user_id, prepared.conversation_id, prepared.lock,
+                                                [*prepared.new_messages, reply], prepared.system)
+            response["memory"] = prepared.selection.summary_api()
+            if prepared.conversation_id:
+                response["conversation_id"] = prepared.conversation_id
+            return response, ChatOutcome(prepared.selection, prepared.conversation_id)
+
+    def stream(self, user_id: str, request: ChatRequest) -> ChatStream:
+        """A streamed completion. Errors before the stream starts raise; later ones come as events."""
+        stack = contextlib.ExitStack()
+        try:
+            prepared = stack.enter_context(self._prepared(user_id, request))
+            events = stack.enter_context(self.upstream.stream(prepared.payload))
+        except BaseException:
+            stack.close()
+            raise
+        return ChatStream(self._relay(user_id, prepared, events, stack), stack.close,
+                          ChatOutcome(prepared.selection, prepared.conversation_id))
+
+    def _relay(self, user_id: str, prepared: PreparedChat, events: Iterator[SSEEvent],
+               stack: contextlib.ExitStack) -> Iterator[SSEEvent | ApiError]:
+        """Pass the provider's events on as they arrive; save the turn when the stream completes."""
+        reply = _ReplyAccumulator()
+        try:
+            with stack:
+                try:
+                    for event in events:
+                        if event.data is not None and event.data.strip() == "[DONE]":
+                            if prepared.lock is not None and not reply.failed:
+                                self._conversations.record_turn(
+                                    user_id, prepared.conversation_id, prepared.lock,
+                                    [*prepared.new_messages, reply.message()], prepared.system)
+                            yield event
+                            return
+                        if event.data is not None:
+                            reply.add(event.data)
+                            if prepared.lock is not None:
+                                prepared.lock.keep_alive()
+                        yield event
+                    if not reply.failed:  # the provider's own error event is the one the client gets
+                        yield BadGateway("The model provider's stream ended before it was complete.",
+                                         code="upstream_error")
+                except ApiError as err:
+                    yield err
+                except Exception as err:  # the provider's connection broke mid-stream
+                    yield _stream_error(err)
+        except GeneratorExit:
+            log.info("client left a stream early; the conversation is unchanged")
+            raise
+
+
+def _stream_error(err: Exception) -> ApiError:
+    # The SDK's HTTP library (httpx or httpx2) raises its own ReadTimeout/...Timeout classes.
+    if isinstance(err, TimeoutError) or type(err).__name__.endswith("Timeout"):
+        return GatewayTimeout("The model provider stopped sending in the middle of the answer.")
+    try:
+        return map_provider_error(err)
+    except Exception:
+        log.warning("stream from the model provider broke: %r", err)
+        return BadGateway("The model provider's stream broke off.", code="upstream_error")
+
+
+def _reply_message(response: dict[str, Any]) -> dict[str, Any]:
+    try:
+        message = response["choices"][0]["message"]
+    except (KeyError, IndexError, TypeError):
+        raise BadGateway("The model provider returned no message.", code="upstream_error") from None
+    kept = {k: message[k] for k in ("role", "content", "tool_calls", "refusal", "name") if message.get(k) is not None}
+    kept.setdefault("role", "assistant")
+    kept.setdefault("content", None)
+    return kept
+
+
+class _ReplyAccumulator:
+    """Rebuilds the assistant message from streamed deltas (first choice)."""
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.tool_calls: dict[int, dict[str, Any]] = {}
+        self.failed = False
+
+    def add(self, data: str) -> None:
+        try:
+            chunk = json.loads(data)
+        except json.JSONDecodeError:
+            return
+        if not isinstance(chunk, dict):
+            return
+        if "error" in chunk:
+            self.failed = True
+            return
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            if isinstance(delta.get("content"), str):
+                self.content.append(delta["content"])
+            for call in delta.get("tool_calls") or []:
+                slot = self.tool_calls.setdefault(call.get("index", 0),
+                                                  {"id": None, "type": "function",
+                                                   "function": {"name": "", "arguments": ""}})
+                if call.get("id"):
+                    slot["id"] = call["id"]
+                fn = call.get("function") or {}
+                slot["function"]["name"] += fn.get("name") or ""
+                slot["function"]["arguments"] += fn.get("arguments") or ""
+
+    def message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.content) or None}
+        if self.tool_calls:
+            message["tool_calls"] = [self.tool_calls[i] for i in sorted(self.tool_calls)]
+        return message
+
+

@@ -1,0 +1,218 @@
+"""Choosing which memories go into a prompt, under a word cap and a token cap.
+
+Both caps always hold. Selection walks the candidates in priority order (see
+ContextService) and
+adds each memory that still fits (a memory is never cut: one that does not fit
+is skipped, and smaller ones after it may still fit). It uses the word and
+token counts stored at write time, so it tokenizes nothing per memory; the
+final block is then counted once, exactly, with the encoding of the model in
+use, and in the rare case the estimate was low (another encoding, merges across
+lines) memories are dropped from the end until the exact count fits.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from ..errors import InvalidRequest
+from ..models import Filters, IdWalk, Memory
+from ..text import query_terms
+from ..tokens import count_tokens, encoding_name_for_model
+from ..validation import InputRules, check_scope
+
+BLOCK_START = "<user_memories>"
+BLOCK_END = "</user_memories>"
+HEADER = (
+    "The user asked you to remember the following about them. Use it when it is relevant; "
+    "do not recite it unprompted."
+)
+# Tokens a memory's line costs beyond its content: the "- " prefix and the newline.
+LINE_OVERHEAD_TOKENS = 2
+# A selection looks at no more candidates than this: past it, a still-unfilled cap would only
+# take memories of low priority (old, or not relevant), and each look costs a decoded record.
+MAX_CANDIDATES = 500
+
+
+@dataclass(frozen=True)
+class ContextSelection:
+    memories: list[Memory]
+    text: str
+    word_count: int
+    token_count: int
+    omitted_count: int
+
+    @property
+    def memory_ids(self) -> list[str]:
+        return [m.id for m in self.memories]
+
+    def to_api(self) -> dict:
+        return {
+            "object": "memory.context",
+            "text": self.text,
+            "memory_ids": self.memory_ids,
+            "word_count": self.word_count,
+            "token_count": self.token_count,
+            "omitted_count": self.omitted_count,
+        }
+
+    def summary_api(self) -> dict:
+        """The `memory` object added to chat responses."""
+        return {
+            "injected_ids": self.memory_ids,
+            "word_count": self.word_count,
+            "token_count": self.token_count,
+            "omitted_count": self.omitted_count,
+        }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def render_block(memories: list[Memory]) -> str:
+    """The delimited block: a header, then one memory per line."""
+    if not memories:
+        return ""
+    lines = [BLOCK_START, HEADER]
+    lines += [f"- {_one_line(m.content)}" for m in memories]
+    lines.append(BLOCK_END)
+    return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=8)
+def _frame_tokens(encoding: str) -> int:
+    """Tokens of the block without any memory line: delimiters and header."""
+    return count_tokens("\n".join((BLOCK_START, HEADER, BLOCK_END)), encoding)
+
+
+def select_memories_within_caps(
+    candidates: Iterable[Memory], *, max_words: int, max_tokens: int, encoding: str, total: int
+) -> ContextSelection:
+    """Greedy fill in candidate order; both caps hold on the exact final count."""
+    frame_tokens = _frame_tokens(encoding)
+    words = 0
+    tokens = frame_tokens
+    chosen: list[Memory] = []
+    for scanned, memory in enumerate(candidates):
+        if scanned >= MAX_CANDIDATES or max_words - words < 1 or max_tokens - tokens <= LINE_OVERHEAD_TOKENS:
+            break
+        cost = memory.token_count + LINE_OVERHEAD_TOKENS
+        if words + memory.word_count <= max_words and tokens + cost <= max_tokens:
+            chosen.append(memory)
+            words += memory.word_count
+            tokens += cost
+    text = render_block(chosen)
+    exact = count_tokens(text, encoding) if text else 0
+    while exact > max_tokens:
+        dropped = chosen.pop()
+        words -= dropped.word_count
+        text = render_block(chosen)
+        exact = count_tokens(text, encoding) if text else 0
+    return ContextSelection(
+        memories=chosen,
+        text=text,
+        word_count=words if chosen else 0,
+        token_count=exact,
+        omitted_count=max(total - len(chosen), 0),
+    )
+
+
+@dataclass(frozen=True)
+class Caps:
+    max_words: int
+    max_tokens: int
+
+
+def resolve_caps(requested: dict | None, *, server_max_words: int, server_max_tokens: int) -> Caps:
+    """Per-request caps, which may lower but never raise the server's."""
+    requested = requested or {}
+    caps = {}
+    for name, server_max in (("max_words", server_max_words), ("max_tokens", server_max_tokens)):
+        value = requested.get(name)
+        if value is None:
+            caps[name] = server_max
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= server_max:
+            raise InvalidRequest(
+                f"'memory.{name}' must be an integer from 0 to {server_max} (this server's maximum).",
+                param=f"memory.{name}",
+                code="invalid_value",
+            )
+        caps[name] = value
+    return Caps(**caps)
+
+
+class ContextService:
+    """Builds the memory block for a user's prompt.
+
+    Candidates come in priority order: with a query (the latest user message),
+    the memories most relevant to it first (BM25, up to RELEVANT_CANDIDATES),
+    then the rest newest first; without one, newest first. Only global memories
+    and those of the request's scope are candidates, never another scope's.
+    """
+
+    RELEVANT_CANDIDATES = 200
+    NEWEST_CHUNK = 200
+
+    def __init__(self, memory_store, search, *, max_words: int, max_tokens: int,
+                 rules: InputRules = InputRules()) -> None:
+        self._store = memory_store
+        self._search = search
+        self.max_words = max_words
+        self.max_tokens = max_tokens
+        self.rules = rules
+
+    def caps(self, requested: dict | None) -> "Caps":
+        """The caps of a request (`max_words`, `max_tokens`): at most the server's."""
+        return resolve_caps(requested, server_max_words=self.max_words, server_max_tokens=self.max_tokens)
+
+    def preview(self, user_id: str, *, model: str | None = None, caps: dict | None = None,
+                query: object = None, scope: object = None) -> ContextSelection:
+        """The block chat would inject, for a caller's request (REST, MCP): every input checked here.
+        A blank `query` means none (newest first)."""
+        if query is not None and not (isinstance(query, str) and not query.strip()):
+            query = self.rules.query(query)
+        return self.build(user_id, model=model, caps=self.caps(caps), query=query or None,
+                          scope=check_scope(scope))
+
+    def _newest_first(self, user_id: str, scope: str | None) -> Iterator[Memory]:
+        below = None
+        while True:
+            page = self._store.page(user_id, IdWalk(newest_first=True, below=below), count=self.NEWEST_CHUNK,
+                                    filters=Filters(scope=scope, scoped=True))
+            yield from page
+            if len(page) < self.NEWEST_CHUNK:
+                return
+            below = page[-1].id
+
+    def _candidates(self, user_id: str, scopes: list[str | None], query: str | None) -> Iterator[Memory]:
+        seen: set[str] = set()
+        if query:
+            for found in self._search.ranked(user_id, query_terms(query), limit=self.RELEVANT_CANDIDATES,
+                                             scopes=scopes):
+                seen.add(found.memory.id)
+                yield found.memory
+        newest = heapq.merge(*(self._newest_first(user_id, s) for s in scopes), key=lambda m: m.id, reverse=True)
+        for memory in newest:
+            if memory.id not in seen:
+                yield memory
+
+    def build(self, user_id: str, *, model: str | None = None, caps: Caps | None = None,
+              query: str | None = None, scope: str | None = None) -> ContextSelection:
+        """The block for a prompt. `query` ranks memories by relevance first; `scope` adds that
+        scope's memories to the global ones."""
+        caps = caps or Caps(self.max_words, self.max_tokens)
+        scopes: list[str | None] = [None] if scope is None else [None, scope]
+        total = self._store.count_in_scopes(user_id, scopes)
+        if caps.max_words == 0 or caps.max_tokens == 0:
+            return ContextSelection([], "", 0, 0, total)
+        return select_memories_within_caps(
+            self._candidates(user_id, scopes, query),
+            max_words=caps.max_words,
+            max_tokens=caps.max_tokens,
+            encoding=encoding_name_for_model(model),
+            total=total,
+        )

@@ -1,0 +1,203 @@
+"""The memory service: create, read, update, delete and list a user's memories.
+
+Plain Python, no Flask: the REST API, the MCP server and the CLI all call
+these functions, so every rule (limits, counts, duplicates, quotas) is applied
+here once; the limits themselves belong to InputRules (validation.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
+from ..ids import memory_id_bounds, new_memory_id
+from ..models import Filters, Memory, Page
+from ..store.memories import MemoryStore
+from ..store.records import Indexed, QuotaExceeded, WriteResult
+from ..text import analyze
+from ..tokens import count_tokens, count_words
+from ..validation import InputRules, check_memory_id, check_scope
+from .pagination import cursor_walk
+
+log = logging.getLogger(__name__)
+
+# delete-all removes memories in chunks of this many, each chunk atomic.
+_DELETE_ALL_CHUNK = 200
+
+
+def _not_found(memory_id: str) -> NotFound:
+    return NotFound(f"No memory found with id '{memory_id}'.", param="memory_id", code="memory_not_found")
+
+
+def _memory_full(err: QuotaExceeded, quota_memories: int, quota_words: int) -> Conflict:
+    limit = f"{quota_memories} memories" if err.what == "count" else f"{quota_words} words of memories"
+    return Conflict(
+        f"Your memory is full: this user may keep at most {limit}. Delete or shorten memories first; "
+        "nothing was stored.",
+        param="content", code="memory_full",
+    )
+
+
+def indexed(text: str) -> Indexed:
+    """The search-index and duplicate data of a memory's content (memory_api/text.py rules)."""
+    frequencies, fingerprint = analyze(text)
+    return Indexed(
+        terms=" ".join(f"{term} {tf}" for term, tf in frequencies.items()),
+        length=sum(frequencies.values()),
+        fingerprint=fingerprint,
+    )
+
+
+@dataclass(frozen=True)
+class Created:
+    memory: Memory
+    duplicate: bool  # an equal memory (same content and scope) existed: that one is returned
+
+
+class MemoryService:
+    """A user's memories. Every method takes the acting user's id first."""
+
+    def __init__(self, store: MemoryStore, *, rules: InputRules = InputRules(), history_depth: int = 10,
+                 quota_memories: int = 0, quota_words: int = 0) -> None:
+        self._store = store
+        self.rules = rules
+        self.history_depth = history_depth
+        self.quota_memories = quota_memories
+        self.quota_words = quota_words
+
+    def _new(self, content: object, metadata: object, tags: object, scope: object, *, memory_id: str | None,
+             param: str = "") -> tuple[Memory, Indexed]:
+        text = self.rules.content(content, param=f"{param}content")
+        memory = Memory(
+            id=memory_id or new_memory_id(),
+            content=text,
+            metadata=self.rules.metadata(metadata, param=f"{param}metadata"),
+            updated_at=int(time.time()),
+            word_count=count_words(text),
+            token_count=count_tokens(text),
+            revision=1,
+            tags=tuple(self.rules.tags(tags, param=f"{param}tags")),
+            scope=check_scope(scope, param=f"{param}scope"),
+        )
+        return memory, indexed(text)
+
+    def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]]) -> list[Created]:
+        try:
+            results = self._store.create_many(user_id, items, max_count=self.quota_memories,
+                                              max_words=self.quota_words)
+        except QuotaExceeded as err:
+            raise _memory_full(err, self.quota_memories, self.quota_words) from None
+        for status, memory in results:
+            log.debug("%s %s for %s: %r", status, memory.id, user_id, memory.content)
+        return [Created(memory, status == "duplicate") for status, memory in results]
+
+    def create(self, user_id: str, content: object, metadata: object = None, *, tags: object = None,
+               scope: object = None, memory_id: str | None = None) -> Created:
+        """Store a new memory; word and token counts are computed once, here.
+
+        A memory equal to one the user has in the same scope is not stored twice:
+        the existing one comes back, marked duplicate. `memory_id` (from an
+        Idempotency-Key's reservation) makes a retried create a no-op.
+        """
+        return self._store_new(user_id, [self._new(content, metadata, tags, scope, memory_id=memory_id)])[0]
+
+    def create_batch(self, user_id: str, items: object, *, id_prefix: str | None = None) -> list[Created]:
+        """Up to max_batch memories at once, all or nothing (any invalid item: 400 naming it, nothing stored)."""
+        self.rules.batch(items, param="memories", what="memories")
+        prepared = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise InvalidRequest(f"'memories[{i}]' must be an object.", param=f"memories[{i}]")
+            memory_id = f"{id_prefix}{i:06d}" if id_prefix else None
+            prepared.append(self._new(item.get("content"), item.get("metadata"), item.get("tags"),
+                                      item.get("scope"), memory_id=memory_id, param=f"memories[{i}]."))
+        return self._store_new(user_id, prepared)
+
+    def get(self, user_id: str, memory_id: str) -> Memory:
+        check_memory_id(memory_id)
+        memory = self._store.get(user_id, memory_id)
+        if memory is None:
+            raise _not_found(memory_id)
+        return memory
+
+    def update(self, user_id: str, memory_id: str, changes: dict[str, Any], *,
+               expected_revisions: list[int] | None = None) -> Memory:
+        """Change any of content, metadata, tags, scope (given keys only; metadata and tags are
+        replaced whole, a null scope makes the memory global). The previous version goes to history.
+        With `expected_revisions` (If-Match) it happens only if the memory is at one of them (else 412)."""
+        check_memory_id(memory_id)
+        if not changes:
+            raise InvalidRequest("Nothing to update: give content, metadata, tags and/or scope.",
+                                 param="content", code="empty_update")
+        content = None
+        if "content" in changes:
+            text = self.rules.content(changes["content"])
+            content = (text, count_words(text), count_tokens(text), indexed(text))
+        try:
+            result = self._store.update(
+                user_id, memory_id, updated_at=int(time.time()), content=content,
+                metadata=self.rules.metadata(changes["metadata"]) if "metadata" in changes else None,
+                tags=self.rules.tags(changes["tags"]) if "tags" in changes else None,
+                scope=check_scope(changes.get("scope")), scope_given="scope" in changes,
+                expected_revisions=expected_revisions, history_depth=self.history_depth,
+                max_words=self.quota_words,
+            )
+        except QuotaExceeded as err:
+            raise _memory_full(err, self.quota_memories, self.quota_words) from None
+        memory = self._settled(memory_id, result)
+        log.debug("updated %s for %s: %r", memory_id, user_id, memory.content)
+        return memory
+
+    def delete(self, user_id: str, memory_id: str, *, expected_revisions: list[int] | None = None) -> Memory:
+        """Delete permanently (with its history); returns the memory as it was."""
+        check_memory_id(memory_id)
+        [result] = self._store.delete_many(user_id, [memory_id], expected_revisions=expected_revisions)
+        return self._settled(memory_id, result)
+
+    def delete_batch(self, user_id: str, memory_ids: object) -> list[tuple[str, bool]]:
+        """Delete up to max_batch ids; per id (id, deleted). Unknown ids are reported, not errors."""
+        self.rules.batch(memory_ids, param="ids", what="memory ids")
+        ids = list(dict.fromkeys(check_memory_id(i, param="ids") for i in memory_ids))
+        results = dict(zip(ids, self._store.delete_many(user_id, ids)))
+        return [(i, results[i].ok) for i in memory_ids]
+
+    def delete_all(self, user_id: str) -> int:
+        """Delete every memory of the user, in chunks (each one atomic); returns how many."""
+        total = 0
+        while True:
+            ids = self._store.oldest_ids(user_id, _DELETE_ALL_CHUNK)
+            if not ids:
+                return total
+            total += sum(result.ok for result in self._store.delete_many(user_id, ids))
+
+    @staticmethod
+    def _settled(memory_id: str, result: WriteResult) -> Memory:
+        if result.missing:
+            raise _not_found(memory_id)
+        if not result.ok:
+            raise PreconditionFailed(
+                f"Memory '{memory_id}' has changed since the version you sent in If-Match.",
+                param="If-Match",
+            )
+        assert result.memory is not None
+        return result.memory
+
+    def list(self, user_id: str, *, limit: int | None = None, order: str = "desc", after: str | None = None,
+             before: str | None = None, filters: Filters = Filters()) -> Page:
+        """One page of memories, OpenAI-style cursors (services/pagination.py), optionally filtered."""
+        limit, order = self.rules.page(self.rules.default_page_size if limit is None else limit, order)
+        if after is not None:
+            check_memory_id(after, param="after")
+        if before is not None:
+            check_memory_id(before, param="before")
+        lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
+        walk = cursor_walk(order, after, before, lowest=lowest, highest=highest)
+        return walk.page(self._store.page(user_id, walk.walk, count=limit + 1, filters=filters), limit)
+
+    def history(self, user_id: str, memory_id: str) -> list[Memory]:
+        """Previous versions, newest first (at most MEMORY_API_HISTORY_DEPTH)."""
+        self.get(user_id, memory_id)
+        return self._store.history(user_id, memory_id, self.history_depth)

@@ -1,0 +1,151 @@
+"""The upstream model provider, reached with the official `openai` SDK.
+
+Any OpenAI-compatible server works (OpenAI, vLLM, Ollama...). Provider errors
+become our envelope: its 429 stays 429 (with its Retry-After), its other 4xx
+become 400 with its message (its 401/403 are our credentials' fault: 502),
+5xx and connection failures 502, timeouts 504.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from typing import Any, Iterator
+
+import openai
+
+from ..config import Settings
+from ..errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest, RateLimited, ServiceUnavailable
+from .sse_events import SSEEvent, iter_events
+
+log = logging.getLogger(__name__)
+
+
+def _provider_message(err: openai.APIStatusError) -> tuple[str, str | None]:
+    body = err.body if isinstance(err.body, dict) else {}
+    message = body.get("message") if isinstance(body.get("message"), str) else None
+    return (message or err.message or "The model provider refused the request."), body.get("param")
+
+
+def map_provider_error(err: Exception) -> ApiError:
+    """Our error for an exception raised by the openai SDK."""
+    if isinstance(err, openai.APITimeoutError):
+        return GatewayTimeout("The model provider did not answer in time.")
+    if isinstance(err, openai.APIConnectionError):
+        return BadGateway("Could not reach the model provider.", code="upstream_unreachable")
+    if isinstance(err, openai.APIStatusError):
+        message, param = _provider_message(err)
+        status = err.status_code
+        if status == 429:
+            retry_after = err.response.headers.get("retry-after")
+            return RateLimited(
+                f"The model provider is rate limiting: {message}",
+                code="upstream_rate_limited",
+                headers={"Retry-After": retry_after} if retry_after else None,
+            )
+        if status in (401, 403):
+            return BadGateway(
+                "The model provider rejected this service's credentials (check OPENAI_API_KEY).",
+                code="upstream_auth_failed",
+            )
+        if 400 <= status < 500:
+            return InvalidRequest(message, param=param if isinstance(param, str) else None, code="upstream_rejected")
+        return BadGateway(f"The model provider failed ({status}): {message}", code="upstream_error")
+    if isinstance(err, openai.OpenAIError):  # e.g. an error event inside a stream
+        return BadGateway(f"The model provider failed: {err}", code="upstream_error")
+    raise err
+
+
+class Upstream:
+    """Chat completions against the configured provider."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: openai.OpenAI | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._settings.openai_api_key or self._settings.openai_base_url)
+
+    def ensure_configured(self) -> None:
+        """Raise the 503 that names the setting to set, if no provider is configured."""
+        if not self.configured:
+            raise ServiceUnavailable(
+                "No model provider is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
+                "provider other than OpenAI).",
+                code="provider_not_configured",
+            )
+
+    def _sdk(self) -> openai.OpenAI:
+        self.ensure_configured()
+        if self._client is None:
+            s = self._settings
+            self._client = openai.OpenAI(
+                # A local provider (Ollama, vLLM) may need no key, but the SDK wants one.
+                api_key=s.openai_api_key or "unused",
+                base_url=s.openai_base_url or None,
+                timeout=openai.Timeout(s.upstream_timeout, connect=s.upstream_connect_timeout),
+                max_retries=s.upstream_retries,
+            )
+        return self._client
+
+    def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """One non-streamed chat completion; the provider's JSON, untouched."""
+        body = dict(payload)
+        try:
+            raw = self._sdk().chat.completions.with_raw_response.create(
+                model=body.pop("model"), messages=body.pop("messages"), extra_body=body
+            )
+            return json.loads(raw.http_response.content)
+        except (openai.OpenAIError, json.JSONDecodeError) as err:
+            raise self._mapped(err) from None
+
+    @contextlib.contextmanager
+    def stream(self, payload: dict[str, Any]) -> Iterator[Iterator[SSEEvent]]:
+        """A streamed completion: yields an iterator of the provider's events, with their exact bytes.
+
+        Errors before the first byte raise here (as ApiError); errors while
+        iterating are the caller's to report inside the stream.
+        """
+        body = dict(payload)
+        body.pop("stream", None)
+        try:
+            manager = self._sdk().chat.completions.with_streaming_response.create(
+                model=body.pop("model"), messages=body.pop("messages"), stream=True, extra_body=body
+            )
+            response = manager.__enter__()
+        except openai.OpenAIError as err:
+            raise self._mapped(err) from None
+        try:
+            yield iter_events(response.iter_bytes())
+        finally:
+            manager.__exit__(None, None, None)
+
+    def summarize(self, instructions: str, text: str) -> str:
+        """Ask the summary model to condense `text`; returns the summary text."""
+        result = self.complete(
+            {
+                "model": self._settings.effective_summary_model,
+                "messages": [
+                    {"role": "system", "content": instructions},
+                    {"role": "user", "content": text},
+                ],
+                "temperature": 0,
+            }
+        )
+        try:
+            content = result["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise BadGateway("The summary model returned no message.", code="upstream_error") from None
+        if not isinstance(content, str) or not content.strip():
+            raise BadGateway("The summary model returned an empty summary.", code="upstream_error")
+        return content.strip()
+
+    @staticmethod
+    def _mapped(err: Exception) -> ApiError:
+        if isinstance(err, json.JSONDecodeError):
+            return BadGateway("The model provider answered with invalid JSON.", code="upstream_error")
+        mapped = map_provider_error(err)
+        log.warning("model provider error: %s -> %s %s", type(err).__name__, mapped.status, mapped.code)
+        return mapped

@@ -1,0 +1,289 @@
+"""Lua scripts that write memories: each keeps the record and every index in step, atomically.
+
+Every key a script touches arrives in KEYS (Redis Cluster checks declared keys
+before a script runs, so a script can never stop half-way on a key that moved).
+KEYS[1..10] are the user's fixed keys (store/keys.py memory_keys):
+  1 items    HASH id -> record             6 tags     HASH tag -> count
+  2 ids      ZSET ids (lexicographic)      7 scopes   HASH scope -> count
+  3 stats    HASH words/tokens/terms/seq   8 dedup    HASH "<scope>|<fingerprint>" -> id
+  4 docs     HASH docno -> "id len fingerprint"   9 updated  ZSET id -> updated_at
+  5 terms    HASH docno -> "term tf ..."         10 sc0      ZSET ids of global memories
+and after them every per-scope, per-tag, per-term and history key the call
+needs, which the caller (store/memories.py) works out from the records it read
+and the ones it writes. ARGV[1] is one JSON plan; its `k` maps each such key's
+family and name to its KEYS index: k.s[scope], k.g[tag], k.t[term], k.h[id].
+A script first checks that the records are still the ones the caller read
+(`expect`), so the keys it declared are the ones needed; otherwise it changes
+nothing and answers 'retry'.
+
+Postings are HASHes docno -> tf * 65536 + document length (a hash entry costs
+less than a sorted-set entry, and search never needs them in order).
+
+A record is {"c": content, "m": metadata, "u": updated_at, "w": words, "t": tokens,
+"r": revision, "n": document number, "g": tags (absent if none), "s": scope
+(absent if global)}. Terms are "term tf term tf ...", computed by memory_api/text.py.
+"""
+
+PRELUDE = """
+local P = cjson.decode(ARGV[1])
+local K = P.k
+local ITEMS, IDS, STATS, DOCS, TERMS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local TAGS, SCOPES, DEDUP, UPDATED = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+
+-- A declared key by family and name; an undeclared one is a bug in the caller, caught before any write
+-- by the `expect` checks, so this never fires half-way.
+local function key(family, name)
+  local i = K[family] and K[family][name]
+  if not i then error('undeclared key ' .. family .. ' ' .. tostring(name)) end
+  return KEYS[i]
+end
+
+local function scope_set(scope)
+  return key('s', scope or '')
+end
+
+local function dedup_field(scope, fingerprint)
+  return (scope or '') .. '|' .. fingerprint
+end
+
+-- Are the stored records still the ones the caller read? (expect: id -> raw record, or false: absent)
+local function unchanged(expect)
+  for id, raw in pairs(expect or {}) do
+    local now = redis.call('HGET', ITEMS, id)
+    if raw == false then
+      if now then return false end
+    elseif now ~= raw then
+      return false
+    end
+  end
+  return true
+end
+
+-- Put a stored memory into every index.
+local function index(id, rec, terms, len, fingerprint)
+  redis.call('ZADD', IDS, 0, id)
+  redis.call('ZADD', UPDATED, rec.u, id)
+  redis.call('ZADD', scope_set(rec.s), 0, id)
+  if rec.s then redis.call('HINCRBY', SCOPES, rec.s, 1) end
+  if rec.g then
+    for _, tag in ipairs(rec.g) do
+      redis.call('ZADD', key('g', tag), 0, id)
+      redis.call('HINCRBY', TAGS, tag, 1)
+    end
+  end
+  redis.call('HSET', DOCS, rec.n, id .. ' ' .. len .. ' ' .. fingerprint)
+  redis.call('HSET', TERMS, rec.n, terms)
+  -- A posting maps the document number to tf * 65536 + document length (BM25 needs both),
+  -- so a search reads everything it scores with from the postings alone.
+  for term, tf in string.gmatch(terms, '(%S+) (%d+)') do
+    redis.call('HSET', key('t', term), rec.n, tonumber(tf) * 65536 + len)
+  end
+  redis.call('HINCRBY', STATS, 'words', rec.w)
+  redis.call('HINCRBY', STATS, 'tokens', rec.t)
+  redis.call('HINCRBY', STATS, 'terms', len)
+  redis.call('HSETNX', DEDUP, dedup_field(rec.s, fingerprint), id)
+end
+
+-- Take a stored memory out of every index; returns its terms, length and fingerprint.
+local function unindex(id, rec)
+  local doc = redis.call('HGET', DOCS, rec.n) or ''
+  local len, fingerprint = string.match(doc, '^%S+ (%d+) (%S+)$')
+  len = tonumber(len) or 0
+  local terms = redis.call('HGET', TERMS, rec.n) or ''
+  redis.call('ZREM', IDS, id)
+  redis.call('ZREM', UPDATED, id)
+  redis.call('ZREM', scope_set(rec.s), id)
+  if rec.s and redis.call('HINCRBY', SCOPES, rec.s, -1) <= 0 then redis.call('HDEL', SCOPES, rec.s) end
+  if rec.g then
+    for _, tag in ipairs(rec.g) do
+      redis.call('ZREM', key('g', tag), id)
+      if redis.call('HINCRBY', TAGS, tag, -1) <= 0 then redis.call('HDEL', TAGS, tag) end
+    end
+  end
+  for term in string.gmatch(terms, '(%S+) %d+') do
+    redis.call('HDEL', key('t', term), rec.n)
+  end
+  redis.call('HDEL', DOCS, rec.n)
+  redis.call('HDEL', TERMS, rec.n)
+  -- 0 - x, not -x: Lua writes -0 as "-0", which HINCRBY refuses
+  redis.call('HINCRBY', STATS, 'words', 0 - rec.w)
+  redis.call('HINCRBY', STATS, 'tokens', 0 - rec.t)
+  redis.call('HINCRBY', STATS, 'terms', 0 - len)
+  if fingerprint then
+    local field = dedup_field(rec.s, fingerprint)
+    if redis.call('HGET', DEDUP, field) == id then redis.call('HDEL', DEDUP, field) end
+  end
+  return terms, len, fingerprint or ''
+end
+
+-- Would adding `count` memories and `words` words break a quota (0 = none)? Returns 'count', 'words' or nil.
+local function over_quota(count, words, max_count, max_words)
+  if max_count > 0 and count > 0 and redis.call('ZCARD', IDS) + count > max_count then return 'count' end
+  if max_words > 0 and words > 0 and (tonumber(redis.call('HGET', STATS, 'words')) or 0) + words > max_words then
+    return 'words'
+  end
+  return nil
+end
+
+local function accepted(revisions, rec)
+  return revisions == '' or string.find(revisions, ',' .. tostring(rec.r) .. ',', 1, true) ~= nil
+end
+
+-- Delete a stored memory, its indexes and its history.
+local function remove(id, raw)
+  unindex(id, cjson.decode(raw))
+  redis.call('HDEL', ITEMS, id)
+  redis.call('DEL', key('h', id))
+end
+"""
+
+CREATE_MEMORIES = PRELUDE + """
+-- Plan: max_count, max_words (0: no quota), dup (true: return an existing duplicate instead of
+-- storing), items: [{id, rec (the record without n), terms, len, fp}].
+-- All or nothing: returns {'full', 'count'|'words'} and stores nothing when over quota, else
+-- per memory {status, id, record} with status 'created', 'exists' (that id is stored already:
+-- a retried create) or 'duplicate' (id: the stored memory with the same content and scope).
+local plan, new_count, new_words, seen = {}, 0, 0, {}
+for _, item in ipairs(P.items) do
+  local rec = item.rec
+  local field = dedup_field(rec.s, item.fp)
+  local dup = P.dup and (seen[field] or redis.call('HGET', DEDUP, field))
+  if redis.call('HEXISTS', ITEMS, item.id) == 1 then
+    plan[#plan + 1] = {'exists', item.id}
+  elseif dup and (seen[field] or redis.call('HEXISTS', ITEMS, dup) == 1) then
+    plan[#plan + 1] = {'duplicate', dup}
+  else
+    plan[#plan + 1] = {'created', item.id, rec, item}
+    new_count, new_words = new_count + 1, new_words + rec.w
+    seen[field] = item.id
+  end
+end
+local over = over_quota(new_count, new_words, P.max_count, P.max_words)
+if over then return {'full', over} end
+local created = {}
+for _, step in ipairs(plan) do
+  if step[1] == 'created' then
+    local rec, item = step[3], step[4]
+    rec.n = redis.call('HINCRBY', STATS, 'seq', 1)
+    local encoded = cjson.encode(rec)
+    redis.call('HSET', ITEMS, step[2], encoded)
+    index(step[2], rec, item.terms, item.len, item.fp)
+    created[step[2]] = encoded
+  end
+end
+local out = {}
+for _, step in ipairs(plan) do
+  out[#out + 1] = step[1]
+  out[#out + 1] = step[2]
+  out[#out + 1] = created[step[2]] or redis.call('HGET', ITEMS, step[2])
+end
+return out
+"""
+
+UPDATE_MEMORY = PRELUDE + """
+-- Plan: id, expect {id: raw}, revisions (accepted revisions ",3,4," from If-Match, or ''), updated_at,
+-- content (absent: unchanged) {c, w, t, terms, len, fp}, metadata (absent: unchanged), tags (absent:
+-- unchanged), scope_given + scope ('' = global), history_depth, max_words.
+-- Returns {'retry'} if the record moved since it was read, {1, record}, {0} if missing,
+-- {-1, current record} on a revision mismatch, {-2, 'words'} over quota.
+if not unchanged(P.expect) then return {'retry'} end
+local id = P.id
+local raw = redis.call('HGET', ITEMS, id)
+if not raw then return {0} end
+local rec = cjson.decode(raw)
+if not accepted(P.revisions, rec) then return {-1, raw} end
+local content = P.content
+if content and over_quota(0, content.w - rec.w, 0, P.max_words) then
+  return {-2, 'words'}
+end
+local terms, len, fingerprint = unindex(id, rec)
+if content then
+  rec.c, rec.w, rec.t = content.c, content.w, content.t
+  terms, len, fingerprint = content.terms, content.len, content.fp
+end
+if P.metadata then rec.m = P.metadata end
+if P.tags then
+  if #P.tags == 0 then rec.g = nil else rec.g = P.tags end
+end
+if P.scope_given then
+  if P.scope == '' then rec.s = nil else rec.s = P.scope end
+end
+rec.u = P.updated_at
+rec.r = rec.r + 1
+local encoded = cjson.encode(rec)
+redis.call('HSET', ITEMS, id, encoded)
+index(id, rec, terms, len, fingerprint)
+if P.history_depth > 0 then
+  redis.call('LPUSH', key('h', id), raw)
+  redis.call('LTRIM', key('h', id), 0, P.history_depth - 1)
+end
+return {1, encoded}
+"""
+
+DELETE_MEMORIES = PRELUDE + """
+-- Plan: expect {id: raw or false}, revisions (",3," from If-Match, or ''), ids.
+-- {'retry'} if a record moved since it was read; else per id: {1, record} deleted, {0, false} missing,
+-- {-1, record} revision mismatch (kept).
+if not unchanged(P.expect) then return {'retry'} end
+local out = {}
+for _, id in ipairs(P.ids) do
+  local raw = redis.call('HGET', ITEMS, id)
+  if not raw then
+    out[#out + 1] = 0
+    out[#out + 1] = false
+  elseif not accepted(P.revisions, cjson.decode(raw)) then
+    out[#out + 1] = -1
+    out[#out + 1] = raw
+  else
+    remove(id, raw)
+    out[#out + 1] = 1
+    out[#out + 1] = raw
+  end
+end
+return out
+"""
+
+PUT_MEMORIES = PRELUDE + """
+-- Import. Plan: expect {id: raw or false}, overwrite (bool), max_count, max_words, items: [{id, rec
+-- (the record without n), terms, len, fp, history (record JSON strings, newest first)}].
+-- {'retry'} if a record moved since it was read; {'full', what} over quota (nothing written);
+-- else per memory 'created'|'overwritten'|'skipped'.
+if not unchanged(P.expect) then return {'retry'} end
+local new_count, word_delta = 0, 0
+for _, item in ipairs(P.items) do
+  local raw = redis.call('HGET', ITEMS, item.id)
+  local rec = item.rec
+  if not raw then
+    new_count, word_delta = new_count + 1, word_delta + rec.w
+  elseif P.overwrite then
+    word_delta = word_delta + rec.w - cjson.decode(raw).w
+  end
+end
+local over = over_quota(new_count, word_delta, P.max_count, P.max_words)
+if over then return {'full', over} end
+local out = {}
+for _, item in ipairs(P.items) do
+  local id, raw = item.id, redis.call('HGET', ITEMS, item.id)
+  if raw and not P.overwrite then
+    out[#out + 1] = 'skipped'
+  else
+    local rec = item.rec
+    if raw then
+      local old = cjson.decode(raw)
+      unindex(id, old)
+      rec.n = old.n
+      out[#out + 1] = 'overwritten'
+    else
+      rec.n = redis.call('HINCRBY', STATS, 'seq', 1)
+      out[#out + 1] = 'created'
+    end
+    redis.call('HSET', ITEMS, id, cjson.encode(rec))
+    index(id, rec, item.terms, item.len, item.fp)
+    redis.call('DEL', key('h', id))
+    for _, old_record in ipairs(item.history) do
+      redis.call('RPUSH', key('h', id), old_record)
+    end
+  end
+end
+return out
+"""

@@ -1,0 +1,108 @@
+"""Lua scripts that read memories: one filtered page, the hits of a search, records before a write.
+
+They walk indexes that memory_lua.py keeps and write nothing. Every key they
+read arrives in KEYS. Search scoring itself happens in the search service, so a
+search over large postings never holds Redis' single thread for long.
+"""
+
+LIST_MEMORIES = """
+-- KEYS[1] items, KEYS[2] updated, KEYS[3..] sets every listed id belongs to (the id index,
+-- or a scope's and tags' sets; all lexicographic ZSETs of ids).
+-- ARGV[1] JSON: lower, upper (ZRANGE BYLEX bounds), newest (bool), count, since / till (updated_at
+-- range, absent: none). Walks the smallest of the sets from the cursor and keeps the ids in all the
+-- others that pass the updated-time range. Returns {ids, records}.
+local P = cjson.decode(ARGV[1])
+local lower, upper, newest, want = P.lower, P.upper, P.newest, P.count
+local since, till = P.since, P.till
+local walked, smallest = 3, nil
+for k = 3, #KEYS do
+  local size = redis.call('ZCARD', KEYS[k])
+  if smallest == nil or size < smallest then walked, smallest = k, size end
+end
+local filtered = #KEYS > 3 or since or till
+local batch = filtered and math.max(want * 4, 200) or want
+local ids = {}
+while #ids < want do
+  local chunk
+  if newest then
+    chunk = redis.call('ZRANGE', KEYS[walked], upper, lower, 'BYLEX', 'REV', 'LIMIT', 0, batch)
+  else
+    chunk = redis.call('ZRANGE', KEYS[walked], lower, upper, 'BYLEX', 'LIMIT', 0, batch)
+  end
+  for _, id in ipairs(chunk) do
+    local keep = true
+    for k = 3, #KEYS do
+      if k ~= walked and not redis.call('ZSCORE', KEYS[k], id) then keep = false break end
+    end
+    if keep and (since or till) then
+      local updated = tonumber(redis.call('ZSCORE', KEYS[2], id))
+      keep = updated ~= nil and (not since or updated >= since) and (not till or updated <= till)
+    end
+    if keep then
+      ids[#ids + 1] = id
+      if #ids == want then break end
+    end
+  end
+  if #chunk < batch then break end
+  if newest then upper = '(' .. chunk[#chunk] else lower = '(' .. chunk[#chunk] end
+end
+if #ids == 0 then return {ids, {}} end
+return {ids, redis.call('HMGET', KEYS[1], unpack(ids))}
+"""
+
+RESOLVE_SEARCH_HITS = """
+-- The second step of a search: turn ranked document numbers into memories, applying the filters.
+-- KEYS[1] items, KEYS[2] docs, KEYS[3] updated, then the required tags' sets, then the allowed scopes'
+-- sets. ARGV[1] JSON: want (how many hits), tags (how many tag sets follow KEYS[3]), scopes (how many
+-- scope sets follow them; 0: any scope), low / high (id range, absent: none), since / till (updated_at
+-- range), docs (document numbers, best first).
+-- Returns {docno, id, record, ...} for the documents that exist and pass, in the given order.
+local P = cjson.decode(ARGV[1])
+local first_scope, last_scope = 4 + P.tags, 3 + P.tags + P.scopes
+local since, till = P.since, P.till
+local out, found = {}, 0
+for _, docno in ipairs(P.docs) do
+  local doc = redis.call('HGET', KEYS[2], docno)
+  local id = doc and string.match(doc, '^(%S+)')
+  local keep = id ~= nil and (not P.low or id >= P.low) and (not P.high or id <= P.high)
+  if keep then
+    for k = 4, 3 + P.tags do
+      if not redis.call('ZSCORE', KEYS[k], id) then keep = false break end
+    end
+  end
+  if keep and P.scopes > 0 then
+    keep = false
+    for k = first_scope, last_scope do
+      if redis.call('ZSCORE', KEYS[k], id) then keep = true break end
+    end
+  end
+  if keep and (since or till) then
+    local updated = tonumber(redis.call('ZSCORE', KEYS[3], id))
+    keep = updated ~= nil and (not since or updated >= since) and (not till or updated <= till)
+  end
+  if keep then
+    local record = redis.call('HGET', KEYS[1], id)
+    if record then
+      out[#out + 1] = docno
+      out[#out + 1] = id
+      out[#out + 1] = record
+      found = found + 1
+      if found == P.want then break end
+    end
+  end
+end
+return out
+"""
+
+READ_FOR_WRITE = """
+-- What a write must know before it declares its keys: each memory's record and indexed terms.
+-- KEYS[1] items, KEYS[2] terms (by document number); ARGV: memory ids.
+-- Returns {record or false, terms or false, ...} per id.
+local out = {}
+for i = 1, #ARGV do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  out[#out + 1] = raw or false
+  out[#out + 1] = raw and (redis.call('HGET', KEYS[2], cjson.decode(raw).n) or '') or false
+end
+return out
+"""

@@ -1,0 +1,91 @@
+"""How a memory is stored: its record's encoding, and the values store writes exchange with services."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..models import Memory
+
+dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def record_of(memory: Memory) -> dict[str, Any]:
+    """A memory's stored record (short field names; the document number `n` is added by Redis)."""
+    rec: dict[str, Any] = {
+        "c": memory.content,
+        "m": memory.metadata,
+        "u": memory.updated_at,
+        "w": memory.word_count,
+        "t": memory.token_count,
+        "r": memory.revision,
+    }
+    if memory.tags:
+        rec["g"] = list(memory.tags)
+    if memory.scope:
+        rec["s"] = memory.scope
+    return rec
+
+
+def encode_record(memory: Memory) -> str:
+    return dumps(record_of(memory))
+
+
+def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
+    rec = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    metadata = rec.get("m") or {}  # Lua's cjson writes an empty table as {} or []
+    tags = rec.get("g") or ()
+    return Memory(
+        id=text(memory_id),
+        content=rec["c"],
+        metadata=metadata if isinstance(metadata, dict) else {},
+        updated_at=int(rec["u"]),
+        word_count=int(rec["w"]),
+        token_count=int(rec["t"]),
+        revision=int(rec["r"]),
+        tags=tuple(tags) if isinstance(tags, list) else (),
+        scope=rec.get("s") or None,
+    )
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """What the search index and the duplicate map need of a memory's content."""
+
+    terms: str  # "term tf term tf ..."
+    length: int  # terms counted with repeats (BM25's document length)
+    fingerprint: str  # equal for duplicate contents
+
+    @property
+    def term_names(self) -> list[str]:
+        return self.terms.split()[0::2]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of a conditional write: ok, missing, or revision mismatch (`memory` is the current one)."""
+
+    ok: bool
+    memory: Memory | None
+
+    @property
+    def missing(self) -> bool:
+        return not self.ok and self.memory is None
+
+
+class QuotaExceeded(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what  # "count" or "words"
+
+
+def text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def hash_pairs(reply) -> list:
+    """HGETALL as (field, value) pairs, whether RESP3 made it a dict or RESP2 a flat list."""
+    if isinstance(reply, dict):
+        return list(reply.items())
+    return list(zip(reply[0::2], reply[1::2]))
