@@ -30,6 +30,10 @@ class FakeLLM:
         self.chunk_delay = 0.0  # seconds between streamed chunks
         self.break_after_chunks: int | None = None  # drop the connection mid-stream
         self.reply_words: int | None = None  # make replies this many words long
+        # Events the tests wait on instead of sleeping: a request arrived; a stream ended (either it
+        # ran to its end or the other side hung up while it was being written).
+        self.request_received = threading.Event()
+        self.stream_ended = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
@@ -73,6 +77,7 @@ class FakeLLM:
                 with fake.lock:
                     fake.requests.append({"path": self.path, "body": body,
                                           "headers": {k.lower(): v for k, v in self.headers.items()}})
+                fake.request_received.set()
                 if not self.path.endswith("/chat/completions"):
                     return self._json(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
                 if _is_summary(body):
@@ -137,6 +142,8 @@ class FakeLLM:
                     self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+                finally:
+                    fake.stream_ended.set()
 
         return Handler
 

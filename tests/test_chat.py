@@ -6,7 +6,7 @@ import openai
 import pytest
 import tiktoken
 
-from conftest import auth, with_provider
+from helpers import auth, with_provider
 from memory_api.services.context import BLOCK_END, BLOCK_START
 
 

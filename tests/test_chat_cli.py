@@ -7,7 +7,7 @@ import sys
 import pexpect
 import pytest
 
-from conftest import REPO, auth, subprocess_env, with_provider
+from helpers import REPO, auth, subprocess_env, with_provider
 
 
 @pytest.fixture

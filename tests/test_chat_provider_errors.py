@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from conftest import auth, free_port, with_provider
+from helpers import auth, free_port, with_provider
 
 ASK = {"messages": [{"role": "user", "content": "hi"}]}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO
+from helpers import REPO
 from memory_api.config import env_example_text, settings_table_markdown
 
 README = (REPO / "README.md").read_text()

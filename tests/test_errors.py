@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import auth, free_port
+from helpers import auth, free_port
 from memory_api import create_app
 from memory_api.config import Settings
 from memory_api.store import keys as redis_keys

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RedisServer, auth, subprocess_env
+from helpers import RedisServer, auth, subprocess_env, wait_until
 from fake_llm import FakeLLM
 from test_serve_embedded import Serve, cli, embedded_servers
 from test_serve_embedded import http as http_json
@@ -128,12 +128,16 @@ def test_sigkill_of_workers_during_a_write_storm_leaves_no_half_writes(tmp_path,
     serve = Serve(tmp_path / "data", workers=3, REDIS_URL=redis_server.url)
     try:
         with Storm(serve.url, key) as storm:
-            time.sleep(1.0)
             for _ in range(3):
+                # Kill a worker once the storm has acknowledged more writes since the last kill.
+                acknowledged = len(storm.created)
+                wait_until(lambda: len(storm.created) >= acknowledged + 25, timeout=30,
+                           what="more acknowledged creates")
                 victims = children_of(serve.proc.pid)
                 assert victims, "gunicorn workers should be running"
                 os.kill(random.choice(victims), signal.SIGKILL)
-                time.sleep(0.7)
+            acknowledged = len(storm.created)
+            wait_until(lambda: len(storm.created) >= acknowledged + 25, timeout=30, what="writes after the kills")
         assert len(storm.created) > 50 and storm.deleted
         report = cli(tmp_path, "check", "--json", REDIS_URL=redis_server.url)
         assert report.returncode == 0, report.stdout
@@ -193,8 +197,9 @@ def test_sigterm_lets_in_flight_requests_finish_and_saves_redis(tmp_path):
                 "conversation_id": conv["id"], "messages": [{"role": "user", "content": "wait for me"}]})
 
         thread = threading.Thread(target=slow_chat)
+        fake.request_received.clear()
         thread.start()
-        time.sleep(0.5)
+        assert fake.request_received.wait(10), "the chat never reached the provider"
         serve.proc.send_signal(signal.SIGTERM)
         thread.join(10)
         serve.proc.communicate(timeout=30)

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from conftest import REPO
+from helpers import REPO
 from fake_llm import FakeLLM
 
 # POST /v1/memory/import takes JSON Lines: send generated text as it is.
@@ -30,7 +30,7 @@ def fuzz_target(redis_server, tmp_path_factory):
     """One app for the whole module (hypothesis calls the test many times)."""
     import redis as redis_lib
 
-    from conftest import LiveServer
+    from helpers import LiveServer
     from memory_api import create_app
     from memory_api.config import Settings
 

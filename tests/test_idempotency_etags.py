@@ -7,7 +7,7 @@ import threading
 import openai
 import pytest
 
-from conftest import auth
+from helpers import auth
 
 
 def idem(key, value, **extra):

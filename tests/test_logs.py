@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from conftest import auth
+from helpers import auth
 from memory_api import create_app
 
 

@@ -14,7 +14,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from conftest import REPO, auth, free_port, subprocess_env
+from helpers import REPO, auth, free_port, subprocess_env
 from memory_api.mcp.server import build_mcp_server
 
 TOOLS = {"add_memory", "batch_add_memories", "search_memories", "list_memories", "get_memory", "update_memory",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import auth
+from helpers import auth
 
 MEM_ID = re.compile(r"^mem_[0-9A-HJKMNP-TV-Z]{26}$")
 

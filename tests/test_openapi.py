@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, subprocess_env
+from helpers import REPO, subprocess_env
 
 SPEC_PATH = REPO / "openapi.yaml"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")

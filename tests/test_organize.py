@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import auth, with_provider
+from helpers import auth, with_provider
 
 
 def create(client, key, content, **extra):

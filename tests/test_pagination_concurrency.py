@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from conftest import auth
+from helpers import auth
 
 
 @pytest.mark.parametrize("order", ["desc", "asc"])

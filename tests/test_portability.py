@@ -6,7 +6,7 @@ import json
 
 import openai
 
-from conftest import auth
+from helpers import auth
 from test_serve_embedded import cli
 
 

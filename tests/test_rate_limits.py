@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import auth
+from helpers import auth
 from memory_api import create_app
 from memory_api.services import Services
 

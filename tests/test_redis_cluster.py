@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from conftest import RedisServer, auth
+from helpers import RedisServer, auth
 from memory_api import create_app
 from memory_api.config import Settings
 

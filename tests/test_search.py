@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from conftest import auth
+from helpers import auth
 from memory_api.text import query_terms, term_frequencies
 
 VOCABULARY = (

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, free_port, subprocess_env
+from helpers import REPO, free_port, subprocess_env
 
 CLI = [sys.executable, "-m", "memory_api.cli"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from ..services.chat import ChatOutcome, parse_chat_request
+from ..services.chat import ChatOutcome
+from ..services.chat_request import parse_chat_request
 from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .hooks import authenticate_request
 from .parsing import Blueprint, json_response, principal, services

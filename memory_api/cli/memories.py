@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
+from ..errors import ApiError
 from ..models import Memory
 from ..services.auth import validate_user_id
-from . import main, open_services
+from . import ApiErrorExit, main, open_services
 
 
 def _echo(payload: Any) -> None:
@@ -36,7 +37,14 @@ def _memory(memory: Memory) -> dict[str, Any]:
     return memory.to_api()
 
 
-user_option = click.option("--user", required=True, help="Whose memories.")
+def _user(ctx, param, value: str) -> str:
+    try:
+        return validate_user_id(value)
+    except ApiError as err:
+        raise ApiErrorExit(err) from None
+
+
+user_option = click.option("--user", required=True, callback=_user, help="Whose memories.")
 
 
 @main.group("memory")
@@ -53,7 +61,6 @@ def memory_group() -> None:
 def add(user: str, content: str, tags: tuple[str, ...], scope: str | None, metadata: tuple[str, ...]) -> None:
     """Store CONTENT as a memory of USER."""
     with open_services() as services:
-        validate_user_id(user)
         created = services.memories.create(user, content, _metadata(metadata), tags=list(tags) or None,
                                            scope=scope)
     _echo({**_memory(created.memory), "duplicate": created.duplicate})
@@ -71,7 +78,6 @@ def list_cmd(user: str, limit: int | None, order: str, after: str | None, before
              tags: tuple[str, ...], scope: str | None) -> None:
     """One page of USER's memories, as the REST list object."""
     with open_services() as services:
-        validate_user_id(user)
         filters = services.rules.filters(tags=list(tags) or None, scope=scope)
         page = services.memories.list(user, limit=limit, order=order, after=after, before=before, filters=filters)
     _echo(page.to_api())
@@ -84,7 +90,6 @@ def list_cmd(user: str, limit: int | None, order: str, after: str | None, before
 def search(user: str, query: str, limit: int | None) -> None:
     """USER's memories ranked by relevance to QUERY."""
     with open_services() as services:
-        validate_user_id(user)
         _echo(services.search.search(user, query, limit=limit).to_api())
 
 
@@ -94,7 +99,6 @@ def search(user: str, query: str, limit: int | None) -> None:
 def get(user: str, memory_id: str) -> None:
     """One memory."""
     with open_services() as services:
-        validate_user_id(user)
         _echo(_memory(services.memories.get(user, memory_id)))
 
 
@@ -119,7 +123,6 @@ def update(user: str, memory_id: str, content: str | None, tags: tuple[str, ...]
             raise click.UsageError("give --scope or --global, not both")
         changes["scope"] = None
     with open_services() as services:
-        validate_user_id(user)
         _echo(_memory(services.memories.update(user, memory_id, changes)))
 
 
@@ -129,6 +132,5 @@ def update(user: str, memory_id: str, content: str | None, tags: tuple[str, ...]
 def delete(user: str, memory_id: str) -> None:
     """Delete a memory for good."""
     with open_services() as services:
-        validate_user_id(user)
         memory = services.memories.delete(user, memory_id)
     _echo({"id": memory.id, "object": "memory.deleted", "deleted": True})

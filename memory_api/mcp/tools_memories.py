@@ -75,6 +75,13 @@ def register(tool) -> None:
         return MemoryPage(memories=[memory_out(m) for m in page.items], has_more=page.has_more,
                           next_cursor=page.items[-1].id if page.has_more and page.items else None)
 
+    register_by_id(tool)
+
+
+def register_by_id(tool) -> None:
+    """The tools that act on one memory by its id: get, update, delete, history."""
+    memories = tool.services.memories
+
     @tool
     def get_memory(ctx: Context, memory_id: str) -> MemoryOut:
         """One memory by id (mem_...)."""

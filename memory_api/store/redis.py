@@ -31,6 +31,10 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.ClusterDownError,
     redis.exceptions.TryAgainError,
     redis.exceptions.MasterDownError,
+    # A Redis Cluster moving slots or failing over: redis-py gives up after its retries with these.
+    redis.exceptions.ClusterError,
+    redis.exceptions.MovedError,
+    redis.exceptions.AskError,
 )
 
 _SCRIPTS = {

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ...ids import CONVERSATION_ID_PATTERN
-from ...services.chat import MESSAGE_ROLES
+from ...services.chat_request import MESSAGE_ROLES
 from ...validation import SCOPE_PATTERN, TEXT_PATTERN
 from .common import PageQuery, StrictBool, StrictInt, StrictSchema, constant, limits, list_of, metadata_field
 

@@ -1,0 +1,125 @@
+"""A chat request as the service reads it, and the prompt rules: where memories and the summary go.
+
+The request is OpenAI's chat-completions body plus two optional fields,
+`memory` ({"inject", "max_words", "max_tokens", "scope"}) and `conversation_id`;
+every other field goes to the provider untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidRequest
+from ..validation import check_scope
+from .conversations import ThreadForPrompt, check_conversation_id, message_text
+
+SYSTEM_ROLES = ("system", "developer")
+MESSAGE_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+NEW_CONVERSATION = "new"
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    stream: bool
+    inject: bool
+    memory_options: dict[str, Any]
+    conversation_id: str | None
+    passthrough: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_chat_request(body: dict[str, Any], *, default_model: str) -> ChatRequest:
+    """Check our fields and the messages' shape; everything else is the provider's business."""
+    body = dict(body)
+    messages = body.pop("messages", None)
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' must be a non-empty array of messages.", param="messages")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise InvalidRequest(f"'messages[{i}]' must be an object.", param=f"messages[{i}]")
+        if message.get("role") not in MESSAGE_ROLES:
+            raise InvalidRequest(
+                f"'messages[{i}].role' must be one of {', '.join(MESSAGE_ROLES)}.", param=f"messages[{i}].role"
+            )
+        content = message.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise InvalidRequest(
+                f"'messages[{i}].content' must be a string or an array of content parts.",
+                param=f"messages[{i}].content",
+            )
+    model = body.pop("model", None) or default_model
+    if not isinstance(model, str):
+        raise InvalidRequest("'model' must be a string.", param="model")
+    stream = body.pop("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequest("'stream' must be a boolean.", param="stream")
+    memory = body.pop("memory", None) or {}
+    if not isinstance(memory, dict):
+        raise InvalidRequest("'memory' must be an object.", param="memory")
+    unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope"}
+    if unknown:
+        raise InvalidRequest(f"Unrecognized field 'memory.{sorted(unknown)[0]}'.", param="memory",
+                             code="unknown_parameter")
+    inject = memory.get("inject", True)
+    if not isinstance(inject, bool):
+        raise InvalidRequest("'memory.inject' must be a boolean.", param="memory.inject")
+    check_scope(memory.get("scope"), param="memory.scope")
+    conversation_id = body.pop("conversation_id", None)
+    if conversation_id is not None and conversation_id != NEW_CONVERSATION:
+        check_conversation_id(conversation_id)
+    return ChatRequest(model, messages, stream, inject, memory, conversation_id, body)
+
+
+def latest_user_text(messages: list[dict[str, Any]]) -> str | None:
+    """The text of the last user message: what relevance ranking matches memories against."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return message_text(message) or None
+    return None
+
+
+def _append_to_system(message: dict[str, Any], addition: str) -> dict[str, Any]:
+    message = dict(message)
+    content = message.get("content")
+    if isinstance(content, list):
+        message["content"] = [*content, {"type": "text", "text": addition}]
+    elif content:
+        message["content"] = f"{content}\n\n{addition}"
+    else:
+        message["content"] = addition
+    return message
+
+
+def inject_into_messages(messages: list[dict[str, Any]], addition: str) -> list[dict[str, Any]]:
+    """Merge `addition` into the first system (or developer) message, or prepend a system message."""
+    if not addition:
+        return list(messages)
+    for i, message in enumerate(messages):
+        if message.get("role") in SYSTEM_ROLES:
+            return [*messages[:i], _append_to_system(message, addition), *messages[i + 1:]]
+    return [{"role": "system", "content": addition}, *messages]
+
+
+def render_summary(thread: ThreadForPrompt) -> str:
+    if not thread.summary:
+        return ""
+    return (
+        "<conversation_summary>\n"
+        f"Summary of the earlier part of this conversation (its first {thread.summarized_through} messages):\n"
+        f"{thread.summary}\n"
+        "</conversation_summary>"
+    )
+
+
+def system_text(messages: list[dict[str, Any]]) -> str | None:
+    texts = []
+    for m in messages:
+        if m.get("role") in SYSTEM_ROLES:
+            content = m.get("content")
+            if isinstance(content, str):
+                texts.append(content)
+            elif isinstance(content, list):
+                texts += [p.get("text", "") for p in content if isinstance(p, dict)]
+    return "\n\n".join(t for t in texts if t) if texts else None
