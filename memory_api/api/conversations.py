@@ -10,7 +10,7 @@ from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .hooks import authenticate_request
 from .idempotency import idempotent_id
 from .parsing import Blueprint, json_response, principal, services
-from .schemas.chat import (
+from .schemas.conversations import (
     ConversationCreateRequest,
     ConversationDeleted,
     ConversationList,
