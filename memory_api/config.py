@@ -115,6 +115,28 @@ class Settings:
     upstream_retries: int = _setting(
         "MEMORY_API_UPSTREAM_RETRIES", 0, "Retries of a failed provider call (the client's SDK retries too).")
 
+    # --- embeddings (semantic recall) --------------------------------------------
+    embeddings: str = _setting(
+        "MEMORY_API_EMBEDDINGS", "local",
+        "Where memories are embedded for semantic recall: local (an ONNX model shipped with the package, "
+        "offline), provider (the OpenAI-compatible /v1/embeddings), or off (keyword search only).")
+    embedding_model: str = _setting(
+        "MEMORY_API_EMBEDDING_MODEL", "text-embedding-3-small",
+        "Embedding model asked for at the provider (used with MEMORY_API_EMBEDDINGS=provider).")
+    embedding_dimensions: int = _setting(
+        "MEMORY_API_EMBEDDING_DIMENSIONS", 0,
+        "Vector size asked of the provider's embedding model (0: the model's own).")
+    embeddings_base_url: str | None = _setting(
+        "MEMORY_API_EMBEDDINGS_BASE_URL", None,
+        "OpenAI-compatible URL for embeddings (default: OPENAI_BASE_URL).")
+    embeddings_api_key: str | None = _setting(
+        "MEMORY_API_EMBEDDINGS_API_KEY", None, "Key for the embeddings provider (default: OPENAI_API_KEY).")
+    embedding_model_path: str | None = _setting(
+        "MEMORY_API_EMBEDDING_MODEL_PATH", None,
+        "With local: a directory with your own model.onnx and tokenizer.json to use instead of the shipped model.")
+    embedding_threads: int = _setting(
+        "MEMORY_API_EMBEDDING_THREADS", 1, "CPU threads each worker's local embedding model may use.")
+
     # --- chat: memory injection and conversations ----------------------------
     max_words: int = _setting(
         "MEMORY_API_MAX_WORDS", 1500, "Most words of memories injected into a prompt.")
@@ -147,6 +169,12 @@ class Settings:
                 raise ConfigError(f"{_env_name(name)} must be at least 1.")
         if self.default_page_size > self.max_page_size:
             raise ConfigError("MEMORY_API_DEFAULT_PAGE_SIZE must not exceed MEMORY_API_MAX_PAGE_SIZE.")
+        if self.embeddings not in ("local", "provider", "off"):
+            raise ConfigError(f"MEMORY_API_EMBEDDINGS={self.embeddings!r}: expected local, provider or off.")
+        if self.embedding_dimensions < 0:
+            raise ConfigError("MEMORY_API_EMBEDDING_DIMENSIONS must be 0 (the model's own) or more.")
+        if self.embedding_threads < 1:
+            raise ConfigError("MEMORY_API_EMBEDDING_THREADS must be at least 1.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> "Settings":

@@ -20,6 +20,7 @@ class Memory:
     revision: int = 1
     tags: tuple[str, ...] = ()
     scope: str | None = None  # None: a global memory
+    index_version: int = 0  # the analyzer rules its search terms come from (text.ANALYZER_VERSION)
 
     @property
     def created_at(self) -> int:

@@ -4,9 +4,13 @@ Search terms: the text is NFKC-normalised and case-folded, then split into
 Unicode words (letters, digits and underscore; anything else separates).
 Chinese, Japanese and Korean characters become one term each, since those
 scripts do not put spaces between words. A short list of English stop words is
-left out, as are words over 64 characters. There is no stemming ("cats" does
-not match "cat") and no phrase search: a query's terms are matched
-independently and ranked with BM25.
+left out, as are words over 64 characters. Every other word is reduced to its
+English stem (Snowball), the same way at index and at query time, so "peanut"
+finds "peanuts" and "cooking" finds "cooked". There is no phrase search: a
+query's terms are matched independently and ranked with BM25.
+
+ANALYZER_VERSION names these rules: memories indexed under other rules are
+re-indexed by `memory-api reindex`.
 
 Duplicates: two memories are duplicates when their contents are equal after
 NFKC normalisation, case-folding and collapsing whitespace.
@@ -14,21 +18,36 @@ NFKC normalisation, case-folding and collapsing whitespace.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 from collections import Counter
 
+import snowballstemmer
+
 _WORD = re.compile(r"\w+")
 # Han, Hiragana, Katakana, Hangul: one term per character.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 MAX_TERM_CHARS = 64
+ANALYZER_VERSION = 2  # 1: no stemming; 2: English Snowball stems
 
 STOP_WORDS = frozenset(
     """a an and are as at be been but by for from had has have he her hers him his i if in into is it its
     me my of on or our ours she so than that the their theirs them then there these they this those to
     too us was we were what when where which who whom why will with you your yours""".split()
 )
+
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A word's English stem; words with digits or non-Latin letters are kept as they are."""
+    if not word.isascii() or not word.isalpha():
+        return word
+    return _stemmer.stemWord(word)
 
 
 def _normalized(text: str) -> str:
@@ -43,7 +62,7 @@ def search_terms(text: str) -> list[str]:
 def _terms_of_normalized(normalized: str) -> list[str]:
     words = _WORD.findall(normalized)
     if not _CJK.search(normalized):  # the common case: no per-word CJK splitting
-        return [w for w in words if w not in STOP_WORDS and len(w) <= MAX_TERM_CHARS]
+        return [stem(w) for w in words if w not in STOP_WORDS and len(w) <= MAX_TERM_CHARS]
     terms: list[str] = []
     for word in words:
         if _CJK.search(word):
@@ -52,7 +71,7 @@ def _terms_of_normalized(normalized: str) -> list[str]:
                 if piece and piece not in STOP_WORDS and len(piece) <= MAX_TERM_CHARS:
                     terms.append(piece)
         elif word not in STOP_WORDS and len(word) <= MAX_TERM_CHARS:
-            terms.append(word)
+            terms.append(stem(word))
     return terms
 
 

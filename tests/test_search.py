@@ -124,7 +124,10 @@ def test_limit_and_has_more(client, make_key):
     ("Ich wohne in der Straße", "STRASSE", True),  # full Unicode case folding
     ("Meeting in Tōkyō", "tōkyō", True),
     ("東京に住んでいます", "東京", True),  # CJK: one term per character
-    ("my two cats", "cat", False),  # no stemming
+    ("my two cats", "cat", True),  # English stems, at index and query time alike
+    ("Fay is allergic to peanuts", "peanut allergy", True),
+    ("We cooked pasta", "cooking", True),
+    ("my two cats", "dog", False),
     ("the and of", "the", False),  # stop words are not indexed
     ("café au lait", "cafe", False),  # accents are kept
     ("resume ready", "résumé", False),

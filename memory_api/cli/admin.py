@@ -74,6 +74,18 @@ def check(user: str | None, as_json: bool) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@main.command()
+@click.option("--user", help="Only this user's memories.")
+def reindex(user: str | None) -> None:
+    """Re-index memories stored under older search rules (safe while serving; run it again to resume)."""
+    with open_services() as services:
+        reindexer = services.reindexer()
+        users = reindexer.users(user)
+        with click.progressbar(length=reindexer.count(users), label="reindexing", file=sys.stderr) as bar:
+            report = reindexer.run(users, progress=bar.update)
+    click.echo(f"reindexed {report.reindexed} of {report.seen} memories of {report.users} user(s)")
+
+
 @main.command("settings")
 @click.argument("form", type=click.Choice(["table", "env"]), default="table")
 def settings_cmd(form: str) -> None:

@@ -53,7 +53,7 @@ def register(tool) -> None:
                         created_before: Optional[int] = None, updated_after: Optional[int] = None,
                         updated_before: Optional[int] = None) -> SearchResult:
         """Find the user's memories relevant to a query (full-text, BM25-ranked, best first, with scores).
-        Words match case-insensitively; no stemming. Filters: tags (all must match), scope ('global' for
+        Words match case-insensitively, by English stem. Filters: tags (all must match), scope ('global' for
         memories without one), created/updated ranges in Unix seconds. limit: page size (server default
         when omitted)."""
         filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before)

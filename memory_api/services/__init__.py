@@ -24,6 +24,7 @@ from .conversations import ConversationService
 from .idempotency import IdempotencyService
 from .memories import MemoryService
 from .portability import Portability
+from .reindex import Reindexer
 from .search import SearchService
 from .stats import StatsService
 from .upstream import Upstream
@@ -80,6 +81,10 @@ class Services:
     def check_consistency(self, user_id: str | None = None) -> ConsistencyReport:
         """Compare every record with every index (all users, or one)."""
         return check_consistency(IndexScanner(self.redis), user_id)
+
+    def reindexer(self) -> Reindexer:
+        """Re-indexes memories stored under older analyzer rules (`memory-api reindex`)."""
+        return Reindexer(MemoryStore(self.redis), IndexScanner(self.redis))
 
     def close(self) -> None:
         self.redis.close()

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..store.index_scan import IndexScanner, UserIndexes
-from ..text import content_fingerprint, term_frequencies
+from ..text import ANALYZER_VERSION, content_fingerprint, term_frequencies
 
 
 @dataclass
@@ -57,11 +57,18 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
     problems: list[str] = []
     totals: Counter = Counter()
     wanted_postings, expected_postings, dedup_fields = [], [], []
+    stale = 0
     for memory_id, rec in records.items():
         docno = str(rec["n"])
         totals.update(words=rec["w"], tokens=rec["t"])
         if stored.updated.get(memory_id) != rec["u"]:
             problems.append(f"{memory_id}: updated-time index says {stored.updated.get(memory_id)}, record {rec['u']}")
+        if rec.get("v", 1) != ANALYZER_VERSION:
+            # Indexed under older rules: its terms cannot be recomputed here; `reindex` brings it up to date.
+            stale += 1
+            parts = stored.terms.get(docno, "").split()
+            totals.update(terms=sum(int(tf) for tf in parts[1::2]))
+            continue
         frequencies = term_frequencies(rec["c"])
         fingerprint = content_fingerprint(rec["c"])
         length = sum(frequencies.values())
@@ -83,6 +90,8 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
     for (memory_id, _), owner in zip(dedup_fields, owners):
         if owner is None:
             problems.append(f"{memory_id}: missing from the duplicate map")
+    if stale:
+        problems.append(f"{stale} memories are indexed under older search rules: run `memory-api reindex`")
     docnos = {str(rec["n"]) for rec in records.values()}
     for docno in sorted(stored.docs.keys() - docnos):
         problems.append(f"document {docno} ({stored.docs[docno]}) has no record")

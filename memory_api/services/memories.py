@@ -17,7 +17,7 @@ from ..ids import memory_id_bounds, new_memory_id
 from ..models import Filters, Memory, Page
 from ..store.memories import MemoryStore
 from ..store.records import Indexed, QuotaExceeded, WriteResult
-from ..text import analyze
+from ..text import ANALYZER_VERSION, analyze
 from ..tokens import count_tokens, count_words
 from ..validation import InputRules, check_memory_id, check_scope
 from .pagination import cursor_walk
@@ -48,6 +48,7 @@ def indexed(text: str) -> Indexed:
         terms=" ".join(f"{term} {tf}" for term, tf in frequencies.items()),
         length=sum(frequencies.values()),
         fingerprint=fingerprint,
+        version=ANALYZER_VERSION,
     )
 
 

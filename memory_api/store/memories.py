@@ -117,7 +117,7 @@ class MemoryStore:
         items = []
         for memory, indexed in memories:
             declared.memory(memory.scope, memory.tags, indexed.term_names)
-            items.append({"id": memory.id, "rec": record_of(memory), "terms": indexed.terms,
+            items.append({"id": memory.id, "rec": record_of(memory, indexed.version), "terms": indexed.terms,
                           "len": indexed.length, "fp": indexed.fingerprint})
         plan = {"max_count": max_count, "max_words": max_words, "dup": return_duplicates, "items": items}
         reply = self._run("CREATE_MEMORIES", declared, plan, pipe)
@@ -147,7 +147,7 @@ class MemoryStore:
             if content:
                 body, words, tokens, indexed = content
                 plan["content"] = {"c": body, "w": words, "t": tokens, "terms": indexed.terms,
-                                   "len": indexed.length, "fp": indexed.fingerprint}
+                                   "len": indexed.length, "fp": indexed.fingerprint, "v": indexed.version}
             if metadata is not None:
                 plan["metadata"] = metadata
             if tags is not None:
@@ -176,6 +176,16 @@ class MemoryStore:
             results.append(WriteResult(status == 1, decode_record(memory_id, raw) if raw else None))
         return results
 
+    def reindex(self, user_id: str, memory_id: str, indexed: Indexed) -> bool:
+        """Re-index one memory's search terms under the current rules; False if it is gone."""
+
+        def plan_for(declared: _DeclaredKeys, stored) -> dict[str, Any]:
+            declared.memory(None, (), indexed.term_names)
+            return {"id": memory_id, "terms": indexed.terms, "len": indexed.length, "fp": indexed.fingerprint,
+                    "v": indexed.version}
+
+        return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for)[0]) == 1
+
     def oldest_ids(self, user_id: str, count: int) -> list[str]:
         return [text(i) for i in self._redis.client.zrange(keys.memory_ids(user_id), 0, count - 1)]
 
@@ -188,7 +198,7 @@ class MemoryStore:
             for memory, indexed, history in items:
                 declared.memory(memory.scope, memory.tags, indexed.term_names)
                 declared.history(memory.id)
-                planned.append({"id": memory.id, "rec": record_of(memory), "terms": indexed.terms,
+                planned.append({"id": memory.id, "rec": record_of(memory, indexed.version), "terms": indexed.terms,
                                 "len": indexed.length, "fp": indexed.fingerprint,
                                 "history": [dumps(record_of(old)) for old in history]})
             return {"overwrite": overwrite, "max_count": max_count, "max_words": max_words, "items": planned}

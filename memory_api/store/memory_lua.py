@@ -182,7 +182,7 @@ return out
 
 UPDATE_MEMORY = PRELUDE + """
 -- Plan: id, expect {id: raw}, revisions (accepted revisions ",3,4," from If-Match, or ''), updated_at,
--- content (absent: unchanged) {c, w, t, terms, len, fp}, metadata (absent: unchanged), tags (absent:
+-- content (absent: unchanged) {c, w, t, terms, len, fp, v (analyzer version)}, metadata (absent: unchanged), tags (absent:
 -- unchanged), scope_given + scope ('' = global), history_depth, max_words.
 -- Returns {'retry'} if the record moved since it was read, {1, record}, {0} if missing,
 -- {-1, current record} on a revision mismatch, {-2, 'words'} over quota.
@@ -198,7 +198,7 @@ if content and over_quota(0, content.w - rec.w, 0, P.max_words) then
 end
 local terms, len, fingerprint = unindex(id, rec)
 if content then
-  rec.c, rec.w, rec.t = content.c, content.w, content.t
+  rec.c, rec.w, rec.t, rec.v = content.c, content.w, content.t, content.v
   terms, len, fingerprint = content.terms, content.len, content.fp
 end
 if P.metadata then rec.m = P.metadata end
@@ -286,4 +286,19 @@ for _, item in ipairs(P.items) do
   end
 end
 return out
+"""
+
+REINDEX_MEMORY = PRELUDE + """
+-- Re-index a stored memory under the current analyzer rules; the memory itself (content, revision,
+-- times) does not change. Plan: id, expect {id: raw}, terms, len, fp, v.
+-- Returns {'retry'} if the record moved since it was read, {0} if it is gone, {1} when done.
+if not unchanged(P.expect) then return {'retry'} end
+local raw = redis.call('HGET', ITEMS, P.id)
+if not raw then return {0} end
+local rec = cjson.decode(raw)
+unindex(P.id, rec)
+rec.v = P.v
+redis.call('HSET', ITEMS, P.id, cjson.encode(rec))
+index(P.id, rec, P.terms, P.len, P.fp)
+return {1}
 """

@@ -11,8 +11,9 @@ from ..models import Memory
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def record_of(memory: Memory) -> dict[str, Any]:
-    """A memory's stored record (short field names; the document number `n` is added by Redis)."""
+def record_of(memory: Memory, index_version: int | None = None) -> dict[str, Any]:
+    """A memory's stored record (short field names; the document number `n` is added by Redis;
+    `v`: the analyzer rules its search terms were computed with, for a stored version)."""
     rec: dict[str, Any] = {
         "c": memory.content,
         "m": memory.metadata,
@@ -21,6 +22,8 @@ def record_of(memory: Memory) -> dict[str, Any]:
         "t": memory.token_count,
         "r": memory.revision,
     }
+    if index_version is not None:
+        rec["v"] = index_version
     if memory.tags:
         rec["g"] = list(memory.tags)
     if memory.scope:
@@ -46,6 +49,7 @@ def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
         revision=int(rec["r"]),
         tags=tuple(tags) if isinstance(tags, list) else (),
         scope=rec.get("s") or None,
+        index_version=int(rec.get("v", 1)),
     )
 
 
@@ -56,6 +60,7 @@ class Indexed:
     terms: str  # "term tf term tf ..."
     length: int  # terms counted with repeats (BM25's document length)
     fingerprint: str  # equal for duplicate contents
+    version: int  # the analyzer rules the terms come from (text.ANALYZER_VERSION)
 
     @property
     def term_names(self) -> list[str]:
