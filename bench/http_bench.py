@@ -40,7 +40,7 @@ sys.path.insert(0, ROOT)
 from bench.common import PrivateRedis, free_port, sample_content  # noqa: E402
 from memory_api.config import Settings  # noqa: E402
 from memory_api.ids import new_memory_id  # noqa: E402
-from memory_api.memories import indexed  # noqa: E402
+from memory_api.services.memories import indexed  # noqa: E402
 from memory_api.models import Memory  # noqa: E402
 from memory_api.services import Services  # noqa: E402
 from memory_api.store.memories import MemoryStore  # noqa: E402

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import PrivateRedis  # noqa: E402
 from memory_api.config import Settings  # noqa: E402
 from memory_api.ids import new_memory_id  # noqa: E402
-from memory_api.memories import indexed  # noqa: E402
+from memory_api.services.memories import indexed  # noqa: E402
 from memory_api.models import Memory  # noqa: E402
 from memory_api.services import Services  # noqa: E402
 from memory_api.store.memories import MemoryStore  # noqa: E402

@@ -134,6 +134,13 @@ class Settings:
     embedding_model_path: str | None = _setting(
         "MEMORY_API_EMBEDDING_MODEL_PATH", None,
         "With local: a directory with your own model.onnx and tokenizer.json to use instead of the shipped model.")
+    search_mode: str = _setting(
+        "MEMORY_API_SEARCH_MODE", "hybrid",
+        "How search and injection rank memories when a request does not say: hybrid (keyword and meaning "
+        "fused), semantic, or keyword. Without semantic recall (embeddings off, Redis < 8): keyword.")
+    hybrid_semantic_weight: float = _setting(
+        "MEMORY_API_HYBRID_SEMANTIC_WEIGHT", 0.8,
+        "In hybrid ranking, the weight of meaning (0-1); keywords weigh the rest.")
     embedding_threads: int = _setting(
         "MEMORY_API_EMBEDDING_THREADS", 1, "CPU threads each worker's local embedding model may use.")
 
@@ -169,6 +176,10 @@ class Settings:
                 raise ConfigError(f"{_env_name(name)} must be at least 1.")
         if self.default_page_size > self.max_page_size:
             raise ConfigError("MEMORY_API_DEFAULT_PAGE_SIZE must not exceed MEMORY_API_MAX_PAGE_SIZE.")
+        if not 0 <= self.hybrid_semantic_weight <= 1:
+            raise ConfigError("MEMORY_API_HYBRID_SEMANTIC_WEIGHT must be from 0 to 1.")
+        if self.search_mode not in ("hybrid", "semantic", "keyword"):
+            raise ConfigError("MEMORY_API_SEARCH_MODE must be hybrid, semantic or keyword.")
         if self.embeddings not in ("local", "provider", "off"):
             raise ConfigError(f"MEMORY_API_EMBEDDINGS={self.embeddings!r}: expected local, provider or off.")
         if self.embedding_dimensions < 0:

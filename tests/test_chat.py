@@ -73,7 +73,8 @@ def test_no_memories_and_inject_false_send_messages_untouched(client, make_key, 
     messages = [{"role": "system", "content": "Be nice."}, {"role": "user", "content": "hello"}]
     resp = client.post("/v1/chat/completions", json={"messages": messages}, headers=auth(key))
     assert fake_llm.last_chat()["messages"] == messages
-    assert resp.json["memory"] == {"injected_ids": [], "word_count": 0, "token_count": 0, "omitted_count": 0}
+    assert resp.json["memory"] == {"injected_ids": [], "word_count": 0, "token_count": 0, "omitted_count": 0,
+                                   "mode": "keyword"}
     services.memories.create("alice", "A secret fact.")
     resp = client.post("/v1/chat/completions", json={"messages": messages, "memory": {"inject": False}},
                        headers=auth(key))

@@ -15,21 +15,23 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import anyio
 import pytest
+import redis
+from helpers import REPO, auth, subprocess_env
 from mcp import Client
 
-from helpers import REPO, auth, subprocess_env
 from memory_api import create_app
 from memory_api.config import Settings
 from memory_api.mcp.server import build_mcp_server
 from memory_api.services import Services
 
 USER = "alice"
-LIMITS = dict(max_content_chars=50, max_tags=3, max_query_chars=20, metadata_max_keys=2)
+LIMITS = {"max_content_chars": 50, "max_tags": 3, "max_query_chars": 20, "metadata_max_keys": 2}
 LIMITS_ENV = {f"MEMORY_API_{name.upper()}": str(value) for name, value in LIMITS.items()}
 EXISTING = "an existing memory"  # each door's table runs with one memory of alice's, for the updates
 LOWER_ULID = "mem_01jd0000000000000000000000"
@@ -118,27 +120,28 @@ _MCP_ERROR = re.compile(r"(?:\(parameter: (?P<param>[^)]*)\) )?\[(?P<code>[a-z_]
 
 @pytest.fixture(scope="module")
 def cli_errors(redis_server):
-    """Every row through the CLI, as (code, param) from the envelope on stderr: the subprocesses run side
-    by side, against alice's own existing memory, before the module's tests (which start from an empty
-    database) use these answers."""
-    env = subprocess_env(REDIS_URL=redis_server.url, MEMORY_API_LOG_LEVEL="WARNING", **LIMITS_ENV)
-    cli = [sys.executable, "-m", "memory_api.cli", "memory"]
-    made = subprocess.run([*cli, "add", "--user", USER, EXISTING], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=60)
-    assert made.returncode == 0, made.stderr
-    mid = json.loads(made.stdout)["id"]
-    procs = {row.name: subprocess.Popen([*cli, *row.cli(mid)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
-             for row in ROWS}
-    answers = {}
-    for name, proc in procs.items():
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 1, f"{name}: exit {proc.returncode}, stdout {out!r}, stderr {err!r}"
-        envelope = json.loads(err.strip().splitlines()[-1])
-        answers[name] = (envelope["error"]["code"], envelope["error"]["param"])
-    shown = subprocess.run([*cli, "get", "--user", USER, mid], cwd=REPO, env=env, capture_output=True, text=True,
-                           timeout=60)
-    assert json.loads(shown.stdout)["content"] == EXISTING, "a refused update must change nothing"
+    """Every row through the CLI, as (code, param) from the envelope on stderr. The subprocesses run side by
+    side against alice's one existing memory, before the module's tests (each of which starts from an empty
+    database again) use these answers."""
+    with redis.Redis.from_url(redis_server.url) as r:
+        r.flushall()  # our private server (as the redis_client fixture does)
+    svc = Services.build(Settings(redis_url=redis_server.url, log_level="WARNING", **LIMITS))
+    try:
+        mid = svc.memories.create(USER, EXISTING).memory.id
+        env = subprocess_env(REDIS_URL=redis_server.url, MEMORY_API_LOG_LEVEL="WARNING", **LIMITS_ENV)
+        cli = [sys.executable, "-m", "memory_api.cli", "memory"]
+        procs = {row.name: subprocess.Popen([*cli, *row.cli(mid)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True)
+                 for row in ROWS}
+        answers = {}
+        for name, proc in procs.items():
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 1, f"{name}: exit {proc.returncode}, stdout {out!r}, stderr {err!r}"
+            envelope = json.loads(err.strip().splitlines()[-1])
+            answers[name] = (envelope["error"]["code"], envelope["error"]["param"])
+        assert [m.content for m in svc.memories.list(USER).items] == [EXISTING], "refused calls wrote nothing"
+    finally:
+        svc.close()
     return answers
 
 
@@ -184,43 +187,93 @@ def test_same_mistake_same_code_through_every_door(row, small, cli_errors):
 
 
 # --- a changed limit changes the spec and the behaviour together ------------------------------------------
+#
+# Each app is built and probed in a fresh interpreter, so nothing an earlier app in this process did can
+# colour what it serves. The "both" probe builds two apps in one interpreter: the regression test for the
+# spec options once being shared between apps (apispec updates them in place; memory_api/api/__init__.py now
+# hands each app a deep copy), when the first app to serve its spec decided every later app's limits.
 
-def _spec_limits(client) -> tuple[int, int, int]:
+PROBE = r"""
+import json, sys, uuid
+from memory_api import create_app
+from memory_api.config import Settings
+
+report = []
+for changes in json.loads(sys.argv[1]):
+    app = create_app(Settings.from_env(dotenv=False).replace(**changes))
+    client = app.test_client()
     spec = client.get("/openapi.json").json
     create = spec["components"]["schemas"]["MemoryCreateRequest"]["properties"]
-    list_op = next(op for path in spec["paths"].values() for op in path.values()
-                   if isinstance(op, dict) and op.get("operationId") == "listMemories")
+    [list_op] = [op for item in spec["paths"].values() for op in item.values()
+                 if isinstance(op, dict) and op.get("operationId") == "listMemories"]
     [limit] = [p for p in list_op["parameters"] if p.get("name") == "limit" and p.get("in") == "query"]
-    return create["content"]["maxLength"], limit["schema"]["maximum"], create["tags"]["maxItems"]
+    settings = app.config["MEMORY_API_SETTINGS"]
+    h = {"Authorization": "Bearer " + app.extensions["memory_api"].keys.create(user=uuid.uuid4().hex)[0]}
+
+    def answer(resp):
+        return [resp.status_code, resp.json["error"]["code"] if resp.status_code != 200 else None]
+
+    def create_with(**body):
+        return answer(client.post("/v1/memory", json=body, headers=h))
+
+    chars, tags, page = settings.max_content_chars, settings.max_tags, settings.max_page_size
+    report.append({
+        "spec": [create["content"]["maxLength"], limit["schema"]["maximum"], create["tags"]["maxItems"]],
+        "content": [create_with(content="y" * chars), create_with(content="y" * (chars + 1))],
+        "tags": [create_with(content="t", tags=[f"t{i}" for i in range(tags)]),
+                 create_with(content="t", tags=[f"t{i}" for i in range(tags + 1)])],
+        "limit": [answer(client.get(f"/v1/memory?limit={n}", headers=h)) for n in (page, page + 1)],
+    })
+    app.extensions["memory_api"].close()
+print(json.dumps(report))
+"""
 
 
-def test_a_changed_limit_changes_spec_and_behaviour_together(settings):
-    # default_page_size must not exceed max_page_size (Settings refuses otherwise), so it is lowered too
-    changed = settings.replace(max_content_chars=123, max_page_size=7, default_page_size=7, max_tags=3)
-    app = create_app(changed)
-    client = app.test_client()
-    try:
-        assert _spec_limits(client) == (123, 7, 3)
-        h = auth(app.extensions["memory_api"].keys.create(user=USER)[0])
-
-        over = client.post("/v1/memory", json={"content": "y" * 124}, headers=h)
-        assert over.status_code == 400 and over.json["error"]["code"] == "string_above_max_length"
-        assert client.post("/v1/memory", json={"content": "y" * 123}, headers=h).status_code == 200
-
-        too_many = client.post("/v1/memory", json={"content": "tagged", "tags": ["a", "b", "c", "d"]}, headers=h)
-        assert too_many.status_code == 400 and too_many.json["error"]["code"] == "too_many_tags"
-        assert client.post("/v1/memory", json={"content": "tagged", "tags": ["a", "b", "c"]},
-                           headers=h).status_code == 200
-
-        big_page = client.get("/v1/memory?limit=8", headers=h)
-        assert big_page.status_code == 400 and big_page.json["error"]["code"] == "invalid_limit"
-        page = client.get("/v1/memory?limit=7", headers=h)
-        assert page.status_code == 200 and len(page.json["data"]) == 2
-    finally:
-        app.extensions["memory_api"].close()
+def _probe(redis_url: str, *apps: dict) -> subprocess.Popen:
+    """Start a fresh interpreter that builds one app per `apps` entry (settings changes), in order."""
+    return subprocess.Popen([sys.executable, "-c", PROBE, json.dumps(apps)], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=subprocess_env(REDIS_URL=redis_url, MEMORY_API_LOG_LEVEL="WARNING"))
 
 
-def test_the_default_spec_says_the_default_limits(client):
+def _report(proc: subprocess.Popen) -> list[dict]:
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return json.loads(out)
+
+
+def _expected(chars: int, page: int, tags: int) -> dict:
+    return {
+        "spec": [chars, page, tags],
+        "content": [[200, None], [400, "string_above_max_length"]],
+        "tags": [[200, None], [400, "too_many_tags"]],
+        "limit": [[200, None], [400, "invalid_limit"]],
+    }
+
+
+# default_page_size must not exceed max_page_size (Settings refuses otherwise), so it is lowered too
+CHANGED = {"max_content_chars": 123, "max_page_size": 7, "default_page_size": 7, "max_tags": 3}
+
+
+@pytest.fixture(scope="module")
+def probes(redis_server):
+    """The three probe interpreters, started side by side."""
+    procs = {"changed": _probe(redis_server.url, CHANGED), "default": _probe(redis_server.url, {}),
+             "both": _probe(redis_server.url, CHANGED, {})}
+    return {name: _report(proc) for name, proc in procs.items()}
+
+
+def test_a_changed_limit_changes_spec_and_behaviour_together(probes):
+    assert probes["changed"] == [_expected(123, 7, 3)]
+
+
+def test_the_default_spec_says_the_default_limits(probes):
     defaults = Settings()
-    assert _spec_limits(client) == (defaults.max_content_chars, defaults.max_page_size, defaults.max_tags) \
-        == (4000, 100, 20)
+    assert (defaults.max_content_chars, defaults.max_page_size, defaults.max_tags) == (4000, 100, 20)
+    assert probes["default"] == [_expected(4000, 100, 20)]
+
+
+def test_two_apps_in_one_process_serve_their_own_limits(probes):
+    first, second = probes["both"]
+    assert first == _expected(123, 7, 3)
+    assert second == _expected(4000, 100, 20)

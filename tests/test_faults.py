@@ -11,9 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 
-from helpers import RedisServer, auth, subprocess_env, wait_until
+from helpers import RedisServer, auth, wait_until
 from fake_llm import FakeLLM
 from test_serve_embedded import Serve, cli, embedded_servers
 from test_serve_embedded import http as http_json

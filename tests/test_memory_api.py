@@ -196,4 +196,8 @@ def test_request_id_on_every_response(client, make_key):
 
 def test_healthz(client):
     resp = client.get("/healthz")
-    assert resp.status_code == 200 and resp.json == {"status": "ok", "redis": "ok"}
+    assert resp.status_code == 200 and resp.json["status"] == "ok" and resp.json["redis"] == "ok"
+    caps = resp.json["capabilities"]
+    assert caps["vector_sets"] is True and caps["semantic_search"] is True  # the suite's Redis is >= 8
+    assert caps["redis_version"].split(".")[0] >= "8" and caps["embedding_model"] == "all-MiniLM-L6-v2-int8"
+    assert caps["semantic_unavailable_reason"] is None

@@ -8,7 +8,9 @@ InputRules (every limit, every error code and param).
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings as hyp_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from memory_api.config import Settings
 from memory_api.errors import InvalidRequest
@@ -22,7 +24,13 @@ from memory_api.services.pagination import CursorWalk, cursor_walk
 from memory_api.services.sse_events import iter_events
 from memory_api.store.lex import lex_bounds
 from memory_api.tokens import count_tokens, count_words
-from memory_api.validation import InputRules, check_memory_id, check_scope, check_tag, check_text
+from memory_api.validation import (
+    InputRules,
+    check_memory_id,
+    check_scope,
+    check_tag,
+    check_text,
+)
 
 ENCODING = "o200k_base"
 
@@ -385,8 +393,9 @@ def test_empty_stream_has_no_events():
 # --- InputRules -----------------------------------------------------------------------------------------
 
 def test_from_settings_picks_every_limit():
-    values = dict(max_content_chars=11, max_page_size=12, default_page_size=5, max_batch=13, max_query_chars=14,
-                  max_tags=15, metadata_max_keys=16, metadata_max_key_chars=17, metadata_max_value_chars=18)
+    values = {"max_content_chars": 11, "max_page_size": 12, "default_page_size": 5, "max_batch": 13,
+              "max_query_chars": 14, "max_tags": 15, "metadata_max_keys": 16, "metadata_max_key_chars": 17,
+              "metadata_max_value_chars": 18}
     rules = InputRules.from_settings(Settings(**values))
     assert {name: getattr(rules, name) for name in values} == values
     assert InputRules.from_settings(Settings()) == InputRules()

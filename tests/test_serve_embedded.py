@@ -14,7 +14,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 
 from helpers import REPO, free_port, subprocess_env
 
@@ -101,7 +100,7 @@ def test_first_start_prints_a_default_key_and_data_persists(tmp_path):
     assert len(keys) == 1, out
     key = keys[0]
     assert embedded_servers(data_dir) == [], "the embedded Redis must stop with serve"
-    assert (data_dir / "appendonly.aof").exists()
+    assert (data_dir / "appendonlydir").is_dir()  # Redis >= 7: multi-part AOF
 
     serve = Serve(data_dir)
     status, mem = http("POST", f"{serve.url}/v1/memory", key, {"content": "survives restarts"})

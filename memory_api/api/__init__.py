@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from flask import Flask
 from flask_smorest import Api
 
@@ -48,7 +50,8 @@ def init_api(app: Flask) -> MemoryApi:
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        API_SPEC_OPTIONS=SPEC_OPTIONS,
+        # A copy: apispec updates its options in place, which would carry one app's spec into the next.
+        API_SPEC_OPTIONS=copy.deepcopy(SPEC_OPTIONS),
     )
     api = MemoryApi(app, spec_kwargs={"extra_plugins": [SchemaExtrasPlugin()]})
     api.ma_plugin.converter.add_attribute_function(property_names_attribute)

@@ -21,5 +21,6 @@ class MemoryContextView(MethodView):
         """The block the chat endpoint would inject for this user, without calling a model: with a
         `query`, the most relevant memories first, then the newest; global ones plus `scope`'s."""
         selection = services().context.preview(principal().user_id, model=body.get("model"), caps=body,
-                                               query=body.get("query"), scope=body.get("scope"))
+                                               query=body.get("query"), scope=body.get("scope"),
+                                               mode=body.get("mode"))
         return json_response(selection.to_api())

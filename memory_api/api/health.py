@@ -16,6 +16,8 @@ class HealthCheck(MethodView):
     @blp.response(200, Health)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self):
-        """200 when Redis answers a PING, else 503 with the error envelope."""
-        services().check_health()  # StoreUnavailable: 503 with the envelope
-        return json_response({"status": "ok", "redis": "ok"})
+        """200 when Redis answers a PING, with what this deployment can do (semantic recall needs
+        Redis >= 8 and an embedding model); else 503 with the error envelope."""
+        svc = services()
+        svc.check_health()  # StoreUnavailable: 503 with the envelope
+        return json_response({"status": "ok", "redis": "ok", "capabilities": svc.capabilities()})

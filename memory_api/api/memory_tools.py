@@ -21,6 +21,7 @@ from .schemas.tools import (
     MemoryStats,
     SearchList,
     SearchQuery,
+    SearchRequest,
     TagList,
 )
 
@@ -37,9 +38,22 @@ class MemorySearch(MethodView):
     @blp.arguments(SearchQuery(), location="query", as_kwargs=True)
     @blp.response(200, SearchList)
     @documents_errors(blp)
-    def get(self, query, limit=None, **filters):
-        """The caller's memories ranked by relevance to `query` (BM25), each with its `score`."""
-        results = services().search.search(principal().user_id, query, limit=limit, filters=filters_of(filters))
+    def get(self, query, limit=None, mode=None, **filters):
+        """The caller's memories ranked by relevance to `query`, best first, each with its `score`: by
+        keyword and meaning fused (hybrid, the default), by meaning alone, or by keyword (BM25)."""
+        results = services().search.search(principal().user_id, query, limit=limit, mode=mode,
+                                           filters=filters_of(filters))
+        return json_response(results.to_api())
+
+    @blp.doc(operationId="searchMemoriesPost", summary="Search memories (JSON body)")
+    @blp.arguments(SearchRequest())
+    @blp.response(200, SearchList)
+    @documents_errors(blp, 413, 415)
+    def post(self, body):
+        """The same search with a JSON body, for long queries (as OpenAI's vector-store search)."""
+        filters = {**body, "tag": body.get("tags")}
+        results = services().search.search(principal().user_id, body["query"], limit=body.get("limit"),
+                                           mode=body.get("mode"), filters=filters_of(filters))
         return json_response(results.to_api())
 
 

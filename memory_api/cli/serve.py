@@ -46,6 +46,9 @@ def gunicorn_options(settings: Settings) -> dict:
         "graceful_timeout": settings.graceful_timeout,
         "timeout": 120,
         "keepalive": 5,
+        # The longest request line gunicorn allows (its default is 4094): long search queries fit in a GET;
+        # longer ones go in POST /v1/memory/search's body.
+        "limit_request_line": 8190,
         # Load the app (and tiktoken's vocabulary) once in the master; workers share it.
         "preload_app": True,
         "accesslog": None,  # memory_api.access logs each request with its request id

@@ -50,6 +50,7 @@ class ScoredMemoryOut(MemoryOut):
 class SearchResult(BaseModel):
     memories: list[ScoredMemoryOut]
     has_more: bool
+    mode: str = Field(description="The mode the ranking ran in: hybrid, semantic or keyword")
 
 
 class MemoryPage(BaseModel):
@@ -109,3 +110,4 @@ class ContextOut(BaseModel):
     word_count: int
     token_count: int
     omitted_count: int
+    mode: str = Field(description="How relevance was judged: hybrid, semantic or keyword")

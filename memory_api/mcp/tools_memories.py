@@ -48,18 +48,21 @@ def register(tool) -> None:
                                        for c in created])
 
     @tool
-    def search_memories(ctx: Context, query: str, limit: Optional[int] = None, tags: Optional[list[str]] = None,
+    def search_memories(ctx: Context, query: str, limit: Optional[int] = None,
+                        mode: Optional[Literal["hybrid", "semantic", "keyword"]] = None,
+                        tags: Optional[list[str]] = None,
                         scope: Optional[str] = None, created_after: Optional[int] = None,
                         created_before: Optional[int] = None, updated_after: Optional[int] = None,
                         updated_before: Optional[int] = None) -> SearchResult:
-        """Find the user's memories relevant to a query (full-text, BM25-ranked, best first, with scores).
-        Words match case-insensitively, by English stem. Filters: tags (all must match), scope ('global' for
-        memories without one), created/updated ranges in Unix seconds. limit: page size (server default
-        when omitted)."""
+        """Find the user's memories relevant to a query, best first, with scores. mode: hybrid (by meaning and
+        keywords fused; the default where available), semantic (by meaning: finds "allergic to peanuts" for
+        "can I eat satay?"), or keyword (BM25 over English word stems). Filters: tags (all must match), scope
+        ('global' for memories without one), created/updated ranges in Unix seconds. limit: page size (server
+        default when omitted)."""
         filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before)
-        found = services.search.search(tool.user(ctx), query, limit=limit, filters=filters)
+        found = services.search.search(tool.user(ctx), query, limit=limit, filters=filters, mode=mode)
         return SearchResult(memories=[ScoredMemoryOut(**memory_out(f.memory).model_dump(), score=f.score)
-                                      for f in found.items], has_more=found.has_more)
+                                      for f in found.items], has_more=found.has_more, mode=found.mode)
 
     @tool
     def list_memories(ctx: Context, limit: Optional[int] = None, order: Literal["desc", "asc"] = "desc",

@@ -51,12 +51,13 @@ def register(tool) -> None:
     @tool
     def get_context(ctx: Context, query: Optional[str] = None, max_words: Optional[int] = None,
                     max_tokens: Optional[int] = None, scope: Optional[str] = None,
-                    model: Optional[str] = None) -> ContextOut:
-        """The memory block a chat would inject for this query: the most relevant memories first, then the
-        newest, under a word and a token cap (at most the server's), never cutting a memory. scope: add that
+                    model: Optional[str] = None,
+                    mode: Optional[Literal["hybrid", "semantic", "keyword"]] = None) -> ContextOut:
+        """The memory block a chat would inject for this query: the most relevant memories first (ranked in
+        `mode`, as search_memories), then the newest, under a word and a token cap (at most the server's), never cutting a memory. scope: add that
         scope's memories to the global ones."""
-        selection = services.context.preview(tool.user(ctx), model=model, query=query, scope=scope,
+        selection = services.context.preview(tool.user(ctx), model=model, query=query, scope=scope, mode=mode,
                                              caps={"max_words": max_words, "max_tokens": max_tokens})
         data = selection.to_api()
         return ContextOut(**{k: data[k] for k in ("text", "memory_ids", "word_count", "token_count",
-                                                   "omitted_count")})
+                                                   "omitted_count", "mode")})

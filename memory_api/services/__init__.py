@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings
+from ..embeddings import build_embedder
 from ..store.api_keys import ApiKeyStore
 from ..store.conversations import ConversationStore
 from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
 from ..store.redis import RedisStore
+from ..store.vectors import VectorStore
 from ..validation import InputRules
 from .auth import KeyService
 from .chat import ChatService
@@ -26,6 +28,7 @@ from .memories import MemoryService
 from .portability import Portability
 from .reindex import Reindexer
 from .search import SearchService
+from .semantic import SemanticIndex
 from .stats import StatsService
 from .upstream import Upstream
 
@@ -49,11 +52,14 @@ class Services:
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
         redis_store = redis_store or RedisStore.from_settings(settings)
         rules = InputRules.from_settings(settings)
-        memory_store = MemoryStore(redis_store)
+        semantic = SemanticIndex(build_embedder(settings), redis_store, default_mode=settings.search_mode,
+                                 hybrid_weight=settings.hybrid_semantic_weight)
+        memory_store = MemoryStore(redis_store, vector_model=semantic.model)
         upstream = Upstream(settings)
-        search = SearchService(memory_store, rules)
+        search = SearchService(memory_store, semantic, rules)
         memories = MemoryService(memory_store, rules=rules, history_depth=settings.history_depth,
-                                 quota_memories=settings.quota_memories, quota_words=settings.quota_words)
+                                 quota_memories=settings.quota_memories, quota_words=settings.quota_words,
+                                 semantic=semantic)
         context = ContextService(memory_store, search, max_words=settings.max_words, max_tokens=settings.max_tokens,
                                  rules=rules)
         conversations = ConversationService(ConversationStore(redis_store), upstream, settings, rules)
@@ -78,13 +84,22 @@ class Services:
         """Raise StoreUnavailable unless Redis answers."""
         self.redis.ping()
 
+    def capabilities(self) -> dict:
+        """What this deployment can do: Redis version, vector sets, semantic recall (and why not)."""
+        caps = self.redis.capabilities()
+        semantic = self.search.semantic
+        reason = semantic.unavailable_reason()
+        return {"redis_version": caps.redis_version, "vector_sets": caps.vector_sets,
+                "semantic_search": reason is None, "semantic_unavailable_reason": reason,
+                "embedding_model": semantic.model(), "default_search_mode": semantic.mode(None)}
+
     def check_consistency(self, user_id: str | None = None) -> ConsistencyReport:
         """Compare every record with every index (all users, or one)."""
-        return check_consistency(IndexScanner(self.redis), user_id)
+        return check_consistency(IndexScanner(self.redis), user_id, vector_model=self.search.semantic.model())
 
     def reindexer(self) -> Reindexer:
-        """Re-indexes memories stored under older analyzer rules (`memory-api reindex`)."""
-        return Reindexer(MemoryStore(self.redis), IndexScanner(self.redis))
+        """Re-indexes memories stored under older rules or another embedding model (`memory-api reindex`)."""
+        return Reindexer(self.memories, IndexScanner(self.redis), VectorStore(self.redis))
 
     def close(self) -> None:
         self.redis.close()

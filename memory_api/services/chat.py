@@ -67,7 +67,8 @@ class ChatService:
     def _select(self, user_id: str, request: ChatRequest, scope: str | None) -> ContextSelection:
         caps = self._context.caps(request.memory_options) if request.inject else Caps(0, 0)
         return self._context.build(user_id, model=request.model, caps=caps, scope=scope,
-                                   query=latest_user_text(request.messages))
+                                   query=latest_user_text(request.messages),
+                                   mode=request.memory_options.get("mode"))
 
     @contextlib.contextmanager
     def _prepared(self, user_id: str, request: ChatRequest) -> Iterator[PreparedChat]:

@@ -58,7 +58,7 @@ def parse_chat_request(body: dict[str, Any], *, default_model: str) -> ChatReque
     memory = body.pop("memory", None) or {}
     if not isinstance(memory, dict):
         raise InvalidRequest("'memory' must be an object.", param="memory")
-    unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope"}
+    unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope", "mode"}
     if unknown:
         raise InvalidRequest(f"Unrecognized field 'memory.{sorted(unknown)[0]}'.", param="memory",
                              code="unknown_parameter")

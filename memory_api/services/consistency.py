@@ -29,17 +29,21 @@ class ConsistencyReport:
         return not self.problems
 
 
-def check_consistency(scanner: IndexScanner, user_id: str | None = None) -> ConsistencyReport:
+def check_consistency(scanner: IndexScanner, user_id: str | None = None, *,
+                      vector_model: str | None = None) -> ConsistencyReport:
+    """Every disagreement between records and indexes. With `vector_model` (semantic recall is on),
+    every memory must also have a vector of that model."""
     report = ConsistencyReport()
     for user in [user_id] if user_id else scanner.users():
         report.users += 1
-        count, problems = memory_problems(scanner, user)
+        count, problems = memory_problems(scanner, user, vector_model)
         report.memories += count
         report.problems += [f"user {user}: {p}" for p in problems]
     return report
 
 
-def memory_problems(scanner: IndexScanner, user_id: str) -> tuple[int, list[str]]:
+def memory_problems(scanner: IndexScanner, user_id: str, vector_model: str | None = None
+                    ) -> tuple[int, list[str]]:
     """(number of valid records, every disagreement found) for one user."""
     stored = scanner.scan(user_id)
     records = {i: rec for i, rec in stored.records.items() if rec is not None}
@@ -50,7 +54,24 @@ def memory_problems(scanner: IndexScanner, user_id: str) -> tuple[int, list[str]
         problems.append(f"{memory_id}: has a record but is missing from the id index")
     problems += _search_index_problems(scanner, user_id, stored, records)
     problems += _set_problems(stored, records)
+    problems += _vector_problems(stored, records, vector_model)
     return len(records), problems
+
+
+def _vector_problems(stored: UserIndexes, records: dict, vector_model: str | None) -> list[str]:
+    if stored.vector_docs is None:
+        return []
+    docnos = {str(rec["n"]) for rec in records.values()}
+    problems = [f"vector of document {d} has no record" for d in sorted(stored.vector_docs - docnos)]
+    if vector_model is not None and records:
+        if stored.vector_model not in (None, vector_model):
+            problems.append(f"vectors were made by {stored.vector_model!r}, the service embeds with "
+                            f"{vector_model!r}: run `memory-api reindex`")
+        else:
+            missing = len(docnos - stored.vector_docs)
+            if missing:
+                problems.append(f"{missing} memories have no vector: run `memory-api reindex`")
+    return problems
 
 
 def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserIndexes, records: dict) -> list[str]:

@@ -12,6 +12,7 @@ lines) memories are dropped from the end until the exact count fits.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import heapq
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ from typing import Iterable, Iterator
 
 from ..errors import InvalidRequest
 from ..models import Filters, IdWalk, Memory
-from ..text import query_terms
 from ..tokens import count_tokens, encoding_name_for_model
 from ..validation import InputRules, check_scope
 
@@ -43,6 +43,7 @@ class ContextSelection:
     word_count: int
     token_count: int
     omitted_count: int
+    mode: str = "keyword"  # how relevance was judged (services/search.py)
 
     @property
     def memory_ids(self) -> list[str]:
@@ -56,6 +57,7 @@ class ContextSelection:
             "word_count": self.word_count,
             "token_count": self.token_count,
             "omitted_count": self.omitted_count,
+            "mode": self.mode,
         }
 
     def summary_api(self) -> dict:
@@ -65,6 +67,7 @@ class ContextSelection:
             "word_count": self.word_count,
             "token_count": self.token_count,
             "omitted_count": self.omitted_count,
+            "mode": self.mode,
         }
 
 
@@ -170,13 +173,13 @@ class ContextService:
         return resolve_caps(requested, server_max_words=self.max_words, server_max_tokens=self.max_tokens)
 
     def preview(self, user_id: str, *, model: str | None = None, caps: dict | None = None,
-                query: object = None, scope: object = None) -> ContextSelection:
+                query: object = None, scope: object = None, mode: object = None) -> ContextSelection:
         """The block chat would inject, for a caller's request (REST, MCP): every input checked here.
         A blank `query` means none (newest first)."""
         if query is not None and not (isinstance(query, str) and not query.strip()):
             query = self.rules.query(query)
         return self.build(user_id, model=model, caps=self.caps(caps), query=query or None,
-                          scope=check_scope(scope))
+                          scope=check_scope(scope), mode=mode)
 
     def _newest_first(self, user_id: str, scope: str | None) -> Iterator[Memory]:
         below = None
@@ -188,10 +191,11 @@ class ContextService:
                 return
             below = page[-1].id
 
-    def _candidates(self, user_id: str, scopes: list[str | None], query: str | None) -> Iterator[Memory]:
+    def _candidates(self, user_id: str, scopes: list[str | None], query: str | None, mode: str
+                    ) -> Iterator[Memory]:
         seen: set[str] = set()
         if query:
-            for found in self._search.ranked(user_id, query_terms(query), limit=self.RELEVANT_CANDIDATES,
+            for found in self._search.ranked(user_id, query, limit=self.RELEVANT_CANDIDATES, mode=mode,
                                              scopes=scopes):
                 seen.add(found.memory.id)
                 yield found.memory
@@ -201,18 +205,20 @@ class ContextService:
                 yield memory
 
     def build(self, user_id: str, *, model: str | None = None, caps: Caps | None = None,
-              query: str | None = None, scope: str | None = None) -> ContextSelection:
-        """The block for a prompt. `query` ranks memories by relevance first; `scope` adds that
-        scope's memories to the global ones."""
+              query: str | None = None, scope: str | None = None, mode: object = None) -> ContextSelection:
+        """The block for a prompt. `query` ranks memories by relevance first (in `mode`: hybrid,
+        semantic or keyword; default: the server's); `scope` adds that scope's memories to the global ones."""
         caps = caps or Caps(self.max_words, self.max_tokens)
+        mode = self._search.semantic.mode(mode)
         scopes: list[str | None] = [None] if scope is None else [None, scope]
         total = self._store.count_in_scopes(user_id, scopes)
         if caps.max_words == 0 or caps.max_tokens == 0:
-            return ContextSelection([], "", 0, 0, total)
-        return select_memories_within_caps(
-            self._candidates(user_id, scopes, query),
+            return ContextSelection([], "", 0, 0, total, mode)
+        selection = select_memories_within_caps(
+            self._candidates(user_id, scopes, query, mode),
             max_words=caps.max_words,
             max_tokens=caps.max_tokens,
             encoding=encoding_name_for_model(model),
             total=total,
         )
+        return dataclasses.replace(selection, mode=mode)

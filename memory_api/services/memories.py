@@ -21,6 +21,7 @@ from ..text import ANALYZER_VERSION, analyze
 from ..tokens import count_tokens, count_words
 from ..validation import InputRules, check_memory_id, check_scope
 from .pagination import cursor_walk
+from .semantic import SemanticIndex
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,10 @@ class MemoryService:
     """A user's memories. Every method takes the acting user's id first."""
 
     def __init__(self, store: MemoryStore, *, rules: InputRules = InputRules(), history_depth: int = 10,
-                 quota_memories: int = 0, quota_words: int = 0) -> None:
+                 quota_memories: int = 0, quota_words: int = 0, semantic: SemanticIndex | None = None) -> None:
         self._store = store
+        self.store = store  # for the reindexer, which works on the same records
+        self.semantic = semantic
         self.rules = rules
         self.history_depth = history_depth
         self.quota_memories = quota_memories
@@ -85,10 +88,16 @@ class MemoryService:
         )
         return memory, indexed(text)
 
+    def embeddings(self, texts: list[str]) -> list[bytes] | None:
+        """The embeddings to store with these contents (None: no vectors are kept). Computed before any
+        write, so a failing embedding provider leaves nothing half-written."""
+        return self.semantic.document_vectors(texts) if self.semantic else None
+
     def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]]) -> list[Created]:
         try:
             results = self._store.create_many(user_id, items, max_count=self.quota_memories,
-                                              max_words=self.quota_words)
+                                              max_words=self.quota_words,
+                                              embeddings=self.embeddings([m.content for m, _ in items]))
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None
         for status, memory in results:
@@ -133,10 +142,11 @@ class MemoryService:
         if not changes:
             raise InvalidRequest("Nothing to update: give content, metadata, tags and/or scope.",
                                  param="content", code="empty_update")
-        content = None
+        content = embedding = None
         if "content" in changes:
             text = self.rules.content(changes["content"])
             content = (text, count_words(text), count_tokens(text), indexed(text))
+            embedding = (self.embeddings([text]) or [None])[0]
         try:
             result = self._store.update(
                 user_id, memory_id, updated_at=int(time.time()), content=content,
@@ -144,7 +154,7 @@ class MemoryService:
                 tags=self.rules.tags(changes["tags"]) if "tags" in changes else None,
                 scope=check_scope(changes.get("scope")), scope_given="scope" in changes,
                 expected_revisions=expected_revisions, history_depth=self.history_depth,
-                max_words=self.quota_words,
+                max_words=self.quota_words, embedding=embedding,
             )
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None

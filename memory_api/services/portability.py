@@ -91,9 +91,11 @@ class Portability:
         counts = {"created": 0, "overwritten": 0, "skipped": 0}
         for start in range(0, len(items), _CHUNK):
             try:
+                chunk = items[start:start + _CHUNK]
                 outcomes = self._store.put_many(
-                    user_id, items[start:start + _CHUNK], overwrite=on_conflict == "overwrite",
-                    max_count=self._memories.quota_memories, max_words=self._memories.quota_words)
+                    user_id, chunk, overwrite=on_conflict == "overwrite",
+                    max_count=self._memories.quota_memories, max_words=self._memories.quota_words,
+                    embeddings=self._memories.embeddings([memory.content for memory, _, _ in chunk]))
             except QuotaExceeded:
                 raise Conflict(
                     f"The import would go over this user's quota; {counts['created']} memories were imported "

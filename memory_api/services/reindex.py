@@ -1,11 +1,14 @@
-"""`memory-api reindex`: bring every memory's search index up to the current analyzer rules.
+"""`memory-api reindex`: bring every memory's indexes up to the current rules and embedding model.
 
-A memory indexed under older rules (text.ANALYZER_VERSION changed, e.g. when
-stemming came in) is re-indexed in place, atomically, one memory at a time:
-its content, revision and times do not change, a write racing with it simply
-wins (the re-index is planned again), and a memory already current is
-skipped, so the command is safe while the service runs and can be stopped and
-run again at any point (it resumes where work remains).
+A memory is re-indexed when its search terms come from older analyzer rules
+(text.ANALYZER_VERSION changed, e.g. when stemming came in), or when semantic
+recall is on and it has no vector of the current embedding model (stored
+before semantic recall, before the move to Redis 8, or under another model:
+then the user's vector set is started afresh). Each memory is re-indexed in
+place, atomically: its content, revision and times do not change, a write
+racing with it simply wins (the re-index is planned again), and a memory
+already current is skipped. So the command is safe while the service runs,
+and can be stopped and run again at any point: it resumes where work remains.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ..models import IdWalk
+from ..models import IdWalk, Memory
 from ..store.index_scan import IndexScanner
-from ..store.memories import MemoryStore
+from ..store.vectors import VectorStore
 from ..text import ANALYZER_VERSION
-from .memories import indexed
+from .memories import MemoryService, indexed
 
-_PAGE = 200
+_PAGE = 100
 
 
 @dataclass
@@ -30,9 +33,11 @@ class ReindexReport:
 
 
 class Reindexer:
-    def __init__(self, store: MemoryStore, scanner: IndexScanner) -> None:
-        self._store = store
+    def __init__(self, memories: MemoryService, scanner: IndexScanner, vectors: VectorStore) -> None:
+        self._memories = memories
+        self._store = memories.store
         self._scanner = scanner
+        self._vectors = vectors
 
     def users(self, user_id: str | None = None) -> list[str]:
         return [user_id] if user_id else list(self._scanner.users())
@@ -41,23 +46,34 @@ class Reindexer:
         """How many memories the given users have (for a progress bar)."""
         return sum(self._store.count(user) for user in users)
 
-    def _memories(self, user_id: str) -> Iterator:
+    def _pages(self, user_id: str) -> Iterator[list[Memory]]:
         above = None
         while True:
             page = self._store.page(user_id, IdWalk(newest_first=False, above=above), count=_PAGE)
-            yield from page
+            yield page
             if len(page) < _PAGE:
                 return
             above = page[-1].id
 
     def run(self, users: list[str], *, progress: Callable[[int], None] = lambda n: None) -> ReindexReport:
         report = ReindexReport()
+        model = self._memories.semantic.model() if self._memories.semantic else None
         for user in users:
             report.users += 1
-            for memory in self._memories(user):
-                report.seen += 1
-                if memory.index_version != ANALYZER_VERSION and self._store.reindex(
-                        user, memory.id, indexed(memory.content)):
-                    report.reindexed += 1
-                progress(1)
+            if model is not None and self._vectors.model(user) not in (None, model):
+                self._store.reset_vectors(user)  # another model's vectors: every memory is re-embedded
+            for page in self._pages(user):
+                report.seen += len(page)
+                report.reindexed += self._reindex_page(user, page, with_vectors=model is not None)
+                progress(len(page))
         return report
+
+    def _reindex_page(self, user: str, page: list[Memory], *, with_vectors: bool) -> int:
+        unvectored = self._vectors.missing(user, [m.id for m in page]) if with_vectors else set()
+        stale = [m for m in page if m.index_version != ANALYZER_VERSION or m.id in unvectored]
+        embeddings = self._memories.embeddings([m.content for m in stale]) if stale and with_vectors else None
+        done = 0
+        for i, memory in enumerate(stale):
+            embedding = embeddings[i] if embeddings else None
+            done += self._store.reindex(user, memory.id, indexed(memory.content), embedding)
+        return done

@@ -1,10 +1,15 @@
-"""Full-text search over a user's memories: BM25 ranking, in the worker, over postings from the store.
+"""Search over a user's memories: by keyword (BM25), by meaning (vectors), or both fused (hybrid).
 
-The index lives in Redis next to the records and changes in the same Lua
-script as every create, update, delete and import (store/memory_lua.py). A
-query reads the postings of its terms in one transaction and is scored here,
-so its cost is in proportion to those postings and Redis only serves reads.
-What matches is set out in memory_api/text.py.
+Keyword: the index lives in Redis next to the records and changes in the same
+Lua script as every write (store/memory_lua.py); a query reads the postings of
+its terms in one transaction and is scored here, so Redis only serves reads.
+What matches is set out in memory_api/text.py. Meaning: the query is embedded
+and the user's vector set gives its nearest memories (services/semantic.py).
+Hybrid fuses the two by relative score: each list's scores are scaled to 0-1
+over its candidates and mixed, meaning weighted MEMORY_API_HYBRID_SEMANTIC_WEIGHT
+(0.8) and keywords the rest. (Reciprocal-rank fusion was measured too: it lets
+a keyword-only match outrank the memory the question means; see
+docs/benchmarks.md.) Filters (tags, scope, times) apply to every mode.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from ..models import Filters, Memory
 from ..store.memories import MemoryStore
 from ..text import query_terms
 from ..validation import InputRules
+from .semantic import SemanticIndex
 
 # BM25 parameters (the usual ones).
 BM25_K1 = 1.2
@@ -38,11 +44,12 @@ class ScoredMemory:
 class SearchResults:
     items: list[ScoredMemory]
     has_more: bool
+    mode: str
 
     def to_api(self) -> dict[str, Any]:
         data = [item.to_api() for item in self.items]
         return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None, "has_more": self.has_more}
+                "last_id": data[-1]["id"] if data else None, "has_more": self.has_more, "mode": self.mode}
 
 
 def bm25_rank(postings: list, *, n: int, total_terms: int) -> list[tuple[Any, float]]:
@@ -69,51 +76,104 @@ def _best_first(item: tuple[Any, float]) -> tuple[float, int]:
     return item[1], int(item[0])  # ties: the later-stored document first
 
 
+def _scaled(ranking: list[tuple[Any, float]]) -> dict[Any, float]:
+    """Scores scaled to 0-1 over the candidates (the best 1, the worst 0)."""
+    if not ranking:
+        return {}
+    high, low = max(score for _, score in ranking), min(score for _, score in ranking)
+    return {docno: (score - low) / (high - low) if high > low else 1.0 for docno, score in ranking}
+
+
+def relative_score_fusion(keyword: list[tuple[Any, float]], semantic: list[tuple[Any, float]], *,
+                          semantic_weight: float) -> list[tuple[Any, float]]:
+    """One ranking from a keyword and a semantic one: weight * scaled similarity + (1 - weight) * scaled BM25."""
+    by_keyword, by_meaning = _scaled(keyword), _scaled(semantic)
+    fused = {docno: semantic_weight * by_meaning.get(docno, 0.0) + (1 - semantic_weight) * by_keyword.get(docno, 0.0)
+             for docno in by_keyword.keys() | by_meaning.keys()}
+    return sorted(fused.items(), key=_best_first, reverse=True)
+
+
+class _Candidates:
+    """Ranked document numbers for one query in one mode; `top(n)` widens as filters ask for more."""
+
+    def __init__(self, store: MemoryStore, semantic: SemanticIndex, user_id: str, text: str, mode: str) -> None:
+        self._semantic, self._user, self._text, self._mode = semantic, user_id, text, mode
+        self._scored: list[tuple[Any, float]] = []  # every document a query term occurs in, unordered
+        if mode != "semantic":
+            terms = query_terms(text)
+            n, total_terms, postings = store.postings(user_id, terms) if terms else (0, 0, [])
+            self._scored = bm25_rank(postings, n=n, total_terms=total_terms) if n else []
+        self._all_sorted: list[tuple[Any, float]] | None = None
+
+    def _keyword_top(self, n: int) -> list[tuple[Any, float]]:
+        if n < len(self._scored):
+            return heapq.nlargest(n, self._scored, key=_best_first)
+        if self._all_sorted is None:
+            self._all_sorted = sorted(self._scored, key=_best_first, reverse=True)
+        return self._all_sorted
+
+    def top(self, n: int) -> tuple[list[tuple[Any, float]], bool]:
+        """(the best `n` or so, best first; whether there is nothing beyond them)."""
+        keyword, semantic = [], []
+        exhausted = True
+        if self._mode != "semantic":
+            keyword = self._keyword_top(n)
+            exhausted = n >= len(self._scored)
+        if self._mode != "keyword":
+            semantic = self._semantic.nearest(self._user, self._text, n)
+            exhausted = exhausted and len(semantic) < n
+        if self._mode == "keyword":
+            return keyword, exhausted
+        if self._mode == "semantic":
+            return semantic, exhausted
+        return relative_score_fusion(keyword, semantic, semantic_weight=self._semantic.hybrid_weight), exhausted
+
+
 class SearchService:
-    def __init__(self, store: MemoryStore, rules: InputRules = InputRules()) -> None:
+    def __init__(self, store: MemoryStore, semantic: SemanticIndex, rules: InputRules = InputRules()) -> None:
         self._store = store
+        self.semantic = semantic
         self.rules = rules
 
-    def search(self, user_id: str, query: object, *, limit: int | None = None, filters: Filters = Filters()
-               ) -> SearchResults:
-        """The user's memories ranked by relevance to `query`, best first, each with its BM25 score."""
+    def search(self, user_id: str, query: object, *, limit: int | None = None, filters: Filters = Filters(),
+               mode: object = None) -> SearchResults:
+        """The user's memories ranked by relevance to `query`, best first, each with its score (BM25 in
+        keyword mode, similarity in semantic mode, the fused 0-1 score in hybrid mode)."""
         text = self.rules.query(query)
         limit = self.rules.limit(self.rules.default_page_size if limit is None else limit)
-        found = self.ranked(user_id, query_terms(text), limit=limit + 1, filters=filters)
-        return SearchResults(found[:limit], has_more=len(found) > limit)
+        mode = self.semantic.mode(mode)
+        found = self.ranked(user_id, text, limit=limit + 1, filters=filters, mode=mode)
+        return SearchResults(found[:limit], has_more=len(found) > limit, mode=mode)
 
-    def ranked(self, user_id: str, terms: list[str], *, limit: int, filters: Filters = Filters(),
+    def ranked(self, user_id: str, text: str, *, limit: int, mode: str, filters: Filters = Filters(),
                scopes: list[str | None] | None = None) -> list[ScoredMemory]:
-        """The best `limit` memories for already-split query terms (scopes: in any of these).
+        """The best `limit` memories for `text` in `mode` (scopes: in any of these).
 
-        Most searches need only the top few: those are selected first, and
-        everything is sorted only if the filters turn too many of them away.
-        Hits are resolved into memories (and filtered) a chunk at a time.
+        Candidates are read a few times the limit deep, turned into memories
+        (and filtered) in Redis a chunk at a time, and read deeper only when
+        the filters turned too many of them away.
         """
-        if not terms:
-            return []
-        n, total_terms, postings = self._store.postings(user_id, terms)
-        if not n:
-            return []
         if scopes is None and filters.scoped:
             scopes = [filters.scope]
         lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
-        scored = bm25_rank(postings, n=n, total_terms=total_terms)
-        chunk = max(limit * 2, 50)
-        ranked = heapq.nlargest(chunk * 2, scored, key=_best_first)
-        complete = len(ranked) == len(scored)
+        candidates = _Candidates(self._store, self.semantic, user_id, text, mode)
+        depth = max(limit * 4, 50)
+        while True:
+            ranked, exhausted = candidates.top(depth)
+            hits = self._resolve(user_id, ranked, limit, filters, scopes, lowest or None, highest or None)
+            if len(hits) >= limit or exhausted:
+                return hits
+            depth *= 4
+
+    def _resolve(self, user_id, ranked, limit, filters, scopes, lowest, highest) -> list[ScoredMemory]:
         hits: list[ScoredMemory] = []
-        start = 0
-        while len(hits) < limit:
-            if start >= len(ranked):
-                if complete:
-                    break
-                ranked, complete = sorted(scored, key=_best_first, reverse=True), True
+        chunk = max(limit * 2, 50)
+        for start in range(0, len(ranked), chunk):
             part = ranked[start:start + chunk]
-            start += chunk
             scores = dict(part)
             found = self._store.resolve_hits(user_id, [docno for docno, _ in part], want=limit - len(hits),
-                                             filters=filters, scopes=scopes, lowest_id=lowest or None,
-                                             highest_id=highest or None)
+                                             filters=filters, scopes=scopes, lowest_id=lowest, highest_id=highest)
             hits += [ScoredMemory(memory, scores[docno]) for docno, memory in found]
+            if len(hits) >= limit:
+                break
         return hits[:limit]

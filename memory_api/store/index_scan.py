@@ -31,6 +31,8 @@ class UserIndexes:
     scope_members: dict[str | None, set[str]]  # every scope key's members (None: global)
     posting_docs: dict[str, set[str]]  # every term key's document numbers
     histories: set[str]  # memory ids that have a history key
+    vector_model: str | None = None  # the model of the user's vectors
+    vector_docs: set[str] | None = None  # document numbers in the vector set (None: no vector sets)
 
 
 def _decoded(raw) -> dict[str, Any] | None:
@@ -73,7 +75,7 @@ class IndexScanner:
             updated={text(m): int(s) for m, s in c.zscan_iter(keys.memory_updated(user_id), count=1000)},
             docs={text(k): text(v) for k, v in c.hscan_iter(keys.memory_docs(user_id), count=1000)},
             terms={text(k): text(v) for k, v in c.hscan_iter(keys.memory_terms(user_id), count=1000)},
-            stats={text(k): int(v) for k, v in c.hgetall(keys.memory_stats(user_id)).items()},
+            stats={text(k): int(v) for k, v in c.hgetall(keys.memory_stats(user_id)).items() if text(k) != "vmodel"},
             tag_counts={text(k): int(v) for k, v in c.hgetall(keys.tag_counts(user_id)).items()},
             scope_counts={text(k): int(v) for k, v in c.hgetall(keys.scope_counts(user_id)).items()},
             tag_members={tag: self._members(key) for tag, key in self._family(user_id, keys.TAG_SUFFIX).items()},
@@ -82,7 +84,16 @@ class IndexScanner:
             posting_docs={term: {text(d) for d in c.hkeys(key)}
                           for term, key in self._family(user_id, keys.TERM_SUFFIX).items()},
             histories=set(self._family(user_id, keys.HISTORY_SUFFIX)),
+            vector_model=text(c.hget(keys.memory_stats(user_id), "vmodel") or b"") or None,
+            vector_docs=self._vector_docs(user_id) if self._redis.capabilities().vector_sets else None,
         )
+
+    def _vector_docs(self, user_id: str) -> set[str]:
+        key = keys.memory_vectors(user_id)
+        size = int(self._redis.client.execute_command("VCARD", key) or 0)
+        if not size:
+            return set()
+        return {text(d) for d in self._redis.client.execute_command("VRANDMEMBER", key, size)}
 
     def postings(self, user_id: str, wanted: list[tuple[str, str]]) -> list[int | None]:
         """The stored posting of each (term, docno), None where absent (one round trip)."""

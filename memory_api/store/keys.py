@@ -32,7 +32,8 @@ def memory_ids(user_id: str) -> str:
 
 
 def memory_stats(user_id: str) -> str:
-    """HASH: words, tokens, terms (sums over the user's memories), seq (last document number)."""
+    """HASH: words, tokens, terms (sums over the user's memories), seq (last document number),
+    vmodel (the embedding model of the user's vectors)."""
     return f"{_user_tag(user_id)}:stats"
 
 
@@ -64,6 +65,11 @@ def duplicates(user_id: str) -> str:
 def memory_updated(user_id: str) -> str:
     """ZSET memory id -> updated_at, for updated-time filters."""
     return f"{_user_tag(user_id)}:updated"
+
+
+def memory_vectors(user_id: str) -> str:
+    """VECTOR SET (Redis >= 8) document number -> the memory's embedding, for semantic recall."""
+    return f"{_user_tag(user_id)}:vec"
 
 
 def global_scope(user_id: str) -> str:
@@ -124,11 +130,11 @@ def family_member(user_id: str, family: str, key: str) -> str:
 
 
 def memory_keys(user_id: str) -> list[str]:
-    """KEYS[1..10] of every memory write script, in this order (see memory_lua.py)."""
+    """KEYS[1..11] of every memory write script, in this order (see memory_lua.py)."""
     return [
         memory_items(user_id), memory_ids(user_id), memory_stats(user_id), memory_docs(user_id),
         memory_terms(user_id), tag_counts(user_id), scope_counts(user_id), duplicates(user_id),
-        memory_updated(user_id), global_scope(user_id),
+        memory_updated(user_id), global_scope(user_id), memory_vectors(user_id),
     ]
 
 

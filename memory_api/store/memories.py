@@ -12,7 +12,7 @@ since; if it has, the write is planned again. Reads of one page are one script
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import Conflict
 from ..models import Filters, IdWalk, Memory
@@ -29,58 +29,36 @@ from .records import (
     text,
 )
 from .redis import RedisStore, raises_store_unavailable
+from .write_plan import Blobs, DeclaredKeys, accepted_revisions, no_vectors, without_nulls
 
 # A write whose records keep changing under it gives up after this many plans (409).
 _MAX_PLANS = 8
 
 
-def _accepted(revisions: list[int] | None) -> str:
-    """If-Match revisions in the scripts' ",3,4," form; '' accepts any."""
-    if revisions is None:
-        return ""
-    return "," + ",".join(str(r) for r in revisions) + ","
-
-
-class _DeclaredKeys:
-    """The KEYS of one write script: the user's fixed keys, then each per-name key it touches."""
-
-    def __init__(self, user_id: str) -> None:
-        self._user = user_id
-        self.keys = keys.memory_keys(user_id)
-        self.index: dict[str, dict[str, int]] = {"s": {"": 10}, "g": {}, "t": {}, "h": {}}
-
-    def _add(self, family: str, name: str, key: str) -> None:
-        if name not in self.index[family]:
-            self.keys.append(key)
-            self.index[family][name] = len(self.keys)  # Lua's KEYS are 1-based
-
-    def memory(self, scope: str | None, tags: Iterable[str], term_names: Iterable[str]) -> None:
-        """The keys a memory with these scope, tags and terms occupies."""
-        if scope:
-            self._add("s", scope, keys.scope_members(self._user, scope))
-        for tag in tags:
-            self._add("g", tag, keys.tag_members(self._user, tag))
-        for term in term_names:
-            self._add("t", term, keys.term_postings(self._user, term))
-
-    def stored(self, raw: str | bytes, terms: str | bytes) -> None:
-        rec = json.loads(raw)
-        self.memory(rec.get("s"), rec.get("g") or (), text(terms).split()[0::2])
-
-    def history(self, memory_id: str) -> None:
-        self._add("h", memory_id, keys.memory_history(self._user, memory_id))
-
-
 @raises_store_unavailable
 class MemoryStore:
-    """Reads and writes memories; every write is one Lua script (atomic)."""
+    """Reads and writes memories; every write is one Lua script (atomic).
 
-    def __init__(self, redis_store: RedisStore) -> None:
+    `vector_model()` names the embedding model whose vectors writes keep in the
+    user's vector set, or None when there are none to keep (no vector sets in
+    this Redis, or embeddings off): then the vector set is never touched.
+    """
+
+    def __init__(self, redis_store: RedisStore, vector_model=no_vectors) -> None:
         self._redis = redis_store
+        self._vector_model = vector_model
 
-    def _run(self, script: str, declared: _DeclaredKeys, plan: dict[str, Any], pipe: Any = None) -> Any:
+    def _run(self, script: str, declared: DeclaredKeys, plan: dict[str, Any], pipe: Any = None,
+             blobs: Blobs | None = None) -> Any:
         plan["k"] = declared.index
-        return self._redis.script(script)(keys=declared.keys, args=[dumps(plan)],
+        model = self._vector_model()
+        plan["vectors"] = model is not None
+        args: list[Any] = [None]
+        if model is not None:
+            plan["vmodel"] = model
+            args += blobs.values if blobs else []
+        args[0] = dumps(without_nulls(plan))
+        return self._redis.script(script)(keys=declared.keys, args=args,
                                           client=pipe if pipe is not None else self._redis.client)
 
     def _read_for_write(self, user_id: str, memory_ids: list[str]) -> dict[str, tuple[Any, Any]]:
@@ -89,17 +67,18 @@ class MemoryStore:
             keys=[keys.memory_items(user_id), keys.memory_terms(user_id)], args=memory_ids)
         return {memory_id: (reply[2 * i], reply[2 * i + 1]) for i, memory_id in enumerate(memory_ids)}
 
-    def _planned(self, user_id: str, memory_ids: list[str], script: str, plan_for) -> Any:
+    def _planned(self, user_id: str, memory_ids: list[str], script: str, plan_for,
+                 blobs: Blobs | None = None) -> Any:
         """Read the stored records, declare their keys and the plan's, run; again if they moved meanwhile."""
         for _ in range(_MAX_PLANS):
             stored = self._read_for_write(user_id, memory_ids) if memory_ids else {}
-            declared = _DeclaredKeys(user_id)
+            declared = DeclaredKeys(user_id)
             for raw, terms in stored.values():
                 if raw:
                     declared.stored(raw, terms)
             plan = plan_for(declared, stored)
             plan["expect"] = {i: (text(raw) if raw else False) for i, (raw, _) in stored.items()}
-            reply = self._run(script, declared, plan)
+            reply = self._run(script, declared, plan, blobs=blobs)
             if not (reply and text(reply[0]) == "retry"):
                 return reply
         raise Conflict("The memory kept changing while this request wrote it; retry.", code="concurrent_write")
@@ -107,20 +86,24 @@ class MemoryStore:
     # --- writes --------------------------------------------------------------------
 
     def create_many(self, user_id: str, memories: list[tuple[Memory, Indexed]], *, max_count: int = 0,
-                    max_words: int = 0, return_duplicates: bool = True, pipe: Any = None):
+                    max_words: int = 0, return_duplicates: bool = True, pipe: Any = None,
+                    embeddings: list[bytes] | None = None):
         """Store new memories, all or nothing; per memory ("created"|"exists"|"duplicate", Memory).
 
         Raises QuotaExceeded (nothing stored) when they would break a quota.
-        With `pipe`, the call is queued and nothing is returned.
+        With `pipe`, the call is queued and nothing is returned. `embeddings`
+        (FP32, one per memory) go into the vector set.
         """
-        declared = _DeclaredKeys(user_id)
+        declared = DeclaredKeys(user_id)
+        blobs = Blobs()
         items = []
-        for memory, indexed in memories:
+        for i, (memory, indexed) in enumerate(memories):
             declared.memory(memory.scope, memory.tags, indexed.term_names)
             items.append({"id": memory.id, "rec": record_of(memory, indexed.version), "terms": indexed.terms,
-                          "len": indexed.length, "fp": indexed.fingerprint})
+                          "len": indexed.length, "fp": indexed.fingerprint,
+                          "vec": blobs.add(embeddings[i] if embeddings else None)})
         plan = {"max_count": max_count, "max_words": max_words, "dup": return_duplicates, "items": items}
-        reply = self._run("CREATE_MEMORIES", declared, plan, pipe)
+        reply = self._run("CREATE_MEMORIES", declared, plan, pipe, blobs)
         if pipe is not None:
             return None
         if text(reply[0]) == "full":
@@ -131,30 +114,33 @@ class MemoryStore:
                content: tuple[str, int, int, Indexed] | None = None, metadata: dict[str, str] | None = None,
                tags: list[str] | None = None, scope: str | None = None, scope_given: bool = False,
                expected_revisions: list[int] | None = None, history_depth: int = 0,
-               max_words: int = 0) -> WriteResult:
-        """Change content (text, words, tokens, index data), metadata, tags and/or scope."""
+               max_words: int = 0, embedding: bytes | None = None) -> WriteResult:
+        """Change content (text, words, tokens, index data, embedding), metadata, tags and/or scope."""
+        blobs = Blobs()
+        vec = blobs.add(embedding)
 
-        def plan_for(declared: _DeclaredKeys, stored) -> dict[str, Any]:
+        def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
             raw = stored[memory_id][0]
             rec = json.loads(raw) if raw else {}
             declared.memory(scope if scope_given else rec.get("s"),
                             tags if tags is not None else rec.get("g") or (),
                             content[3].term_names if content else ())
             declared.history(memory_id)
-            plan: dict[str, Any] = {"id": memory_id, "revisions": _accepted(expected_revisions),
+            plan: dict[str, Any] = {"id": memory_id, "revisions": accepted_revisions(expected_revisions),
                                     "updated_at": updated_at, "scope_given": scope_given, "scope": scope or "",
                                     "history_depth": history_depth, "max_words": max_words}
             if content:
                 body, words, tokens, indexed = content
                 plan["content"] = {"c": body, "w": words, "t": tokens, "terms": indexed.terms,
-                                   "len": indexed.length, "fp": indexed.fingerprint, "v": indexed.version}
+                                   "len": indexed.length, "fp": indexed.fingerprint, "v": indexed.version,
+                                   "vec": vec}
             if metadata is not None:
                 plan["metadata"] = metadata
             if tags is not None:
                 plan["tags"] = tags
             return plan
 
-        reply = self._planned(user_id, [memory_id], "UPDATE_MEMORY", plan_for)
+        reply = self._planned(user_id, [memory_id], "UPDATE_MEMORY", plan_for, blobs)
         status = int(reply[0])
         if status == -2:
             raise QuotaExceeded(text(reply[1]))
@@ -164,10 +150,10 @@ class MemoryStore:
 
     def delete_many(self, user_id: str, memory_ids: list[str], *,
                     expected_revisions: list[int] | None = None) -> list[WriteResult]:
-        def plan_for(declared: _DeclaredKeys, stored) -> dict[str, Any]:
+        def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
             for memory_id in memory_ids:
                 declared.history(memory_id)
-            return {"revisions": _accepted(expected_revisions), "ids": memory_ids}
+            return {"revisions": accepted_revisions(expected_revisions), "ids": memory_ids}
 
         reply = self._planned(user_id, memory_ids, "DELETE_MEMORIES", plan_for)
         results = []
@@ -176,34 +162,43 @@ class MemoryStore:
             results.append(WriteResult(status == 1, decode_record(memory_id, raw) if raw else None))
         return results
 
-    def reindex(self, user_id: str, memory_id: str, indexed: Indexed) -> bool:
-        """Re-index one memory's search terms under the current rules; False if it is gone."""
+    def reindex(self, user_id: str, memory_id: str, indexed: Indexed, embedding: bytes | None = None) -> bool:
+        """Re-index one memory (search terms under the current rules, and its embedding if given);
+        False if it is gone."""
+        blobs = Blobs()
+        vec = blobs.add(embedding)
 
-        def plan_for(declared: _DeclaredKeys, stored) -> dict[str, Any]:
+        def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
             declared.memory(None, (), indexed.term_names)
             return {"id": memory_id, "terms": indexed.terms, "len": indexed.length, "fp": indexed.fingerprint,
-                    "v": indexed.version}
+                    "v": indexed.version, "vec": vec}
 
-        return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for)[0]) == 1
+        return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for, blobs)[0]) == 1
+
+    def reset_vectors(self, user_id: str) -> None:
+        """Drop a user's vectors and start a set for the current model (before re-embedding them all)."""
+        self._run("RESET_VECTORS", DeclaredKeys(user_id), {})
 
     def oldest_ids(self, user_id: str, count: int) -> list[str]:
         return [text(i) for i in self._redis.client.zrange(keys.memory_ids(user_id), 0, count - 1)]
 
     def put_many(self, user_id: str, items: list[tuple[Memory, Indexed, list[Memory]]], *, overwrite: bool,
-                 max_count: int = 0, max_words: int = 0) -> list[str]:
-        """Import: store memories with their own ids, revisions and history."""
+                 max_count: int = 0, max_words: int = 0, embeddings: list[bytes] | None = None) -> list[str]:
+        """Import: store memories with their own ids, revisions and history (and embeddings, if given)."""
+        blobs = Blobs()
+        vecs = [blobs.add(embeddings[i] if embeddings else None) for i in range(len(items))]
 
-        def plan_for(declared: _DeclaredKeys, stored) -> dict[str, Any]:
+        def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
             planned = []
-            for memory, indexed, history in items:
+            for (memory, indexed, history), vec in zip(items, vecs):
                 declared.memory(memory.scope, memory.tags, indexed.term_names)
                 declared.history(memory.id)
                 planned.append({"id": memory.id, "rec": record_of(memory, indexed.version), "terms": indexed.terms,
                                 "len": indexed.length, "fp": indexed.fingerprint,
-                                "history": [dumps(record_of(old)) for old in history]})
+                                "vec": vec, "history": [dumps(record_of(old)) for old in history]})
             return {"overwrite": overwrite, "max_count": max_count, "max_words": max_words, "items": planned}
 
-        reply = self._planned(user_id, [memory.id for memory, _, _ in items], "PUT_MEMORIES", plan_for)
+        reply = self._planned(user_id, [memory.id for memory, _, _ in items], "PUT_MEMORIES", plan_for, blobs)
         if reply and text(reply[0]) == "full":
             raise QuotaExceeded(text(reply[1]))
         return [text(r) for r in reply]

@@ -8,9 +8,12 @@ KEYS[1..10] are the user's fixed keys (store/keys.py memory_keys):
   3 stats    HASH words/tokens/terms/seq   8 dedup    HASH "<scope>|<fingerprint>" -> id
   4 docs     HASH docno -> "id len fingerprint"   9 updated  ZSET id -> updated_at
   5 terms    HASH docno -> "term tf ..."         10 sc0      ZSET ids of global memories
+                                                11 vec      VECTOR SET docno -> embedding (Redis >= 8)
 and after them every per-scope, per-tag, per-term and history key the call
 needs, which the caller (store/memories.py) works out from the records it read
-and the ones it writes. ARGV[1] is one JSON plan; its `k` maps each such key's
+and the ones it writes. ARGV[1] is one JSON plan; embeddings (FP32 blobs) follow
+it in ARGV[2..], named by their index in the plan (`vec`). With `P.vectors`
+false (no vector sets, or embeddings off) the vector set is never touched; its `k` maps each such key's
 family and name to its KEYS index: k.s[scope], k.g[tag], k.t[term], k.h[id].
 A script first checks that the records are still the ones the caller read
 (`expect`), so the keys it declared are the ones needed; otherwise it changes
@@ -28,7 +31,37 @@ PRELUDE = """
 local P = cjson.decode(ARGV[1])
 local K = P.k
 local ITEMS, IDS, STATS, DOCS, TERMS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local TAGS, SCOPES, DEDUP, UPDATED = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local TAGS, SCOPES, DEDUP, UPDATED, VECTORS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[11]
+
+-- May this call write vectors made by P.vmodel? Only into a set of that model (or a new set): vectors
+-- of another model (the configured model changed) wait for `memory-api reindex`.
+local vectors_ok = nil
+local function vectors_usable()
+  if vectors_ok == nil then
+    local model = redis.call('HGET', STATS, 'vmodel')
+    if model == P.vmodel then
+      vectors_ok = true
+    elseif redis.call('EXISTS', VECTORS) == 0 then
+      redis.call('HSET', STATS, 'vmodel', P.vmodel)
+      vectors_ok = true
+    else
+      vectors_ok = false
+    end
+  end
+  return vectors_ok
+end
+
+-- The memory's embedding into the vector set (ARGV[vec] is FP32), or out of it.
+local function put_vector(docno, vec)
+  if P.vectors and vec and vectors_usable() then
+    redis.call('VREM', VECTORS, tostring(docno))
+    redis.call('VADD', VECTORS, 'FP32', ARGV[vec], tostring(docno), 'Q8')
+  end
+end
+
+local function drop_vector(docno)
+  if P.vectors then redis.call('VREM', VECTORS, tostring(docno)) end
+end
 
 -- A declared key by family and name; an undeclared one is a bug in the caller, caught before any write
 -- by the `expect` checks, so this never fires half-way.
@@ -131,7 +164,9 @@ end
 
 -- Delete a stored memory, its indexes and its history.
 local function remove(id, raw)
-  unindex(id, cjson.decode(raw))
+  local rec = cjson.decode(raw)
+  unindex(id, rec)
+  drop_vector(rec.n)
   redis.call('HDEL', ITEMS, id)
   redis.call('DEL', key('h', id))
 end
@@ -139,7 +174,7 @@ end
 
 CREATE_MEMORIES = PRELUDE + """
 -- Plan: max_count, max_words (0: no quota), dup (true: return an existing duplicate instead of
--- storing), items: [{id, rec (the record without n), terms, len, fp}].
+-- storing), items: [{id, rec (the record without n), terms, len, fp, vec}].
 -- All or nothing: returns {'full', 'count'|'words'} and stores nothing when over quota, else
 -- per memory {status, id, record} with status 'created', 'exists' (that id is stored already:
 -- a retried create) or 'duplicate' (id: the stored memory with the same content and scope).
@@ -168,6 +203,7 @@ for _, step in ipairs(plan) do
     local encoded = cjson.encode(rec)
     redis.call('HSET', ITEMS, step[2], encoded)
     index(step[2], rec, item.terms, item.len, item.fp)
+    put_vector(rec.n, item.vec)
     created[step[2]] = encoded
   end
 end
@@ -182,7 +218,7 @@ return out
 
 UPDATE_MEMORY = PRELUDE + """
 -- Plan: id, expect {id: raw}, revisions (accepted revisions ",3,4," from If-Match, or ''), updated_at,
--- content (absent: unchanged) {c, w, t, terms, len, fp, v (analyzer version)}, metadata (absent: unchanged), tags (absent:
+-- content (absent: unchanged) {c, w, t, terms, len, fp, v (analyzer version), vec}, metadata (absent: unchanged), tags (absent:
 -- unchanged), scope_given + scope ('' = global), history_depth, max_words.
 -- Returns {'retry'} if the record moved since it was read, {1, record}, {0} if missing,
 -- {-1, current record} on a revision mismatch, {-2, 'words'} over quota.
@@ -213,6 +249,7 @@ rec.r = rec.r + 1
 local encoded = cjson.encode(rec)
 redis.call('HSET', ITEMS, id, encoded)
 index(id, rec, terms, len, fingerprint)
+if content then put_vector(rec.n, content.vec) end
 if P.history_depth > 0 then
   redis.call('LPUSH', key('h', id), raw)
   redis.call('LTRIM', key('h', id), 0, P.history_depth - 1)
@@ -245,7 +282,7 @@ return out
 
 PUT_MEMORIES = PRELUDE + """
 -- Import. Plan: expect {id: raw or false}, overwrite (bool), max_count, max_words, items: [{id, rec
--- (the record without n), terms, len, fp, history (record JSON strings, newest first)}].
+-- (the record without n), terms, len, fp, vec, history (record JSON strings, newest first)}].
 -- {'retry'} if a record moved since it was read; {'full', what} over quota (nothing written);
 -- else per memory 'created'|'overwritten'|'skipped'.
 if not unchanged(P.expect) then return {'retry'} end
@@ -279,6 +316,7 @@ for _, item in ipairs(P.items) do
     end
     redis.call('HSET', ITEMS, id, cjson.encode(rec))
     index(id, rec, item.terms, item.len, item.fp)
+    put_vector(rec.n, item.vec)
     redis.call('DEL', key('h', id))
     for _, old_record in ipairs(item.history) do
       redis.call('RPUSH', key('h', id), old_record)
@@ -288,9 +326,16 @@ end
 return out
 """
 
+RESET_VECTORS = PRELUDE + """
+-- Drop a user's vectors and start a set for P.vmodel (reindex after the embedding model changed).
+redis.call('DEL', VECTORS)
+redis.call('HSET', STATS, 'vmodel', P.vmodel)
+return 1
+"""
+
 REINDEX_MEMORY = PRELUDE + """
 -- Re-index a stored memory under the current analyzer rules; the memory itself (content, revision,
--- times) does not change. Plan: id, expect {id: raw}, terms, len, fp, v.
+-- times) does not change. Plan: id, expect {id: raw}, terms, len, fp, v, vec (absent: keep the vector).
 -- Returns {'retry'} if the record moved since it was read, {0} if it is gone, {1} when done.
 if not unchanged(P.expect) then return {'retry'} end
 local raw = redis.call('HGET', ITEMS, P.id)
@@ -300,5 +345,6 @@ unindex(P.id, rec)
 rec.v = P.v
 redis.call('HSET', ITEMS, P.id, cjson.encode(rec))
 index(P.id, rec, P.terms, P.len, P.fp)
+put_vector(rec.n, P.vec)
 return {1}
 """

@@ -106,3 +106,17 @@ for i = 1, #ARGV do
 end
 return out
 """
+
+MISSING_VECTORS = """
+-- Which of these memories have no vector? KEYS[1] items, KEYS[2] the user's vector set; ARGV: memory ids.
+-- Returns the ids (of existing memories) whose document has no vector.
+local out = {}
+local has_set = redis.call('EXISTS', KEYS[2]) == 1
+for i = 1, #ARGV do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if raw and not (has_set and redis.call('VISMEMBER', KEYS[2], tostring(cjson.decode(raw).n)) == 1) then
+    out[#out + 1] = ARGV[i]
+  end
+end
+return out
+"""

@@ -19,6 +19,7 @@ from redis.retry import Retry
 
 from ..errors import StoreUnavailable
 from . import api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua
+from .capabilities import Capabilities, detect_capabilities
 from .embedded import EmbeddedRedis
 
 log = logging.getLogger("memory_api.store")
@@ -109,6 +110,7 @@ class RedisStore:
         self._lock = threading.Lock()
         self._client: Any = None
         self._scripts: dict[str, Any] = {}
+        self._capabilities: Capabilities | None = None
         self.embedded: EmbeddedRedis | None = None
 
     @classmethod
@@ -149,6 +151,12 @@ class RedisStore:
     @property
     def cluster(self) -> bool:
         return self._cluster
+
+    def capabilities(self) -> Capabilities:
+        """What this Redis can do (vector sets need Redis >= 8), asked once per process."""
+        if self._capabilities is None:
+            self._capabilities = detect_capabilities(self.client)
+        return self._capabilities
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless Redis answers (the health check)."""

@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from ...ids import CONVERSATION_ID_PATTERN
 from ...services.chat_request import MESSAGE_ROLES
 from ...validation import SCOPE_PATTERN, TEXT_PATTERN
-from .common import StrictBool, StrictInt, StrictSchema, constant, limits
+from .common import StrictBool, StrictInt, StrictSchema, constant, limits, mode_field, mode_used_field
 
 
 # --- chat, context, conversations -----------------------------------------------
@@ -28,6 +28,7 @@ class MemoryOptions(StrictSchema):
     max_words, max_tokens = cap_fields()
     scope = fields.String(metadata={"description": "Inject global memories plus this scope's (never another's).",
                                     "pattern": SCOPE_PATTERN})
+    mode = mode_field()
 
 
 class MessageContent(fields.Raw):
@@ -67,6 +68,7 @@ class InjectedMemory(ma.Schema):
     word_count = fields.Integer(required=True)
     token_count = fields.Integer(required=True)
     omitted_count = fields.Integer(required=True)
+    mode = mode_used_field()
 
 
 class ChatCompletion(ma.Schema):
@@ -93,6 +95,7 @@ class ContextRequest(StrictSchema):
                                     "pattern": TEXT_PATTERN, **limits(maxLength="max_query_chars")})
     scope = fields.String(metadata={"description": "Global memories plus this scope's (never another's).",
                                     "pattern": SCOPE_PATTERN})
+    mode = mode_field()
 
 
 class MemoryContext(ma.Schema):
@@ -102,3 +105,4 @@ class MemoryContext(ma.Schema):
     word_count = fields.Integer(required=True)
     token_count = fields.Integer(required=True)
     omitted_count = fields.Integer(required=True)
+    mode = mode_used_field()

@@ -242,9 +242,34 @@ class MemoryDeleted(ma.Schema):
     deleted = fields.Boolean(required=True)
 
 
+def mode_field(**kwargs) -> fields.String:
+    """A search mode; checked by the services (400 invalid_mode, or semantic_search_unavailable)."""
+    return fields.String(metadata={
+        "enum": ["hybrid", "semantic", "keyword"],
+        "description": "How memories are ranked: hybrid (keyword and meaning fused), semantic (meaning) or "
+                       "keyword (BM25). Default: the server's MEMORY_API_SEARCH_MODE, or keyword where "
+                       "semantic recall is unavailable (see /healthz)."}, **kwargs)
+
+
+def mode_used_field() -> fields.String:
+    return fields.String(required=True, metadata={"enum": ["hybrid", "semantic", "keyword"],
+                                                  "description": "The mode the ranking ran in."})
+
+
+class Capabilities(ma.Schema):
+    redis_version = fields.String(required=True)
+    vector_sets = fields.Boolean(required=True, metadata={"description": "The Redis has vector sets (>= 8)."})
+    semantic_search = fields.Boolean(required=True, metadata={
+        "description": "Semantic and hybrid recall are available (vector sets and an embedding model)."})
+    semantic_unavailable_reason = fields.String(required=True, allow_none=True)
+    embedding_model = fields.String(required=True, allow_none=True)
+    default_search_mode = fields.String(required=True, metadata={"enum": ["hybrid", "semantic", "keyword"]})
+
+
 class Health(ma.Schema):
     status = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
     redis = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
+    capabilities = fields.Nested(Capabilities, required=True)
 
 
 class ErrorDetail(ma.Schema):

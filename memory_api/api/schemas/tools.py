@@ -7,24 +7,58 @@ from marshmallow import fields, validate
 
 from ...ids import MEMORY_ID_PATTERN
 from ...validation import NON_BLANK_TEXT_PATTERN
-from .common import FilterQuery, MemoryCreateRequest, MemoryObject, StrictSchema, constant, limit_field, limits, list_of
+from ...validation import SCOPE_PATTERN, TAG_PATTERN
+from .common import (
+    FilterQuery,
+    MemoryCreateRequest,
+    MemoryObject,
+    StrictSchema,
+    constant,
+    limit_field,
+    limits,
+    list_of,
+    mode_field,
+    mode_used_field,
+)
 
 
 # --- search, tags, stats, history, batch, export/import ---------------------------------
 
 
 class SearchQuery(FilterQuery):
-    query = fields.String(required=True, metadata={"description": "Words to look for (BM25 ranking).",
+    query = fields.String(required=True, metadata={"description": "What to look for: words, or a question.",
                                                    "minLength": 1, "pattern": NON_BLANK_TEXT_PATTERN,
                                                    **limits(maxLength="max_query_chars")})
     limit = limit_field()
+    mode = mode_field()
+
+
+class SearchRequest(StrictSchema):
+    """The same search with a JSON body (for long queries), as OpenAI's vector-store search takes one."""
+
+    query = fields.String(required=True, metadata={"description": "What to look for: words, or a question.",
+                                                   "minLength": 1, "pattern": NON_BLANK_TEXT_PATTERN,
+                                                   **limits(maxLength="max_query_chars")})
+    limit = limit_field()
+    mode = mode_field()
+    tags = fields.List(fields.String(metadata={"pattern": TAG_PATTERN}),
+                       metadata={"description": "Only memories with all of these tags."})
+    scope = fields.String(metadata={"description": "Only memories of this scope ('global': only those "
+                                                   "without one).", "pattern": SCOPE_PATTERN})
+    created_after = fields.Integer(metadata={"minimum": 0, "description": "Created at or after (Unix s)."})
+    created_before = fields.Integer(metadata={"minimum": 0, "description": "Created at or before (Unix s)."})
+    updated_after = fields.Integer(metadata={"minimum": 0, "description": "Updated at or after (Unix s)."})
+    updated_before = fields.Integer(metadata={"minimum": 0, "description": "Updated at or before (Unix s)."})
 
 
 class ScoredMemoryObject(MemoryObject):
-    score = fields.Float(required=True, metadata={"description": "BM25 relevance (higher is better)."})
+    score = fields.Float(required=True, metadata={
+        "description": "Relevance, higher is better: BM25 in keyword mode, similarity (0-1) in semantic mode, "
+                       "the fused reciprocal-rank score in hybrid mode."})
 
 
-SearchList = list_of("SearchList", ScoredMemoryObject)
+SearchList = ma.Schema.from_dict({**list_of("SearchListBase", ScoredMemoryObject)().fields,
+                                  "mode": mode_used_field()}, name="SearchList")
 
 
 class TagObject(ma.Schema):

@@ -1,0 +1,96 @@
+"""Semantic recall: does search find, and does injection carry, the memory a question needs?
+
+    python bench/eval_recall.py [--set bench/data/recall_set.json]
+
+The data set (bench/data/recall_set.json) is a fictional user's memories: 70
+facts hidden among 531 everyday notes, and for each fact a question phrased
+the way people ask in chat that shares no content word (nor stem) with it
+("Can I eat this satay sauce?" for "I am allergic to peanuts."). All 601
+memories are stored through the service (the offline default embedder, a
+private Redis >= 8), then for each mode (keyword, semantic, hybrid) and each
+question it reports:
+
+- R@1 / R@5: the fact is the first / among the first five search results;
+- in block: the fact reaches the memory block chat would inject, at a tight
+  cap of 60 tokens (the question as the query).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import PrivateRedis  # noqa: E402
+from memory_api.config import Settings  # noqa: E402
+from memory_api.services import Services  # noqa: E402
+from memory_api.services.context import Caps  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+USER = "eval"
+BLOCK_TOKENS = 60
+
+
+def load(services: Services, data: dict) -> dict[str, str]:
+    """Store notes and facts interleaved (facts of every age); returns fact id -> memory id."""
+    notes, facts = list(data["notes"]), list(data["facts"])
+    every = max(len(notes) // len(facts), 1)
+    fact_ids: dict[str, str] = {}
+    for i, note in enumerate(notes):
+        if i % every == 0 and facts:
+            fact = facts.pop(0)
+            fact_ids[fact["id"]] = services.memories.create(USER, fact["fact"]).memory.id
+        services.memories.create(USER, note)
+    for fact in facts:
+        fact_ids[fact["id"]] = services.memories.create(USER, fact["fact"]).memory.id
+    return fact_ids
+
+
+def evaluate(services: Services, data: dict, fact_ids: dict[str, str], mode: str) -> dict[str, float]:
+    at1 = at5 = in_block = 0
+    started = time.perf_counter()
+    for fact in data["facts"]:
+        wanted = fact_ids[fact["id"]]
+        found = [s.memory.id for s in services.search.search(USER, fact["question"], limit=5, mode=mode).items]
+        at1 += found[:1] == [wanted]
+        at5 += wanted in found
+        block = services.context.build(USER, query=fact["question"], mode=mode,
+                                       caps=Caps(max_words=1000, max_tokens=BLOCK_TOKENS))
+        in_block += wanted in block.memory_ids
+    n = len(data["facts"])
+    ms = (time.perf_counter() - started) * 1000 / n / 2
+    return {"R@1": at1 / n, "R@5": at5 / n, "in block": in_block / n, "ms per query": ms}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", default=os.path.join(HERE, "data", "recall_set.json"))
+    args = parser.parse_args()
+    with open(args.set, encoding="utf-8") as fh:
+        data = json.load(fh)
+    server = PrivateRedis()
+    services = Services.build(Settings(redis_url=server.url))
+    try:
+        caps = services.capabilities()
+        print(f"Redis {caps['redis_version']}, embedding model {caps['embedding_model']}; "
+              f"{len(data['facts'])} facts among {len(data['notes'])} notes")
+        started = time.perf_counter()
+        fact_ids = load(services, data)
+        stored = len(data["facts"]) + len(data["notes"])
+        print(f"stored {stored} memories in {time.perf_counter() - started:.1f} s")
+        print(f"\n| mode | R@1 | R@5 | in block ({BLOCK_TOKENS} tokens) | ms per search or block |")
+        print("|---|---:|---:|---:|---:|")
+        for mode in ("keyword", "semantic", "hybrid"):
+            r = evaluate(services, data, fact_ids, mode)
+            print(f"| {mode} | {r['R@1']:.0%} | {r['R@5']:.0%} | {r['in block']:.0%} | {r['ms per query']:.1f} |")
+    finally:
+        services.close()
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Semantic recall: when it is available, the embeddings of memories and queries, and nearest neighbours.
+
+It needs an embedder (MEMORY_API_EMBEDDINGS: the offline ONNX model shipped
+with the package by default, or a provider's /v1/embeddings) and a Redis with
+vector sets (Redis >= 8). Without either, search and injection run on keywords
+alone: the default mode says so, and an explicit `semantic` or `hybrid` request
+is refused naming what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..errors import InvalidRequest
+from ..store.redis import RedisStore
+from ..store.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "semantic", "keyword")
+
+
+class SemanticIndex:
+    def __init__(self, embedder, redis_store: RedisStore, *, default_mode: str = "hybrid",
+                 hybrid_weight: float = 0.8) -> None:
+        self._embedder = embedder  # None: embeddings are off
+        self._redis = redis_store
+        self._vectors = VectorStore(redis_store)
+        self.default_mode = default_mode
+        self.hybrid_weight = hybrid_weight  # the weight of meaning in hybrid ranking (keywords: the rest)
+        self._warned_models: set[str] = set()
+
+    def unavailable_reason(self) -> str | None:
+        """Why semantic recall cannot run here (None: it can)."""
+        if self._embedder is None:
+            return "embeddings are off (MEMORY_API_EMBEDDINGS=off)"
+        capabilities = self._redis.capabilities()
+        if not capabilities.vector_sets:
+            return (f"this Redis ({capabilities.redis_version}) has no vector sets; semantic recall needs "
+                    "Redis >= 8")
+        return None
+
+    def model(self) -> str | None:
+        """The embedding model whose vectors writes keep, or None when there are no vectors to keep."""
+        return self._embedder.model if self.unavailable_reason() is None else None
+
+    def mode(self, requested: Any) -> str:
+        """The search mode a request runs in: the requested one, or the default (keyword when
+        semantic recall is unavailable)."""
+        if requested is None:
+            return self.default_mode if self.unavailable_reason() is None else "keyword"
+        if requested not in MODES:
+            raise InvalidRequest(f"'mode' must be one of {', '.join(MODES)}.", param="mode", code="invalid_mode")
+        reason = self.unavailable_reason() if requested != "keyword" else None
+        if reason:
+            raise InvalidRequest(f"Mode '{requested}' needs semantic recall, which is unavailable: {reason}. "
+                                 "Use mode 'keyword'.", param="mode", code="semantic_search_unavailable")
+        return requested
+
+    def document_vectors(self, texts: list[str]) -> list[bytes] | None:
+        """FP32 embeddings of memory contents, or None when no vectors are kept."""
+        if not texts or self.model() is None:
+            return None
+        return [row.astype("<f4").tobytes() for row in self._embedder.embed_documents(texts)]
+
+    def nearest(self, user_id: str, query: str, count: int) -> list[tuple[Any, float]]:
+        """The user's `count` memories nearest in meaning to `query`, as (docno, similarity), best first."""
+        vector = self._embedder.embed_query(query).astype("<f4").tobytes()
+        model, found = self._vectors.nearest(user_id, vector, count)
+        if model is not None and model != self._embedder.model:
+            if model not in self._warned_models:
+                self._warned_models.add(model)
+                log.warning("vectors of embedding model %r are stored, the service embeds with %r: run "
+                            "`memory-api reindex`; until then semantic matches are skipped", model,
+                            self._embedder.model)
+            return []
+        return found

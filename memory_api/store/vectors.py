@@ -1,0 +1,50 @@
+"""A user's vector set (Redis >= 8): which model made it, and nearest-neighbour reads.
+
+Vectors are written in the same Lua scripts as the records (memory_lua.py);
+this module only reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import keys
+from .records import text
+from .redis import RedisStore, raises_store_unavailable
+
+
+@raises_store_unavailable
+class VectorStore:
+    def __init__(self, redis_store: RedisStore) -> None:
+        self._redis = redis_store
+
+    def model(self, user_id: str) -> str | None:
+        """The embedding model the user's vectors were made with (None: no vectors yet)."""
+        model = self._redis.client.hget(keys.memory_stats(user_id), "vmodel")
+        return text(model) if model else None
+
+    def missing(self, user_id: str, memory_ids: list[str]) -> set[str]:
+        """Which of these (existing) memories have no vector."""
+        if not memory_ids:
+            return set()
+        reply = self._redis.script("MISSING_VECTORS")(
+            keys=[keys.memory_items(user_id), keys.memory_vectors(user_id)], args=memory_ids)
+        return {text(i) for i in reply}
+
+    def nearest(self, user_id: str, query: bytes, count: int) -> tuple[str | None, list[tuple[Any, float]]]:
+        """(the model of the user's vectors, the `count` documents nearest to `query` as (docno, similarity)),
+        in one transaction."""
+        pipe = self._redis.client.pipeline(transaction=True)
+        pipe.hget(keys.memory_stats(user_id), "vmodel")
+        pipe.execute_command("VSIM", keys.memory_vectors(user_id), "FP32", query, "COUNT", count, "WITHSCORES")
+        model, reply = pipe.execute(raise_on_error=False)
+        model = text(model) if model else None
+        if isinstance(reply, Exception):
+            if isinstance(model, Exception) or model is not None and reply.args and "dimension" in str(reply):
+                return model, []  # vectors of another model (another dimension): nothing comparable
+            raise reply
+        if isinstance(reply, dict):  # RESP3
+            pairs = list(reply.items())
+        else:
+            pairs = list(zip(reply[0::2], reply[1::2]))
+        return model, [(docno, float(score)) for docno, score in pairs]

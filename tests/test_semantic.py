@@ -1,0 +1,144 @@
+"""Semantic recall: memories found by meaning, vectors that follow every write, and the keyword fallback."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from helpers import RedisServer, auth, legacy_redis_server_binary, with_provider
+from memory_api import create_app
+from memory_api.config import Settings
+from memory_api.services import Services
+from memory_api.store import keys as redis_keys
+
+FACT = "I am allergic to peanuts."
+NOTES = ["My car is a blue Volvo.", "I play tennis on Sundays.", "My sister lives in Lisbon.",
+         "The printer in the study jams on thick paper.", "I water the basil every second day.",
+         "Our wifi password is on the fridge.", "Tom's birthday is in March.", "I prefer window seats."]
+QUESTION = "Can I eat this satay sauce?"
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.replace(search_mode="hybrid")
+
+
+def ids(resp) -> list[str]:
+    assert resp.status_code == 200, resp.json
+    return [m["id"] for m in resp.json["data"]]
+
+
+def vector_count(redis_client, user: str) -> int:
+    return int(redis_client.execute_command("VCARD", redis_keys.memory_vectors(user)) or 0)
+
+
+def test_hybrid_finds_by_meaning_what_keywords_miss(client, make_key):
+    key = make_key("alice")
+    for note in NOTES:
+        client.post("/v1/memory", json={"content": note}, headers=auth(key))
+    fact = client.post("/v1/memory", json={"content": FACT}, headers=auth(key)).json["id"]
+    keyword = client.get("/v1/memory/search", query_string={"query": QUESTION, "mode": "keyword"},
+                         headers=auth(key))
+    assert fact not in ids(keyword) and keyword.json["mode"] == "keyword"
+    for mode in ("hybrid", "semantic"):
+        found = client.post("/v1/memory/search", json={"query": QUESTION, "mode": mode, "limit": 3},
+                            headers=auth(key))
+        assert ids(found)[0] == fact and found.json["mode"] == mode
+    default = client.get("/v1/memory/search", query_string={"query": QUESTION}, headers=auth(key))
+    assert default.json["mode"] == "hybrid" and ids(default)[0] == fact
+    block = client.post("/v1/memory/context", json={"query": QUESTION, "max_tokens": 60}, headers=auth(key)).json
+    assert block["memory_ids"][:1] == [fact] and block["mode"] == "hybrid"
+
+
+def test_post_search_takes_long_queries_and_filters(client, make_key):
+    key = make_key("alice")
+    work = client.post("/v1/memory", json={"content": FACT, "tags": ["health"]}, headers=auth(key)).json["id"]
+    client.post("/v1/memory", json={"content": "Peanut butter is in the top cupboard."}, headers=auth(key))
+    long_query = "Is this satay safe for me? " + "I am asking about the sauce at dinner. " * 120
+    found = client.post("/v1/memory/search", json={"query": long_query[:1000], "tags": ["health"]},
+                        headers=auth(key))
+    assert ids(found) == [work]
+    too_long = client.post("/v1/memory/search", json={"query": "x" * 1001}, headers=auth(key))
+    assert too_long.status_code == 400 and too_long.json["error"]["code"] == "string_above_max_length"
+    bad_mode = client.post("/v1/memory/search", json={"query": "x", "mode": "fuzzy"}, headers=auth(key))
+    assert bad_mode.status_code == 400 and bad_mode.json["error"]["code"] == "invalid_mode"
+
+
+def test_vectors_follow_every_write(client, services, make_key, redis_client):
+    key = make_key("alice")
+    first = client.post("/v1/memory", json={"content": FACT}, headers=auth(key)).json["id"]
+    batch = client.post("/v1/memory/batch", json={"memories": [{"content": n} for n in NOTES[:3]]},
+                        headers=auth(key)).json["data"]
+    assert vector_count(redis_client, "alice") == 4
+    # An update re-embeds: the old meaning no longer finds it.
+    client.patch(f"/v1/memory/{first}", json={"content": "I collect vintage stamps."}, headers=auth(key))
+    found = ids(client.post("/v1/memory/search", json={"query": QUESTION, "mode": "semantic", "limit": 1},
+                            headers=auth(key)))
+    assert found != [first]
+    stamps = ids(client.post("/v1/memory/search", json={"query": "philately hobby", "mode": "semantic",
+                                                        "limit": 1}, headers=auth(key)))
+    assert stamps == [first]
+    client.delete(f"/v1/memory/{batch[0]['id']}", headers=auth(key))
+    client.post("/v1/memory/batch_delete", json={"ids": [batch[1]["id"]]}, headers=auth(key))
+    assert vector_count(redis_client, "alice") == 2
+    export = client.get("/v1/memory/export", headers=auth(key)).get_data()
+    client.delete("/v1/memory?confirm=true", headers=auth(key))
+    assert vector_count(redis_client, "alice") == 0
+    client.post("/v1/memory/import", data=io.BytesIO(export), content_type="application/x-ndjson",
+                headers=auth(key))
+    assert vector_count(redis_client, "alice") == 2
+    assert services.check_consistency().ok
+    assert ids(client.post("/v1/memory/search", json={"query": "philately hobby", "mode": "semantic",
+                                                     "limit": 1}, headers=auth(key))) == [first]
+
+
+def test_another_users_vectors_are_never_returned(client, make_key):
+    alice, bob = make_key("alice"), make_key("bob")
+    client.post("/v1/memory", json={"content": FACT}, headers=auth(alice))
+    client.post("/v1/memory", json={"content": "My car is a blue Volvo."}, headers=auth(bob))
+    for mode in ("semantic", "hybrid"):
+        found = client.post("/v1/memory/search", json={"query": QUESTION, "mode": mode}, headers=auth(bob))
+        assert [m["content"] for m in found.json["data"]] == ["My car is a blue Volvo."]
+
+
+def test_an_older_redis_runs_keyword_only(tmp_path):
+    server = RedisServer(tmp_path / "legacy", binary=legacy_redis_server_binary()).start()
+    try:
+        app = create_app(Settings(redis_url=server.url, log_level="WARNING"))
+        key, _ = app.extensions["memory_api"].keys.create(user="alice")
+        client = app.test_client()
+        health = client.get("/healthz").json["capabilities"]
+        assert health["vector_sets"] is False and health["semantic_search"] is False
+        assert "Redis >= 8" in health["semantic_unavailable_reason"] and health["default_search_mode"] == "keyword"
+        assert client.post("/v1/memory", json={"content": FACT}, headers=auth(key)).status_code == 200
+        found = client.get("/v1/memory/search", query_string={"query": "peanut"}, headers=auth(key))
+        assert len(found.json["data"]) == 1 and found.json["mode"] == "keyword"
+        for mode in ("semantic", "hybrid"):
+            refused = client.get("/v1/memory/search", query_string={"query": "x", "mode": mode}, headers=auth(key))
+            assert refused.status_code == 400 and refused.json["error"]["code"] == "semantic_search_unavailable"
+            assert refused.json["error"]["param"] == "mode" and "Redis >= 8" in refused.json["error"]["message"]
+        assert app.extensions["memory_api"].check_consistency().ok
+        app.extensions["memory_api"].close()
+    finally:
+        server.stop()
+
+
+def test_reindex_after_the_embedding_model_changed(settings, fake_llm, redis_client):
+    provider = Services.build(with_provider(settings, fake_llm, embeddings="provider", embedding_dimensions=64))
+    stored = provider.memories.create("alice", FACT).memory
+    provider.memories.create("alice", "My car is a blue Volvo.")
+    provider.close()
+    local = Services.build(settings)  # the offline model: 384 dimensions, another model
+    try:
+        report = local.check_consistency()
+        assert any("run `memory-api reindex`" in p for p in report.problems)
+        assert local.search.search("alice", QUESTION, mode="semantic").items == []  # nothing comparable
+        result = local.reindexer().run(["alice"])
+        assert result.reindexed == 2
+        assert local.check_consistency().ok
+        assert local.search.search("alice", QUESTION, mode="semantic", limit=1).items[0].memory.id == stored.id
+        assert local.reindexer().run(["alice"]).reindexed == 0  # nothing left to do
+    finally:
+        local.close()
+
