@@ -162,11 +162,9 @@ class MemoryUpdateRequest(StrictSchema):
     scope = scope_field()
 
 
-class FilterQuery(StrictSchema):
-    """Filters shared by list and search: all must match."""
+class ScopeAndTimeFilters(StrictSchema):
+    """The filters besides tags, shared by the query string of list and search and search's JSON body."""
 
-    tag = fields.List(fields.String(metadata={"pattern": TAG_PATTERN}),
-                      metadata={"description": "Only memories with this tag (repeat: with all of them)."})
     scope = fields.String(metadata={
         "description": f"Only memories of this scope ('{GLOBAL_SCOPE}': only those without one).",
         "pattern": SCOPE_PATTERN})
@@ -174,6 +172,13 @@ class FilterQuery(StrictSchema):
     created_before = fields.Integer(metadata={"minimum": 0, "description": "Created at or before (Unix s)."})
     updated_after = fields.Integer(metadata={"minimum": 0, "description": "Updated at or after (Unix s)."})
     updated_before = fields.Integer(metadata={"minimum": 0, "description": "Updated at or before (Unix s)."})
+
+
+class FilterQuery(ScopeAndTimeFilters):
+    """Filters shared by list and search: all must match."""
+
+    tag = fields.List(fields.String(metadata={"pattern": TAG_PATTERN}),
+                      metadata={"description": "Only memories with this tag (repeat: with all of them)."})
 
 
 def limit_field() -> fields.Integer:

@@ -7,9 +7,10 @@ from marshmallow import fields, validate
 
 from ...ids import MEMORY_ID_PATTERN
 from ...validation import NON_BLANK_TEXT_PATTERN
-from ...validation import SCOPE_PATTERN, TAG_PATTERN
+from ...validation import TAG_PATTERN
 from .common import (
     FilterQuery,
+    ScopeAndTimeFilters,
     MemoryCreateRequest,
     MemoryObject,
     StrictSchema,
@@ -33,7 +34,7 @@ class SearchQuery(FilterQuery):
     mode = mode_field()
 
 
-class SearchRequest(StrictSchema):
+class SearchRequest(ScopeAndTimeFilters):
     """The same search with a JSON body (for long queries), as OpenAI's vector-store search takes one."""
 
     query = fields.String(required=True, metadata={"description": "What to look for: words, or a question.",
@@ -43,12 +44,6 @@ class SearchRequest(StrictSchema):
     mode = mode_field()
     tags = fields.List(fields.String(metadata={"pattern": TAG_PATTERN}),
                        metadata={"description": "Only memories with all of these tags."})
-    scope = fields.String(metadata={"description": "Only memories of this scope ('global': only those "
-                                                   "without one).", "pattern": SCOPE_PATTERN})
-    created_after = fields.Integer(metadata={"minimum": 0, "description": "Created at or after (Unix s)."})
-    created_before = fields.Integer(metadata={"minimum": 0, "description": "Created at or before (Unix s)."})
-    updated_after = fields.Integer(metadata={"minimum": 0, "description": "Updated at or after (Unix s)."})
-    updated_before = fields.Integer(metadata={"minimum": 0, "description": "Updated at or before (Unix s)."})
 
 
 class ScoredMemoryObject(MemoryObject):
