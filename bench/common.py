@@ -35,7 +35,7 @@ class PrivateRedis:
     """A throwaway redis-server (no persistence) on a free port."""
 
     def __init__(self) -> None:
-        from memory_api.store.embedded import redis_server_binary
+        from memory_api.store.redis_binary import redis_server_binary
 
         exe = redis_server_binary()  # the embedded default's choice: Redis >= 8 where it can be had
         self.port = free_port()

