@@ -112,6 +112,14 @@ def test_first_start_prints_a_default_key_and_data_persists(tmp_path):
     try:
         status, got = http("GET", f"{serve.url}/v1/memory/{mem['id']}", key)
         assert status == 200 and got["content"] == "survives restarts"
+        # The embedded default recalls by meaning, offline, with no API key configured.
+        status, health = http("GET", f"{serve.url}/healthz", key)
+        assert health["capabilities"]["semantic_search"] is True, health
+        status, fact = http("POST", f"{serve.url}/v1/memory", key, {"content": "I am allergic to peanuts."})
+        http("POST", f"{serve.url}/v1/memory", key, {"content": "My car is a blue Volvo."})
+        status, found = http("POST", f"{serve.url}/v1/memory/search", key,
+                             {"query": "Can I eat this satay sauce?", "limit": 1})
+        assert status == 200 and found["mode"] == "hybrid" and found["data"][0]["id"] == fact["id"], found
     finally:
         serve.stop()
 

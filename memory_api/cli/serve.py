@@ -57,7 +57,16 @@ def gunicorn_options(settings: Settings) -> dict:
         "proc_name": "memory-api",
         # gunicorn's control socket lives in $HOME and would clash between servers.
         "control_socket_disable": True,
+        # Each worker loads its own embedding model (an onnxruntime session must not cross a fork), before
+        # its first request rather than during it.
+        "post_worker_init": _warm_up_worker,
     }
+
+
+def _warm_up_worker(worker) -> None:
+    services = getattr(worker.wsgi, "extensions", {}).get("memory_api")
+    if services is not None:
+        services.warm_up()
 
 
 def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -> int:

@@ -6,6 +6,7 @@ the same objects, so every door gets the same rules over the same Redis.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ..config import Settings
@@ -31,6 +32,8 @@ from .search import SearchService
 from .semantic import SemanticIndex
 from .stats import StatsService
 from .upstream import Upstream
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -83,6 +86,14 @@ class Services:
     def check_health(self) -> None:
         """Raise StoreUnavailable unless Redis answers."""
         self.redis.ping()
+
+    def warm_up(self) -> None:
+        """Load what the first request would otherwise wait for (the embedding model), if it will be used.
+        Never fatal: a Redis or model that is not there yet is reported when a request needs it."""
+        try:
+            self.search.semantic.warm_up()
+        except Exception:  # noqa: BLE001 - warming up is an optimisation only
+            log.warning("could not load the embedding model ahead of the first request", exc_info=True)
 
     def capabilities(self) -> dict:
         """What this deployment can do: Redis version, vector sets, semantic recall (and why not)."""

@@ -45,6 +45,11 @@ class SemanticIndex:
         """The embedding model whose vectors writes keep, or None when there are no vectors to keep."""
         return self._embedder.model if self.unavailable_reason() is None else None
 
+    def warm_up(self) -> None:
+        """Load the embedding model now, if semantic recall will use it."""
+        if self.unavailable_reason() is None:
+            self._embedder.warm_up()
+
     def mode(self, requested: Any) -> str:
         """The search mode a request runs in: the requested one, or the default (keyword when
         semantic recall is unavailable)."""
