@@ -120,6 +120,10 @@ def test_first_start_prints_a_default_key_and_data_persists(tmp_path):
         status, found = http("POST", f"{serve.url}/v1/memory/search", key,
                              {"query": "Can I eat this satay sauce?", "limit": 1})
         assert status == 200 and found["mode"] == "hybrid" and found["data"][0]["id"] == fact["id"], found
+        # Even gunicorn's own refusals (a request line over its limit) are the JSON envelope.
+        status, refused = http("GET", f"{serve.url}/v1/memory/search?query={'x' * 9000}", key)
+        assert status == 414 and refused["error"]["code"] == "uri_too_long", refused
+        assert "POST /v1/memory/search" in refused["error"]["message"]
     finally:
         serve.stop()
 

@@ -42,7 +42,8 @@ def gunicorn_options(settings: Settings) -> dict:
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": "gthread" if settings.threads > 1 else "sync",
+        "worker_class": (f"{__package__}.gunicorn_workers."
+                         f"{'JsonErrorsThreadWorker' if settings.threads > 1 else 'JsonErrorsSyncWorker'}"),
         "graceful_timeout": settings.graceful_timeout,
         "timeout": 120,
         "keepalive": 5,

@@ -1,0 +1,45 @@
+"""gunicorn workers whose own errors are JSON too.
+
+gunicorn answers some requests before the app sees them: a request line or
+headers too large, a malformed request. It writes those as HTML pages; these
+workers write OpenAI's error envelope instead, rendered by errors.render_error
+like every other error of the service.
+"""
+
+from __future__ import annotations
+
+import json
+
+from gunicorn import util
+from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.sync import SyncWorker
+
+from ..errors import error_for_status, render_error
+
+_MESSAGES = {
+    414: "The request line is too long: send long search queries in the JSON body of POST /v1/memory/search.",
+    431: "The request headers are too large.",
+}
+
+
+def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's util.write_error, with the error envelope as the body."""
+    status, body, _ = render_error(error_for_status(status_int, _MESSAGES.get(status_int) or mesg or reason))
+    data = json.dumps(body).encode()
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n").encode("latin-1")
+    util.write_nonblock(sock, head + data)
+
+
+class _JsonErrors:
+    def init_process(self) -> None:
+        util.write_error = write_json_error  # this worker process only (gunicorn looks it up per error)
+        super().init_process()
+
+
+class JsonErrorsThreadWorker(_JsonErrors, ThreadWorker):
+    """gthread, with JSON errors."""
+
+
+class JsonErrorsSyncWorker(_JsonErrors, SyncWorker):
+    """sync, with JSON errors."""
