@@ -142,3 +142,19 @@ def test_reindex_after_the_embedding_model_changed(settings, fake_llm, redis_cli
     finally:
         local.close()
 
+
+
+def test_injection_also_follows_the_conversations_summary(services):
+    for note in NOTES:
+        services.memories.create("alice", note)
+    fact = services.memories.create("alice", FACT).memory
+    newest = services.memories.create("alice", "I moved the spare keys to the blue drawer.").memory
+    from memory_api.services.context import Caps
+
+    caps = Caps(max_words=1000, max_tokens=45)  # room for one memory
+    plain = services.context.build("alice", query="ok, sounds good", caps=caps)
+    assert plain.memory_ids != [fact.id]
+    with_summary = services.context.build("alice", query="ok, sounds good", caps=caps, background=(
+        "The user is choosing a dish at a Thai restaurant and asked whether the peanut sauce is safe for "
+        "them."))
+    assert with_summary.memory_ids == [fact.id] and newest.id not in with_summary.memory_ids

@@ -64,10 +64,13 @@ class ChatService:
         self._conversations = conversations
         self.upstream = upstream
 
-    def _select(self, user_id: str, request: ChatRequest, scope: str | None) -> ContextSelection:
+    def _select(self, user_id: str, request: ChatRequest, scope: str | None,
+                summary: str | None = None) -> ContextSelection:
+        """The memories for this turn: those most relevant to the latest user message first, then to
+        the conversation's summary (what the thread is about), then the newest."""
         caps = self._context.caps(request.memory_options) if request.inject else Caps(0, 0)
         return self._context.build(user_id, model=request.model, caps=caps, scope=scope,
-                                   query=latest_user_text(request.messages),
+                                   query=latest_user_text(request.messages), background=summary or None,
                                    mode=request.memory_options.get("mode"))
 
     @contextlib.contextmanager
@@ -89,7 +92,7 @@ class ChatService:
                     f"Conversation '{cid}' belongs to scope '{state.scope}', not '{scope}'.",
                     param="memory.scope", code="scope_mismatch",
                 )
-            selection = self._select(user_id, request, state.scope or scope)
+            selection = self._select(user_id, request, state.scope or scope, state.summary)
             system = joined_system_text(request.messages)
             new_messages = [m for m in request.messages if m.get("role") not in SYSTEM_ROLES]
             thread = self._conversations.prepare_thread(user_id, state, lock, new_messages)

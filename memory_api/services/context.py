@@ -148,6 +148,15 @@ def resolve_caps(requested: dict | None, *, server_max_words: int, server_max_to
     return Caps(**caps)
 
 
+def relevance_query(query: str | None, background: str | None) -> str:
+    """What memories are ranked against: the message, followed by what the conversation is about.
+
+    One text rather than two rankings: a short turn ("ok, sounds good") then takes its meaning from
+    the summary, while a precise question still leads (the embedder reads the start first, and
+    truncates the end)."""
+    return "\n".join(t for t in (query, background) if t)
+
+
 class ContextService:
     """Builds the memory block for a user's prompt.
 
@@ -191,23 +200,26 @@ class ContextService:
                 return
             below = page[-1].id
 
-    def _candidates(self, user_id: str, scopes: list[str | None], query: str | None, mode: str
+    def _candidates(self, user_id: str, scopes: list[str | None], queries: list[str], mode: str
                     ) -> Iterator[Memory]:
         seen: set[str] = set()
-        if query:
+        for query in queries:
             for found in self._search.ranked(user_id, query, limit=self.RELEVANT_CANDIDATES, mode=mode,
                                              scopes=scopes):
-                seen.add(found.memory.id)
-                yield found.memory
+                if found.memory.id not in seen:
+                    seen.add(found.memory.id)
+                    yield found.memory
         newest = heapq.merge(*(self._newest_first(user_id, s) for s in scopes), key=lambda m: m.id, reverse=True)
         for memory in newest:
             if memory.id not in seen:
                 yield memory
 
     def build(self, user_id: str, *, model: str | None = None, caps: Caps | None = None,
-              query: str | None = None, scope: str | None = None, mode: object = None) -> ContextSelection:
-        """The block for a prompt. `query` ranks memories by relevance first (in `mode`: hybrid,
-        semantic or keyword; default: the server's); `scope` adds that scope's memories to the global ones."""
+              query: str | None = None, scope: str | None = None, mode: object = None,
+              background: str | None = None) -> ContextSelection:
+        """The block for a prompt. Memories relevant to `query` and `background` (a conversation's
+        summary) come first, ranked in `mode` (hybrid, semantic or keyword; default: the server's), then
+        the newest; `scope` adds that scope's memories to the global ones."""
         caps = caps or Caps(self.max_words, self.max_tokens)
         mode = self._search.semantic.mode(mode)
         scopes: list[str | None] = [None] if scope is None else [None, scope]
@@ -215,7 +227,8 @@ class ContextService:
         if caps.max_words == 0 or caps.max_tokens == 0:
             return ContextSelection([], "", 0, 0, total, mode)
         selection = select_memories_within_caps(
-            self._candidates(user_id, scopes, query, mode),
+            self._candidates(user_id, scopes, [relevance_query(query, background)] if query or background else [],
+                             mode),
             max_words=caps.max_words,
             max_tokens=caps.max_tokens,
             encoding=encoding_name_for_model(model),
