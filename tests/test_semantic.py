@@ -158,3 +158,35 @@ def test_injection_also_follows_the_conversations_summary(services):
         "The user is choosing a dish at a Thai restaurant and asked whether the peanut sauce is safe for "
         "them."))
     assert with_summary.memory_ids == [fact.id] and newest.id not in with_summary.memory_ids
+
+
+def test_a_changed_embedding_model_is_reported_at_start(settings, fake_llm):
+    from memory_api.cli.serve import recall_status
+
+    provider = Services.build(with_provider(settings, fake_llm, embeddings="provider", embedding_dimensions=64))
+    assert recall_status(provider)[0].startswith("recall by meaning and keywords (embedding model provider:")
+    provider.memories.create("alice", FACT)
+    provider.close()
+    local = Services.build(settings)
+    try:
+        status = recall_status(local)
+        assert any("WARNING" in line and "run `memory-api reindex`" in line for line in status), status
+        local.reindexer().run(local.reindexer().users())
+        local.record_embedding_model()
+        assert not any("WARNING" in line for line in recall_status(local))
+    finally:
+        local.close()
+
+
+def test_a_failing_embedding_provider_stores_nothing(settings, fake_llm, make_key, redis_client):
+    app = create_app(with_provider(settings, fake_llm, embeddings="provider", embedding_dimensions=64))
+    key = make_key("alice")
+    client = app.test_client()
+    fake_llm.errors.append((500, {"error": {"message": "embeddings down", "type": "server_error"}}, {}))
+    resp = client.post("/v1/memory", json={"content": FACT}, headers=auth(key))
+    assert resp.status_code == 502 and resp.json["error"]["type"] == "upstream_error"
+    assert client.get("/v1/memory", headers=auth(key)).json["data"] == []
+    assert vector_count(redis_client, "alice") == 0
+    assert client.post("/v1/memory", json={"content": FACT}, headers=auth(key)).status_code == 200
+    assert vector_count(redis_client, "alice") == 1
+    app.extensions["memory_api"].close()

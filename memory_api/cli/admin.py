@@ -83,6 +83,8 @@ def reindex(user: str | None) -> None:
         users = reindexer.users(user)
         with click.progressbar(length=reindexer.count(users), label="reindexing", file=sys.stderr) as bar:
             report = reindexer.run(users, progress=bar.update)
+        if user is None:
+            services.record_embedding_model()
     click.echo(f"reindexed {report.reindexed} of {report.seen} memories of {report.users} user(s)")
 
 

@@ -19,6 +19,7 @@ import click
 
 from .. import create_app
 from ..config import Settings
+from ..errors import ApiError
 from . import main, settings_from_env
 
 
@@ -82,12 +83,13 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
     master_pid = os.getpid()
     try:
         secret = None
-        if embedded is not None:  # a laptop start: make the first request possible right away
-            admin = Services.build(settings)
-            try:
+        admin = Services.build(settings)
+        try:
+            if embedded is not None:  # a laptop start: make the first request possible right away
                 secret = admin.keys.ensure_default_key()
-            finally:
-                admin.close()
+            recall = recall_status(admin)
+        finally:
+            admin.close()
         if secret:
             announce(
                 "memory-api: no API keys yet, so one was created for user 'default'.\n"
@@ -96,6 +98,8 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
             )
         if embedded:
             announce(f"memory-api: embedded Redis at {embedded.url} (data in {embedded.data_dir})")
+        for line in recall:
+            announce(f"memory-api: {line}")
         announce(f"memory-api: serving on http://{settings.host}:{settings.port}")
         sys.stdout.flush()
         server = GunicornServer(lambda: create_app(settings), gunicorn_options(settings))
@@ -107,6 +111,22 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
     finally:
         if embedded is not None:
             embedded.release()  # a no-op in forked workers
+
+
+def recall_status(services) -> list[str]:
+    """What recall runs on, said at start: semantic (which model) or keyword only (and why); and a
+    warning when the stored vectors were made by another embedding model."""
+    try:
+        reason = services.search.semantic.unavailable_reason()
+        mismatch = services.check_embedding_model()
+    except ApiError:  # Redis not reachable yet: requests will say so (503) until it is
+        return ["Redis is not reachable yet; requests answer 503 store_unavailable until it is"]
+    if reason:
+        lines = [f"keyword recall only: {reason}"]
+    else:
+        lines = [f"recall by meaning and keywords (embedding model {services.search.semantic.model()}, "
+                 f"default mode {services.search.semantic.mode(None)})"]
+    return lines + ([f"WARNING: {mismatch}"] if mismatch else [])
 
 
 def _worker_exit(exc: SystemExit):

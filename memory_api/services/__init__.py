@@ -87,6 +87,17 @@ class Services:
         """Raise StoreUnavailable unless Redis answers."""
         self.redis.ping()
 
+    def check_embedding_model(self) -> str | None:
+        """At start: compare the embedding model with the one the stored vectors were made with (recorded
+        in Redis). Returns a warning to show when they differ (semantic matches skip the old vectors
+        until `memory-api reindex`), else None."""
+        model = self.search.semantic.model()
+        before = VectorStore(self.redis).deployment_model(model)
+        if model is None or before in (None, model):
+            return None
+        return (f"the stored vectors were made by embedding model {before!r}, this service embeds with "
+                f"{model!r}: run `memory-api reindex` (until then semantic recall skips the old vectors)")
+
     def warm_up(self) -> None:
         """Load what the first request would otherwise wait for (the embedding model), if it will be used.
         Never fatal: a Redis or model that is not there yet is reported when a request needs it."""
@@ -111,6 +122,12 @@ class Services:
     def reindexer(self) -> Reindexer:
         """Re-indexes memories stored under older rules or another embedding model (`memory-api reindex`)."""
         return Reindexer(self.memories, IndexScanner(self.redis), VectorStore(self.redis))
+
+    def record_embedding_model(self) -> None:
+        """After a full reindex: the stored vectors are the current model's."""
+        model = self.search.semantic.model()
+        if model is not None:
+            VectorStore(self.redis).set_deployment_model(model)
 
     def close(self) -> None:
         self.redis.close()

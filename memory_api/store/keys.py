@@ -188,6 +188,11 @@ def api_key_index() -> str:
     return f"{_AUTH_TAG}:keys"
 
 
+def deployment_meta() -> str:
+    """HASH of the deployment: vector_model (the embedding model the stored vectors were made with)."""
+    return f"{PREFIX}:meta"
+
+
 def rate_limit_prefix() -> str:
     """The prefix of flask-limiter's counters (the `limits` library names the keys after it)."""
     return f"{PREFIX}-ratelimit"

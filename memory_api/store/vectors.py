@@ -48,3 +48,17 @@ class VectorStore:
         else:
             pairs = list(zip(reply[0::2], reply[1::2]))
         return model, [(docno, float(score)) for docno, score in pairs]
+
+    def deployment_model(self, model: str | None) -> str | None:
+        """Record `model` as the deployment's embedding model unless one is recorded; returns the one that
+        was recorded before (None: none)."""
+        key = keys.deployment_meta()
+        pipe = self._redis.client.pipeline(transaction=False)
+        pipe.hget(key, "vector_model")
+        if model is not None:
+            pipe.hsetnx(key, "vector_model", model)
+        before = pipe.execute()[0]
+        return text(before) if before else None
+
+    def set_deployment_model(self, model: str) -> None:
+        self._redis.client.hset(keys.deployment_meta(), "vector_model", model)
