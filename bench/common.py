@@ -65,3 +65,93 @@ class PrivateRedis:
         self.proc.terminate()
         self.proc.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- Varied, realistic memory sentences and a pool of their embeddings -------------------------
+# Embedding 100,000 texts with the real model takes ~8 minutes; the size benchmarks embed a pool of
+# distinct sentences once and give each stored memory a pooled vector (see pooled_vectors).
+
+_PEOPLE = ("my sister Ana", "my brother Tom", "my daughter Mia", "my son Leo", "my wife", "my husband",
+           "my manager Priya", "my colleague Jonas", "my neighbour", "my best friend Sam", "my mother",
+           "my father", "my landlord", "my dentist", "my running partner", "our nanny", "my grandmother",
+           "the new intern", "my cousin Luca", "my flatmate")
+_PLACES = ("Lyon", "Berlin", "Osaka", "Lisbon", "Toronto", "Nairobi", "Melbourne", "Oslo", "Seville",
+           "Montreal", "Kyoto", "Edinburgh", "Porto", "Vienna", "Austin", "Cape Town", "Hanoi", "Prague")
+_FOODS = ("peanuts", "shellfish", "gluten", "dairy", "sesame", "eggs", "strawberries", "mushrooms",
+          "coriander", "spicy food", "raw onions", "red meat", "soy", "kiwi", "olives", "blue cheese")
+_ACTIVITIES = ("running", "bouldering", "swimming", "playing the piano", "learning Japanese", "baking bread",
+               "gardening", "cycling to work", "painting watercolours", "playing chess", "yoga",
+               "birdwatching", "woodworking", "salsa dancing", "writing short stories", "sailing",
+               "playing football", "knitting", "photography", "learning Spanish")
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+_TOPICS = ("the budget review", "the product launch", "the database migration", "the hiring plan",
+           "the quarterly report", "the kitchen renovation", "the wedding", "the school trip",
+           "the conference talk", "the tax return", "the mortgage", "the new website", "the insurance claim",
+           "the client workshop", "the car repair", "the visa application", "the team offsite")
+_THINGS = ("concise answers", "detailed code examples", "answers in French", "bullet points",
+           "a formal tone", "metric units", "24-hour times", "short emails", "step-by-step instructions",
+           "examples in Python", "examples in Rust", "plain language", "tables over prose")
+_TEMPLATES = (
+    "{person} lives in {place} and visits every {month}.",
+    "I am allergic to {food}, so please never suggest recipes with it.",
+    "{person} cannot eat {food}; remember it when planning dinner.",
+    "I have been {activity} on {day} mornings since last {month}.",
+    "{person} started {activity} and wants to do it in {place} next {month}.",
+    "The deadline for {topic} is the last {day} of {month}.",
+    "I moved from {place} to {place2} in {month} for a new job.",
+    "I prefer {thing} when you explain something to me.",
+    "Please use {thing}; I find anything else hard to follow.",
+    "{person}'s birthday is in {month}; they love {activity}.",
+    "Every {day} I call {person} after dinner.",
+    "I am meeting {person} in {place} to talk about {topic}.",
+    "{topic} was postponed to {month} because {person} is away.",
+    "My favourite holiday was two weeks in {place}, mostly {activity}.",
+    "I keep forgetting to pay for {topic}; remind me every {day}.",
+    "{person} recommended a restaurant in {place} with no {food} on the menu.",
+    "I want to get better at {activity} before the trip to {place} in {month}.",
+    "On {day}s I work from home and avoid meetings before noon.",
+    "{person} is handling {topic} while I am in {place}.",
+    "I stopped {activity} after a knee injury in {month}.",
+)
+
+
+def varied_sentences(count: int, seed: int = 11) -> list[str]:
+    """`count` distinct, natural-sounding memory sentences (templates with varied fillers)."""
+    rnd = random.Random(seed)
+    seen: set[str] = set()
+    out: list[str] = []
+    while len(out) < count:
+        place, place2 = rnd.sample(_PLACES, 2)
+        text = rnd.choice(_TEMPLATES).format(
+            person=rnd.choice(_PEOPLE), place=place, place2=place2, food=rnd.choice(_FOODS),
+            activity=rnd.choice(_ACTIVITIES), day=rnd.choice(_DAYS), month=rnd.choice(_MONTHS),
+            topic=rnd.choice(_TOPICS), thing=rnd.choice(_THINGS))
+        text = text[0].upper() + text[1:]
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
+
+
+def embedding_pool(embedder, sentences: list[str], batch: int = 256):
+    """The real embeddings of `sentences` (float32, one unit row each), and the seconds they took."""
+    import numpy as np
+
+    started = time.monotonic()
+    rows = [embedder.embed_documents(sentences[i:i + batch]) for i in range(0, len(sentences), batch)]
+    return np.vstack(rows).astype("<f4"), time.monotonic() - started
+
+
+def pooled_vectors(pool, count: int, rnd: random.Random, noise: float = 0.25) -> list[bytes]:
+    """`count` FP32 blobs for stored memories: a random pool vector each, plus Gaussian noise of about
+    `noise` in norm, renormalised (cosine to its pool vector ~0.97), so no two stored vectors are equal
+    (exact duplicates would make an unrealistic HNSW graph)."""
+    import numpy as np
+
+    gen = np.random.default_rng(rnd.randrange(2**32))
+    picked = pool[gen.integers(0, len(pool), size=count)]
+    picked = picked + gen.normal(0.0, noise / np.sqrt(pool.shape[1]), size=picked.shape).astype("<f4")
+    picked /= np.linalg.norm(picked, axis=1, keepdims=True)
+    return [row.astype("<f4").tobytes() for row in picked]
