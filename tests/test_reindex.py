@@ -18,7 +18,7 @@ def store_as_before_stemming(services, user: str, content: str) -> Memory:
     tf = Counter(words)
     memory = Memory(id=f"mem_01JD{len(content):02d}{'0' * 20}", content=content, updated_at=1_700_000_000,
                     word_count=count_words(content), token_count=count_tokens(content))
-    store = services.memories._store
+    store = services.memories.store
     [(status, stored)] = store.create_many(user, [(memory, Indexed(
         terms=" ".join(f"{t} {n}" for t, n in tf.items()), length=sum(tf.values()), fingerprint="f" * 20,
         version=1))])

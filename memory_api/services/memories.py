@@ -64,8 +64,7 @@ class MemoryService:
 
     def __init__(self, store: MemoryStore, *, rules: InputRules = InputRules(), history_depth: int = 10,
                  quota_memories: int = 0, quota_words: int = 0, semantic: SemanticIndex | None = None) -> None:
-        self._store = store
-        self.store = store  # for the reindexer, which works on the same records
+        self.store = store  # public: the reindexer works on the same records
         self.semantic = semantic
         self.rules = rules
         self.history_depth = history_depth
@@ -95,7 +94,7 @@ class MemoryService:
 
     def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]]) -> list[Created]:
         try:
-            results = self._store.create_many(user_id, items, max_count=self.quota_memories,
+            results = self.store.create_many(user_id, items, max_count=self.quota_memories,
                                               max_words=self.quota_words,
                                               embeddings=self.embeddings([m.content for m, _ in items]))
         except QuotaExceeded as err:
@@ -128,7 +127,7 @@ class MemoryService:
 
     def get(self, user_id: str, memory_id: str) -> Memory:
         check_memory_id(memory_id)
-        memory = self._store.get(user_id, memory_id)
+        memory = self.store.get(user_id, memory_id)
         if memory is None:
             raise _not_found(memory_id)
         return memory
@@ -148,7 +147,7 @@ class MemoryService:
             content = (text, count_words(text), count_tokens(text), indexed(text))
             embedding = (self.embeddings([text]) or [None])[0]
         try:
-            result = self._store.update(
+            result = self.store.update(
                 user_id, memory_id, updated_at=int(time.time()), content=content,
                 metadata=self.rules.metadata(changes["metadata"]) if "metadata" in changes else None,
                 tags=self.rules.tags(changes["tags"]) if "tags" in changes else None,
@@ -165,24 +164,24 @@ class MemoryService:
     def delete(self, user_id: str, memory_id: str, *, expected_revisions: list[int] | None = None) -> Memory:
         """Delete permanently (with its history); returns the memory as it was."""
         check_memory_id(memory_id)
-        [result] = self._store.delete_many(user_id, [memory_id], expected_revisions=expected_revisions)
+        [result] = self.store.delete_many(user_id, [memory_id], expected_revisions=expected_revisions)
         return self._settled(memory_id, result)
 
     def delete_batch(self, user_id: str, memory_ids: object) -> list[tuple[str, bool]]:
         """Delete up to max_batch ids; per id (id, deleted). Unknown ids are reported, not errors."""
         self.rules.batch(memory_ids, param="ids", what="memory ids")
         ids = list(dict.fromkeys(check_memory_id(i, param="ids") for i in memory_ids))
-        results = dict(zip(ids, self._store.delete_many(user_id, ids)))
+        results = dict(zip(ids, self.store.delete_many(user_id, ids)))
         return [(i, results[i].ok) for i in memory_ids]
 
     def delete_all(self, user_id: str) -> int:
         """Delete every memory of the user, in chunks (each one atomic); returns how many."""
         total = 0
         while True:
-            ids = self._store.oldest_ids(user_id, _DELETE_ALL_CHUNK)
+            ids = self.store.oldest_ids(user_id, _DELETE_ALL_CHUNK)
             if not ids:
                 return total
-            total += sum(result.ok for result in self._store.delete_many(user_id, ids))
+            total += sum(result.ok for result in self.store.delete_many(user_id, ids))
 
     @staticmethod
     def _settled(memory_id: str, result: WriteResult) -> Memory:
@@ -206,9 +205,9 @@ class MemoryService:
             check_memory_id(before, param="before")
         lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
         walk = cursor_walk(order, after, before, lowest=lowest, highest=highest)
-        return walk.page(self._store.page(user_id, walk.walk, count=limit + 1, filters=filters), limit)
+        return walk.page(self.store.page(user_id, walk.walk, count=limit + 1, filters=filters), limit)
 
     def history(self, user_id: str, memory_id: str) -> list[Memory]:
         """Previous versions, newest first (at most MEMORY_API_HISTORY_DEPTH)."""
         self.get(user_id, memory_id)
-        return self._store.history(user_id, memory_id, self.history_depth)
+        return self.store.history(user_id, memory_id, self.history_depth)
