@@ -104,6 +104,7 @@ class _Candidates:
             n, total_terms, postings = store.postings(user_id, terms) if terms else (0, 0, [])
             self._scored = bm25_rank(postings, n=n, total_terms=total_terms) if n else []
         self._all_sorted: list[tuple[Any, float]] | None = None
+        self._vector: bytes | None = None  # the query's embedding, computed on first use
 
     def _keyword_top(self, n: int) -> list[tuple[Any, float]]:
         if n < len(self._scored):
@@ -120,7 +121,9 @@ class _Candidates:
             keyword = self._keyword_top(n)
             exhausted = n >= len(self._scored)
         if self._mode != "keyword":
-            semantic = self._semantic.nearest(self._user, self._text, n)
+            if self._vector is None:
+                self._vector = self._semantic.query_vector(self._text)
+            semantic = self._semantic.nearest(self._user, self._vector, n)
             exhausted = exhausted and len(semantic) < n
         if self._mode == "keyword":
             return keyword, exhausted

@@ -69,9 +69,12 @@ class SemanticIndex:
             return None
         return [row.astype("<f4").tobytes() for row in self._embedder.embed_documents(texts)]
 
-    def nearest(self, user_id: str, query: str, count: int) -> list[tuple[Any, float]]:
-        """The user's `count` memories nearest in meaning to `query`, as (docno, similarity), best first."""
-        vector = self._embedder.embed_query(query).astype("<f4").tobytes()
+    def query_vector(self, query: str) -> bytes:
+        """The FP32 embedding of a query (compute it once per search, however deep the search reads)."""
+        return self._embedder.embed_query(query).astype("<f4").tobytes()
+
+    def nearest(self, user_id: str, vector: bytes, count: int) -> list[tuple[Any, float]]:
+        """The user's `count` memories nearest to a query vector, as (docno, similarity), best first."""
         model, found = self._vectors.nearest(user_id, vector, count)
         if model is not None and model != self._embedder.model:
             if model not in self._warned_models:
