@@ -40,7 +40,7 @@ class Settings:
         "Redis to use (redis://, rediss://, unix://). Unset: start the embedded Redis.")
     redis_cluster: bool = _setting(
         "MEMORY_API_REDIS_CLUSTER", False,
-        "Treat REDIS_URL as one node of a Redis Cluster.")
+        "Treat REDIS_URL as a Redis Cluster; it may name several seed nodes: redis://host1:port1,host2:port2.")
     redis_timeout: float = _setting(
         "MEMORY_API_REDIS_TIMEOUT", 2.0,
         "Seconds to wait for Redis to connect or answer before replying 503.")
@@ -186,6 +186,15 @@ class Settings:
             raise ConfigError("MEMORY_API_EMBEDDING_DIMENSIONS must be 0 (the model's own) or more.")
         if self.embedding_threads < 1:
             raise ConfigError("MEMORY_API_EMBEDDING_THREADS must be at least 1.")
+        if self.redis_cluster:
+            if not self.redis_url:
+                raise ConfigError("MEMORY_API_REDIS_CLUSTER=true needs REDIS_URL naming the cluster's nodes.")
+            from .store.cluster_url import ClusterUrlError, cluster_seeds
+
+            try:
+                cluster_seeds(self.redis_url)
+            except ClusterUrlError as exc:
+                raise ConfigError(f"MEMORY_API_REDIS_CLUSTER=true: {exc}.") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> "Settings":

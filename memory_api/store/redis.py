@@ -19,6 +19,7 @@ from redis.retry import Retry
 
 from ..errors import StoreUnavailable
 from . import api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua
+from .cluster_url import cluster_seeds
 from .capabilities import Capabilities, detect_capabilities
 from .embedded import EmbeddedRedis
 
@@ -34,6 +35,9 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.MasterDownError,
     # A Redis Cluster moving slots or failing over: redis-py gives up after its retries with these.
     redis.exceptions.ClusterError,
+    # No seed node of a Redis Cluster answers (its URL's shape is checked by Settings at start, so
+    # at run time this means unreachable). Not cached: the next request tries the seeds again.
+    redis.exceptions.RedisClusterException,
     redis.exceptions.MovedError,
     redis.exceptions.AskError,
 )
@@ -82,6 +86,9 @@ def raises_store_unavailable(cls):
 def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> Any:
     """A redis-py client for `url`, failing fast when Redis is away.
 
+    A cluster URL may name several seed nodes (``redis://a:7000,b:7000``); any one that
+    answers is enough to find the cluster.
+
     One immediate retry covers a pooled connection that died with a Redis
     restart; beyond that a request fails within `timeout` and is answered 503.
     """
@@ -92,9 +99,10 @@ def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> Any:
         health_check_interval=30,
     )
     if cluster:
-        from redis.cluster import RedisCluster
+        from redis.cluster import ClusterNode, RedisCluster
 
-        return RedisCluster.from_url(url, **options)
+        first, seeds = cluster_seeds(url)
+        return RedisCluster.from_url(first, startup_nodes=[ClusterNode(h, p) for h, p in seeds[1:]], **options)
     return redis.Redis.from_url(url, **options)
 
 
