@@ -40,6 +40,8 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.RedisClusterException,
     redis.exceptions.MovedError,
     redis.exceptions.AskError,
+    # A MULTI/EXEC read whose slot started migrating mid-transaction: EXEC aborts (EXECABORT).
+    redis.exceptions.ExecAbortError,
 )
 
 _SCRIPTS = {
