@@ -40,6 +40,13 @@ SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
 _scope_re = re.compile(SCOPE_PATTERN)
 ORDERS = ("desc", "asc")
 
+# The numbers an import may set. Redis's Lua (cjson) writes a number with 14 significant digits, so
+# a stored integer must stay far below 10**14 to survive a script's decode and encode exactly (a
+# revision of 10**19 came back as "1e+19", and If-Match could never name it again). A revision also
+# needs room to grow by one per update.
+MAX_REVISION = 2**31 - 1
+MAX_UNIX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+
 
 def check_text(value: Any, *, param: str, max_chars: int | None = None, allow_empty: bool = False,
                strip: bool = False, label: str | None = None) -> str:
@@ -98,6 +105,14 @@ def check_scope(value: Any, *, param: str = "scope", allow_global: bool = False)
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_int_range(value: Any, *, param: str, minimum: int, maximum: int) -> int:
+    """A JSON integer (not a boolean) from `minimum` to `maximum`."""
+    if not _is_int(value) or not minimum <= value <= maximum:
+        raise InvalidRequest(f"'{param}' must be an integer from {minimum} to {maximum}.", param=param,
+                             code="invalid_value")
+    return value
 
 
 @dataclass(frozen=True)

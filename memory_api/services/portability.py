@@ -17,7 +17,7 @@ from ..models import IdWalk, Memory
 from ..store.memories import MemoryStore
 from ..store.records import QuotaExceeded
 from ..tokens import count_tokens, count_words
-from ..validation import check_memory_id, check_scope
+from ..validation import MAX_REVISION, MAX_UNIX_TIME, check_int_range, check_memory_id, check_scope
 from .memories import MemoryService, indexed
 
 FORMAT = "memory-api.memories"
@@ -126,10 +126,12 @@ class Portability:
             raise InvalidRequest(f"{where} must be an object.", param=where)
         rules = self._memories.rules
         text = rules.content(data.get("content"), param=f"{where}.content")
-        updated_at, revision = data.get("updated_at"), data.get("revision", 1)
-        for name, value in (("updated_at", updated_at), ("revision", revision)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "revision" else 0):
-                raise InvalidRequest(f"{where}.{name} must be a positive integer.", param=f"{where}.{name}")
+        # Every number is checked here, before any write: a script that met one it cannot store
+        # would stop half-way, after writing the lines before it.
+        updated_at = check_int_range(data.get("updated_at"), param=f"{where}.updated_at", minimum=0,
+                                     maximum=MAX_UNIX_TIME)
+        revision = check_int_range(data.get("revision", 1), param=f"{where}.revision", minimum=1,
+                                   maximum=MAX_REVISION)
         return Memory(
             id=memory_id, content=text, metadata=rules.metadata(data.get("metadata"), param=f"{where}.metadata"),
             updated_at=updated_at, word_count=count_words(text),
