@@ -71,3 +71,31 @@ def test_the_largest_revision_an_import_accepts_can_still_be_updated(client, mak
                            headers=auth(key, **{"If-Match": got.headers["ETag"]}))
     assert updated.status_code == 200, updated.json
     assert export_lines(client, key)[1]["revision"] == MAX_REVISION + 1
+
+
+def test_every_write_gives_a_new_etag_an_import_overwrite_too(client, make_key):
+    key = make_key("alice")
+    memory = create(client, key, "the first content")
+    url = f"/v1/memory/{memory['id']}"
+    seen = client.get(url, headers=auth(key)).headers["ETag"]
+    header, line = [json.dumps(item) for item in export_lines(client, key)]
+    # The same revision as the stored memory (the export's own), other content.
+    changed = json.dumps({**json.loads(line), "content": "changed by an import"})
+    assert post_import(client, key, [header, changed], on_conflict="overwrite").json["overwritten"] == 1
+    got = client.get(url, headers=auth(key, **{"If-None-Match": seen}))
+    assert got.status_code == 200 and got.json["content"] == "changed by an import"
+    assert got.headers["ETag"] != seen
+    stale = client.patch(url, json={"content": "written over content never seen"},
+                         headers=auth(key, **{"If-Match": seen}))
+    assert stale.status_code == 412 and stale.json["error"]["param"] == "If-Match"
+    assert client.delete(url, headers=auth(key, **{"If-Match": seen})).status_code == 412
+
+    # Deleted, then brought back by an import with the very revision it had: a new ETag still.
+    current = got.headers["ETag"]
+    assert client.delete(url, headers=auth(key, **{"If-Match": current})).status_code == 200
+    assert post_import(client, key, [header, changed]).json["created"] == 1
+    back = client.get(url, headers=auth(key, **{"If-None-Match": current}))
+    assert back.status_code == 200 and back.headers["ETag"] not in (seen, current)
+    assert client.patch(url, json={"content": "x"}, headers=auth(key, **{"If-Match": current})).status_code == 412
+    ok = client.patch(url, json={"content": "y"}, headers=auth(key, **{"If-Match": back.headers["ETag"]}))
+    assert ok.status_code == 200 and ok.headers["ETag"] != back.headers["ETag"]
