@@ -80,12 +80,22 @@ def check_memory_id(value: object, *, param: str = "memory_id") -> str:
 
 
 def check_tag(value: Any, *, param: str = "tag") -> str:
+    """A tag, case-folded. The folded form is what is checked, since it is what is stored and what
+    the API hands back: folding can lengthen a tag ("ß" -> "ss") or add a combining mark ("İ" ->
+    "i" + U+0307), and a stored tag the API would then refuse could not be sent back, filtered by or
+    imported again."""
     if not isinstance(value, str) or not _tag_re.fullmatch(value):
         raise InvalidRequest(
             f"'{param}' must be 1-64 letters, digits or _ . : / + - (got {str(value)[:70]!r}).",
             param=param, code="invalid_tag",
         )
-    return value.casefold()
+    folded = value.casefold()
+    if not _tag_re.fullmatch(folded):
+        raise InvalidRequest(
+            f"'{param}' {value[:70]!r} is stored lower-cased as {folded[:70]!r}, which is not 1-64 letters, "
+            "digits or _ . : / + -.", param=param, code="invalid_tag",
+        )
+    return folded
 
 
 def check_scope(value: Any, *, param: str = "scope", allow_global: bool = False) -> str | None:

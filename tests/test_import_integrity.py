@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
 from helpers import auth
-from memory_api.validation import MAX_REVISION, MAX_UNIX_TIME
+from memory_api.validation import GLOBAL_SCOPE, MAX_REVISION, MAX_UNIX_TIME, SCOPE_PATTERN
 
 NDJSON = "application/x-ndjson"
 
@@ -99,3 +104,62 @@ def test_every_write_gives_a_new_etag_an_import_overwrite_too(client, make_key):
     assert client.patch(url, json={"content": "x"}, headers=auth(key, **{"If-Match": current})).status_code == 412
     ok = client.patch(url, json={"content": "y"}, headers=auth(key, **{"If-Match": back.headers["ETag"]}))
     assert ok.status_code == 200 and ok.headers["ETag"] != back.headers["ETag"]
+
+
+def test_a_tag_whose_folded_form_is_invalid_is_refused(client, make_key):
+    key = make_key("alice")
+    for tags in (["ß" * 64, "İstanbul"], ["ß" * 33], ["İstanbul"]):
+        resp = client.post("/v1/memory", json={"content": "tagged", "tags": tags}, headers=auth(key))
+        assert resp.status_code == 400 and resp.json["error"]["code"] == "invalid_tag", tags
+        listing = client.get("/v1/memory", query_string={"tag": tags[-1]}, headers=auth(key))
+        assert listing.status_code == 400 and listing.json["error"]["code"] == "invalid_tag"
+    stored = create(client, key, "tagged", tags=["ß" * 32, "Straße"])
+    assert stored["tags"] == ["s" * 64, "strasse"]
+
+
+# Text from all of Unicode but surrogates and control characters (which every field refuses).
+_text = st.characters(exclude_categories=("Cs", "Cc"))
+_tag = st.one_of(
+    st.sampled_from(["ß" * 32, "ß" * 33, "ß" * 64, "İstanbul", "ﬁ", "ΣΑΣ", "ǅ", "ŉ", "K", "x" * 64]),
+    st.text(st.one_of(_text, st.sampled_from("_.:/+-")), min_size=1, max_size=66),
+)
+_metadata = st.dictionaries(st.text(_text, min_size=1, max_size=64), st.text(_text, max_size=80), max_size=4)
+_scope = st.one_of(st.none(), st.from_regex(SCOPE_PATTERN, fullmatch=True).filter(lambda s: s != GLOBAL_SCOPE))
+_version = st.fixed_dictionaries({
+    "content": st.text(_text, min_size=1, max_size=80).filter(str.strip),
+    "tags": st.lists(_tag, max_size=4), "metadata": _metadata, "scope": _scope})
+_users = itertools.count()
+
+
+@hypothesis_settings(max_examples=80, deadline=None, derandomize=True,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=_version, second=_version)
+@example(first={"content": "x", "tags": ["ß" * 64, "İstanbul"], "metadata": {}, "scope": None},
+         second={"content": "y", "tags": [], "metadata": {}, "scope": None})
+def test_whatever_is_stored_survives_export_and_import(client, make_key, first, second):
+    n = next(_users)
+    owner, other = make_key(f"owner{n}"), make_key(f"other{n}")
+    created = client.post("/v1/memory", json=first, headers=auth(owner))
+    if created.status_code != 200:  # refusing input is fine; storing what cannot come back is not
+        assert created.status_code == 400, created.json
+        return
+    memory_id = created.json["id"]
+    updated = client.patch(f"/v1/memory/{memory_id}", json=second, headers=auth(owner))
+    assert updated.status_code in (200, 400), updated.json
+    stored = client.get(f"/v1/memory/{memory_id}", headers=auth(owner)).json
+
+    # What the API handed back, it takes back: as tags to write and to filter by.
+    resend = client.patch(f"/v1/memory/{memory_id}", json={"tags": stored["tags"]}, headers=auth(owner))
+    assert resend.status_code == 200, resend.json
+    if stored["tags"]:
+        found = client.get("/v1/memory", query_string={"tag": stored["tags"]}, headers=auth(owner))
+        assert [m["id"] for m in found.json["data"]] == [memory_id]
+
+    exported = export_lines(client, owner)
+    body = [json.dumps(line, ensure_ascii=False) for line in exported]
+    into_other = post_import(client, other, body)
+    assert into_other.status_code == 200 and into_other.json["created"] == 1, into_other.json
+    assert export_lines(client, other)[1:] == exported[1:]
+    onto_itself = post_import(client, owner, body, on_conflict="overwrite")
+    assert onto_itself.status_code == 200 and onto_itself.json["overwritten"] == 1, onto_itself.json
+    assert export_lines(client, owner)[1:] == exported[1:]
