@@ -74,6 +74,9 @@ class Settings:
     max_query_chars: int = _setting(
         "MEMORY_API_MAX_QUERY_CHARS", 1000, "Longest search or context query, in characters.")
     max_tags: int = _setting("MEMORY_API_MAX_TAGS", 20, "Most tags on one memory.")
+    max_chat_messages: int = _setting(
+        "MEMORY_API_MAX_CHAT_MESSAGES", 2048,
+        "Most messages in one chat request (400 above it, before the provider is called).")
     metadata_max_keys: int = _setting(
         "MEMORY_API_METADATA_MAX_KEYS", 16, "Most metadata keys on one object (OpenAI's limit).")
     metadata_max_key_chars: int = _setting(
@@ -171,7 +174,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name in ("max_content_chars", "max_page_size", "default_page_size", "max_batch", "max_query_chars",
-                     "metadata_max_keys", "metadata_max_key_chars", "metadata_max_value_chars"):
+                     "max_chat_messages", "metadata_max_keys", "metadata_max_key_chars", "metadata_max_value_chars"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_env_name(name)} must be at least 1.")
         if self.default_page_size > self.max_page_size:
