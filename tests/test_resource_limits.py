@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from helpers import auth, with_provider
+from memory_api import create_app
+from memory_api.services import Services
 
 MANY = 9000  # the report's chat: more messages than one Lua unpack() takes
 
@@ -41,3 +45,39 @@ def test_a_conversation_takes_as_many_messages_as_a_request_may_carry(client, ma
     assert resp.status_code == 200, resp.json
     state = client.get(f"/v1/conversations/{resp.json['conversation_id']}", headers=auth(key)).json
     assert state["message_count"] == MANY + 1  # and the reply
+
+
+@contextlib.contextmanager
+def client_with(settings, **changes):
+    """A test client of an app with some settings changed."""
+    services = Services.build(settings.replace(**changes))
+    try:
+        yield create_app(services.settings, services).test_client()
+    finally:
+        services.close()
+
+
+def test_a_keyword_search_reads_its_rarest_terms_within_its_bounds(settings, make_key):
+    key = make_key("alice")
+    ids = {}
+    with client_with(settings) as client:
+        for content in ("apple", "apple banana", "apple banana cherry"):
+            ids[content] = client.post("/v1/memory", json={"content": content}, headers=auth(key)).json["id"]
+
+    def found(client, query):
+        resp = client.get("/v1/memory/search", query_string={"query": query}, headers=auth(key))
+        assert resp.status_code == 200, resp.json
+        return {next(c for c, i in ids.items() if i == m["id"]) for m in resp.json["data"]}
+
+    everything = set(ids)
+    with client_with(settings) as client:
+        assert found(client, "apple banana cherry") == everything
+        # A query of 200 distinct terms is served (the terms beyond the bound are ignored, not refused).
+        assert found(client, " ".join(f"q{i}" for i in range(199)) + " cherry") == {"apple banana cherry"}
+    with client_with(settings, max_query_terms=2) as client:  # cherry and banana, the rarest two
+        assert found(client, "apple banana cherry") == {"apple banana", "apple banana cherry"}
+    with client_with(settings, max_search_postings=3) as client:  # cherry (1) and banana (2) fit in 3
+        assert found(client, "apple banana cherry") == {"apple banana", "apple banana cherry"}
+    with client_with(settings, max_search_postings=2) as client:
+        assert found(client, "apple banana cherry") == {"apple banana cherry"}
+        assert found(client, "apple") == everything  # the rarest term is read, however long

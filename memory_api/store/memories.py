@@ -226,6 +226,13 @@ class MemoryStore:
         )
         return [decode_record(i, raw) for i, raw in zip(ids, records) if raw]
 
+    def document_counts(self, user_id: str, terms: list[str]) -> list[int]:
+        """How many memories each term occurs in (the length of its postings), one round trip."""
+        pipe = self._redis.client.pipeline(transaction=False)
+        for term in terms:
+            pipe.hlen(keys.term_postings(user_id, term))
+        return [int(count) for count in pipe.execute()]
+
     def postings(self, user_id: str, terms: list[str]) -> tuple[int, int, list[list[tuple[bytes, Any]]]]:
         """(memories, terms stored in all, per query term its postings as (docno, tf * 65536 + length)),
         read in one transaction."""
