@@ -103,7 +103,9 @@ class Settings:
     quota_words: int = _setting(
         "MEMORY_API_QUOTA_WORDS", 0, "Most words of memories per user (0: unlimited). Over it: 409 memory_full.")
     max_import_bytes: int = _setting(
-        "MEMORY_API_MAX_IMPORT_BYTES", 67_108_864, "Largest body POST /v1/memory/import accepts.")
+        "MEMORY_API_MAX_IMPORT_BYTES", 67_108_864,
+        "Largest body POST /v1/memory/import accepts (413 above it); it is read in bounded chunks, so a "
+        "worker's memory does not grow with it.")
     key_cache_seconds: float = _setting(
         "MEMORY_API_KEY_CACHE_SECONDS", 5.0,
         "How long a worker trusts an API-key lookup; a revoked key stops within this time.")

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import json
+import tracemalloc
 
+import httpx
 import pytest
 
-from helpers import auth, with_provider
+from helpers import LiveServer, auth, with_provider
 from memory_api import create_app
+from memory_api.ids import new_memory_id
 from memory_api.services import Services
+from memory_api.services.memories import indexed
+from memory_api.tokens import count_tokens
 
 MANY = 9000  # the report's chat: more messages than one Lua unpack() takes
 
@@ -81,3 +88,73 @@ def test_a_keyword_search_reads_its_rarest_terms_within_its_bounds(settings, mak
     with client_with(settings, max_search_postings=2) as client:
         assert found(client, "apple banana cherry") == {"apple banana cherry"}
         assert found(client, "apple") == everything  # the rarest term is read, however long
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that cannot seek, as a request body or stdin."""
+
+    def __init__(self, file) -> None:
+        self._file = file
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._file.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def test_an_import_holds_a_bounded_amount_of_memory_whatever_its_size(settings, tmp_path):
+    lines = 2500  # about 10 MB
+    export = tmp_path / "export.jsonl"
+    with open(export, "w") as out:
+        out.write(json.dumps({"format": "memory-api.memories", "version": 1}) + "\n")
+        for i in range(lines):
+            out.write(json.dumps({"id": new_memory_id(), "content": "x" * 3990 + f" {i}", "updated_at": 1}) + "\n")
+    services = Services.build(settings.replace(embeddings="off"))
+    try:
+        # The tokenizer's tables and the stemmer load once per process: not the import's memory.
+        count_tokens("warm up") and indexed("warm up")
+        tracemalloc.start()
+        try:
+            with open(export, "rb") as source:
+                result = services.portability.import_file("alice", io.BufferedReader(_Pipe(source)))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert result["created"] == lines and services.memories.store.count("alice") == lines
+        # Held whole, the export alone would be its 10 MB (and its parsed memories as much again).
+        assert peak < 6_000_000, f"{export.stat().st_size} bytes imported with a peak of {peak} bytes"
+    finally:
+        services.close()
+
+
+def test_an_import_above_max_import_bytes_is_a_413_and_writes_nothing(settings, make_key):
+    key = make_key("alice")
+    header = json.dumps({"format": "memory-api.memories", "version": 1})
+    body = "\n".join([header, *(json.dumps({"id": new_memory_id(), "content": f"memory {i}", "updated_at": 1})
+                                for i in range(100))]).encode()
+    with client_with(settings, max_import_bytes=len(body) - 1) as client:
+        resp = client.post("/v1/memory/import", data=body, content_type="application/x-ndjson", headers=auth(key))
+        assert resp.status_code == 413 and resp.json["error"]["type"] == "invalid_request_error"
+        # Without a Content-Length (chunked): refused once the limit is read past, before any write.
+        with LiveServer(client.application) as server:
+            chunked = httpx.post(f"{server.url}/v1/memory/import", content=iter([body[:500], body[500:]]),
+                                 headers={**auth(key), "Content-Type": "application/x-ndjson"})
+        assert chunked.status_code == 413 and chunked.json()["error"]["type"] == "invalid_request_error"
+        assert client.get("/v1/memory/stats", headers=auth(key)).json["count"] == 0
+    with client_with(settings, max_import_bytes=len(body)) as client:
+        resp = client.post("/v1/memory/import", data=body, content_type="application/x-ndjson", headers=auth(key))
+        assert resp.status_code == 200 and resp.json["created"] == 100
+
+
+def test_an_import_with_an_idempotency_key_reads_the_body_its_fingerprint_read(client, make_key):
+    key = make_key("alice")
+    body = "\n".join([json.dumps({"format": "memory-api.memories", "version": 1}),
+                      json.dumps({"id": new_memory_id(), "content": "once", "updated_at": 1})])
+    headers = auth(key, **{"Idempotency-Key": "import-1"})
+    first = client.post("/v1/memory/import", data=body, content_type="application/x-ndjson", headers=headers)
+    again = client.post("/v1/memory/import", data=body, content_type="application/x-ndjson", headers=headers)
+    assert first.status_code == again.status_code == 200 and first.json["created"] == 1
+    assert again.json == first.json
