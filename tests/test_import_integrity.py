@@ -163,3 +163,14 @@ def test_whatever_is_stored_survives_export_and_import(client, make_key, first, 
     onto_itself = post_import(client, owner, body, on_conflict="overwrite")
     assert onto_itself.status_code == 200 and onto_itself.json["overwritten"] == 1, onto_itself.json
     assert export_lines(client, owner)[1:] == exported[1:]
+
+
+def test_a_line_that_is_not_utf8_or_too_long_is_a_400(client, make_key):
+    from memory_api.services.portability import MAX_IMPORT_LINE_BYTES
+
+    key = make_key("alice")
+    header = json.dumps({"format": "memory-api.memories", "version": 1}).encode()
+    for bad in (b'{"id": "\xff\xfe"}', b" " * (MAX_IMPORT_LINE_BYTES + 1)):
+        resp = client.post("/v1/memory/import", data=header + b"\n" + bad, content_type=NDJSON, headers=auth(key))
+        assert resp.status_code == 400, resp.json
+        assert resp.json["error"]["code"] == "invalid_import" and resp.json["error"]["param"] == "line 2"
