@@ -73,7 +73,17 @@ class Settings:
         "MEMORY_API_MAX_BATCH", 100, "Most memories one batch create or batch delete takes.")
     max_query_chars: int = _setting(
         "MEMORY_API_MAX_QUERY_CHARS", 1000, "Longest search or context query, in characters.")
+    max_query_terms: int = _setting(
+        "MEMORY_API_MAX_QUERY_TERMS", 64,
+        "Most distinct terms a search or injection query is matched by: its rarest; the others are ignored.")
+    max_search_postings: int = _setting(
+        "MEMORY_API_MAX_SEARCH_POSTINGS", 100_000,
+        "Most postings (a term's occurrences in memories) one keyword search reads and scores: terms are "
+        "read rarest first and those beyond this are ignored (the rarest one is always read).")
     max_tags: int = _setting("MEMORY_API_MAX_TAGS", 20, "Most tags on one memory.")
+    max_chat_messages: int = _setting(
+        "MEMORY_API_MAX_CHAT_MESSAGES", 2048,
+        "Most messages in one chat request (400 above it, before the provider is called).")
     metadata_max_keys: int = _setting(
         "MEMORY_API_METADATA_MAX_KEYS", 16, "Most metadata keys on one object (OpenAI's limit).")
     metadata_max_key_chars: int = _setting(
@@ -93,7 +103,9 @@ class Settings:
     quota_words: int = _setting(
         "MEMORY_API_QUOTA_WORDS", 0, "Most words of memories per user (0: unlimited). Over it: 409 memory_full.")
     max_import_bytes: int = _setting(
-        "MEMORY_API_MAX_IMPORT_BYTES", 67_108_864, "Largest body POST /v1/memory/import accepts.")
+        "MEMORY_API_MAX_IMPORT_BYTES", 67_108_864,
+        "Largest body POST /v1/memory/import accepts (413 above it); it is read in bounded chunks, so a "
+        "worker's memory does not grow with it.")
     key_cache_seconds: float = _setting(
         "MEMORY_API_KEY_CACHE_SECONDS", 5.0,
         "How long a worker trusts an API-key lookup; a revoked key stops within this time.")
@@ -171,7 +183,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name in ("max_content_chars", "max_page_size", "default_page_size", "max_batch", "max_query_chars",
-                     "metadata_max_keys", "metadata_max_key_chars", "metadata_max_value_chars"):
+                     "max_chat_messages", "max_query_terms", "max_search_postings", "metadata_max_keys", "metadata_max_key_chars", "metadata_max_value_chars"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_env_name(name)} must be at least 1.")
         if self.default_page_size > self.max_page_size:

@@ -21,15 +21,24 @@ class Memory:
     tags: tuple[str, ...] = ()
     scope: str | None = None  # None: a global memory
     index_version: int = 0  # the analyzer rules its search terms come from (text.ANALYZER_VERSION)
+    # The store's document number: new with every content write and every import, never reused for
+    # the user (0: a version in history). With the revision it tells every write apart, where the
+    # revision alone cannot: an import may set any revision, the one the memory has now included.
+    docno: int = 0
 
     @property
     def created_at(self) -> int:
         return created_at_of(self.id)
 
     @property
+    def version(self) -> str:
+        """Names this write of the memory: "<revision>.<document number>"."""
+        return f"{self.revision}.{self.docno}"
+
+    @property
     def etag(self) -> str:
-        """An opaque entity tag that changes with every write of this memory."""
-        return f'"{self.revision}"'
+        """An opaque entity tag that changes with every write of this memory (an import's too)."""
+        return f'"{self.version}"'
 
     def to_api(self) -> dict:
         """The memory object of the REST API (OpenAI style)."""

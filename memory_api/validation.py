@@ -40,6 +40,13 @@ SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
 _scope_re = re.compile(SCOPE_PATTERN)
 ORDERS = ("desc", "asc")
 
+# The numbers an import may set. Redis's Lua (cjson) writes a number with 14 significant digits, so
+# a stored integer must stay far below 10**14 to survive a script's decode and encode exactly (a
+# revision of 10**19 came back as "1e+19", and If-Match could never name it again). A revision also
+# needs room to grow by one per update.
+MAX_REVISION = 2**31 - 1
+MAX_UNIX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+
 
 def check_text(value: Any, *, param: str, max_chars: int | None = None, allow_empty: bool = False,
                strip: bool = False, label: str | None = None) -> str:
@@ -73,12 +80,22 @@ def check_memory_id(value: object, *, param: str = "memory_id") -> str:
 
 
 def check_tag(value: Any, *, param: str = "tag") -> str:
+    """A tag, case-folded. The folded form is what is checked, since it is what is stored and what
+    the API hands back: folding can lengthen a tag ("ß" -> "ss") or add a combining mark ("İ" ->
+    "i" + U+0307), and a stored tag the API would then refuse could not be sent back, filtered by or
+    imported again."""
     if not isinstance(value, str) or not _tag_re.fullmatch(value):
         raise InvalidRequest(
             f"'{param}' must be 1-64 letters, digits or _ . : / + - (got {str(value)[:70]!r}).",
             param=param, code="invalid_tag",
         )
-    return value.casefold()
+    folded = value.casefold()
+    if not _tag_re.fullmatch(folded):
+        raise InvalidRequest(
+            f"'{param}' {value[:70]!r} is stored lower-cased as {folded[:70]!r}, which is not 1-64 letters, "
+            "digits or _ . : / + -.", param=param, code="invalid_tag",
+        )
+    return folded
 
 
 def check_scope(value: Any, *, param: str = "scope", allow_global: bool = False) -> str | None:
@@ -98,6 +115,14 @@ def check_scope(value: Any, *, param: str = "scope", allow_global: bool = False)
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_int_range(value: Any, *, param: str, minimum: int, maximum: int) -> int:
+    """A JSON integer (not a boolean) from `minimum` to `maximum`."""
+    if not _is_int(value) or not minimum <= value <= maximum:
+        raise InvalidRequest(f"'{param}' must be an integer from {minimum} to {maximum}.", param=param,
+                             code="invalid_value")
+    return value
 
 
 @dataclass(frozen=True)

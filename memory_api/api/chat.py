@@ -42,7 +42,8 @@ class ChatCompletions(MethodView):
         """OpenAI's chat completions: the user's memories are injected into the system prompt
         (under a word and a token cap), and with `conversation_id` the service keeps the thread."""
         svc = services()
-        request = parse_chat_request(body, default_model=svc.settings.chat_model)
+        request = parse_chat_request(body, default_model=svc.settings.chat_model,
+                                     max_messages=svc.settings.max_chat_messages)
         user_id = principal().user_id
         if request.stream:
             stream = svc.chat.stream(user_id, request)

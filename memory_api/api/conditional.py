@@ -9,15 +9,15 @@ from flask import current_app, request
 from ..models import Memory
 from .parsing import json_response
 
-_ETAG_RE = re.compile(r'"(\d{1,18})"')
+_ETAG_RE = re.compile(r'"(\d{1,18}\.\d{1,18})"')  # Memory.etag: "<revision>.<document number>"
 
 
-def if_match_revisions() -> list[int] | None:
-    """Revisions If-Match accepts (strong comparison: W/ tags never match); None: no condition."""
+def if_match_versions() -> list[str] | None:
+    """Versions If-Match accepts (strong comparison: W/ tags never match); None: no condition."""
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":  # "*": any current version (existence is checked)
         return None
-    return [int(m.group(1)) for m in (_ETAG_RE.fullmatch(tag.strip()) for tag in header.split(",")) if m]
+    return [m.group(1) for m in (_ETAG_RE.fullmatch(tag.strip()) for tag in header.split(",")) if m]
 
 
 def not_modified(etag: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from ..ids import MEMORY_ID_PATTERN, MEMORY_PREFIX
-from .conditional import if_match_revisions, memory_response, not_modified, not_modified_response
+from .conditional import if_match_versions, memory_response, not_modified, not_modified_response
 from .docs import (
     ETAG_HEADER_DOC,
     IF_MATCH_PARAM,
@@ -116,13 +116,13 @@ class MemoryById(MethodView):
     def delete(self, memory_id):
         """Delete permanently."""
         memory = services().memories.delete(principal().user_id, memory_id,
-                                            expected_revisions=if_match_revisions())
+                                            expected_versions=if_match_versions())
         return json_response({"id": memory.id, "object": "memory.deleted", "deleted": True})
 
 
 def _update(body: dict, memory_id: str):
     memory = services().memories.update(principal().user_id, memory_id, body,
-                                        expected_revisions=if_match_revisions())
+                                        expected_versions=if_match_versions())
     return memory_response(memory)
 
 

@@ -10,7 +10,7 @@ from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .hooks import authenticate_request
 from .idempotency import idempotent_id
 from .memory import filters_of
-from .parsing import Blueprint, json_response, principal, services
+from .parsing import Blueprint, json_response, principal, request_body_file, services
 from .schemas.tools import (
     BatchCreated,
     BatchCreateRequest,
@@ -141,6 +141,6 @@ class MemoryImport(MethodView):
     def post(self, on_conflict):
         """Idempotent by id: ids that exist are skipped or overwritten (`on_conflict`). Every line is
         checked first; a bad one is a 400 naming it, and nothing is written."""
-        result = services().portability.import_data(principal().user_id, request.get_data(),
+        result = services().portability.import_file(principal().user_id, request_body_file(),
                                                     on_conflict=on_conflict)
         return json_response(result)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import IO, Any
 
 import marshmallow as ma
 from flask import current_app, g, request
@@ -30,6 +30,13 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
     return current_app.response_class(
         _encode(payload), status=status, headers=headers, mimetype="application/json"
     )
+
+
+def request_body_file() -> IO[bytes]:
+    """The request body as a file, read as it arrives (never whole into memory), within the body limit
+    the request hook set. If a hook has read it whole already (an Idempotency-Key's fingerprint),
+    werkzeug hands out those bytes instead of the spent stream."""
+    return request._get_stream_for_parsing()
 
 
 def view_attribute(name: str, default: Any = None) -> Any:

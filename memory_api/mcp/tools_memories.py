@@ -21,8 +21,8 @@ from .models import (
 )
 
 
-def _revisions(expected_revision: Optional[int]) -> list[int] | None:
-    return None if expected_revision is None else [expected_revision]
+def _versions(expected_revision: Optional[int]) -> list[str] | None:
+    return None if expected_revision is None else [str(expected_revision)]
 
 
 def register(tool) -> None:
@@ -106,12 +106,12 @@ def register_by_id(tool) -> None:
                 raise ToolError("Give scope or make_global=true, not both. (parameter: scope) [invalid_scope]")
             changes["scope"] = None
         return memory_out(memories.update(tool.user(ctx), memory_id, changes,
-                                          expected_revisions=_revisions(expected_revision)))
+                                          expected_versions=_versions(expected_revision)))
 
     @tool
     def delete_memory(ctx: Context, memory_id: str, expected_revision: Optional[int] = None) -> Deleted:
         """Delete a memory for good (its history too). With expected_revision, only if unchanged since."""
-        memories.delete(tool.user(ctx), memory_id, expected_revisions=_revisions(expected_revision))
+        memories.delete(tool.user(ctx), memory_id, expected_versions=_versions(expected_revision))
         return Deleted(id=memory_id, deleted=True)
 
     @tool

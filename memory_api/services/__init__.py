@@ -28,7 +28,7 @@ from .idempotency import IdempotencyService
 from .memories import MemoryService
 from .portability import Portability
 from .reindex import Reindexer
-from .search import SearchService
+from .search import SearchBounds, SearchService
 from .semantic import SemanticIndex
 from .stats import StatsService
 from .upstream import Upstream
@@ -59,7 +59,8 @@ class Services:
                                  hybrid_weight=settings.hybrid_semantic_weight)
         memory_store = MemoryStore(redis_store, vector_model=semantic.model)
         upstream = Upstream(settings)
-        search = SearchService(memory_store, semantic, rules)
+        search = SearchService(memory_store, semantic, rules,
+                               bounds=SearchBounds(settings.max_query_terms, settings.max_search_postings))
         memories = MemoryService(memory_store, rules=rules, history_depth=settings.history_depth,
                                  quota_memories=settings.quota_memories, quota_words=settings.quota_words,
                                  semantic=semantic)

@@ -30,12 +30,16 @@ class ChatRequest:
     passthrough: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_chat_request(body: dict[str, Any], *, default_model: str) -> ChatRequest:
-    """Check our fields and the messages' shape; everything else is the provider's business."""
+def parse_chat_request(body: dict[str, Any], *, default_model: str, max_messages: int) -> ChatRequest:
+    """Check our fields and the messages' shape; everything else is the provider's business.
+    More than `max_messages` messages is a 400 here, before the provider is called (and paid)."""
     body = dict(body)
     messages = body.pop("messages", None)
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("'messages' must be a non-empty array of messages.", param="messages")
+    if len(messages) > max_messages:
+        raise InvalidRequest(f"'messages' has {len(messages)} messages; the maximum is {max_messages} "
+                             "(MEMORY_API_MAX_CHAT_MESSAGES).", param="messages", code="too_many_messages")
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise InvalidRequest(f"'messages[{i}]' must be an object.", param=f"messages[{i}]")

@@ -133,10 +133,11 @@ class MemoryService:
         return memory
 
     def update(self, user_id: str, memory_id: str, changes: dict[str, Any], *,
-               expected_revisions: list[int] | None = None) -> Memory:
+               expected_versions: list[str] | None = None) -> Memory:
         """Change any of content, metadata, tags, scope (given keys only; metadata and tags are
         replaced whole, a null scope makes the memory global). The previous version goes to history.
-        With `expected_revisions` (If-Match) it happens only if the memory is at one of them (else 412)."""
+        With `expected_versions` it happens only if the memory is at one of them (else 412): each a
+        Memory.version (If-Match) or a bare revision (MCP's expected_revision)."""
         check_memory_id(memory_id)
         if not changes:
             raise InvalidRequest("Nothing to update: give content, metadata, tags and/or scope.",
@@ -152,7 +153,7 @@ class MemoryService:
                 metadata=self.rules.metadata(changes["metadata"]) if "metadata" in changes else None,
                 tags=self.rules.tags(changes["tags"]) if "tags" in changes else None,
                 scope=check_scope(changes.get("scope")), scope_given="scope" in changes,
-                expected_revisions=expected_revisions, history_depth=self.history_depth,
+                expected_versions=expected_versions, history_depth=self.history_depth,
                 max_words=self.quota_words, embedding=embedding,
             )
         except QuotaExceeded as err:
@@ -161,10 +162,11 @@ class MemoryService:
         log.debug("updated %s for %s: %r", memory_id, user_id, memory.content)
         return memory
 
-    def delete(self, user_id: str, memory_id: str, *, expected_revisions: list[int] | None = None) -> Memory:
-        """Delete permanently (with its history); returns the memory as it was."""
+    def delete(self, user_id: str, memory_id: str, *, expected_versions: list[str] | None = None) -> Memory:
+        """Delete permanently (with its history); returns the memory as it was. `expected_versions`:
+        as for update."""
         check_memory_id(memory_id)
-        [result] = self.store.delete_many(user_id, [memory_id], expected_revisions=expected_revisions)
+        [result] = self.store.delete_many(user_id, [memory_id], expected_versions=expected_versions)
         return self._settled(memory_id, result)
 
     def delete_batch(self, user_id: str, memory_ids: object) -> list[tuple[str, bool]]:

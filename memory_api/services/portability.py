@@ -8,21 +8,32 @@ timestamps, revisions and history, and recomputes word and token counts.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import shutil
+import tempfile
 import time
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from ..errors import ApiError, Conflict, InvalidRequest
 from ..models import IdWalk, Memory
 from ..store.memories import MemoryStore
-from ..store.records import QuotaExceeded
+from ..store.records import Indexed, QuotaExceeded
 from ..tokens import count_tokens, count_words
-from ..validation import check_memory_id, check_scope
+from ..validation import MAX_REVISION, MAX_UNIX_TIME, check_int_range, check_memory_id, check_scope
 from .memories import MemoryService, indexed
 
 FORMAT = "memory-api.memories"
 VERSION = 1
 _CHUNK = 200
+_CHUNK_BYTES = 4 << 20
+_SPOOL_IN_MEMORY = 1 << 20  # a request body or stdin beyond this is copied to a temporary file
+_COPY_BUFFER = 64 << 10
+# The longest line an import reads: far above any line an export writes (a memory and its history,
+# every field at its limit and every character \u-escaped, is about 2 MiB with the default limits),
+# and what bounds the memory one line can take once parsed.
+MAX_IMPORT_LINE_BYTES = 8 << 20
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -55,27 +66,57 @@ class Portability:
             above = page[-1].id
 
     def import_data(self, user_id: str, data: str | bytes, *, on_conflict: str = "skip") -> dict[str, Any]:
-        """Import an export given whole. Lines end at "\\n" only (a "\\r" before it is ignored): JSON
-        escapes every line break inside a string, while U+2028, U+2029 and U+0085 may stand in it raw."""
-        newline = b"\n" if isinstance(data, bytes) else "\n"
-        return self.import_lines(user_id, data.split(newline), on_conflict=on_conflict)
+        """Import an export given whole (MCP: it arrives in one message). See import_file."""
+        encoded = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        return self.import_file(user_id, io.BytesIO(encoded), on_conflict=on_conflict)
 
-    def import_lines(self, user_id: str, lines: Iterable[str | bytes], *, on_conflict: str = "skip"
-                     ) -> dict[str, Any]:
-        """Import an export. Every line is checked first: any bad line is a 400 and nothing is written."""
+    def import_file(self, user_id: str, source: BinaryIO, *, on_conflict: str = "skip") -> dict[str, Any]:
+        """Import an export read from a binary file (a request body, a file, stdin), in bounded memory.
+
+        Two passes: the first checks every line and keeps nothing, so a bad line is a 400 with nothing
+        written; the second writes a chunk of lines at a time (at most _CHUNK lines and about
+        _CHUNK_BYTES). A source that cannot be read twice is copied first, to a temporary file beyond
+        _SPOOL_IN_MEMORY. Lines end at "\\n" only (a "\\r" before it is ignored): JSON escapes every
+        line break inside a string, while U+2028, U+2029 and U+0085 may stand in it raw.
+        """
         if on_conflict not in ("skip", "overwrite"):
             raise InvalidRequest("'on_conflict' must be 'skip' or 'overwrite'.", param="on_conflict")
-        items = []
+        with _rereadable(source) as file:
+            start = file.tell()
+            total = sum(1 for _ in self._checked_lines(file))
+            file.seek(start)
+            counts = {"created": 0, "overwritten": 0, "skipped": 0}
+            for chunk in _chunks(self._checked_lines(file)):
+                items = [self._to_write(memory_id, versions) for memory_id, versions in chunk]
+                try:
+                    outcomes = self._store.put_many(
+                        user_id, items, overwrite=on_conflict == "overwrite",
+                        max_count=self._memories.quota_memories, max_words=self._memories.quota_words,
+                        embeddings=self._memories.embeddings([memory.content for memory, _, _ in items]))
+                except QuotaExceeded:
+                    raise Conflict(
+                        f"The import would go over this user's quota; {counts['created']} memories were imported "
+                        "before it stopped (importing again with on_conflict=skip continues).",
+                        param="content", code="memory_full") from None
+                for outcome in outcomes:
+                    counts[outcome] += 1
+        return {"object": "memory.import", "total": total, **counts}
+
+    def _checked_lines(self, file: BinaryIO) -> Iterator[tuple[tuple[str, list[dict[str, Any]]], int]]:
+        """Each memory line of the export, checked: ((id, its versions' fields, newest first), line bytes)."""
         header_seen = False
-        for number, raw in enumerate(lines, start=1):
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            if not text.strip():
-                continue
+        for number, raw in enumerate(iter(lambda: file.readline(MAX_IMPORT_LINE_BYTES + 1), b""), start=1):
+            if len(raw) > MAX_IMPORT_LINE_BYTES:
+                raise InvalidRequest(f"Line {number} is longer than {MAX_IMPORT_LINE_BYTES} bytes.",
+                                     param=f"line {number}", code="invalid_import")
             try:
-                record = json.loads(text)
-            except (ValueError, RecursionError):
-                raise InvalidRequest(f"Line {number} is not valid JSON.", param=f"line {number}",
+                text = raw.decode("utf-8")
+                record = json.loads(text) if text.strip() else None
+            except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+                raise InvalidRequest(f"Line {number} is not valid UTF-8 JSON.", param=f"line {number}",
                                      code="invalid_import") from None
+            if record is None:
+                continue
             if not header_seen:
                 if not (isinstance(record, dict) and record.get("format") == FORMAT
                         and record.get("version") == VERSION):
@@ -84,56 +125,74 @@ class Portability:
                         param="line 1", code="invalid_import")
                 header_seen = True
                 continue
-            items.append(self._parsed(record, number))
+            yield self._parsed(record, number), len(raw)
         if not header_seen:
             raise InvalidRequest("The import is empty: it needs at least the format line.", param="line 1",
                                  code="invalid_import")
-        counts = {"created": 0, "overwritten": 0, "skipped": 0}
-        for start in range(0, len(items), _CHUNK):
-            try:
-                chunk = items[start:start + _CHUNK]
-                outcomes = self._store.put_many(
-                    user_id, chunk, overwrite=on_conflict == "overwrite",
-                    max_count=self._memories.quota_memories, max_words=self._memories.quota_words,
-                    embeddings=self._memories.embeddings([memory.content for memory, _, _ in chunk]))
-            except QuotaExceeded:
-                raise Conflict(
-                    f"The import would go over this user's quota; {counts['created']} memories were imported "
-                    "before it stopped (importing again with on_conflict=skip continues).",
-                    param="content", code="memory_full") from None
-            for outcome in outcomes:
-                counts[outcome] += 1
-        return {"object": "memory.import", "total": len(items), **counts}
 
-    def _parsed(self, record: Any, number: int):
+    def _parsed(self, record: Any, number: int) -> tuple[str, list[dict[str, Any]]]:
         where = f"line {number}"
         try:
             if not isinstance(record, dict):
                 raise InvalidRequest(f"{where} must be an object.", param=where)
             memory_id = check_memory_id(record.get("id"), param=f"{where}.id")
-            current = self._version(memory_id, record, where)
+            current = self._version(record, where)
             history = record.get("history") or []
             if not isinstance(history, list):
                 raise InvalidRequest(f"{where}.history must be an array.", param=f"{where}.history")
-            old = [self._version(memory_id, v, f"{where}.history[{i}]") for i, v in enumerate(history)]
+            old = [self._version(v, f"{where}.history[{i}]") for i, v in enumerate(history)]
         except ApiError as err:
             raise InvalidRequest(f"Line {number}: {err.message}", param=err.param or where,
                                  code="invalid_import") from None
-        return current, indexed(current.content), old[: self._memories.history_depth]
+        return memory_id, [current, *old[: self._memories.history_depth]]
 
-    def _version(self, memory_id: str, data: Any, where: str) -> Memory:
+    @staticmethod
+    def _to_write(memory_id: str, versions: list[dict[str, Any]]) -> tuple[Memory, Indexed, list[Memory]]:
+        """A checked line as put_many takes it: the memory with its counts and search data, its history."""
+        current, *old = [Memory(id=memory_id, word_count=count_words(v["content"]),
+                                token_count=count_tokens(v["content"]), **v) for v in versions]
+        return current, indexed(current.content), old
+
+    def _version(self, data: Any, where: str) -> dict[str, Any]:
+        """One version's fields, checked (word and token counts are left to the write)."""
         if not isinstance(data, dict):
             raise InvalidRequest(f"{where} must be an object.", param=where)
         rules = self._memories.rules
-        text = rules.content(data.get("content"), param=f"{where}.content")
-        updated_at, revision = data.get("updated_at"), data.get("revision", 1)
-        for name, value in (("updated_at", updated_at), ("revision", revision)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "revision" else 0):
-                raise InvalidRequest(f"{where}.{name} must be a positive integer.", param=f"{where}.{name}")
-        return Memory(
-            id=memory_id, content=text, metadata=rules.metadata(data.get("metadata"), param=f"{where}.metadata"),
-            updated_at=updated_at, word_count=count_words(text),
-            token_count=count_tokens(text), revision=revision,
-            tags=tuple(rules.tags(data.get("tags"), param=f"{where}.tags")),
-            scope=check_scope(data.get("scope"), param=f"{where}.scope"),
-        )
+        # Every number is checked here, before any write: a script that met one it cannot store
+        # would stop half-way, after writing the lines before it.
+        return {
+            "content": rules.content(data.get("content"), param=f"{where}.content"),
+            "updated_at": check_int_range(data.get("updated_at"), param=f"{where}.updated_at", minimum=0,
+                                          maximum=MAX_UNIX_TIME),
+            "revision": check_int_range(data.get("revision", 1), param=f"{where}.revision", minimum=1,
+                                        maximum=MAX_REVISION),
+            "metadata": rules.metadata(data.get("metadata"), param=f"{where}.metadata"),
+            "tags": tuple(rules.tags(data.get("tags"), param=f"{where}.tags")),
+            "scope": check_scope(data.get("scope"), param=f"{where}.scope"),
+        }
+
+
+def _chunks(lines: Iterator[tuple[Any, int]]) -> Iterator[list[Any]]:
+    """Checked lines in chunks of at most _CHUNK lines and about _CHUNK_BYTES of the export."""
+    chunk: list[Any] = []
+    size = 0
+    for line, length in lines:
+        chunk.append(line)
+        size += length
+        if len(chunk) == _CHUNK or size >= _CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+@contextlib.contextmanager
+def _rereadable(source: BinaryIO) -> Iterator[BinaryIO]:
+    """`source` if it can seek back to its start, else a copy of it (in memory up to _SPOOL_IN_MEMORY)."""
+    if source.seekable():
+        yield source
+        return
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as copy:
+        shutil.copyfileobj(source, copy, _COPY_BUFFER)
+        copy.seek(0)
+        yield copy

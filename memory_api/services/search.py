@@ -10,6 +10,12 @@ over its candidates and mixed, meaning weighted MEMORY_API_HYBRID_SEMANTIC_WEIGH
 (0.8) and keywords the rest. (Reciprocal-rank fusion was measured too: it lets
 a keyword-only match outrank the memory the question means; see
 docs/benchmarks.md.) Filters (tags, scope, times) apply to every mode.
+
+A keyword search costs in proportion to the postings it reads, so it is
+bounded (SearchBounds, from Settings): it reads the query's rarest terms
+first, at most MEMORY_API_MAX_QUERY_TERMS of them and
+MEMORY_API_MAX_SEARCH_POSTINGS postings in all, and ignores the rest: the most
+common terms, which weigh least in BM25.
 """
 
 from __future__ import annotations
@@ -93,16 +99,49 @@ def relative_score_fusion(keyword: list[tuple[Any, float]], semantic: list[tuple
     return sorted(fused.items(), key=_best_first, reverse=True)
 
 
+@dataclass(frozen=True)
+class SearchBounds:
+    """How much one keyword search may read: Redis serves every user, so no query may hold it long."""
+
+    max_terms: int = 64
+    max_postings: int = 100_000
+
+
+def terms_to_score(terms: list[str], document_counts: list[int], bounds: SearchBounds) -> list[str]:
+    """The query terms a keyword search reads: the rarest first (they weigh most in BM25; the most
+    common weigh least and cost most), at most `max_terms`, and no more postings in all than
+    `max_postings`, except that the rarest term present is always read. Absent terms cost nothing
+    and score nothing, so they are left out."""
+    by_rarity = sorted((count, i) for i, count in enumerate(document_counts) if count)
+    chosen: list[str] = []
+    postings = 0
+    for count, i in by_rarity:
+        if len(chosen) == bounds.max_terms or (chosen and postings + count > bounds.max_postings):
+            break
+        chosen.append(terms[i])
+        postings += count
+    return chosen
+
+
+def keyword_scores(store: MemoryStore, user_id: str, text: str, bounds: SearchBounds) -> list[tuple[Any, float]]:
+    """(document number, BM25 score) of every memory a scored term of `text` occurs in, unordered."""
+    terms = query_terms(text)
+    if len(terms) > 1:  # one term is read whatever its length: nothing to choose
+        terms = terms_to_score(terms, store.document_counts(user_id, terms), bounds)
+    if not terms:
+        return []
+    n, total_terms, postings = store.postings(user_id, terms)
+    return bm25_rank(postings, n=n, total_terms=total_terms) if n else []
+
+
 class _Candidates:
     """Ranked document numbers for one query in one mode; `top(n)` widens as filters ask for more."""
 
-    def __init__(self, store: MemoryStore, semantic: SemanticIndex, user_id: str, text: str, mode: str) -> None:
+    def __init__(self, store: MemoryStore, semantic: SemanticIndex, user_id: str, text: str, mode: str,
+                 bounds: SearchBounds) -> None:
         self._semantic, self._user, self._text, self._mode = semantic, user_id, text, mode
-        self._scored: list[tuple[Any, float]] = []  # every document a query term occurs in, unordered
-        if mode != "semantic":
-            terms = query_terms(text)
-            n, total_terms, postings = store.postings(user_id, terms) if terms else (0, 0, [])
-            self._scored = bm25_rank(postings, n=n, total_terms=total_terms) if n else []
+        # every document a scored query term occurs in, unordered
+        self._scored = keyword_scores(store, user_id, text, bounds) if mode != "semantic" else []
         self._all_sorted: list[tuple[Any, float]] | None = None
         self._vector: bytes | None = None  # the query's embedding, computed on first use
 
@@ -133,10 +172,12 @@ class _Candidates:
 
 
 class SearchService:
-    def __init__(self, store: MemoryStore, semantic: SemanticIndex, rules: InputRules = InputRules()) -> None:
+    def __init__(self, store: MemoryStore, semantic: SemanticIndex, rules: InputRules = InputRules(),
+                 bounds: SearchBounds = SearchBounds()) -> None:
         self._store = store
         self.semantic = semantic
         self.rules = rules
+        self.bounds = bounds
 
     def search(self, user_id: str, query: object, *, limit: int | None = None, filters: Filters = Filters(),
                mode: object = None) -> SearchResults:
@@ -159,7 +200,7 @@ class SearchService:
         if scopes is None and filters.scoped:
             scopes = [filters.scope]
         lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
-        candidates = _Candidates(self._store, self.semantic, user_id, text, mode)
+        candidates = _Candidates(self._store, self.semantic, user_id, text, mode, self.bounds)
         depth = max(limit * 4, 50)
         while True:
             ranked, exhausted = candidates.top(depth)

@@ -21,6 +21,7 @@ APPEND_TURNS = """
 -- ARGV[1] lock token, ARGV[2] updated_at, ARGV[3] '1' to replace the system prompt with ARGV[4],
 -- ARGV[5..] message records (JSON), appended in order.
 -- Returns the new message count, 0 if the conversation is gone, -1 if the lock is not ours.
+-- Records go in a few hundred per RPUSH: unpack() of thousands fails ('too many results to unpack').
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return -1
 end
@@ -31,8 +32,8 @@ if ARGV[3] == '1' then
   redis.call('HSET', KEYS[2], 'system', ARGV[4])
 end
 redis.call('HSET', KEYS[2], 'updated_at', ARGV[2])
-if #ARGV >= 5 then
-  redis.call('RPUSH', KEYS[3], unpack(ARGV, 5))
+for first = 5, #ARGV, 500 do
+  redis.call('RPUSH', KEYS[3], unpack(ARGV, first, math.min(first + 499, #ARGV)))
 end
 return redis.call('LLEN', KEYS[3])
 """

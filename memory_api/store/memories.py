@@ -29,7 +29,7 @@ from .records import (
     text,
 )
 from .redis import RedisStore, raises_store_unavailable
-from .write_plan import Blobs, DeclaredKeys, accepted_revisions, no_vectors, without_nulls
+from .write_plan import Blobs, DeclaredKeys, accepted_versions, no_vectors, without_nulls
 
 # A write whose records keep changing under it gives up after this many plans (409).
 _MAX_PLANS = 8
@@ -113,7 +113,7 @@ class MemoryStore:
     def update(self, user_id: str, memory_id: str, *, updated_at: int,
                content: tuple[str, int, int, Indexed] | None = None, metadata: dict[str, str] | None = None,
                tags: list[str] | None = None, scope: str | None = None, scope_given: bool = False,
-               expected_revisions: list[int] | None = None, history_depth: int = 0,
+               expected_versions: list[str] | None = None, history_depth: int = 0,
                max_words: int = 0, embedding: bytes | None = None) -> WriteResult:
         """Change content (text, words, tokens, index data, embedding), metadata, tags and/or scope."""
         blobs = Blobs()
@@ -126,7 +126,7 @@ class MemoryStore:
                             tags if tags is not None else rec.get("g") or (),
                             content[3].term_names if content else ())
             declared.history(memory_id)
-            plan: dict[str, Any] = {"id": memory_id, "revisions": accepted_revisions(expected_revisions),
+            plan: dict[str, Any] = {"id": memory_id, "versions": accepted_versions(expected_versions),
                                     "updated_at": updated_at, "scope_given": scope_given, "scope": scope or "",
                                     "history_depth": history_depth, "max_words": max_words}
             if content:
@@ -149,11 +149,11 @@ class MemoryStore:
         return WriteResult(status == 1, decode_record(memory_id, reply[1]))
 
     def delete_many(self, user_id: str, memory_ids: list[str], *,
-                    expected_revisions: list[int] | None = None) -> list[WriteResult]:
+                    expected_versions: list[str] | None = None) -> list[WriteResult]:
         def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
             for memory_id in memory_ids:
                 declared.history(memory_id)
-            return {"revisions": accepted_revisions(expected_revisions), "ids": memory_ids}
+            return {"versions": accepted_versions(expected_versions), "ids": memory_ids}
 
         reply = self._planned(user_id, memory_ids, "DELETE_MEMORIES", plan_for)
         results = []
@@ -225,6 +225,13 @@ class MemoryStore:
             args=[dumps(plan)],
         )
         return [decode_record(i, raw) for i, raw in zip(ids, records) if raw]
+
+    def document_counts(self, user_id: str, terms: list[str]) -> list[int]:
+        """How many memories each term occurs in (the length of its postings), one round trip."""
+        pipe = self._redis.client.pipeline(transaction=False)
+        for term in terms:
+            pipe.hlen(keys.term_postings(user_id, term))
+        return [int(count) for count in pipe.execute()]
 
     def postings(self, user_id: str, terms: list[str]) -> tuple[int, int, list[list[tuple[bytes, Any]]]]:
         """(memories, terms stored in all, per query term its postings as (docno, tf * 65536 + length)),

@@ -171,8 +171,13 @@ local function over_quota(count, words, max_count, max_words)
   return nil
 end
 
-local function accepted(revisions, rec)
-  return revisions == '' or string.find(revisions, ',' .. tostring(rec.r) .. ',', 1, true) ~= nil
+-- Is the stored record at one of the accepted versions (",3.17,4,": revision 3 with document number
+-- 17, or any record at revision 4)? '' accepts any.
+local function accepted(versions, rec)
+  if versions == '' then return true end
+  local revision = tostring(rec.r)
+  return string.find(versions, ',' .. revision .. ',', 1, true) ~= nil
+      or string.find(versions, ',' .. revision .. '.' .. tostring(rec.n) .. ',', 1, true) ~= nil
 end
 
 -- Delete a stored memory, its indexes and its history.
@@ -229,7 +234,7 @@ return out
 """
 
 UPDATE_MEMORY = PRELUDE + """
--- Plan: id, expect {id: raw}, revisions (accepted revisions ",3,4," from If-Match, or ''), updated_at,
+-- Plan: id, expect {id: raw}, versions (accepted versions ",3.17,4," from If-Match, or ''), updated_at,
 -- content (absent: unchanged) {c, w, t, terms, len, fp, v (analyzer version), vec}, metadata (absent: unchanged), tags (absent:
 -- unchanged), scope_given + scope ('' = global), history_depth, max_words.
 -- Returns {'retry'} if the record moved since it was read, {1, record}, {0} if missing,
@@ -239,7 +244,7 @@ local id = P.id
 local raw = redis.call('HGET', ITEMS, id)
 if not raw then return {0} end
 local rec = cjson.decode(raw)
-if not accepted(P.revisions, rec) then return {-1, raw} end
+if not accepted(P.versions, rec) then return {-1, raw} end
 local content = P.content
 if content and over_quota(0, content.w - rec.w, 0, P.max_words) then
   return {-2, 'words'}
@@ -271,7 +276,7 @@ return {1, encoded}
 """
 
 DELETE_MEMORIES = PRELUDE + """
--- Plan: expect {id: raw or false}, revisions (",3," from If-Match, or ''), ids.
+-- Plan: expect {id: raw or false}, versions (",3.17," from If-Match, or ''), ids.
 -- {'retry'} if a record moved since it was read; else per id: {1, record} deleted, {0, false} missing,
 -- {-1, record} revision mismatch (kept).
 if not unchanged(P.expect) then return {'retry'} end
@@ -281,7 +286,7 @@ for _, id in ipairs(P.ids) do
   if not raw then
     out[#out + 1] = 0
     out[#out + 1] = false
-  elseif not accepted(P.revisions, cjson.decode(raw)) then
+  elseif not accepted(P.versions, cjson.decode(raw)) then
     out[#out + 1] = -1
     out[#out + 1] = raw
   else

@@ -50,6 +50,7 @@ def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
         tags=tuple(tags) if isinstance(tags, list) else (),
         scope=rec.get("s") or None,
         index_version=int(rec.get("v", 1)),
+        docno=int(rec.get("n", 0)),
     )
 
 

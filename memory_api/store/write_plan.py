@@ -9,11 +9,12 @@ from . import keys
 from .records import text
 
 
-def accepted_revisions(revisions: list[int] | None) -> str:
-    """If-Match revisions in the scripts' ",3,4," form; '' accepts any."""
-    if revisions is None:
+def accepted_versions(versions: list[str] | None) -> str:
+    """Accepted versions ("3.17": revision and document number, or "3": any write of revision 3) in
+    the scripts' ",3.17,4," form; '' accepts any."""
+    if versions is None:
         return ""
-    return "," + ",".join(str(r) for r in revisions) + ","
+    return "," + ",".join(versions) + ","
 
 
 class DeclaredKeys:

@@ -53,7 +53,9 @@ class ChatCompletionRequest(ma.Schema):
         unknown = ma.INCLUDE
 
     model = fields.String(metadata={"description": "Passed to the provider (default MEMORY_API_CHAT_MODEL)."})
-    messages = fields.List(fields.Nested(ChatMessage), required=True, validate=validate.Length(min=1))
+    messages = fields.List(fields.Nested(ChatMessage), required=True, validate=validate.Length(min=1),
+                           metadata=limits("At most {max_chat_messages} (MEMORY_API_MAX_CHAT_MESSAGES).",
+                                           maxItems="max_chat_messages"))
     stream = StrictBool()
     stream_options = fields.Dict()
     memory = fields.Nested(MemoryOptions, metadata={"description": "How to inject the user's memories."})

@@ -128,7 +128,9 @@ def tags_field(**kwargs) -> fields.List:
         fields.String(metadata={"pattern": TAG_PATTERN}),
         allow_none=True,
         metadata=limits("Up to {max_tags} short labels (letters, digits, _ . : / + -), compared "
-                        "case-insensitively.", maxItems="max_tags"),
+                        "case-insensitively: stored case-folded, and refused if the folded form is not "
+                        "1-64 such characters ('ß' folds to 'ss', 'İ' to 'i' and a combining dot).",
+                        maxItems="max_tags"),
         **kwargs,
     )
 
