@@ -42,6 +42,7 @@ import subprocess
 import time
 import redis
 
+from .private_dir import private_socket_dir
 from .redis_binary import EmbeddedRedisError, RedisBinary, choose_redis_server, identify, log_choice
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,12 @@ def socket_path_for(data_dir: str) -> str:
     path = os.path.join(data_dir, "redis.sock")
     if len(path) <= _MAX_SOCKET_PATH:
         return path
-    # A deep data directory: keep the socket in a private directory under /tmp instead.
+    # A deep data directory: keep the socket in a private directory under /tmp instead. Its name
+    # must be the same for every process of this data directory (not $XDG_RUNTIME_DIR, which a
+    # service manager's `serve` and a login shell's CLI may not share), so anyone can predict it:
+    # it is used only if it is ours and closed to others (private_socket_dir).
     digest = hashlib.sha1(data_dir.encode()).hexdigest()[:16]
-    private = os.path.join("/tmp", f"memory-api-{os.getuid()}-{digest}")
-    os.makedirs(private, mode=0o700, exist_ok=True)
+    private = private_socket_dir(os.path.join("/tmp", f"memory-api-{os.getuid()}-{digest}"))
     return os.path.join(private, "redis.sock")
 
 
