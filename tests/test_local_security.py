@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import shutil
 import stat
@@ -91,3 +92,51 @@ def test_a_symlink_in_place_of_the_socket_directory_is_refused(deep_data_dir, tm
             EmbeddedRedis.attach(str(data_dir))
     finally:
         socket_dir.unlink()
+
+
+def every_entry(root: Path) -> list[Path]:
+    return [root, *root.rglob("*")]
+
+
+def test_the_data_directory_and_its_files_are_private_whatever_the_umask(tmp_path, caplog):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    os.chmod(data_dir, 0o755)  # made by hand, or by an older version
+    caplog.set_level(logging.WARNING, logger="memory_api.store.embedded")
+    with umask(0o022):
+        embedded = EmbeddedRedis.attach(str(data_dir))
+        try:
+            with redis.Redis.from_url(embedded.url) as client:
+                client.set("secret", "every memory and key hash")
+                client.bgrewriteaof()  # files made later, by a rewrite, are private too
+        finally:
+            embedded.release()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and f"{data_dir} (was 0o755)" in warned[0], warned
+
+    entries = every_entry(data_dir)
+    assert any(p.suffix in (".aof", ".manifest") or ".aof." in p.name for p in entries), entries
+    for path in entries:
+        assert mode(path) == (0o700 if path.is_dir() else 0o600), (path, oct(mode(path)))
+
+
+def test_open_files_left_by_an_older_version_are_closed_with_a_warning(tmp_path, caplog):
+    data_dir = tmp_path / "data"
+    embedded = EmbeddedRedis.attach(str(data_dir))
+    embedded.release()
+    # What an older version left under a 0022 umask.
+    aof_dir = data_dir / "appendonlydir"
+    os.chmod(data_dir, 0o755)
+    os.chmod(aof_dir, 0o755)
+    opened = sorted(aof_dir.iterdir())
+    for path in opened:
+        os.chmod(path, 0o644)
+
+    caplog.set_level(logging.WARNING, logger="memory_api.store.embedded")
+    embedded = EmbeddedRedis.attach(str(data_dir))
+    embedded.release()
+    warned = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    for path in (data_dir, aof_dir, *opened):
+        assert str(path) in warned, (path, warned)
+        assert mode(path) == (0o700 if path.is_dir() else 0o600)
+    assert "0o644" in warned and "0o755" in warned

@@ -42,7 +42,7 @@ import subprocess
 import time
 import redis
 
-from .private_dir import private_socket_dir
+from .private_dir import make_data_dir_private, private_socket_dir
 from .redis_binary import EmbeddedRedisError, RedisBinary, choose_redis_server, identify, log_choice
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class EmbeddedRedis:
         return os.path.join(self.data_dir, name)
 
     def _attach(self, timeout: float) -> None:
-        os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
+        make_data_dir_private(self.data_dir)
         users_fd = os.open(self._lock_path("users.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         # Blocks only while a last user is shutting the server down.
         fcntl.flock(users_fd, fcntl.LOCK_SH)
@@ -178,6 +178,7 @@ class EmbeddedRedis:
             args,
             pass_fds=(server_fd,),
             start_new_session=True,
+            umask=0o077,  # what it creates (append-only files, log, socket) is for this user only
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
