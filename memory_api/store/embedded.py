@@ -229,7 +229,34 @@ class EmbeddedRedis:
         finally:
             os.close(fd)
 
+    def _persistence_failures(self) -> list[str]:
+        """What Redis reports it failed to write (INFO persistence), e.g. ["aof_last_write_status:err"]."""
+        try:
+            with self._client() as client:
+                info = client.info("persistence")
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
+            return []
+        return [f"{name}:err" for name in ("aof_last_write_status", "aof_last_bgrewrite_status",
+                                           "rdb_last_bgsave_status") if info.get(name) == "err"]
+
+    def _log_warnings_since(self, offset: int) -> list[str]:
+        """The warnings (marked " # ") redis-server logged after `offset` of its log, e.g. a failed final fsync."""
+        try:
+            with open(self._lock_path("redis.log"), "rb") as logfile:
+                logfile.seek(offset)
+                lines = logfile.read().decode(errors="replace").splitlines()
+        except OSError:
+            return []
+        return [line.partition(" # ")[2] for line in lines if " # " in line]
+
     def _shutdown(self, timeout: float) -> None:
+        # Redis stops even when it cannot write its append-only file (a full disk): the writes it
+        # could not write are then gone, so what it reports is checked before and after.
+        unwritten = self._persistence_failures()
+        try:
+            log_offset = os.path.getsize(self._lock_path("redis.log"))
+        except OSError:
+            log_offset = 0
         try:
             with self._client() as client:
                 client.shutdown(nosave=False)
@@ -250,4 +277,13 @@ class EmbeddedRedis:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:  # pragma: no cover
                 pass
+        problems = unwritten + [w for w in self._log_warnings_since(log_offset)
+                                if "AOF" in w or "fsync" in w or "writ" in w.lower()]
+        if problems:
+            log.error(
+                "embedded Redis for %s stopped WITHOUT saving everything: it could not write its "
+                "append-only file (%s), so writes since that began are lost. Is the disk full?",
+                self.data_dir, "; ".join(problems),
+            )
+            return
         log.info("embedded Redis for %s stopped; data kept", self.data_dir)
