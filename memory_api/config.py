@@ -45,8 +45,10 @@ class Settings:
         "MEMORY_API_REDIS_TIMEOUT", 2.0,
         "Seconds to wait for Redis to connect or answer before replying 503.")
     data_dir: str = _setting(
-        "MEMORY_API_DATA_DIR", "./.memory-api",
-        "Directory of the embedded Redis (data, append-only file, socket).")
+        "MEMORY_API_DATA_DIR", None,
+        "Directory of the embedded Redis (data, append-only file, socket). Unset: your user data "
+        "directory, the same for every command wherever it runs (~/.local/share/memory-api on Linux, "
+        "~/Library/Application Support/memory-api on macOS).")
 
     # --- HTTP server ---------------------------------------------------------
     host: str = _setting("MEMORY_API_HOST", "127.0.0.1", "Address `memory-api serve` binds to.")
@@ -182,6 +184,10 @@ class Settings:
     client_key: str | None = _setting("MEMORY_API_KEY", None, "The API key `memory-api chat` uses.")
 
     def __post_init__(self) -> None:
+        # Resolved here, once, so every command and every process of one user finds the same data
+        # (a path relative to the working directory would give each directory its own empty store).
+        object.__setattr__(self, "data_dir", os.path.expanduser(self.data_dir) if self.data_dir
+                           else default_data_dir())
         for name in ("max_content_chars", "max_page_size", "default_page_size", "max_batch", "max_query_chars",
                      "max_chat_messages", "max_query_terms", "max_search_postings", "metadata_max_keys", "metadata_max_key_chars", "metadata_max_value_chars"):
             if getattr(self, name) < 1:
@@ -243,6 +249,14 @@ class Settings:
         """The longest one request may take (two provider calls and slack): how long a request holds
         a conversation lock or an Idempotency-Key reservation before another may take it over."""
         return 2 * self.upstream_timeout + 30
+
+
+def default_data_dir() -> str:
+    """The embedded Redis's data directory when MEMORY_API_DATA_DIR is unset: the platform's user
+    data directory (XDG_DATA_HOME/memory-api, ~/.local/share/memory-api on Linux)."""
+    import platformdirs
+
+    return platformdirs.user_data_dir("memory-api", appauthor=False)
 
 
 def _env_name(field_name: str) -> str:

@@ -17,6 +17,18 @@ from memory_api.config import Settings
 from memory_api.services import Services
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_data_home(tmp_path_factory):
+    """The user data directory, where the embedded Redis keeps its data unless MEMORY_API_DATA_DIR says
+    otherwise, is a temporary one for the whole session (in-process Settings and every subprocess, whose
+    environment is copied from ours): no test ever writes into the real ~/.local/share/memory-api."""
+    home = tmp_path_factory.mktemp("xdg-data-home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_DATA_HOME", str(home))
+    yield home
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()

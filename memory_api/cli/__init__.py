@@ -1,20 +1,23 @@
 """The `memory-api` command: serve, administer keys, work with memories, on the same Redis as `serve`.
 
 Every command uses the Redis `serve` uses: REDIS_URL, or the embedded Redis of
-MEMORY_API_DATA_DIR, attaching to the one a running `serve` started, or
-starting one for the duration of the command. A refused request prints the
-same error envelope as the REST API (on stderr) and exits 1.
+MEMORY_API_DATA_DIR (default: the user data directory, wherever the command
+runs), attaching to the one a running `serve` started, or starting one for the
+duration of the command; each says on stderr which one it uses. A refused
+request prints the same error envelope as the REST API (on stderr) and exits 1.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 from typing import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from ..config import ConfigError, Settings
+from ..config import ConfigError, Settings, default_data_dir
 from ..errors import ApiError, render_error
 from ..services import Services
 
@@ -38,10 +41,48 @@ def settings_from_env() -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:" if parts.username else ":"
+    return urlunsplit(parts._replace(netloc=f"{user}***@{netloc}"))
+
+
+# Where the embedded Redis kept its data before the default became the user data directory.
+_OLD_DEFAULT_DATA_DIR = "./.memory-api"
+
+
+def store_in_use(settings: Settings) -> str:
+    """Which Redis a command uses, to be said before it uses it: a Redis URL (password hidden), or
+    the embedded Redis's data directory."""
+    if settings.redis_url:
+        return f"Redis at {_without_password(settings.redis_url)}"
+    return f"embedded Redis, data in {os.path.abspath(settings.data_dir)}"
+
+
+def announce_store(settings: Settings) -> None:
+    """Say on stderr (stdout may be data) which Redis this command uses, and warn when a store of an
+    older version sits in the working directory unused."""
+    click.echo(f"memory-api: {store_in_use(settings)}", err=True)
+    old = os.path.abspath(_OLD_DEFAULT_DATA_DIR)
+    if (not settings.redis_url and settings.data_dir == default_data_dir() and os.path.isdir(old)
+            and old != os.path.abspath(settings.data_dir)):
+        click.echo(
+            f"memory-api: WARNING: {old} holds an embedded Redis of an older version, which used "
+            f"./.memory-api by default; it is not used now. To keep using it, set "
+            f"MEMORY_API_DATA_DIR={old} (or move it to {settings.data_dir} while nothing runs).",
+            err=True,
+        )
+
+
 @contextlib.contextmanager
 def open_services() -> Iterator[Services]:
-    """Services on the configured Redis; an embedded one is left when the command ends."""
-    services = Services.build(settings_from_env())
+    """Services on the configured Redis (said on stderr); an embedded one is left when the command ends."""
+    settings = settings_from_env()
+    announce_store(settings)
+    services = Services.build(settings)
     try:
         yield services
     except ApiError as exc:

@@ -7,7 +7,7 @@ import click
 
 from ..errors import ApiError
 from ..services import Services
-from . import main, settings_from_env
+from . import announce_store, main, settings_from_env
 
 
 @main.command()
@@ -23,6 +23,7 @@ def mcp(transport: str, user: str | None, host: str, port: int) -> None:
     from ..mcp.server import build_mcp_server
 
     settings = settings_from_env()
+    announce_store(settings)  # stderr: over stdio, stdout is the protocol
     services = Services.build(settings)
     try:
         services.redis.client.ping()  # attach to (or start) the same Redis as `serve`, now

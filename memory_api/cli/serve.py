@@ -20,7 +20,7 @@ import click
 from .. import create_app
 from ..config import Settings
 from ..errors import ApiError
-from . import main, settings_from_env
+from . import main, settings_from_env, store_in_use
 
 
 class GunicornServer(BaseApplication):
@@ -98,6 +98,8 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
             )
         if embedded:
             announce(f"memory-api: embedded Redis at {embedded.url} (data in {embedded.data_dir})")
+        else:
+            announce(f"memory-api: {store_in_use(settings)}")
         for line in recall:
             announce(f"memory-api: {line}")
         announce(f"memory-api: serving on http://{settings.host}:{settings.port}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from . import keys
-from .redis import RedisStore, raises_store_unavailable
+from .redis import RedisStore, confirms_persistence, raises_store_unavailable
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class ApiKeyStore:
     def __init__(self, redis_store: RedisStore) -> None:
         self._redis = redis_store
 
+    @confirms_persistence
     def create(self, record: ApiKeyRecord, lookup: str) -> None:
         fields: list = []
         for name, value in asdict(record).items():
@@ -78,6 +79,7 @@ class ApiKeyStore:
         value = self._redis.client.hget(keys.api_key_index(), key_id)
         return value.decode() if value else None
 
+    @confirms_persistence
     def revoke(self, key_id: str) -> bool:
         lookup = self._lookup_of(key_id)
         if lookup is None:

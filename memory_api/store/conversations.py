@@ -20,7 +20,7 @@ from typing import Any
 from ..models import IdWalk
 from . import keys
 from .lex import zrange_bylex
-from .redis import RedisStore, raises_store_unavailable
+from .redis import RedisStore, confirms_persistence, raises_store_unavailable
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -91,6 +91,7 @@ class ConversationStore:
     def _run(self, script: str, user_id: str, conversation_id: str, *args: Any) -> Any:
         return self._redis.script(script)(keys=keys.conversation_keys(user_id, conversation_id), args=list(args))
 
+    @confirms_persistence
     def create(self, user_id: str, conversation_id: str, metadata: dict[str, str], scope: str | None) -> bool:
         return bool(self._run("CREATE_CONVERSATION", user_id, conversation_id, conversation_id,
                               int(time.time()), _dumps(metadata), scope or ""))
@@ -120,11 +121,13 @@ class ConversationStore:
         """Up to `count` conversation ids in `walk`, in its direction."""
         return [i.decode() for i in zrange_bylex(self._redis.client, keys.conversation_ids(user_id), walk, count)]
 
+    @confirms_persistence
     def delete(self, user_id: str, conversation_id: str) -> bool:
         return bool(self._run("DELETE_CONVERSATION", user_id, conversation_id, conversation_id))
 
     # --- writes under the lock ---------------------------------------------------
 
+    @confirms_persistence
     def append(self, user_id: str, conversation_id: str, token: str, records: list[str],
                system: str | None) -> int:
         result = int(self._run("APPEND_TURNS", user_id, conversation_id, token, int(time.time()),
@@ -133,6 +136,7 @@ class ConversationStore:
             raise LockLost(conversation_id)
         return result
 
+    @confirms_persistence
     def apply_summary(self, user_id: str, conversation_id: str, token: str, *, based_on: int, folded: int,
                       summary: str, summary_tokens: int) -> bool:
         return int(self._run("APPLY_SUMMARY", user_id, conversation_id, token, based_on, folded, summary,

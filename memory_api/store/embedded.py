@@ -42,6 +42,7 @@ import subprocess
 import time
 import redis
 
+from .private_dir import make_data_dir_private, private_socket_dir
 from .redis_binary import EmbeddedRedisError, RedisBinary, choose_redis_server, identify, log_choice
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,12 @@ def socket_path_for(data_dir: str) -> str:
     path = os.path.join(data_dir, "redis.sock")
     if len(path) <= _MAX_SOCKET_PATH:
         return path
-    # A deep data directory: keep the socket in a private directory under /tmp instead.
+    # A deep data directory: keep the socket in a private directory under /tmp instead. Its name
+    # must be the same for every process of this data directory (not $XDG_RUNTIME_DIR, which a
+    # service manager's `serve` and a login shell's CLI may not share), so anyone can predict it:
+    # it is used only if it is ours and closed to others (private_socket_dir).
     digest = hashlib.sha1(data_dir.encode()).hexdigest()[:16]
-    private = os.path.join("/tmp", f"memory-api-{os.getuid()}-{digest}")
-    os.makedirs(private, mode=0o700, exist_ok=True)
+    private = private_socket_dir(os.path.join("/tmp", f"memory-api-{os.getuid()}-{digest}"))
     return os.path.join(private, "redis.sock")
 
 
@@ -108,7 +111,7 @@ class EmbeddedRedis:
         return os.path.join(self.data_dir, name)
 
     def _attach(self, timeout: float) -> None:
-        os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
+        make_data_dir_private(self.data_dir)
         users_fd = os.open(self._lock_path("users.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         # Blocks only while a last user is shutting the server down.
         fcntl.flock(users_fd, fcntl.LOCK_SH)
@@ -175,6 +178,7 @@ class EmbeddedRedis:
             args,
             pass_fds=(server_fd,),
             start_new_session=True,
+            umask=0o077,  # what it creates (append-only files, log, socket) is for this user only
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -225,7 +229,34 @@ class EmbeddedRedis:
         finally:
             os.close(fd)
 
+    def _persistence_failures(self) -> list[str]:
+        """What Redis reports it failed to write (INFO persistence), e.g. ["aof_last_write_status:err"]."""
+        try:
+            with self._client() as client:
+                info = client.info("persistence")
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
+            return []
+        return [f"{name}:err" for name in ("aof_last_write_status", "aof_last_bgrewrite_status",
+                                           "rdb_last_bgsave_status") if info.get(name) == "err"]
+
+    def _log_warnings_since(self, offset: int) -> list[str]:
+        """The warnings (marked " # ") redis-server logged after `offset` of its log, e.g. a failed final fsync."""
+        try:
+            with open(self._lock_path("redis.log"), "rb") as logfile:
+                logfile.seek(offset)
+                lines = logfile.read().decode(errors="replace").splitlines()
+        except OSError:
+            return []
+        return [line.partition(" # ")[2] for line in lines if " # " in line]
+
     def _shutdown(self, timeout: float) -> None:
+        # Redis stops even when it cannot write its append-only file (a full disk): the writes it
+        # could not write are then gone, so what it reports is checked before and after.
+        unwritten = self._persistence_failures()
+        try:
+            log_offset = os.path.getsize(self._lock_path("redis.log"))
+        except OSError:
+            log_offset = 0
         try:
             with self._client() as client:
                 client.shutdown(nosave=False)
@@ -246,4 +277,13 @@ class EmbeddedRedis:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:  # pragma: no cover
                 pass
+        problems = unwritten + [w for w in self._log_warnings_since(log_offset)
+                                if "AOF" in w or "fsync" in w or "writ" in w.lower()]
+        if problems:
+            log.error(
+                "embedded Redis for %s stopped WITHOUT saving everything: it could not write its "
+                "append-only file (%s), so writes since that began are lost. Is the disk full?",
+                self.data_dir, "; ".join(problems),
+            )
+            return
         log.info("embedded Redis for %s stopped; data kept", self.data_dir)

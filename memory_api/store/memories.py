@@ -28,7 +28,7 @@ from .records import (
     record_of,
     text,
 )
-from .redis import RedisStore, raises_store_unavailable
+from .redis import RedisStore, confirms_persistence, raises_store_unavailable
 from .write_plan import Blobs, DeclaredKeys, accepted_versions, no_vectors, without_nulls
 
 # A write whose records keep changing under it gives up after this many plans (409).
@@ -85,6 +85,7 @@ class MemoryStore:
 
     # --- writes --------------------------------------------------------------------
 
+    @confirms_persistence
     def create_many(self, user_id: str, memories: list[tuple[Memory, Indexed]], *, max_count: int = 0,
                     max_words: int = 0, return_duplicates: bool = True, pipe: Any = None,
                     embeddings: list[bytes] | None = None):
@@ -110,6 +111,7 @@ class MemoryStore:
             raise QuotaExceeded(text(reply[1]))
         return [(text(reply[i]), decode_record(reply[i + 1], reply[i + 2])) for i in range(0, len(reply), 3)]
 
+    @confirms_persistence
     def update(self, user_id: str, memory_id: str, *, updated_at: int,
                content: tuple[str, int, int, Indexed] | None = None, metadata: dict[str, str] | None = None,
                tags: list[str] | None = None, scope: str | None = None, scope_given: bool = False,
@@ -148,6 +150,7 @@ class MemoryStore:
             return WriteResult(False, None)
         return WriteResult(status == 1, decode_record(memory_id, reply[1]))
 
+    @confirms_persistence
     def delete_many(self, user_id: str, memory_ids: list[str], *,
                     expected_versions: list[str] | None = None) -> list[WriteResult]:
         def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
@@ -162,6 +165,7 @@ class MemoryStore:
             results.append(WriteResult(status == 1, decode_record(memory_id, raw) if raw else None))
         return results
 
+    @confirms_persistence
     def reindex(self, user_id: str, memory_id: str, indexed: Indexed, embedding: bytes | None = None) -> bool:
         """Re-index one memory (search terms under the current rules, and its embedding if given);
         False if it is gone."""
@@ -175,6 +179,7 @@ class MemoryStore:
 
         return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for, blobs)[0]) == 1
 
+    @confirms_persistence
     def reset_vectors(self, user_id: str) -> None:
         """Drop a user's vectors and start a set for the current model (before re-embedding them all)."""
         self._run("RESET_VECTORS", DeclaredKeys(user_id), {})
@@ -182,6 +187,7 @@ class MemoryStore:
     def oldest_ids(self, user_id: str, count: int) -> list[str]:
         return [text(i) for i in self._redis.client.zrange(keys.memory_ids(user_id), 0, count - 1)]
 
+    @confirms_persistence
     def put_many(self, user_id: str, items: list[tuple[Memory, Indexed, list[Memory]]], *, overwrite: bool,
                  max_count: int = 0, max_words: int = 0, embeddings: list[bytes] | None = None) -> list[str]:
         """Import: store memories with their own ids, revisions and history (and embeddings, if given)."""

@@ -52,9 +52,29 @@ _SCRIPTS = {
 }
 
 
+# Replies meaning "Redis cannot make writes durable right now", which it then refuses (PING too):
+# MISCONF when it could not write its append-only file or snapshot (a full or failing disk; also
+# inside a script's error, or a pipeline's), NOREPLICAS when too few replicas would take a write.
+_PERSISTENCE_REFUSALS = ("MISCONF", "NOREPLICAS")
+
+
+def _is_persistence_refusal(exc: BaseException) -> bool:
+    return isinstance(exc, redis.exceptions.ResponseError) and any(
+        refusal in str(exc) for refusal in _PERSISTENCE_REFUSALS)
+
+
 def _unavailable(exc: Exception) -> StoreUnavailable:
+    if _is_persistence_refusal(exc):
+        log.error("redis cannot save writes (is its disk full?): %s", exc)
+        return StoreUnavailable("The memory store cannot save changes right now; retry later.")
     log.warning("redis unavailable: %s: %s", type(exc).__name__, exc)
     return StoreUnavailable()
+
+
+def _translated(exc: redis.exceptions.RedisError) -> BaseException:
+    if isinstance(exc, _UNAVAILABLE_ERRORS) or _is_persistence_refusal(exc):
+        return _unavailable(exc)
+    return exc
 
 
 def _guard(fn):
@@ -63,16 +83,22 @@ def _guard(fn):
         def generator(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except _UNAVAILABLE_ERRORS as exc:
-                raise _unavailable(exc) from exc
+            except redis.exceptions.RedisError as exc:
+                translated = _translated(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
         return generator
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except _UNAVAILABLE_ERRORS as exc:
-            raise _unavailable(exc) from exc
+        except redis.exceptions.RedisError as exc:
+            translated = _translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
     return call
 
 
@@ -83,6 +109,21 @@ def raises_store_unavailable(cls):
         if not name.startswith("_") and inspect.isfunction(member):
             setattr(cls, name, _guard(member))
     return cls
+
+
+def confirms_persistence(method):
+    """For a store method that writes (on a store holding its RedisStore as `_redis`): once Redis has
+    answered, ask it whether it could append the write to its append-only file, and raise
+    StoreUnavailable if not. Redis writes that file just before it sends a reply, but sends the reply
+    even when that write failed (a full disk); only the next command hears MISCONF. Without this
+    check, that one write would be acknowledged, and then lost if Redis stopped before the disk had
+    room again."""
+    @functools.wraps(method)
+    def confirmed(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        self._redis.confirm_persisted()
+        return result
+    return confirmed
 
 
 def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> Any:
@@ -171,6 +212,13 @@ class RedisStore:
     def ping(self) -> None:
         """Raise StoreUnavailable unless Redis answers (the health check)."""
         self.client.ping()
+
+    def confirm_persisted(self) -> None:
+        """Raise StoreUnavailable if Redis has been failing to write its append-only file or snapshot
+        (PING is refused then, with MISCONF); see confirms_persistence. A cluster client would PING
+        every node, so there it is not asked."""
+        if not self._cluster:
+            self.client.ping()
 
     def script(self, name: str):
         """A registered Lua script (store/*_lua.py), by its constant's name."""
