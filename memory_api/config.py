@@ -59,6 +59,9 @@ class Settings:
     log_level: str = _setting("MEMORY_API_LOG_LEVEL", "INFO", "Log level (DEBUG logs memory content).")
     access_log: bool = _setting(
         "MEMORY_API_ACCESS_LOG", True, "Log one line per request (request id, user, key id, status, time).")
+    metrics: bool = _setting(
+        "MEMORY_API_METRICS", False,
+        "Serve Prometheus metrics at GET /metrics (readable with a service key only).")
 
     # --- API limits ----------------------------------------------------------
     max_body_bytes: int = _setting(

@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, g, request
 
+from .. import metrics
 from ..errors import PayloadTooLarge, UnsupportedMediaType
 from ..services.auth import USER_HEADER
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -66,6 +67,12 @@ def register_request_hooks(app: Flask) -> None:
         ctx = g._get_current_object()
         request_id = ctx.get("request_id") or f"req_{uuid.uuid4().hex}"
         response.headers["x-request-id"] = request_id
+        recorder = metrics.active()
+        if recorder is not None:
+            req = request._get_current_object()
+            rule = req.url_rule
+            recorder.request(req.method, rule.rule if rule is not None else "(unmatched)", response.status_code,
+                             time.perf_counter() - ctx.get("started", time.perf_counter()))
         if log_requests and access_log.isEnabledFor(logging.INFO):
             req = request._get_current_object()
             principal = ctx.get("principal")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from typing import Any, Iterator
 
 import openai
 
+from .. import metrics
 from ..config import Settings
 from ..errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest, RateLimited, ServiceUnavailable
 from .sse_events import SSEEvent, iter_events
@@ -93,13 +95,21 @@ class Upstream:
     def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
         """One non-streamed chat completion; the provider's JSON, untouched."""
         body = dict(payload)
+        model = body.pop("model")
+        recorder = metrics.active()
+        started = time.perf_counter()
         try:
             raw = self._sdk().chat.completions.with_raw_response.create(
-                model=body.pop("model"), messages=body.pop("messages"), extra_body=body
+                model=model, messages=body.pop("messages"), extra_body=body
             )
-            return json.loads(raw.http_response.content)
+            result = json.loads(raw.http_response.content)
         except (openai.OpenAIError, json.JSONDecodeError) as err:
-            raise self._mapped(err) from None
+            raise self._mapped(err, model) from None
+        if recorder is not None:
+            recorder.provider_call(model, "complete", time.perf_counter() - started)
+            if isinstance(result, dict):
+                recorder.provider_usage(model, result.get("usage"))
+        return result
 
     @contextlib.contextmanager
     def stream(self, payload: dict[str, Any]) -> Iterator[Iterator[SSEEvent]]:
@@ -110,13 +120,18 @@ class Upstream:
         """
         body = dict(payload)
         body.pop("stream", None)
+        model = body.pop("model")
+        started = time.perf_counter()
         try:
             manager = self._sdk().chat.completions.with_streaming_response.create(
-                model=body.pop("model"), messages=body.pop("messages"), stream=True, extra_body=body
+                model=model, messages=body.pop("messages"), stream=True, extra_body=body
             )
             response = manager.__enter__()
         except openai.OpenAIError as err:
-            raise self._mapped(err) from None
+            raise self._mapped(err, model) from None
+        recorder = metrics.active()
+        if recorder is not None:
+            recorder.provider_call(model, "stream", time.perf_counter() - started)
         try:
             yield iter_events(response.iter_bytes())
         finally:
@@ -143,9 +158,18 @@ class Upstream:
         return content.strip()
 
     @staticmethod
-    def _mapped(err: Exception) -> ApiError:
+    def _mapped(err: Exception, model: object) -> ApiError:
         if isinstance(err, json.JSONDecodeError):
-            return BadGateway("The model provider answered with invalid JSON.", code="upstream_error")
-        mapped = map_provider_error(err)
-        log.warning("model provider error: %s -> %s %s", type(err).__name__, mapped.status, mapped.code)
+            mapped: ApiError = BadGateway("The model provider answered with invalid JSON.", code="upstream_error")
+        else:
+            mapped = map_provider_error(err)
+            log.warning("model provider error: %s -> %s %s", type(err).__name__, mapped.status, mapped.code)
+        record_provider_error(model, mapped.code)
         return mapped
+
+
+def record_provider_error(model: object, code: str | None) -> None:
+    """Count a failed provider call (before or during a stream) in the metrics, if they are on."""
+    recorder = metrics.active()
+    if recorder is not None:
+        recorder.provider_error(model, code)
