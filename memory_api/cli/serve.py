@@ -20,6 +20,7 @@ import click
 from .. import create_app
 from ..config import Settings
 from ..errors import ApiError
+from ..logs import gunicorn_log_config
 from . import main, settings_from_env
 from .serve_metrics import prepare_multiprocess_metrics, remove_multiprocess_metrics
 
@@ -57,6 +58,7 @@ def gunicorn_options(settings: Settings) -> dict:
         "accesslog": None,  # memory_api.access logs each request with its request id
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
+        "logconfig_dict": gunicorn_log_config(settings.log_level, settings.log_format),  # {}: gunicorn's own
         "proc_name": "memory-api",
         # gunicorn's control socket lives in $HOME and would clash between servers.
         "control_socket_disable": True,
