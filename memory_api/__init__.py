@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     (e.g. to write openapi.yaml) needs no Redis.
     """
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app = MemoryApiFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["MEMORY_API_SETTINGS"] = settings

@@ -59,8 +59,14 @@ class Settings:
         "MEMORY_API_GRACEFUL_TIMEOUT", 30,
         "Seconds in-flight requests get to finish after SIGTERM.")
     log_level: str = _setting("MEMORY_API_LOG_LEVEL", "INFO", "Log level (DEBUG logs memory content).")
+    log_format: str = _setting(
+        "MEMORY_API_LOG_FORMAT", "text",
+        "Log format: text, or json (one JSON object per line, the access log's fields as keys).")
     access_log: bool = _setting(
         "MEMORY_API_ACCESS_LOG", True, "Log one line per request (request id, user, key id, status, time).")
+    metrics: bool = _setting(
+        "MEMORY_API_METRICS", False,
+        "Serve Prometheus metrics at GET /metrics (readable with a service key only).")
 
     # --- API limits ----------------------------------------------------------
     max_body_bytes: int = _setting(
@@ -202,6 +208,8 @@ class Settings:
             raise ConfigError(f"MEMORY_API_EMBEDDINGS={self.embeddings!r}: expected local, provider or off.")
         if self.embedding_dimensions < 0:
             raise ConfigError("MEMORY_API_EMBEDDING_DIMENSIONS must be 0 (the model's own) or more.")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"MEMORY_API_LOG_FORMAT={self.log_format!r}: expected text or json.")
         if self.embedding_threads < 1:
             raise ConfigError("MEMORY_API_EMBEDDING_THREADS must be at least 1.")
         if self.redis_cluster:

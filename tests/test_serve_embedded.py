@@ -61,7 +61,7 @@ class Serve:
         self.proc = subprocess.Popen(
             [*CLI, "serve", "--port", str(self.port), "--workers", str(workers)],
             cwd=REPO,
-            env=subprocess_env(MEMORY_API_DATA_DIR=str(data_dir), MEMORY_API_LOG_LEVEL="WARNING", **env),
+            env=subprocess_env(**{"MEMORY_API_DATA_DIR": str(data_dir), "MEMORY_API_LOG_LEVEL": "WARNING", **env}),
             stdout=subprocess.PIPE,
             stderr=self._log_file,
             text=True,

@@ -10,6 +10,7 @@ from flask_smorest import Api
 from . import chat, context, conversations, health, memory, memory_tools  # noqa: F401 - context registers its view on memory_tools
 from .errors import register_error_handlers
 from .hooks import register_request_hooks
+from .metrics import init_metrics
 from .ratelimit import init_rate_limits
 from .schemas.common import ErrorEnvelope, SchemaExtrasPlugin, property_names_attribute, settings_attribute
 
@@ -63,4 +64,5 @@ def init_api(app: Flask) -> MemoryApi:
     api.register_blueprint(health.blp)
     register_request_hooks(app)
     init_rate_limits(app, app.extensions["memory_api"])
+    init_metrics(app)
     return api

@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, g, request
 
+from .. import metrics
 from ..errors import PayloadTooLarge, UnsupportedMediaType
 from ..services.auth import USER_HEADER
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -46,6 +47,7 @@ def register_request_hooks(app: Flask) -> None:
     """Request ids and body limits before every request; idempotency and the access log after."""
     settings = app.config["MEMORY_API_SETTINGS"]
     log_requests = settings.access_log
+    json_logs = settings.log_format == "json"
 
     @app.before_request
     def start_request():
@@ -66,18 +68,25 @@ def register_request_hooks(app: Flask) -> None:
         ctx = g._get_current_object()
         request_id = ctx.get("request_id") or f"req_{uuid.uuid4().hex}"
         response.headers["x-request-id"] = request_id
+        recorder = metrics.active()
+        if recorder is not None:
+            req = request._get_current_object()
+            rule = req.url_rule
+            recorder.request(req.method, rule.rule if rule is not None else "(unmatched)", response.status_code,
+                             time.perf_counter() - ctx.get("started", time.perf_counter()))
         if log_requests and access_log.isEnabledFor(logging.INFO):
             req = request._get_current_object()
             principal = ctx.get("principal")
-            access_log.info(
-                "request_id=%s user=%s key=%s method=%s path=%s status=%s code=%s ms=%.1f",
-                request_id,
-                principal.user_id if principal else "-",
-                principal.key_id if principal else "-",
-                req.method,
-                req.path,
-                response.status_code,
-                ctx.get("error_code") or "-",
-                (time.perf_counter() - ctx.get("started", time.perf_counter())) * 1000,
-            )
+            user, key_id = (principal.user_id, principal.key_id) if principal else ("-", "-")
+            code = ctx.get("error_code") or "-"
+            ms = round((time.perf_counter() - ctx.get("started", time.perf_counter())) * 1000, 1)
+            # The path, never the query string (a search's words).
+            if json_logs:  # each field a key of its own
+                access_log.info("%s %s %s", req.method, req.path, response.status_code, extra={"fields": {
+                    "request_id": request_id, "user": user, "key_id": key_id, "method": req.method,
+                    "route": req.url_rule.rule if req.url_rule is not None else "(unmatched)", "path": req.path,
+                    "status": response.status_code, "code": code, "duration_ms": ms}})
+            else:
+                access_log.info("request_id=%s user=%s key=%s method=%s path=%s status=%s code=%s ms=%.1f",
+                                request_id, user, key_id, req.method, req.path, response.status_code, code, ms)
         return response

@@ -20,7 +20,9 @@ import click
 from .. import create_app
 from ..config import Settings
 from ..errors import ApiError
+from ..logs import gunicorn_log_config
 from . import main, settings_from_env, store_in_use
+from .serve_metrics import prepare_multiprocess_metrics, remove_multiprocess_metrics
 
 
 class GunicornServer(BaseApplication):
@@ -56,6 +58,7 @@ def gunicorn_options(settings: Settings) -> dict:
         "accesslog": None,  # memory_api.access logs each request with its request id
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
+        "logconfig_dict": gunicorn_log_config(settings.log_level, settings.log_format),  # {}: gunicorn's own
         "proc_name": "memory-api",
         # gunicorn's control socket lives in $HOME and would clash between servers.
         "control_socket_disable": True,
@@ -81,6 +84,7 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
         embedded = EmbeddedRedis.attach(settings.data_dir)
         settings = settings.replace(redis_url=embedded.url)
     master_pid = os.getpid()
+    metrics_options = prepare_multiprocess_metrics(settings)
     try:
         secret = None
         admin = Services.build(settings)
@@ -103,8 +107,10 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
         for line in recall:
             announce(f"memory-api: {line}")
         announce(f"memory-api: serving on http://{settings.host}:{settings.port}")
+        if settings.metrics:
+            announce("memory-api: Prometheus metrics at /metrics (a service key reads them)")
         sys.stdout.flush()
-        server = GunicornServer(lambda: create_app(settings), gunicorn_options(settings))
+        server = GunicornServer(lambda: create_app(settings), {**gunicorn_options(settings), **metrics_options})
         try:
             server.run()
         except SystemExit as exc:
@@ -113,6 +119,8 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
     finally:
         if embedded is not None:
             embedded.release()  # a no-op in forked workers
+        if os.getpid() == master_pid:
+            remove_multiprocess_metrics()
 
 
 def recall_status(services) -> list[str]:

@@ -131,4 +131,5 @@ class Services:
             VectorStore(self.redis).set_deployment_model(model)
 
     def close(self) -> None:
+        self.chat.upstream.close()
         self.redis.close()

@@ -143,6 +143,14 @@ class KeyService:
             )
         return Principal(user_id=record.subject, key_id=record.id, kind="user")
 
+    def authenticate_service(self, authorization: str | None) -> ApiKeyRecord:
+        """The service key in an Authorization header, for what only an operator's backend may read
+        (the metrics); a user key is refused with 403."""
+        record = self._lookup(_bearer_token(authorization))
+        if record.kind != "service":
+            raise PermissionDenied("Only a service key may read this.", code="service_key_required")
+        return record
+
     def _lookup(self, secret: str) -> ApiKeyRecord:
         key_hash = hash_secret(secret)
         now = time.monotonic()

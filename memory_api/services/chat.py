@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from .. import metrics
 from ..errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest
 from .chat_request import (
     NEW_CONVERSATION,
@@ -24,7 +25,7 @@ from .chat_request import system_text as joined_system_text
 from .context import Caps, ContextSelection, ContextService
 from .conversations import ConversationService, ThreadLock
 from .sse_events import SSEEvent
-from .upstream import Upstream, map_provider_error
+from .upstream import Upstream, map_provider_error, record_provider_error
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,13 @@ class ChatService:
         """The memories for this turn: those most relevant to the latest user message first, then to
         the conversation's summary (what the thread is about), then the newest."""
         caps = self._context.caps(request.memory_options) if request.inject else Caps(0, 0)
-        return self._context.build(user_id, model=request.model, caps=caps, scope=scope,
-                                   query=latest_user_text(request.messages), background=summary or None,
-                                   mode=request.memory_options.get("mode"))
+        selection = self._context.build(user_id, model=request.model, caps=caps, scope=scope,
+                                        query=latest_user_text(request.messages), background=summary or None,
+                                        mode=request.memory_options.get("mode"))
+        recorder = metrics.active()
+        if recorder is not None:
+            recorder.chat_injected(len(selection.memories))
+        return selection
 
     @contextlib.contextmanager
     def _prepared(self, user_id: str, request: ChatRequest) -> Iterator[PreparedChat]:
@@ -135,11 +140,13 @@ class ChatService:
                stack: contextlib.ExitStack) -> Iterator[SSEEvent | ApiError]:
         """Pass the provider's events on as they arrive; save the turn when the stream completes."""
         reply = _ReplyAccumulator()
+        model = prepared.payload.get("model")
         try:
             with stack:
                 try:
                     for event in events:
                         if event.data is not None and event.data.strip() == "[DONE]":
+                            _record_stream_usage(model, reply.usage)
                             if prepared.lock is not None and not reply.failed:
                                 self._conversations.record_turn(
                                     user_id, prepared.conversation_id, prepared.lock,
@@ -151,16 +158,25 @@ class ChatService:
                             if prepared.lock is not None:
                                 prepared.lock.keep_alive()
                         yield event
-                    if not reply.failed:  # the provider's own error event is the one the client gets
-                        yield BadGateway("The model provider's stream ended before it was complete.",
-                                         code="upstream_error")
+                    failure = None if reply.failed else BadGateway(  # the provider's own error event stands
+                        "The model provider's stream ended before it was complete.", code="upstream_error")
                 except ApiError as err:
-                    yield err
+                    failure = err
                 except Exception as err:  # the provider's connection broke mid-stream
-                    yield _stream_error(err)
+                    failure = _stream_error(err)
+                if failure is not None or reply.failed:
+                    record_provider_error(model, failure.code if failure is not None else "upstream_error")
+                if failure is not None:
+                    yield failure
         except GeneratorExit:
             log.info("client left a stream early; the conversation is unchanged")
             raise
+
+
+def _record_stream_usage(model: object, usage: object) -> None:
+    recorder = metrics.active()
+    if recorder is not None:
+        recorder.provider_usage(model, usage)
 
 
 def _stream_error(err: Exception) -> ApiError:
@@ -192,6 +208,7 @@ class _ReplyAccumulator:
         self.content: list[str] = []
         self.tool_calls: dict[int, dict[str, Any]] = {}
         self.failed = False
+        self.usage: dict[str, Any] | None = None  # with stream_options.include_usage: the last chunk's
 
     def add(self, data: str) -> None:
         try:
@@ -203,6 +220,8 @@ class _ReplyAccumulator:
         if "error" in chunk:
             self.failed = True
             return
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue

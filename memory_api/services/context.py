@@ -3,7 +3,8 @@
 Both caps always hold. Selection walks the candidates in priority order (see
 ContextService) and
 adds each memory that still fits (a memory is never cut: one that does not fit
-is skipped, and smaller ones after it may still fit). It uses the word and
+is skipped, and smaller ones after it may still fit, until MAX_MISSES_IN_A_ROW
+in a row have not). It uses the word and
 token counts stored at write time, so it tokenizes nothing per memory; the
 final block is then counted once, exactly, with the encoding of the model in
 use, and in the rare case the estimate was low (another encoding, merges across
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import heapq
+import itertools
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -34,6 +36,10 @@ LINE_OVERHEAD_TOKENS = 2
 # A selection looks at no more candidates than this: past it, a still-unfilled cap would only
 # take memories of low priority (old, or not relevant), and each look costs a decoded record.
 MAX_CANDIDATES = 500
+# Once this many candidates in a row have not fit, the caps are all but full: selection stops looking.
+# What comes later ranks lower still and would rarely fit; without this stop a user with 1,000
+# memories had 500 records read and decoded per chat for the last few words of the caps.
+MAX_MISSES_IN_A_ROW = 50
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ def select_memories_within_caps(
     words = 0
     tokens = frame_tokens
     chosen: list[Memory] = []
+    misses = 0
     for scanned, memory in enumerate(candidates):
         if scanned >= MAX_CANDIDATES or max_words - words < 1 or max_tokens - tokens <= LINE_OVERHEAD_TOKENS:
             break
@@ -107,6 +114,11 @@ def select_memories_within_caps(
             chosen.append(memory)
             words += memory.word_count
             tokens += cost
+            misses = 0
+        else:
+            misses += 1
+            if misses >= MAX_MISSES_IN_A_ROW:
+                break
     text = render_block(chosen)
     exact = count_tokens(text, encoding) if text else 0
     while exact > max_tokens:
@@ -167,7 +179,8 @@ class ContextService:
     """
 
     RELEVANT_CANDIDATES = 200
-    NEWEST_CHUNK = 200
+    # The newest are read a page at a time, small first: most selections stop within the first.
+    NEWEST_CHUNKS = (50, 100, 200)
 
     def __init__(self, memory_store, search, *, max_words: int, max_tokens: int,
                  rules: InputRules = InputRules()) -> None:
@@ -192,11 +205,12 @@ class ContextService:
 
     def _newest_first(self, user_id: str, scope: str | None) -> Iterator[Memory]:
         below = None
-        while True:
-            page = self._store.page(user_id, IdWalk(newest_first=True, below=below), count=self.NEWEST_CHUNK,
+        for pages in itertools.count():
+            chunk = self.NEWEST_CHUNKS[min(pages, len(self.NEWEST_CHUNKS) - 1)]
+            page = self._store.page(user_id, IdWalk(newest_first=True, below=below), count=chunk,
                                     filters=Filters(scope=scope, scoped=True))
             yield from page
-            if len(page) < self.NEWEST_CHUNK:
+            if len(page) < chunk:
                 return
             below = page[-1].id
 

@@ -11,12 +11,14 @@ import functools
 import inspect
 import logging
 import threading
+import time
 from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from .. import metrics
 from ..errors import StoreUnavailable
 from . import api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua
 from .cluster_url import cluster_seeds
@@ -72,18 +74,21 @@ def _unavailable(exc: Exception) -> StoreUnavailable:
 
 
 def _translated(exc: redis.exceptions.RedisError) -> BaseException:
+    """The domain error for a Redis error that means "unavailable" (or cannot save); others as they are."""
     if isinstance(exc, _UNAVAILABLE_ERRORS) or _is_persistence_refusal(exc):
         return _unavailable(exc)
     return exc
 
 
-def _guard(fn):
-    if inspect.isgeneratorfunction(fn):
+def _guard(fn, operation: str | None):
+    """`fn` with Redis' unavailability as StoreUnavailable, and timed when metrics are on."""
+    if inspect.isgeneratorfunction(fn):  # a scan: its errors are counted, its time is the caller's
         @functools.wraps(fn)
         def generator(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
             except redis.exceptions.RedisError as exc:
+                _count_error(operation, exc)
                 translated = _translated(exc)
                 if translated is exc:
                     raise
@@ -92,22 +97,38 @@ def _guard(fn):
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        recorder = metrics.active() if operation else None
+        started = time.perf_counter() if recorder is not None else 0.0
         try:
             return fn(*args, **kwargs)
         except redis.exceptions.RedisError as exc:
+            if recorder is not None:
+                recorder.store_error(operation, exc)
             translated = _translated(exc)
             if translated is exc:
                 raise
             raise translated from exc
+        finally:
+            if recorder is not None:
+                recorder.store_operation(operation, time.perf_counter() - started)
     return call
+
+
+def _count_error(operation: str | None, exc: BaseException) -> None:
+    recorder = metrics.active() if operation else None
+    if recorder is not None:
+        recorder.store_error(operation, exc)
 
 
 def raises_store_unavailable(cls):
     """Class decorator for the store's classes: a Redis that is away surfaces as the domain error
-    StoreUnavailable from every public method, so no layer above imports redis-py's exceptions."""
+    StoreUnavailable from every public method, so no layer above imports redis-py's exceptions.
+    With metrics on, each public method's time and failures are recorded under `Class.method`
+    (except those named in the class's `_UNTIMED`, which make no round trip)."""
+    untimed = getattr(cls, "_UNTIMED", ())
     for name, member in list(vars(cls).items()):
         if not name.startswith("_") and inspect.isfunction(member):
-            setattr(cls, name, _guard(member))
+            setattr(cls, name, _guard(member, None if name in untimed else f"{cls.__name__}.{name}"))
     return cls
 
 
@@ -152,6 +173,8 @@ def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> Any:
 @raises_store_unavailable
 class RedisStore:
     """The process's Redis client and its registered Lua scripts."""
+
+    _UNTIMED = frozenset(("script", "close"))  # a dict lookup, and a shutdown: no round trip to time
 
     def __init__(self, url: str | None, *, data_dir: str, cluster: bool = False, timeout: float = 2.0):
         self._url = url
