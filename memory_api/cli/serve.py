@@ -2,7 +2,8 @@
 
 The gunicorn master attaches to (or starts) the embedded Redis once, before it
 forks workers, and hands every worker the socket's URL: one Redis per server,
-never one per worker. On SIGTERM gunicorn lets in-flight requests finish
+never one per worker. While it runs, a supervisor thread in the master restarts
+that Redis if it dies (store/supervisor.py). On SIGTERM gunicorn lets in-flight requests finish
 (MEMORY_API_GRACEFUL_TIMEOUT), then the master leaves the embedded Redis,
 which, if nothing else uses it, is shut down with its append-only file synced.
 """
@@ -88,12 +89,14 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
     from ..logs import configure_logging
     from ..services import Services
     from ..store.embedded import EmbeddedRedis
+    from ..store.supervisor import EmbeddedRedisSupervisor
 
-    configure_logging(settings.log_level)  # the master's own lines too (gevent: no app in the master)
-    embedded = None
+    configure_logging(settings.log_level)  # the master's own lines (the supervisor's) too
+    embedded = supervisor = None
     if settings.uses_embedded_redis:
         embedded = EmbeddedRedis.attach(settings.data_dir)
         settings = settings.replace(redis_url=embedded.url)
+        supervisor = EmbeddedRedisSupervisor(embedded).start()
     master_pid = os.getpid()
     try:
         secret = None
@@ -123,8 +126,10 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
             return int(exc.code or 0) if os.getpid() == master_pid else _worker_exit(exc)
         return 0
     finally:
+        if supervisor is not None:
+            supervisor.stop()  # a no-op in forked workers, like release()
         if embedded is not None:
-            embedded.release()  # a no-op in forked workers
+            embedded.release()
 
 
 def recall_status(services) -> list[str]:
