@@ -1,6 +1,7 @@
 """Load test: many concurrent clients, a realistic mix, then proof that nothing was lost or duplicated.
 
-    python bench/load.py [--seconds 30] [--clients 32] [--users 20] [--workers 2] [--threads 8]
+    python bench/load.py [--seconds 30] [--clients 32] [--users 20] [--workers 2]
+                         [--worker-class gevent|gthread] [--threads 8]
 
 Starts `memory-api serve` on the embedded default (a fresh data directory) and
 drives it for a fixed time with keep-alive HTTP clients, each acting as one of
@@ -125,7 +126,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", choices=("gevent", "gthread"), default="gevent",
+                        help="serve's worker model (its default: gevent)")
+    parser.add_argument("--threads", type=int, default=8, help="gthread: threads per worker")
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="memory-api-load-")
@@ -134,7 +137,8 @@ def main() -> int:
     port = free_port()
     log = open(os.path.join(data_dir, "serve.log"), "wb")
     server = subprocess.Popen([sys.executable, "-m", "memory_api.cli", "serve", "--port", str(port),
-                               "--workers", str(args.workers), "--threads", str(args.threads)],
+                               "--workers", str(args.workers), "--worker-class", args.worker_class,
+                               "--threads", str(args.threads)],
                               cwd=ROOT, env=env, stdout=log, stderr=log)
     failures: list[str] = []
     try:
@@ -172,7 +176,9 @@ def main() -> int:
             statuses.update(c.statuses)
         total = sum(statuses.values())
         print(f"memory-api load: {args.clients} clients, {args.users} users, {args.seconds:.0f}s, "
-              f"gunicorn {args.workers} workers x {args.threads} threads, embedded Redis, {os.cpu_count()} CPUs")
+              f"gunicorn {args.workers} workers x "
+              f"{'gevent' if args.worker_class == 'gevent' else f'{args.threads} threads'}, embedded Redis, "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
         print(f"{total} requests in {elapsed:.1f}s: {total / elapsed:.0f} req/s")
         print(f"{'operation':<10} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         for op, _ in MIX:

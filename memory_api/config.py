@@ -54,7 +54,13 @@ class Settings:
     host: str = _setting("MEMORY_API_HOST", "127.0.0.1", "Address `memory-api serve` binds to.")
     port: int = _setting("MEMORY_API_PORT", 8000, "Port `memory-api serve` listens on.")
     workers: int = _setting("MEMORY_API_WORKERS", 2, "gunicorn worker processes.")
-    threads: int = _setting("MEMORY_API_THREADS", 4, "Threads per gunicorn worker.")
+    worker_class: str = _setting(
+        "MEMORY_API_WORKER_CLASS", "gevent",
+        "gunicorn worker model: gevent (a slow or long-lived connection costs no thread) or gthread "
+        "(a thread per connection, MEMORY_API_THREADS of them).")
+    worker_connections: int = _setting(
+        "MEMORY_API_WORKER_CONNECTIONS", 1000, "Most simultaneous connections per gevent worker.")
+    threads: int = _setting("MEMORY_API_THREADS", 4, "Threads per gunicorn worker (gthread only).")
     graceful_timeout: int = _setting(
         "MEMORY_API_GRACEFUL_TIMEOUT", 30,
         "Seconds in-flight requests get to finish after SIGTERM.")
@@ -176,6 +182,9 @@ class Settings:
         "MEMORY_API_KEEP_RECENT", 6, "Most recent messages kept verbatim when a conversation is summarized.")
     summary_max_words: int = _setting(
         "MEMORY_API_SUMMARY_MAX_WORDS", 120, "Length the summary model is asked to stay under, in words.")
+    max_streams_per_key: int = _setting(
+        "MEMORY_API_MAX_STREAMS_PER_KEY", 4,
+        "Most streamed chat completions one API key may have open at once (0: no cap). Over it: 429.")
     conversation_lock_seconds: float = _setting(
         "MEMORY_API_CONVERSATION_LOCK_SECONDS", 30.0,
         "How long a chat request waits for another request on the same conversation (then 409).")
@@ -210,6 +219,13 @@ class Settings:
             raise ConfigError("MEMORY_API_EMBEDDING_DIMENSIONS must be 0 (the model's own) or more.")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"MEMORY_API_LOG_FORMAT={self.log_format!r}: expected text or json.")
+        if self.worker_class not in ("gevent", "gthread"):
+            raise ConfigError(f"MEMORY_API_WORKER_CLASS={self.worker_class!r}: expected gevent or gthread.")
+        for name in ("worker_connections", "threads", "workers"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{_env_name(name)} must be at least 1.")
+        if self.max_streams_per_key < 0:
+            raise ConfigError("MEMORY_API_MAX_STREAMS_PER_KEY must be 0 (no cap) or more.")
         if self.embedding_threads < 1:
             raise ConfigError("MEMORY_API_EMBEDDING_THREADS must be at least 1.")
         if self.redis_cluster:

@@ -38,6 +38,10 @@ class FakeLLM:
         self.chunk_delay = 0.0  # seconds between streamed chunks
         self.break_after_chunks: int | None = None  # drop the connection mid-stream
         self.reply_words: int | None = None  # make replies this many words long
+        # A slow provider on cue: when set, every stream sends its first chunk, then waits until the
+        # test sets this event before it sends the rest (bounded: 60 s). streams_started counts them.
+        self.stream_gate: threading.Event | None = None
+        self.streams_started = 0
         # Events the tests wait on instead of sleeping: a request arrived; a stream ended (either it
         # ran to its end or the other side hung up while it was being written).
         self.request_received = threading.Event()
@@ -162,8 +166,12 @@ class FakeLLM:
                 chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
                 if (body.get("stream_options") or {}).get("include_usage"):
                     chunks.append({**base, "choices": [], "usage": _usage(body, reply)})
+                with fake.lock:
+                    fake.streams_started += 1
                 try:
                     for n, chunk in enumerate(chunks):
+                        if n == 1 and fake.stream_gate is not None:
+                            fake.stream_gate.wait(60)
                         if fake.break_after_chunks is not None and n >= fake.break_after_chunks:
                             self.connection.shutdown(socket.SHUT_RDWR)  # an abrupt end, no [DONE]
                             return

@@ -44,9 +44,10 @@ class ChatCompletions(MethodView):
         svc = services()
         request = parse_chat_request(body, default_model=svc.settings.chat_model,
                                      max_messages=svc.settings.max_chat_messages)
-        user_id = principal().user_id
+        caller = principal()
+        user_id = caller.user_id
         if request.stream:
-            stream = svc.chat.stream(user_id, request)
+            stream = svc.chat.stream(user_id, request, key_id=caller.key_id)
             headers = {**memory_headers(stream.outcome), "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
             return current_app.response_class(StreamBody(framed(stream.events), stream.close),
                                               mimetype="text/event-stream", headers=headers)

@@ -20,6 +20,7 @@ import click
 from ..config import ConfigError, Settings, default_data_dir
 from ..errors import ApiError, render_error
 from ..services import Services
+from .exits import exit_cleanly_on_signals
 
 
 class ApiErrorExit(click.ClickException):
@@ -94,6 +95,7 @@ def open_services() -> Iterator[Services]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """memory-api: persistent, user-scoped memory for chat applications."""
+    exit_cleanly_on_signals()
 
 
 # The commands register themselves on `main` when their modules are imported.

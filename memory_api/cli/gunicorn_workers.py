@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from gunicorn import util
+from gunicorn.workers.ggevent import GeventWorker
 from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
@@ -35,6 +36,12 @@ class _JsonErrors:
     def init_process(self) -> None:
         util.write_error = write_json_error  # this worker process only (gunicorn looks it up per error)
         super().init_process()
+
+
+class JsonErrorsGeventWorker(_JsonErrors, GeventWorker):
+    """gevent, with JSON errors. GeventWorker.init_process monkey-patches the worker process (sockets,
+    locks, sleeps) before it loads the app, so redis-py, the openai SDK's httpx and every lock the
+    app makes cooperate: a request waiting on the network or a slow client costs no thread."""
 
 
 class JsonErrorsThreadWorker(_JsonErrors, ThreadWorker):

@@ -2,7 +2,8 @@
 
 The gunicorn master attaches to (or starts) the embedded Redis once, before it
 forks workers, and hands every worker the socket's URL: one Redis per server,
-never one per worker. On SIGTERM gunicorn lets in-flight requests finish
+never one per worker. While it runs, a supervisor thread in the master restarts
+that Redis if it dies (store/supervisor.py). On SIGTERM gunicorn lets in-flight requests finish
 (MEMORY_API_GRACEFUL_TIMEOUT), then the master leaves the embedded Redis,
 which, if nothing else uses it, is shut down with its append-only file synced.
 """
@@ -40,21 +41,33 @@ class GunicornServer(BaseApplication):
         return self._factory()
 
 
+def worker_class_name(settings: Settings) -> str:
+    """The gunicorn worker class `serve` runs (one of gunicorn_workers.py's JSON-error workers)."""
+    if settings.worker_class == "gevent":
+        name = "JsonErrorsGeventWorker"
+    else:
+        name = "JsonErrorsThreadWorker" if settings.threads > 1 else "JsonErrorsSyncWorker"
+    return f"{__package__}.gunicorn_workers.{name}"
+
+
 def gunicorn_options(settings: Settings) -> dict:
+    gevent = settings.worker_class == "gevent"
     return {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": (f"{__package__}.gunicorn_workers."
-                         f"{'JsonErrorsThreadWorker' if settings.threads > 1 else 'JsonErrorsSyncWorker'}"),
+        "worker_connections": settings.worker_connections,
+        "worker_class": worker_class_name(settings),
         "graceful_timeout": settings.graceful_timeout,
         "timeout": 120,
         "keepalive": 5,
         # The longest request line gunicorn allows (its default is 4094): long search queries fit in a GET;
         # longer ones go in POST /v1/memory/search's body.
         "limit_request_line": 8190,
-        # Load the app (and tiktoken's vocabulary) once in the master; workers share it.
-        "preload_app": True,
+        # gthread: load the app (and tiktoken's vocabulary) once in the master; workers share it.
+        # gevent: each worker loads it after monkey-patching, so the locks and sockets the app
+        # makes are gevent's (a plain lock made in the master would block a whole worker's hub).
+        "preload_app": not gevent,
         "accesslog": None,  # memory_api.access logs each request with its request id
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
@@ -76,13 +89,17 @@ def _warm_up_worker(worker) -> None:
 
 def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -> int:
     """Run the service until it is stopped; returns gunicorn's exit status."""
+    from ..logs import configure_logging
     from ..services import Services
     from ..store.embedded import EmbeddedRedis
+    from ..store.supervisor import EmbeddedRedisSupervisor
 
-    embedded = None
+    configure_logging(settings.log_level, settings.log_format)  # the master's own lines (the supervisor's) too
+    embedded = supervisor = None
     if settings.uses_embedded_redis:
         embedded = EmbeddedRedis.attach(settings.data_dir)
         settings = settings.replace(redis_url=embedded.url)
+        supervisor = EmbeddedRedisSupervisor(embedded).start()
     master_pid = os.getpid()
     metrics_options = prepare_multiprocess_metrics(settings)
     try:
@@ -117,6 +134,8 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
             return int(exc.code or 0) if os.getpid() == master_pid else _worker_exit(exc)
         return 0
     finally:
+        if supervisor is not None:
+            supervisor.stop()  # a no-op in forked workers, like release()
         if embedded is not None:
             embedded.release()  # a no-op in forked workers
         if os.getpid() == master_pid:
@@ -147,9 +166,14 @@ def _worker_exit(exc: SystemExit):
 @click.option("--host", help="Address to bind (default MEMORY_API_HOST or 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default MEMORY_API_PORT or 8000).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default MEMORY_API_WORKERS or 2).")
-@click.option("--threads", type=click.IntRange(1, 256), help="Threads per worker (default MEMORY_API_THREADS or 4).")
-def serve(host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
+@click.option("--worker-class", type=click.Choice(["gevent", "gthread"]),
+              help="gunicorn worker model (default MEMORY_API_WORKER_CLASS or gevent).")
+@click.option("--threads", type=click.IntRange(1, 256),
+              help="gthread: threads per worker (default MEMORY_API_THREADS or 4).")
+def serve(host: str | None, port: int | None, workers: int | None, worker_class: str | None,
+          threads: int | None) -> None:
     """Run the HTTP API under gunicorn (embedded Redis unless REDIS_URL is set)."""
     settings = settings_from_env()
-    overrides = {k: v for k, v in dict(host=host, port=port, workers=workers, threads=threads).items() if v is not None}
+    overrides = {k: v for k, v in dict(host=host, port=port, workers=workers, worker_class=worker_class,
+                                       threads=threads).items() if v is not None}
     sys.exit(run_server(settings.replace(**overrides)))

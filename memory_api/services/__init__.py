@@ -17,6 +17,7 @@ from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
 from ..store.redis import RedisStore
+from ..store.stream_slots import StreamSlotStore
 from ..store.vectors import VectorStore
 from ..validation import InputRules
 from .auth import KeyService
@@ -31,6 +32,7 @@ from .reindex import Reindexer
 from .search import SearchBounds, SearchService
 from .semantic import SemanticIndex
 from .stats import StatsService
+from .streams import StreamLimiter
 from .upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,9 @@ class Services:
             portability=Portability(memory_store, memories),
             context=context,
             conversations=conversations,
-            chat=ChatService(settings, context, conversations, upstream),
+            chat=ChatService(settings, context, conversations, upstream,
+                             StreamLimiter(StreamSlotStore(redis_store), max_per_key=settings.max_streams_per_key,
+                                           lease_seconds=settings.request_lease_seconds)),
             idempotency=IdempotencyService(IdempotencyStore(redis_store),
                                            window_seconds=settings.idempotency_window_seconds,
                                            lease_seconds=settings.request_lease_seconds),

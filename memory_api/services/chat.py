@@ -25,6 +25,7 @@ from .chat_request import system_text as joined_system_text
 from .context import Caps, ContextSelection, ContextService
 from .conversations import ConversationService, ThreadLock
 from .sse_events import SSEEvent
+from .streams import StreamLimiter, StreamSlot
 from .upstream import Upstream, map_provider_error, record_provider_error
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,12 @@ class ChatStream:
 
 class ChatService:
     def __init__(self, settings, context: ContextService, conversations: ConversationService,
-                 upstream: Upstream) -> None:
+                 upstream: Upstream, streams: StreamLimiter) -> None:
         self._settings = settings
         self._context = context
         self._conversations = conversations
         self.upstream = upstream
+        self._streams = streams
 
     def _select(self, user_id: str, request: ChatRequest, scope: str | None,
                 summary: str | None = None) -> ContextSelection:
@@ -124,20 +126,24 @@ class ChatService:
                 response["conversation_id"] = prepared.conversation_id
             return response, ChatOutcome(prepared.selection, prepared.conversation_id)
 
-    def stream(self, user_id: str, request: ChatRequest) -> ChatStream:
-        """A streamed completion. Errors before the stream starts raise; later ones come as events."""
+    def stream(self, user_id: str, request: ChatRequest, *, key_id: str) -> ChatStream:
+        """A streamed completion, holding one of the API key `key_id`'s stream slots until it ends
+        (RateLimited when it has none left). Errors before the stream starts raise; later ones come
+        as events."""
+        slot = self._streams.acquire(key_id)
         stack = contextlib.ExitStack()
+        stack.callback(slot.release)
         try:
             prepared = stack.enter_context(self._prepared(user_id, request))
             events = stack.enter_context(self.upstream.stream(prepared.payload))
         except BaseException:
             stack.close()
             raise
-        return ChatStream(self._relay(user_id, prepared, events, stack), stack.close,
+        return ChatStream(self._relay(user_id, prepared, events, stack, slot), stack.close,
                           ChatOutcome(prepared.selection, prepared.conversation_id))
 
     def _relay(self, user_id: str, prepared: PreparedChat, events: Iterator[SSEEvent],
-               stack: contextlib.ExitStack) -> Iterator[SSEEvent | ApiError]:
+               stack: contextlib.ExitStack, slot: StreamSlot) -> Iterator[SSEEvent | ApiError]:
         """Pass the provider's events on as they arrive; save the turn when the stream completes."""
         reply = _ReplyAccumulator()
         model = prepared.payload.get("model")
@@ -157,6 +163,7 @@ class ChatService:
                             reply.add(event.data)
                             if prepared.lock is not None:
                                 prepared.lock.keep_alive()
+                            slot.keep_alive()
                         yield event
                     failure = None if reply.failed else BadGateway(  # the provider's own error event stands
                         "The model provider's stream ended before it was complete.", code="upstream_error")

@@ -118,8 +118,10 @@ class EmbeddedRedis:
         self._users_fd = users_fd
         try:
             self._ensure_server(timeout)
-        except BaseException:
-            self.release(stop_if_last=False)
+        except BaseException as exc:
+            # A signal or Ctrl-C while attaching can land after this process started the server:
+            # leave as every user leaves then, stopping the server if no one else uses it.
+            self.release(stop_if_last=not isinstance(exc, EmbeddedRedisError))
             raise
 
     def _ensure_server(self, timeout: float) -> None:
@@ -208,6 +210,11 @@ class EmbeddedRedis:
         except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
             return False
 
+    def ensure_running(self, *, timeout: float = 20.0) -> None:
+        """Start the server again if it is not running (store/supervisor.py calls this when it died);
+        raises EmbeddedRedisError if it does not come up."""
+        self._ensure_server(timeout)
+
     def server_is_running(self) -> bool:
         fd = os.open(self._lock_path("server.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -257,20 +264,22 @@ class EmbeddedRedis:
             log_offset = os.path.getsize(self._lock_path("redis.log"))
         except OSError:
             log_offset = 0
-        try:
-            with self._client() as client:
-                client.shutdown(nosave=False)
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
-            pass  # already gone
-        except redis.ResponseError as exc:  # pragma: no cover - e.g. AOF write failing
-            log.error("embedded Redis refused to shut down: %s", exc)
-            return
         deadline = time.monotonic() + timeout
+        # Asked until it is gone: a server still starting (a signal landed while this process was
+        # attaching) does not answer yet, and redis-py's SHUTDOWN takes "could not connect" for success.
         while self.server_is_running():
+            try:
+                with self._client() as client:
+                    client.shutdown(nosave=False)
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                pass  # going, or not answering yet
+            except redis.ResponseError as exc:  # pragma: no cover - e.g. AOF write failing
+                log.error("embedded Redis refused to shut down: %s", exc)
+                return
             if time.monotonic() > deadline:  # pragma: no cover
                 log.error("embedded Redis for %s did not stop within %.0fs", self.data_dir, timeout)
                 return
-            time.sleep(0.02)
+            time.sleep(0.05)
         process = _spawned.pop(self.data_dir, None)
         if process is not None:  # it was ours: reap it (its lock is gone, so it is exiting)
             try:

@@ -173,6 +173,11 @@ def idempotency_record(user_id: str, key_digest: str) -> str:
     return f"{_user_tag(user_id)}:idem:{key_digest}"
 
 
+def stream_slots(key_id: str) -> str:
+    """ZSET slot token -> lease expiry (ms): the streams one API key has open (stream_lua.py)."""
+    return f"{PREFIX}:{{s:{key_id}}}:streams"
+
+
 # --- API keys: all under one hash tag so creating or revoking one is atomic --------
 
 _AUTH_TAG = f"{PREFIX}:{{auth}}"

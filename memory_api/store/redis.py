@@ -20,7 +20,7 @@ from redis.retry import Retry
 
 from .. import metrics
 from ..errors import StoreUnavailable
-from . import api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua
+from . import api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua, stream_lua
 from .cluster_url import cluster_seeds
 from .capabilities import Capabilities, detect_capabilities
 from .embedded import EmbeddedRedis
@@ -48,7 +48,7 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 _SCRIPTS = {
     name: source
-    for module in (api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua)
+    for module in (api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua, stream_lua)
     for name, source in vars(module).items()
     if name.isupper() and isinstance(source, str) and name != "PRELUDE"
 }

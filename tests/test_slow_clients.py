@@ -1,0 +1,145 @@
+"""Slow and long-lived connections cost `memory-api serve` no worker thread (issue 11, item 1).
+
+The real command runs in a subprocess at its default worker model (gevent) and worker count.
+Fifty slowloris connections dribble request headers and never finish them, twenty streamed
+chats hold a slow provider open, and meanwhile another user's requests keep answering. Under the
+old default (gthread, 2 workers x 4 threads) eight such connections took every thread. The
+per-API-key cap on concurrent streams answers 429 past MEMORY_API_MAX_STREAMS_PER_KEY.
+"""
+
+from __future__ import annotations
+
+from http.client import HTTPConnection
+import json
+import socket
+import threading
+import time
+
+from fake_llm import FakeLLM
+from helpers import wait_until
+from test_serve_embedded import Serve, cli, http
+
+SLOWLORIS = 50
+STREAM_KEYS = 5
+STREAMS_PER_KEY = 4  # the default cap: 5 keys x 4 = 20 streams
+# The issue asks for answers within 100 ms; on a shared 2-core box the bound is looser so the test
+# does not flake, and the measured figures are printed (pytest -s) and reported in docs/benchmarks.md.
+ANSWER_WITHIN_SECONDS = 1.0
+
+
+class Slowloris:
+    """Connections that send a request line and then one header line at a time, never the end."""
+
+    def __init__(self, port: int, count: int) -> None:
+        self.sockets = []
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+            self.sockets.append(s)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._dribble, daemon=True)
+        self._thread.start()
+
+    def _dribble(self) -> None:
+        n = 0
+        while not self._stop.wait(0.5):
+            n += 1
+            for s in self.sockets:
+                try:
+                    s.sendall(f"X-Slow-{n}: {'a' * 10}\r\n".encode())
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for s in self.sockets:
+            s.close()
+
+
+class OpenStream:
+    """A streamed chat request, read up to its first event; `finish()` reads it to the end."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.conn = HTTPConnection("127.0.0.1", port, timeout=30)
+        self.conn.request("POST", "/v1/chat/completions", headers={
+            "Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            body=json.dumps({"model": "gpt-test", "stream": True, "memory": {"inject": False},
+                             "messages": [{"role": "user", "content": "hold on"}]}))
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.first_line = self.response.readline() if self.status == 200 else b""
+
+    def finish(self) -> bytes:
+        try:
+            return self.response.read()
+        finally:
+            self.conn.close()
+
+
+def timed(method: str, url: str, key: str, body: dict | None = None) -> tuple[float, int]:
+    started = time.perf_counter()
+    status, _ = http(method, url, key, body)
+    return time.perf_counter() - started, status
+
+
+def test_slow_clients_and_streams_leave_other_users_answered(tmp_path):
+    data_dir = tmp_path / "data"
+    with FakeLLM() as fake:
+        fake.stream_gate = threading.Event()
+        serve = Serve(data_dir, OPENAI_BASE_URL=fake.url, OPENAI_API_KEY="sk-upstream")
+        slowloris = None
+        streams: list[OpenStream] = []
+        try:
+            keys = []
+            for i in range(STREAM_KEYS + 1):
+                created = cli(data_dir, "keys", "create", f"user{i}")
+                assert created.returncode == 0, created.stderr
+                keys.append(created.stdout.strip())
+            streamers, bob = keys[:STREAM_KEYS], keys[STREAM_KEYS]
+
+            slowloris = Slowloris(serve.port, SLOWLORIS)
+            for key in streamers:
+                for _ in range(STREAMS_PER_KEY):
+                    streams.append(OpenStream(serve.port, key))
+            assert [s.status for s in streams] == [200] * len(streams)
+            assert all(s.first_line.startswith(b"data: ") for s in streams)
+            wait_until(lambda: fake.streams_started == STREAM_KEYS * STREAMS_PER_KEY, what="every stream open")
+
+            # One key over the cap: 429 in the envelope, while its four streams are open.
+            over = OpenStream(serve.port, streamers[0])
+            body = json.loads(over.finish())
+            assert over.status == 429, body
+            assert body["error"]["type"] == "rate_limit_error" and body["error"]["code"] == "too_many_streams"
+            assert over.response.getheader("Retry-After") == "1"
+
+            # Another user, meanwhile: health, a write, a read, a list, stats.
+            latencies = []
+            for i in range(5):
+                latencies.append(timed("GET", f"{serve.url}/healthz", bob))
+                latencies.append(timed("POST", f"{serve.url}/v1/memory", bob, {"content": f"fact {i}"}))
+                latencies.append(timed("GET", f"{serve.url}/v1/memory?limit=10", bob))
+                latencies.append(timed("GET", f"{serve.url}/v1/memory/stats", bob))
+            statuses = {status for _, status in latencies}
+            seconds = sorted(t for t, _ in latencies)
+            print(f"\nanother user's {len(seconds)} requests with {SLOWLORIS} slowloris connections and "
+                  f"{len(streams)} open streams: p50 {seconds[len(seconds) // 2] * 1000:.1f} ms, "
+                  f"max {seconds[-1] * 1000:.1f} ms")
+            assert statuses == {200}, latencies
+            assert seconds[-1] < ANSWER_WITHIN_SECONDS, seconds
+            assert fake.streams_started == STREAM_KEYS * STREAMS_PER_KEY, "the slow streams are still open"
+
+            # The provider finishes: every stream ends complete, and its slot is free again.
+            fake.stream_gate.set()
+            for s in streams:
+                assert s.finish().rstrip().endswith(b"data: [DONE]")
+            streams = []
+            again = OpenStream(serve.port, streamers[0])
+            assert again.status == 200 and again.finish().rstrip().endswith(b"data: [DONE]")
+        finally:
+            fake.stream_gate.set()
+            if slowloris is not None:
+                slowloris.close()
+            for s in streams:
+                s.conn.close()
+            serve.stop()
