@@ -63,6 +63,9 @@ class Settings:
     # --- API limits ----------------------------------------------------------
     max_body_bytes: int = _setting(
         "MEMORY_API_MAX_BODY_BYTES", 1_048_576, "Largest request body accepted (413 above it).")
+    max_chat_body_bytes: int = _setting(
+        "MEMORY_API_MAX_CHAT_BODY_BYTES", 20_971_520,
+        "Largest body /v1/chat/completions and /v1/responses accept (images travel inline as base64).")
     max_content_chars: int = _setting(
         "MEMORY_API_MAX_CONTENT_CHARS", 4000, "Longest memory content, in characters.")
     max_page_size: int = _setting(
@@ -109,7 +112,8 @@ class Settings:
     summary_model: str | None = _setting(
         "MEMORY_API_SUMMARY_MODEL", None, "Model that writes conversation summaries (default: the chat model).")
     upstream_timeout: float = _setting(
-        "MEMORY_API_UPSTREAM_TIMEOUT", 60.0, "Seconds to wait for the provider (per read) before a 504.")
+        "MEMORY_API_UPSTREAM_TIMEOUT", 600.0,
+        "Seconds to wait for the provider (per read) before a 504 (the openai SDK's own default).")
     upstream_connect_timeout: float = _setting(
         "MEMORY_API_UPSTREAM_CONNECT_TIMEOUT", 5.0, "Seconds to connect to the provider before a 502.")
     upstream_retries: int = _setting(
@@ -170,7 +174,7 @@ class Settings:
     client_key: str | None = _setting("MEMORY_API_KEY", None, "The API key `memory-api chat` uses.")
 
     def __post_init__(self) -> None:
-        for name in ("max_content_chars", "max_page_size", "default_page_size", "max_batch", "max_query_chars",
+        for name in ("max_body_bytes", "max_chat_body_bytes", "max_content_chars", "max_page_size", "default_page_size", "max_batch", "max_query_chars",
                      "metadata_max_keys", "metadata_max_key_chars", "metadata_max_value_chars"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_env_name(name)} must be at least 1.")

@@ -106,6 +106,20 @@ class BadGateway(ApiError):
     type = "upstream_error"
 
 
+class ProviderError(ApiError):
+    """An error the model provider answered, passed on with its own type, code, param and message
+    (clients tell a context overflow from a quota error by them); `provider_headers` are the
+    provider's response headers, for the HTTP layer to relay the ones a client may read."""
+
+    def __init__(self, status: int, message: str, *, type: str, param: str | None = None,
+                 code: str | None = None, headers: dict[str, str] | None = None,
+                 provider_headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, param=param, code=code, headers=headers)
+        self.status = status
+        self.type = type
+        self.provider_headers = dict(provider_headers or {})
+
+
 class ServiceUnavailable(ApiError):
     status = 503
     type = "service_unavailable_error"

@@ -9,7 +9,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from ..errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest
 from .chat_request import (
@@ -44,6 +44,7 @@ class ChatOutcome:
 
     selection: ContextSelection
     conversation_id: str | None
+    provider_headers: Mapping[str, str] = field(default_factory=dict)  # the provider's response headers
 
 
 @dataclass
@@ -109,7 +110,7 @@ class ChatService:
     def complete(self, user_id: str, request: ChatRequest) -> tuple[dict[str, Any], ChatOutcome]:
         """A non-streamed completion: (the provider's response + our `memory` object, what was injected)."""
         with self._prepared(user_id, request) as prepared:
-            response = self.upstream.complete(prepared.payload)
+            response, provider_headers = self.upstream.complete_with_headers(prepared.payload)
             if prepared.lock is not None:
                 reply = _reply_message(response)
                 self._conversations.record_turn(user_id, prepared.conversation_id, prepared.lock,
@@ -117,7 +118,7 @@ class ChatService:
             response["memory"] = prepared.selection.summary_api()
             if prepared.conversation_id:
                 response["conversation_id"] = prepared.conversation_id
-            return response, ChatOutcome(prepared.selection, prepared.conversation_id)
+            return response, ChatOutcome(prepared.selection, prepared.conversation_id, provider_headers)
 
     def stream(self, user_id: str, request: ChatRequest) -> ChatStream:
         """A streamed completion. Errors before the stream starts raise; later ones come as events."""
@@ -129,7 +130,7 @@ class ChatService:
             stack.close()
             raise
         return ChatStream(self._relay(user_id, prepared, events, stack), stack.close,
-                          ChatOutcome(prepared.selection, prepared.conversation_id))
+                          ChatOutcome(prepared.selection, prepared.conversation_id, events.headers))
 
     def _relay(self, user_id: str, prepared: PreparedChat, events: Iterator[SSEEvent],
                stack: contextlib.ExitStack) -> Iterator[SSEEvent | ApiError]:

@@ -52,7 +52,8 @@ def parse_chat_request(body: dict[str, Any], *, default_model: str) -> ChatReque
     model = body.pop("model", None) or default_model
     if not isinstance(model, str):
         raise InvalidRequest("'model' must be a string.", param="model")
-    stream = body.pop("stream", False)
+    stream = body.pop("stream", None)
+    stream = False if stream is None else stream  # OpenAI reads "stream": null as absent
     if not isinstance(stream, bool):
         raise InvalidRequest("'stream' must be a boolean.", param="stream")
     memory = body.pop("memory", None) or {}

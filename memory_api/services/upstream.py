@@ -1,9 +1,11 @@
 """The upstream model provider, reached with the official `openai` SDK.
 
 Any OpenAI-compatible server works (OpenAI, vLLM, Ollama...). Provider errors
-become our envelope: its 429 stays 429 (with its Retry-After), its other 4xx
-become 400 with its message (its 401/403 are our credentials' fault: 502),
-5xx and connection failures 502, timeouts 504.
+become our envelope with the provider's own message, type, param and code (a
+client tells `context_length_exceeded` from `insufficient_quota` by them): its
+429 stays 429 (with its Retry-After), its other 4xx become 400, its 401/403
+(our provider key refused) 424, which no SDK retries; 5xx and connection
+failures 502, timeouts 504.
 """
 
 from __future__ import annotations
@@ -11,21 +13,38 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import openai
 
 from ..config import Settings
-from ..errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest, RateLimited, ServiceUnavailable
+from ..errors import ApiError, BadGateway, GatewayTimeout, ProviderError, ServiceUnavailable
 from .sse_events import SSEEvent, iter_events
 
 log = logging.getLogger(__name__)
 
 
-def _provider_message(err: openai.APIStatusError) -> tuple[str, str | None]:
-    body = err.body if isinstance(err.body, dict) else {}
-    message = body.get("message") if isinstance(body.get("message"), str) else None
-    return (message or err.message or "The model provider refused the request."), body.get("param")
+@dataclass(frozen=True)
+class ProviderFields:
+    """The provider's error envelope as it sent it (what the SDK parsed from its body)."""
+
+    message: str
+    type: str | None
+    param: str | None
+    code: str | None
+
+    @classmethod
+    def of(cls, err: openai.APIStatusError) -> "ProviderFields":
+        body = err.body if isinstance(err.body, dict) else {}
+
+        def text(name: str) -> str | None:
+            value = body.get(name)
+            # vLLM sends its status as an integer `code`; our envelope's fields are strings.
+            return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+        return cls(text("message") or err.message or "The model provider refused the request.",
+                   text("type"), text("param"), text("code"))
 
 
 def map_provider_error(err: Exception) -> ApiError:
@@ -35,26 +54,44 @@ def map_provider_error(err: Exception) -> ApiError:
     if isinstance(err, openai.APIConnectionError):
         return BadGateway("Could not reach the model provider.", code="upstream_unreachable")
     if isinstance(err, openai.APIStatusError):
-        message, param = _provider_message(err)
-        status = err.status_code
-        if status == 429:
-            retry_after = err.response.headers.get("retry-after")
-            return RateLimited(
-                f"The model provider is rate limiting: {message}",
-                code="upstream_rate_limited",
-                headers={"Retry-After": retry_after} if retry_after else None,
-            )
-        if status in (401, 403):
-            return BadGateway(
-                "The model provider rejected this service's credentials (check OPENAI_API_KEY).",
-                code="upstream_auth_failed",
-            )
-        if 400 <= status < 500:
-            return InvalidRequest(message, param=param if isinstance(param, str) else None, code="upstream_rejected")
-        return BadGateway(f"The model provider failed ({status}): {message}", code="upstream_error")
+        return _provider_status_error(err)
     if isinstance(err, openai.OpenAIError):  # e.g. an error event inside a stream
         return BadGateway(f"The model provider failed: {err}", code="upstream_error")
     raise err
+
+
+def _provider_status_error(err: openai.APIStatusError) -> ProviderError:
+    found = ProviderFields.of(err)
+    status = err.status_code
+    provider_headers = dict(err.response.headers)
+    if status in (401, 403):
+        # Not the client's key but ours: no retry can fix it, so not a 5xx (which every SDK retries).
+        return ProviderError(
+            424, f"The model provider refused this server's provider key (check OPENAI_API_KEY): {found.message}",
+            type="upstream_error", code="upstream_auth_failed", headers={"x-should-retry": "false"},
+            provider_headers=provider_headers)
+    if status == 429:
+        retry_after = err.response.headers.get("retry-after")
+        return ProviderError(429, found.message, type=found.type or "rate_limit_error", param=found.param,
+                             code=found.code, headers={"Retry-After": retry_after} if retry_after else None,
+                             provider_headers=provider_headers)
+    if 400 <= status < 500:
+        return ProviderError(400, found.message, type=found.type or "invalid_request_error", param=found.param,
+                             code=found.code, provider_headers=provider_headers)
+    # A 502 is our answer (the gateway's), so its message may say where the failure came from.
+    return ProviderError(502, f"The model provider failed ({status}): {found.message}", type="upstream_error",
+                         code="upstream_error", provider_headers=provider_headers)
+
+
+@dataclass
+class ProviderStream:
+    """A streamed provider answer: its events (exact bytes) and its response headers."""
+
+    events: Iterator[SSEEvent]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[SSEEvent]:
+        return self.events
 
 
 class Upstream:
@@ -92,17 +129,21 @@ class Upstream:
 
     def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
         """One non-streamed chat completion; the provider's JSON, untouched."""
+        return self.complete_with_headers(payload)[0]
+
+    def complete_with_headers(self, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """One non-streamed chat completion: the provider's JSON, untouched, and its response headers."""
         body = dict(payload)
         try:
             raw = self._sdk().chat.completions.with_raw_response.create(
                 model=body.pop("model"), messages=body.pop("messages"), extra_body=body
             )
-            return json.loads(raw.http_response.content)
+            return json.loads(raw.http_response.content), dict(raw.http_response.headers)
         except (openai.OpenAIError, json.JSONDecodeError) as err:
             raise self._mapped(err) from None
 
     @contextlib.contextmanager
-    def stream(self, payload: dict[str, Any]) -> Iterator[Iterator[SSEEvent]]:
+    def stream(self, payload: dict[str, Any]) -> Iterator[ProviderStream]:
         """A streamed completion: yields an iterator of the provider's events, with their exact bytes.
 
         Errors before the first byte raise here (as ApiError); errors while
@@ -118,7 +159,7 @@ class Upstream:
         except openai.OpenAIError as err:
             raise self._mapped(err) from None
         try:
-            yield iter_events(response.iter_bytes())
+            yield ProviderStream(iter_events(response.iter_bytes()), dict(response.headers))
         finally:
             manager.__exit__(None, None, None)
 
