@@ -116,6 +116,9 @@ class Settings:
         "Seconds to wait for the provider (per read) before a 504 (the openai SDK's own default).")
     upstream_connect_timeout: float = _setting(
         "MEMORY_API_UPSTREAM_CONNECT_TIMEOUT", 5.0, "Seconds to connect to the provider before a 502.")
+    upstream_responses: bool = _setting(
+        "MEMORY_API_UPSTREAM_RESPONSES", True,
+        "The provider serves OpenAI's Responses API (/v1/responses); false: POST /v1/responses answers 501.")
     upstream_retries: int = _setting(
         "MEMORY_API_UPSTREAM_RETRIES", 0, "Retries of a failed provider call (the client's SDK retries too).")
 

@@ -88,6 +88,13 @@ class FakeLLM:
     def last_chat(self) -> dict[str, Any]:
         return self.chat_requests[-1]
 
+    def last_sent_stream(self) -> bytes:
+        """The bytes of the last stream written; waits for its end (a relay may finish first)."""
+        from helpers import wait_until
+
+        wait_until(lambda: self.sent_streams, what="the provider's stream to end")
+        return self.sent_streams[-1]
+
     # --- the server -------------------------------------------------------------------
 
     def _handler(self):
@@ -302,12 +309,13 @@ def _input_text(body: dict[str, Any]) -> str:
     items = body.get("input")
     if isinstance(items, str):
         return items
-    for item in reversed(items or []):
+    for item in reversed(items if isinstance(items, list) else []):
         if isinstance(item, dict) and item.get("role") == "user":
             content = item.get("content")
             if isinstance(content, str):
                 return content
-            return " ".join(p.get("text", "") for p in content or [] if isinstance(p, dict))
+            parts = content if isinstance(content, list) else []
+            return " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
     return ""
 
 

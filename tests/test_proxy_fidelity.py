@@ -46,7 +46,7 @@ def test_raw_unicode_line_breaks_are_relayed_byte_for_byte(live_server, make_key
     resp = stream_through(live_server, make_key("alice"), ASK)
     assert resp.status_code == 200
     assert "\u2028".encode() in resp.content  # raw, as the provider sent it, not escaped
-    assert resp.content == fake_llm.sent_streams[-1]
+    assert resp.content == fake_llm.last_sent_stream()
 
 
 def test_sdk_reads_a_stream_with_raw_unicode_line_breaks(sdk, make_key, fake_llm):
@@ -63,7 +63,7 @@ def test_sdk_reads_a_stream_with_raw_unicode_line_breaks(sdk, make_key, fake_llm
 def test_provider_error_event_mid_stream_is_the_only_error_event(live_server, make_key, fake_llm):
     fake_llm.error_event_after_chunks = 2
     resp = stream_through(live_server, make_key("alice"), ASK)
-    assert resp.content == fake_llm.sent_streams[-1]
+    assert resp.content == fake_llm.last_sent_stream()
     assert resp.content.count(b'"error"') == 1
     assert b"ended before it was complete" not in resp.content
 

@@ -158,13 +158,14 @@ class ChatService:
                 except ApiError as err:
                     yield err
                 except Exception as err:  # the provider's connection broke mid-stream
-                    yield _stream_error(err)
+                    yield mid_stream_error(err)
         except GeneratorExit:
             log.info("client left a stream early; the conversation is unchanged")
             raise
 
 
-def _stream_error(err: Exception) -> ApiError:
+def mid_stream_error(err: Exception) -> ApiError:
+    """Our error for an exception raised while a provider stream was being read."""
     # The SDK's HTTP library (httpx or httpx2) raises its own ReadTimeout/...Timeout classes.
     if isinstance(err, TimeoutError) or type(err).__name__.endswith("Timeout"):
         return GatewayTimeout("The model provider stopped sending in the middle of the answer.")

@@ -56,7 +56,16 @@ def parse_chat_request(body: dict[str, Any], *, default_model: str) -> ChatReque
     stream = False if stream is None else stream  # OpenAI reads "stream": null as absent
     if not isinstance(stream, bool):
         raise InvalidRequest("'stream' must be a boolean.", param="stream")
-    memory = body.pop("memory", None) or {}
+    inject, memory = parse_memory_options(body.pop("memory", None))
+    conversation_id = body.pop("conversation_id", None)
+    if conversation_id is not None and conversation_id != NEW_CONVERSATION:
+        check_conversation_id(conversation_id)
+    return ChatRequest(model, messages, stream, inject, memory, conversation_id, body)
+
+
+def parse_memory_options(memory: object) -> tuple[bool, dict[str, Any]]:
+    """(inject?, the options) of a request's `memory` object (chat completions and responses)."""
+    memory = memory or {}
     if not isinstance(memory, dict):
         raise InvalidRequest("'memory' must be an object.", param="memory")
     unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope", "mode"}
@@ -67,10 +76,7 @@ def parse_chat_request(body: dict[str, Any], *, default_model: str) -> ChatReque
     if not isinstance(inject, bool):
         raise InvalidRequest("'memory.inject' must be a boolean.", param="memory.inject")
     check_scope(memory.get("scope"), param="memory.scope")
-    conversation_id = body.pop("conversation_id", None)
-    if conversation_id is not None and conversation_id != NEW_CONVERSATION:
-        check_conversation_id(conversation_id)
-    return ChatRequest(model, messages, stream, inject, memory, conversation_id, body)
+    return inject, memory
 
 
 def latest_user_text(messages: list[dict[str, Any]]) -> str | None:

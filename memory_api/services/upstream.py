@@ -69,18 +69,18 @@ def _provider_status_error(err: openai.APIStatusError) -> ProviderError:
         return ProviderError(
             424, f"The model provider refused this server's provider key (check OPENAI_API_KEY): {found.message}",
             type="upstream_error", code="upstream_auth_failed", headers={"x-should-retry": "false"},
-            provider_headers=provider_headers)
+            provider_headers=provider_headers, provider_status=status)
     if status == 429:
         retry_after = err.response.headers.get("retry-after")
         return ProviderError(429, found.message, type=found.type or "rate_limit_error", param=found.param,
                              code=found.code, headers={"Retry-After": retry_after} if retry_after else None,
-                             provider_headers=provider_headers)
+                             provider_headers=provider_headers, provider_status=status)
     if 400 <= status < 500:
         return ProviderError(400, found.message, type=found.type or "invalid_request_error", param=found.param,
-                             code=found.code, provider_headers=provider_headers)
+                             code=found.code, provider_headers=provider_headers, provider_status=status)
     # A 502 is our answer (the gateway's), so its message may say where the failure came from.
     return ProviderError(502, f"The model provider failed ({status}): {found.message}", type="upstream_error",
-                         code="upstream_error", provider_headers=provider_headers)
+                         code="upstream_error", provider_headers=provider_headers, provider_status=status)
 
 
 @dataclass
@@ -113,6 +113,10 @@ class Upstream:
                 "provider other than OpenAI).",
                 code="provider_not_configured",
             )
+
+    def sdk(self) -> openai.OpenAI:
+        """The configured SDK client, for the provider's other endpoints (services/provider_api.py)."""
+        return self._sdk()
 
     def _sdk(self) -> openai.OpenAI:
         self.ensure_configured()
