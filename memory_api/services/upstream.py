@@ -60,7 +60,7 @@ def map_provider_error(err: Exception) -> ApiError:
     raise err
 
 
-def _provider_status_error(err: openai.APIStatusError) -> ProviderError:
+def _provider_status_error(err: openai.APIStatusError) -> ApiError:
     found = ProviderFields.of(err)
     status = err.status_code
     provider_headers = dict(err.response.headers)
@@ -79,8 +79,9 @@ def _provider_status_error(err: openai.APIStatusError) -> ProviderError:
         return ProviderError(400, found.message, type=found.type or "invalid_request_error", param=found.param,
                              code=found.code, provider_headers=provider_headers, provider_status=status)
     # A 502 is our answer (the gateway's), so its message may say where the failure came from.
-    return ProviderError(502, f"The model provider failed ({status}): {found.message}", type="upstream_error",
-                         code="upstream_error", provider_headers=provider_headers, provider_status=status)
+    failed = BadGateway(f"The model provider failed ({status}): {found.message}", code="upstream_error")
+    failed.provider_headers, failed.provider_status = provider_headers, status
+    return failed
 
 
 @dataclass
