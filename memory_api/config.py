@@ -77,6 +77,9 @@ class Settings:
     # --- API limits ----------------------------------------------------------
     max_body_bytes: int = _setting(
         "MEMORY_API_MAX_BODY_BYTES", 1_048_576, "Largest request body accepted (413 above it).")
+    max_chat_body_bytes: int = _setting(
+        "MEMORY_API_MAX_CHAT_BODY_BYTES", 20_971_520,
+        "Largest body /v1/chat/completions and /v1/responses accept (images travel inline as base64).")
     max_content_chars: int = _setting(
         "MEMORY_API_MAX_CONTENT_CHARS", 4000, "Longest memory content, in characters.")
     max_page_size: int = _setting(
@@ -135,9 +138,13 @@ class Settings:
     summary_model: str | None = _setting(
         "MEMORY_API_SUMMARY_MODEL", None, "Model that writes conversation summaries (default: the chat model).")
     upstream_timeout: float = _setting(
-        "MEMORY_API_UPSTREAM_TIMEOUT", 60.0, "Seconds to wait for the provider (per read) before a 504.")
+        "MEMORY_API_UPSTREAM_TIMEOUT", 600.0,
+        "Seconds to wait for the provider (per read) before a 504 (the openai SDK's own default).")
     upstream_connect_timeout: float = _setting(
         "MEMORY_API_UPSTREAM_CONNECT_TIMEOUT", 5.0, "Seconds to connect to the provider before a 502.")
+    upstream_responses: bool = _setting(
+        "MEMORY_API_UPSTREAM_RESPONSES", True,
+        "The provider serves OpenAI's Responses API (/v1/responses); false: POST /v1/responses answers 501.")
     upstream_retries: int = _setting(
         "MEMORY_API_UPSTREAM_RETRIES", 0, "Retries of a failed provider call (the client's SDK retries too).")
 
@@ -203,8 +210,10 @@ class Settings:
         # (a path relative to the working directory would give each directory its own empty store).
         object.__setattr__(self, "data_dir", os.path.expanduser(self.data_dir) if self.data_dir
                            else default_data_dir())
-        for name in ("max_content_chars", "max_page_size", "default_page_size", "max_batch", "max_query_chars",
-                     "max_chat_messages", "max_query_terms", "max_search_postings", "metadata_max_keys", "metadata_max_key_chars", "metadata_max_value_chars"):
+        for name in ("max_body_bytes", "max_chat_body_bytes", "max_content_chars", "max_page_size",
+                     "default_page_size", "max_batch", "max_query_chars", "max_chat_messages", "max_query_terms",
+                     "max_search_postings", "metadata_max_keys", "metadata_max_key_chars",
+                     "metadata_max_value_chars"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_env_name(name)} must be at least 1.")
         if self.default_page_size > self.max_page_size:

@@ -106,6 +106,33 @@ class BadGateway(ApiError):
     type = "upstream_error"
 
 
+class ProviderError(ApiError):
+    """An error the model provider answered, passed on with its own type, code, param and message
+    (clients tell a context overflow from a quota error by them); `provider_headers` are the
+    provider's response headers, for the HTTP layer to relay the ones a client may read."""
+
+    def __init__(self, status: int, message: str, *, type: str, param: str | None = None,
+                 code: str | None = None, headers: dict[str, str] | None = None,
+                 provider_headers: dict[str, str] | None = None, provider_status: int | None = None) -> None:
+        super().__init__(message, param=param, code=code, headers=headers)
+        self.status = status
+        self.provider_status = provider_status
+        self.type = type
+        self.provider_headers = dict(provider_headers or {})
+
+
+class NotImplementedByProvider(ApiError):
+    """The configured model provider lacks an endpoint this service would relay to."""
+
+    status = 501
+    type = "invalid_request_error"
+    code = "unsupported_by_provider"
+
+    def __init__(self, message: str, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("x-should-retry", "false")  # 501 is a 5xx: the openai SDK would retry it
+
+
 class ServiceUnavailable(ApiError):
     status = 503
     type = "service_unavailable_error"

@@ -5,9 +5,12 @@ By default it answers "echo: <last user message>"; summary requests (our
 summary instructions in the system message) get "SUMMARY[<n> turns]: ..." so
 the tests can see a summary travel into the next prompt. POST /v1/embeddings
 answers deterministic vectors hashed from the input's words (`fake_embedding`),
-so texts sharing words are near each other. Attributes script
+so texts sharing words are near each other. GET /v1/models and /v1/models/{id}
+list MODELS; POST /v1/responses answers OpenAI's Responses API (plain, or
+streamed as its semantic events) with the same echo. Attributes script
 failures: queued HTTP errors, failing summaries, slow answers, slow streams,
-streams that break off.
+streams that break off, a provider's own error event mid-stream, JSON with raw
+U+2028/U+2029/U+0085 (as vLLM and JSON.stringify emit it), provider headers.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any
 
 SUMMARY_MARK = "You keep the running summary"
 EMBEDDING_DIMENSIONS = 64  # vector size of POST /v1/embeddings when the request names no `dimensions`
+MODELS = [{"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned_by": "system"},
+          {"id": "fake-reasoner", "object": "model", "created": 1730000000, "owned_by": "fake"}]
 
 
 class FakeLLM:
@@ -42,6 +47,12 @@ class FakeLLM:
         # test sets this event before it sends the rest (bounded: 60 s). streams_started counts them.
         self.stream_gate: threading.Event | None = None
         self.streams_started = 0
+        self.reply_text: str | None = None  # answer exactly this instead of the echo
+        self.raw_unicode = False  # write JSON unescaped (U+2028 stays raw), as vLLM and JSON.stringify do
+        self.error_event_after_chunks: int | None = None  # send the provider's own error event, then end
+        self.response_headers: dict[str, str] = {}  # sent with every chat, responses and models answer
+        self.serves_responses = True  # False: /v1/responses is an unknown route, as on a provider without it
+        self.sent_streams: list[bytes] = []  # the exact bytes of each stream written, in order
         # Events the tests wait on instead of sleeping: a request arrived; a stream ended (either it
         # ran to its end or the other side hung up while it was being written).
         self.request_received = threading.Event()
@@ -63,11 +74,16 @@ class FakeLLM:
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
-        return [r["body"] for r in self.requests if not _is_summary(r["body"]) and not _is_embeddings(r)]
+        return [r["body"] for r in self.requests
+                if r["path"].endswith("/chat/completions") and not _is_summary(r["body"])]
 
     @property
     def summary_requests(self) -> list[dict[str, Any]]:
-        return [r["body"] for r in self.requests if _is_summary(r["body"]) and not _is_embeddings(r)]
+        return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions") and _is_summary(r["body"])]
+
+    @property
+    def responses_requests(self) -> list[dict[str, Any]]:
+        return [r["body"] for r in self.requests if r["path"].rstrip("/").endswith("/responses")]
 
     @property
     def embedding_requests(self) -> list[dict[str, Any]]:
@@ -75,6 +91,13 @@ class FakeLLM:
 
     def last_chat(self) -> dict[str, Any]:
         return self.chat_requests[-1]
+
+    def last_sent_stream(self) -> bytes:
+        """The bytes of the last stream written; waits for its end (a relay may finish first)."""
+        from helpers import wait_until
+
+        wait_until(lambda: self.sent_streams, what="the provider's stream to end")
+        return self.sent_streams[-1]
 
     # --- the server -------------------------------------------------------------------
 
@@ -87,6 +110,24 @@ class FakeLLM:
             def log_message(self, *args):  # quiet
                 pass
 
+            def do_GET(self):
+                with fake.lock:
+                    fake.requests.append({"path": self.path, "body": None,
+                                          "headers": {k.lower(): v for k, v in self.headers.items()}})
+                    error = fake.errors.pop(0) if fake.errors else None
+                if error:
+                    return self._json(*error)
+                path = self.path.rstrip("/")
+                if path.endswith("/models"):
+                    return self._json(200, {"object": "list", "data": MODELS}, fake.response_headers)
+                model_id = path.rsplit("/models/", 1)[-1] if "/models/" in path else None
+                model = next((m for m in MODELS if m["id"] == model_id), None)
+                if model is None:
+                    return self._json(404, {"error": {"message": f"The model '{model_id}' does not exist",
+                                                      "type": "invalid_request_error", "param": None,
+                                                      "code": "model_not_found"}})
+                return self._json(200, model, fake.response_headers)
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length))
@@ -96,6 +137,8 @@ class FakeLLM:
                 fake.request_received.set()
                 if _is_embeddings({"path": self.path}):
                     return self._embeddings(body)
+                if self.path.rstrip("/").endswith("/responses") and fake.serves_responses:
+                    return self._responses(body)
                 if not self.path.endswith("/chat/completions"):
                     return self._json(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
                 if _is_summary(body):
@@ -109,7 +152,20 @@ class FakeLLM:
                 reply = fake._reply_text(body)
                 if body.get("stream"):
                     return self._stream(body, reply)
-                return self._json(200, _completion(body, reply))
+                return self._json(200, _completion(body, reply), fake.response_headers)
+
+            def _responses(self, body):
+                with fake.lock:
+                    error = fake.errors.pop(0) if fake.errors else None
+                if error:
+                    return self._json(*error)
+                reply = fake.reply_text if fake.reply_text is not None else f"echo: {_input_text(body)}"
+                response = _response_object(body, reply)
+                if not body.get("stream"):
+                    return self._json(200, response, fake.response_headers)
+                events = _response_events(response, reply)
+                return self._write_stream([
+                    f"event: {e['type']}\ndata: {fake._dumps(e)}\n\n".encode() for e in events])
 
             def _embeddings(self, body):
                 with fake.lock:
@@ -142,7 +198,7 @@ class FakeLLM:
                 return self._json(200, _completion(body, f"SUMMARY[{count} turns]: {' '.join(names)}"))
 
             def _json(self, status, payload, headers=None):
-                data = json.dumps(payload).encode()
+                data = fake._dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -152,9 +208,6 @@ class FakeLLM:
                 self.wfile.write(data)
 
             def _stream(self, body, reply):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
                 base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                         "model": body["model"]}
                 chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
@@ -166,28 +219,49 @@ class FakeLLM:
                 chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
                 if (body.get("stream_options") or {}).get("include_usage"):
                     chunks.append({**base, "choices": [], "usage": _usage(body, reply)})
+                events = [f"data: {fake._dumps(chunk)}\n\n".encode() for chunk in chunks]
+                if fake.error_event_after_chunks is not None:
+                    events = events[:fake.error_event_after_chunks] + [
+                        b'data: {"error": {"message": "The server had an error while processing your request.", '
+                        b'"type": "server_error", "param": null, "code": null}}\n\n']
+                    return self._write_stream(events)
+                return self._write_stream([*events, b"data: [DONE]\n\n"])
+
+            def _write_stream(self, events):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                for k, v in fake.response_headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                sent = b""
                 with fake.lock:
                     fake.streams_started += 1
                 try:
-                    for n, chunk in enumerate(chunks):
+                    for n, event in enumerate(events):
                         if n == 1 and fake.stream_gate is not None:
                             fake.stream_gate.wait(60)
                         if fake.break_after_chunks is not None and n >= fake.break_after_chunks:
                             self.connection.shutdown(socket.SHUT_RDWR)  # an abrupt end, no [DONE]
                             return
-                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.write(event)
                         self.wfile.flush()
+                        sent += event
                         time.sleep(fake.chunk_delay)
-                    self.wfile.write(b"data: [DONE]\n\n")
-                    self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass
                 finally:
+                    with fake.lock:
+                        fake.sent_streams.append(sent)
                     fake.stream_ended.set()
 
         return Handler
 
+    def _dumps(self, payload: Any) -> str:
+        return json.dumps(payload, ensure_ascii=not self.raw_unicode)
+
     def _reply_text(self, body: dict[str, Any]) -> str:
+        if self.reply_text is not None:
+            return self.reply_text
         last_user = next((m for m in reversed(body["messages"]) if m.get("role") == "user"), {"content": ""})
         content = last_user.get("content")
         text = content if isinstance(content, str) else json.dumps(content)
@@ -236,3 +310,60 @@ def _completion(body: dict[str, Any], reply: str) -> dict[str, Any]:
         "usage": _usage(body, reply),
         "system_fingerprint": "fp_fake",
     }
+
+
+def _input_text(body: dict[str, Any]) -> str:
+    """The text of the last user input of a Responses request (a string, or message items)."""
+    items = body.get("input")
+    if isinstance(items, str):
+        return items
+    for item in reversed(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and item.get("role") == "user":
+            content = item.get("content")
+            if isinstance(content, str):
+                return content
+            parts = content if isinstance(content, list) else []
+            return " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
+    return ""
+
+
+def _response_object(body: dict[str, Any], reply: str, status: str = "completed") -> dict[str, Any]:
+    words = len(reply.split())
+    prompt = len(str(body.get("instructions") or "").split()) + len(json.dumps(body.get("input")).split())
+    return {
+        "id": "resp_fake", "object": "response", "created_at": 1730000000, "status": status,
+        "model": body.get("model"), "instructions": body.get("instructions"),
+        "previous_response_id": body.get("previous_response_id"), "store": body.get("store", True),
+        "output": [{"id": "msg_fake", "type": "message", "role": "assistant", "status": "completed",
+                    "content": [{"type": "output_text", "text": reply, "annotations": []}]}],
+        "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "error": None,
+        "incomplete_details": None, "metadata": {}, "temperature": 1.0, "top_p": 1.0,
+        "text": {"format": {"type": "text"}}, "truncation": "disabled",
+        "usage": {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0},
+                  "output_tokens": words, "output_tokens_details": {"reasoning_tokens": 0},
+                  "total_tokens": prompt + words},
+    }
+
+
+def _response_events(response: dict[str, Any], reply: str) -> list[dict[str, Any]]:
+    """The semantic events of a streamed response, as OpenAI sends them (one delta per word)."""
+    started = {**response, "status": "in_progress", "output": [], "usage": None}
+    item = {"id": "msg_fake", "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+    part = {"type": "output_text", "text": "", "annotations": []}
+    at = {"item_id": "msg_fake", "output_index": 0, "content_index": 0}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": started},
+        {"type": "response.in_progress", "response": started},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.content_part.added", **at, "part": part},
+    ]
+    for i, word in enumerate(reply.split(" ")):
+        events.append({"type": "response.output_text.delta", **at, "delta": word if i == 0 else " " + word})
+    done_part = {**part, "text": reply}
+    events += [
+        {"type": "response.output_text.done", **at, "text": reply},
+        {"type": "response.content_part.done", **at, "part": done_part},
+        {"type": "response.output_item.done", "output_index": 0, "item": response["output"][0]},
+        {"type": "response.completed", "response": response},
+    ]
+    return [{**e, "sequence_number": n} for n, e in enumerate(events)]

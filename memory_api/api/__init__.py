@@ -7,7 +7,7 @@ import copy
 from flask import Flask
 from flask_smorest import Api
 
-from . import chat, context, conversations, health, memory, memory_tools  # noqa: F401 - context registers its view on memory_tools
+from . import chat, context, conversations, health, memory, memory_tools, models, responses  # noqa: F401 - context registers its view on memory_tools
 from .errors import register_error_handlers
 from .hooks import register_request_hooks
 from .metrics import init_metrics
@@ -60,6 +60,8 @@ def init_api(app: Flask) -> MemoryApi:
     api.register_blueprint(memory.blp)
     api.register_blueprint(memory_tools.blp)
     api.register_blueprint(chat.blp)
+    api.register_blueprint(responses.blp)
+    api.register_blueprint(models.blp)
     api.register_blueprint(conversations.blp)
     api.register_blueprint(health.blp)
     register_request_hooks(app)

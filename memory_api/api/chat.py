@@ -10,6 +10,7 @@ from ..services.chat_request import parse_chat_request
 from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .hooks import authenticate_request
 from .parsing import Blueprint, json_response, principal, services
+from .provider_headers import relayed_provider_headers
 from .schemas.chat import ChatCompletion, ChatCompletionRequest
 from .sse import framed
 from .streaming import StreamBody
@@ -30,12 +31,14 @@ STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": {
 
 @blp.route("/chat/completions", parameters=[USER_HEADER_PARAM])
 class ChatCompletions(MethodView):
+    max_body_setting = "max_chat_body_bytes"  # an inline base64 image alone can pass 1 MiB
+
     @blp.doc(operationId="createChatCompletion", summary="Create a chat completion with memory")
     @blp.arguments(ChatCompletionRequest())
     @blp.response(200, ChatCompletion, description=(
         "The provider's completion plus `memory` (what was injected). With `stream: true` the body is "
         "`text/event-stream` and the same figures come in `x-memory-*` headers."))
-    @documents_errors(blp, 404, 409, 413, 415, 502, 504)
+    @documents_errors(blp, 404, 409, 413, 415, 424, 502, 504)
     @blp.doc(responses=STREAM_DOC)
     @writes(blp)
     def post(self, body):
@@ -56,9 +59,11 @@ class ChatCompletions(MethodView):
 
 
 def memory_headers(outcome: ChatOutcome) -> dict[str, str]:
-    """What was injected, as headers (a streamed answer has no body of ours to carry it)."""
+    """What was injected, as headers (a streamed answer has no body of ours to carry it), and the
+    provider's rate-limit and request-id headers."""
     s = outcome.selection
     headers = {
+        **relayed_provider_headers(outcome.provider_headers),
         "x-memory-injected-count": str(len(s.memories)),
         "x-memory-injected-ids": ",".join(s.memory_ids),
         "x-memory-word-count": str(s.word_count),

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from .. import metrics
 from ..errors import ApiError, InvalidRequest, ServerError, error_for_status, render_error
 from .parsing import json_response
+from .provider_headers import relayed_provider_headers
 
 log = logging.getLogger("memory_api.errors")
 
@@ -18,6 +19,9 @@ def render(err: ApiError):
     """The one place an error becomes an HTTP response."""
     g.error_code = err.code
     status, body, headers = render_error(err)
+    provider_headers = getattr(err, "provider_headers", None)  # a ProviderError's: its rate-limit state
+    if provider_headers:
+        headers = {**relayed_provider_headers(provider_headers), **headers}
     return json_response(body, status, headers)
 
 

@@ -56,7 +56,8 @@ def register_request_hooks(app: Flask) -> None:
         incoming = req.headers.get("X-Request-Id", "")
         ctx.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
         if req.method in _BODY_METHODS or req.content_length:
-            max_body = settings.max_import_bytes if view_attribute("large_body") else settings.max_body_bytes
+            # A view may name the setting that bounds its body (import and chat take large ones).
+            max_body = getattr(settings, view_attribute("max_body_setting") or "max_body_bytes")
             req.max_content_length = max_body
             if req.content_length is not None and req.content_length > max_body:
                 raise PayloadTooLarge(f"The request body is larger than {max_body} bytes.")

@@ -131,7 +131,7 @@ class MemoryExport(MethodView):
 @blp.route("/import", parameters=[USER_HEADER_PARAM])
 class MemoryImport(MethodView):
     body_types = JSONL_TYPES  # the export's own format (authenticate_request accepts these)
-    large_body = True  # MEMORY_API_MAX_IMPORT_BYTES, not MEMORY_API_MAX_BODY_BYTES
+    max_body_setting = "max_import_bytes"  # MEMORY_API_MAX_IMPORT_BYTES, not MEMORY_API_MAX_BODY_BYTES
 
     @blp.doc(operationId="importMemories", summary="Import an export", requestBody=IMPORT_BODY_DOC)
     @blp.arguments(ImportQuery(), location="query", as_kwargs=True)

@@ -28,7 +28,9 @@ from .conversations import ConversationService
 from .idempotency import IdempotencyService
 from .memories import MemoryService
 from .portability import Portability
+from .provider_api import ProviderApi
 from .reindex import Reindexer
+from .responses import ResponsesService
 from .search import SearchBounds, SearchService
 from .semantic import SemanticIndex
 from .stats import StatsService
@@ -52,6 +54,8 @@ class Services:
     conversations: ConversationService
     chat: ChatService
     idempotency: IdempotencyService
+    provider: ProviderApi  # the provider's /models and /responses, relayed
+    responses: ResponsesService
 
     @classmethod
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
@@ -69,6 +73,7 @@ class Services:
         context = ContextService(memory_store, search, max_words=settings.max_words, max_tokens=settings.max_tokens,
                                  rules=rules)
         conversations = ConversationService(ConversationStore(redis_store), upstream, settings, rules)
+        provider = ProviderApi(upstream, serves_responses=settings.upstream_responses)
         return cls(
             settings=settings,
             redis=redis_store,
@@ -86,6 +91,8 @@ class Services:
             idempotency=IdempotencyService(IdempotencyStore(redis_store),
                                            window_seconds=settings.idempotency_window_seconds,
                                            lease_seconds=settings.request_lease_seconds),
+            provider=provider,
+            responses=ResponsesService(context, provider),
         )
 
     def check_health(self) -> None:

@@ -9,7 +9,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from .. import metrics
 from ..errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest
@@ -46,6 +46,7 @@ class ChatOutcome:
 
     selection: ContextSelection
     conversation_id: str | None
+    provider_headers: Mapping[str, str] = field(default_factory=dict)  # the provider's response headers
 
 
 @dataclass
@@ -116,7 +117,7 @@ class ChatService:
     def complete(self, user_id: str, request: ChatRequest) -> tuple[dict[str, Any], ChatOutcome]:
         """A non-streamed completion: (the provider's response + our `memory` object, what was injected)."""
         with self._prepared(user_id, request) as prepared:
-            response = self.upstream.complete(prepared.payload)
+            response, provider_headers = self.upstream.complete_with_headers(prepared.payload)
             if prepared.lock is not None:
                 reply = _reply_message(response)
                 self._conversations.record_turn(user_id, prepared.conversation_id, prepared.lock,
@@ -124,7 +125,7 @@ class ChatService:
             response["memory"] = prepared.selection.summary_api()
             if prepared.conversation_id:
                 response["conversation_id"] = prepared.conversation_id
-            return response, ChatOutcome(prepared.selection, prepared.conversation_id)
+            return response, ChatOutcome(prepared.selection, prepared.conversation_id, provider_headers)
 
     def stream(self, user_id: str, request: ChatRequest, *, key_id: str) -> ChatStream:
         """A streamed completion, holding one of the API key `key_id`'s stream slots until it ends
@@ -140,7 +141,7 @@ class ChatService:
             stack.close()
             raise
         return ChatStream(self._relay(user_id, prepared, events, stack, slot), stack.close,
-                          ChatOutcome(prepared.selection, prepared.conversation_id))
+                          ChatOutcome(prepared.selection, prepared.conversation_id, events.headers))
 
     def _relay(self, user_id: str, prepared: PreparedChat, events: Iterator[SSEEvent],
                stack: contextlib.ExitStack, slot: StreamSlot) -> Iterator[SSEEvent | ApiError]:
@@ -170,7 +171,7 @@ class ChatService:
                 except ApiError as err:
                     failure = err
                 except Exception as err:  # the provider's connection broke mid-stream
-                    failure = _stream_error(err)
+                    failure = mid_stream_error(err)
                 if failure is not None or reply.failed:
                     record_provider_error(model, failure.code if failure is not None else "upstream_error")
                 if failure is not None:
@@ -186,7 +187,8 @@ def _record_stream_usage(model: object, usage: object) -> None:
         recorder.provider_usage(model, usage)
 
 
-def _stream_error(err: Exception) -> ApiError:
+def mid_stream_error(err: Exception) -> ApiError:
+    """Our error for an exception raised while a provider stream was being read."""
     # The SDK's HTTP library (httpx or httpx2) raises its own ReadTimeout/...Timeout classes.
     if isinstance(err, TimeoutError) or type(err).__name__.endswith("Timeout"):
         return GatewayTimeout("The model provider stopped sending in the middle of the answer.")

@@ -56,10 +56,20 @@ def parse_chat_request(body: dict[str, Any], *, default_model: str, max_messages
     model = body.pop("model", None) or default_model
     if not isinstance(model, str):
         raise InvalidRequest("'model' must be a string.", param="model")
-    stream = body.pop("stream", False)
+    stream = body.pop("stream", None)
+    stream = False if stream is None else stream  # OpenAI reads "stream": null as absent
     if not isinstance(stream, bool):
         raise InvalidRequest("'stream' must be a boolean.", param="stream")
-    memory = body.pop("memory", None) or {}
+    inject, memory = parse_memory_options(body.pop("memory", None))
+    conversation_id = body.pop("conversation_id", None)
+    if conversation_id is not None and conversation_id != NEW_CONVERSATION:
+        check_conversation_id(conversation_id)
+    return ChatRequest(model, messages, stream, inject, memory, conversation_id, body)
+
+
+def parse_memory_options(memory: object) -> tuple[bool, dict[str, Any]]:
+    """(inject?, the options) of a request's `memory` object (chat completions and responses)."""
+    memory = memory or {}
     if not isinstance(memory, dict):
         raise InvalidRequest("'memory' must be an object.", param="memory")
     unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope", "mode"}
@@ -70,10 +80,7 @@ def parse_chat_request(body: dict[str, Any], *, default_model: str, max_messages
     if not isinstance(inject, bool):
         raise InvalidRequest("'memory.inject' must be a boolean.", param="memory.inject")
     check_scope(memory.get("scope"), param="memory.scope")
-    conversation_id = body.pop("conversation_id", None)
-    if conversation_id is not None and conversation_id != NEW_CONVERSATION:
-        check_conversation_id(conversation_id)
-    return ChatRequest(model, messages, stream, inject, memory, conversation_id, body)
+    return inject, memory
 
 
 def latest_user_text(messages: list[dict[str, Any]]) -> str | None:

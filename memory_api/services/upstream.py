@@ -1,9 +1,11 @@
 """The upstream model provider, reached with the official `openai` SDK.
 
 Any OpenAI-compatible server works (OpenAI, vLLM, Ollama...). Provider errors
-become our envelope: its 429 stays 429 (with its Retry-After), its other 4xx
-become 400 with its message (its 401/403 are our credentials' fault: 502),
-5xx and connection failures 502, timeouts 504.
+become our envelope with the provider's own message, type, param and code (a
+client tells `context_length_exceeded` from `insufficient_quota` by them): its
+429 stays 429 (with its Retry-After), its other 4xx become 400, its 401/403
+(our provider key refused) 424, which no SDK retries; 5xx and connection
+failures 502, timeouts 504.
 """
 
 from __future__ import annotations
@@ -12,22 +14,39 @@ import contextlib
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import openai
 
 from .. import metrics
 from ..config import Settings
-from ..errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest, RateLimited, ServiceUnavailable
+from ..errors import ApiError, BadGateway, GatewayTimeout, ProviderError, ServiceUnavailable
 from .sse_events import SSEEvent, iter_events
 
 log = logging.getLogger(__name__)
 
 
-def _provider_message(err: openai.APIStatusError) -> tuple[str, str | None]:
-    body = err.body if isinstance(err.body, dict) else {}
-    message = body.get("message") if isinstance(body.get("message"), str) else None
-    return (message or err.message or "The model provider refused the request."), body.get("param")
+@dataclass(frozen=True)
+class ProviderFields:
+    """The provider's error envelope as it sent it (what the SDK parsed from its body)."""
+
+    message: str
+    type: str | None
+    param: str | None
+    code: str | None
+
+    @classmethod
+    def of(cls, err: openai.APIStatusError) -> "ProviderFields":
+        body = err.body if isinstance(err.body, dict) else {}
+
+        def text(name: str) -> str | None:
+            value = body.get(name)
+            # vLLM sends its status as an integer `code`; our envelope's fields are strings.
+            return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+        return cls(text("message") or err.message or "The model provider refused the request.",
+                   text("type"), text("param"), text("code"))
 
 
 def map_provider_error(err: Exception) -> ApiError:
@@ -37,23 +56,7 @@ def map_provider_error(err: Exception) -> ApiError:
     if isinstance(err, openai.APIConnectionError):
         return BadGateway("Could not reach the model provider.", code="upstream_unreachable")
     if isinstance(err, openai.APIStatusError):
-        message, param = _provider_message(err)
-        status = err.status_code
-        if status == 429:
-            retry_after = err.response.headers.get("retry-after")
-            return RateLimited(
-                f"The model provider is rate limiting: {message}",
-                code="upstream_rate_limited",
-                headers={"Retry-After": retry_after} if retry_after else None,
-            )
-        if status in (401, 403):
-            return BadGateway(
-                "The model provider rejected this service's credentials (check OPENAI_API_KEY).",
-                code="upstream_auth_failed",
-            )
-        if 400 <= status < 500:
-            return InvalidRequest(message, param=param if isinstance(param, str) else None, code="upstream_rejected")
-        return BadGateway(f"The model provider failed ({status}): {message}", code="upstream_error")
+        return _provider_status_error(err)
     if isinstance(err, openai.OpenAIError):  # e.g. an error event inside a stream
         return BadGateway(f"The model provider failed: {err}", code="upstream_error")
     raise err
@@ -84,6 +87,41 @@ def _untransformed(body: dict[str, Any]) -> dict[str, Any]:
     return {"messages": [], "extra_body": body}
 
 
+def _provider_status_error(err: openai.APIStatusError) -> ApiError:
+    found = ProviderFields.of(err)
+    status = err.status_code
+    provider_headers = dict(err.response.headers)
+    if status in (401, 403):
+        # Not the client's key but ours: no retry can fix it, so not a 5xx (which every SDK retries).
+        return ProviderError(
+            424, f"The model provider refused this server's provider key (check OPENAI_API_KEY): {found.message}",
+            type="upstream_error", code="upstream_auth_failed", headers={"x-should-retry": "false"},
+            provider_headers=provider_headers, provider_status=status)
+    if status == 429:
+        retry_after = err.response.headers.get("retry-after")
+        return ProviderError(429, found.message, type=found.type or "rate_limit_error", param=found.param,
+                             code=found.code, headers={"Retry-After": retry_after} if retry_after else None,
+                             provider_headers=provider_headers, provider_status=status)
+    if 400 <= status < 500:
+        return ProviderError(400, found.message, type=found.type or "invalid_request_error", param=found.param,
+                             code=found.code, provider_headers=provider_headers, provider_status=status)
+    # A 502 is our answer (the gateway's), so its message may say where the failure came from.
+    failed = BadGateway(f"The model provider failed ({status}): {found.message}", code="upstream_error")
+    failed.provider_headers, failed.provider_status = provider_headers, status
+    return failed
+
+
+@dataclass
+class ProviderStream:
+    """A streamed provider answer: its events (exact bytes) and its response headers."""
+
+    events: Iterator[SSEEvent]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[SSEEvent]:
+        return self.events
+
+
 class Upstream:
     """Chat completions against the configured provider."""
 
@@ -104,6 +142,10 @@ class Upstream:
                 code="provider_not_configured",
             )
 
+    def sdk(self) -> openai.OpenAI:
+        """The configured SDK client, for the provider's other endpoints (services/provider_api.py)."""
+        return self._sdk()
+
     def _sdk(self) -> openai.OpenAI:
         self.ensure_configured()
         if self._client is None:
@@ -119,6 +161,10 @@ class Upstream:
 
     def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
         """One non-streamed chat completion; the provider's JSON, untouched."""
+        return self.complete_with_headers(payload)[0]
+
+    def complete_with_headers(self, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """One non-streamed chat completion: the provider's JSON, untouched, and its response headers."""
         body = dict(payload)
         model = body.pop("model")
         recorder = metrics.active()
@@ -132,10 +178,10 @@ class Upstream:
             recorder.provider_call(model, "complete", time.perf_counter() - started)
             if isinstance(result, dict):
                 recorder.provider_usage(model, result.get("usage"))
-        return result
+        return result, dict(raw.http_response.headers)
 
     @contextlib.contextmanager
-    def stream(self, payload: dict[str, Any]) -> Iterator[Iterator[SSEEvent]]:
+    def stream(self, payload: dict[str, Any]) -> Iterator[ProviderStream]:
         """A streamed completion: yields an iterator of the provider's events, with their exact bytes.
 
         Errors before the first byte raise here (as ApiError); errors while
@@ -165,7 +211,7 @@ class Upstream:
                 yield event
 
         try:
-            yield events()
+            yield ProviderStream(events(), dict(response.headers))
         finally:
             if completed:
                 _read_rest(chunks)

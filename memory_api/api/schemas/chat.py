@@ -56,9 +56,11 @@ class ChatCompletionRequest(ma.Schema):
     messages = fields.List(fields.Nested(ChatMessage), required=True, validate=validate.Length(min=1),
                            metadata=limits("At most {max_chat_messages} (MEMORY_API_MAX_CHAT_MESSAGES).",
                                            maxItems="max_chat_messages"))
-    stream = StrictBool()
-    stream_options = fields.Dict()
-    memory = fields.Nested(MemoryOptions, metadata={"description": "How to inject the user's memories."})
+    # OpenAI reads an explicit null in these as absent; so do we.
+    stream = StrictBool(allow_none=True)
+    stream_options = fields.Dict(allow_none=True)
+    memory = fields.Nested(MemoryOptions, allow_none=True,
+                           metadata={"description": "How to inject the user's memories."})
     conversation_id = fields.String(
         validate=validate.Regexp(f"{CONVERSATION_ID_PATTERN}|^new$"),
         metadata={"description": "Keep this conversation's thread in the service (a conv_ id, or 'new')."},

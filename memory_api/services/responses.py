@@ -1,0 +1,170 @@
+"""OpenAI's Responses API with memory: the memory block goes into `instructions`.
+
+The request is OpenAI's /v1/responses body plus our optional `memory`
+({"inject", "max_words", "max_tokens", "scope", "mode"}); every other field,
+`previous_response_id` and `store` included, goes to the provider untouched.
+The provider keeps the thread (`previous_response_id`, or its `conversation`);
+a response never carries the instructions of the one before, so each turn
+injects the memories again, ranked on its own latest user input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from ..errors import ApiError, BadGateway, InvalidRequest
+from .chat import ChatOutcome, mid_stream_error
+from .chat_request import parse_memory_options
+from .context import Caps, ContextSelection, ContextService
+from .conversations import message_text
+from .provider_api import ProviderApi
+from .sse_events import SSEEvent
+
+log = logging.getLogger(__name__)
+
+# After one of these the provider's stream is complete; an end before one is a broken stream.
+TERMINAL_EVENT_TYPES = frozenset(("response.completed", "response.failed", "response.incomplete", "error"))
+
+
+@dataclass
+class ResponsesRequest:
+    model: str
+    stream: bool
+    inject: bool
+    memory_options: dict[str, Any]
+    instructions: str | None
+    query: str | None  # the latest user input's text: what memories are ranked against
+    passthrough: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_responses_request(body: dict[str, Any], *, default_model: str) -> ResponsesRequest:
+    """Check our fields and the few the memory block depends on; the rest is the provider's business."""
+    body = dict(body)
+    if "conversation_id" in body:
+        raise InvalidRequest("'conversation_id' is for /v1/chat/completions; a response continues another "
+                             "with 'previous_response_id'.", param="conversation_id", code="unknown_parameter")
+    model = body.pop("model", None) or default_model
+    if not isinstance(model, str):
+        raise InvalidRequest("'model' must be a string.", param="model")
+    stream = body.pop("stream", None)
+    if stream is None:  # OpenAI reads an explicit null as absent
+        stream = False
+    if not isinstance(stream, bool):
+        raise InvalidRequest("'stream' must be a boolean.", param="stream")
+    instructions = body.pop("instructions", None)
+    if instructions is not None and not isinstance(instructions, str):
+        raise InvalidRequest("'instructions' must be a string.", param="instructions")
+    items = body.get("input")
+    if items is not None and not isinstance(items, (str, list)):
+        raise InvalidRequest("'input' must be a string or an array of input items.", param="input")
+    inject, memory = parse_memory_options(body.pop("memory", None))
+    return ResponsesRequest(model, stream, inject, memory, instructions, latest_user_input(items), body)
+
+
+def latest_user_input(items: str | list | None) -> str | None:
+    """The text of the latest user input: the whole `input` when it is a string, else the last user message."""
+    if isinstance(items, str):
+        return items or None
+    for item in reversed(items or []):
+        if isinstance(item, dict) and item.get("role") == "user" and item.get("type", "message") == "message":
+            return message_text(item) or None
+    return None
+
+
+def instructions_with_memories(instructions: str | None, block: str) -> str | None:
+    """The caller's instructions followed by the memory block (as chat appends it to the system message)."""
+    if not block:
+        return instructions
+    return f"{instructions}\n\n{block}" if instructions else block
+
+
+@dataclass(frozen=True)
+class StreamFailure:
+    """An error after a streamed response started, with the sequence number its error event takes."""
+
+    error: ApiError
+    sequence_number: int
+
+
+@dataclass
+class ResponsesStream:
+    """The provider's events, passed on unchanged, then a StreamFailure if it broke off; `close`
+    ends the provider call."""
+
+    events: Iterator[SSEEvent | StreamFailure]
+    close: Callable[[], None]
+    outcome: ChatOutcome
+
+
+class ResponsesService:
+    def __init__(self, context: ContextService, provider: ProviderApi) -> None:
+        self._context = context
+        self.provider = provider
+
+    def _prepared(self, user_id: str, request: ResponsesRequest) -> tuple[dict[str, Any], ContextSelection]:
+        self.provider.ensure_responses()
+        caps = self._context.caps(request.memory_options) if request.inject else Caps(0, 0)
+        selection = self._context.build(user_id, model=request.model, caps=caps,
+                                        scope=request.memory_options.get("scope"), query=request.query,
+                                        mode=request.memory_options.get("mode"))
+        payload = {**request.passthrough, "model": request.model}
+        instructions = instructions_with_memories(request.instructions, selection.text)
+        if instructions is not None:
+            payload["instructions"] = instructions
+        return payload, selection
+
+    def create(self, user_id: str, request: ResponsesRequest) -> tuple[dict[str, Any], ChatOutcome]:
+        """A non-streamed response: (the provider's response + our `memory` object, what was injected)."""
+        payload, selection = self._prepared(user_id, request)
+        response, provider_headers = self.provider.create_response(payload)
+        if isinstance(response, dict):
+            response["memory"] = selection.summary_api()
+        return response, ChatOutcome(selection, None, provider_headers)
+
+    def stream(self, user_id: str, request: ResponsesRequest) -> ResponsesStream:
+        """A streamed response. Errors before the stream starts raise; later ones come as StreamFailure."""
+        payload, selection = self._prepared(user_id, request)
+        stack = contextlib.ExitStack()
+        try:
+            events = stack.enter_context(self.provider.stream_response(payload))
+        except BaseException:
+            stack.close()
+            raise
+        return ResponsesStream(_relay(events, stack), stack.close,
+                               ChatOutcome(selection, None, events.headers))
+
+
+def _relay(events, stack: contextlib.ExitStack) -> Iterator[SSEEvent | StreamFailure]:
+    """Pass the provider's events on as they arrive; report a stream that ends before its last event."""
+    last_sequence = -1
+    with stack:
+        try:
+            for event in events:
+                kind, sequence = _type_and_sequence(event)
+                last_sequence = sequence if sequence is not None else last_sequence
+                yield event
+                if kind in TERMINAL_EVENT_TYPES:
+                    return
+            yield StreamFailure(BadGateway("The model provider's stream ended before it was complete.",
+                                           code="upstream_error"), last_sequence + 1)
+        except ApiError as err:
+            yield StreamFailure(err, last_sequence + 1)
+        except Exception as err:  # the provider's connection broke mid-stream
+            yield StreamFailure(mid_stream_error(err), last_sequence + 1)
+
+
+def _type_and_sequence(event: SSEEvent) -> tuple[str | None, int | None]:
+    if event.data is None:
+        return None, None
+    try:
+        data = json.loads(event.data)
+    except json.JSONDecodeError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    sequence = data.get("sequence_number")
+    return data.get("type"), sequence if isinstance(sequence, int) else None
