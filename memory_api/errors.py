@@ -26,10 +26,13 @@ class ApiError(Exception):
         code: str | None = None,
         headers: dict[str, str] | None = None,
         retry_after: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        # Fields a client reads beside the envelope's four (e.g. existing_id of a duplicate).
+        self.extra = dict(extra or {})
         if code is not None:
             self.code = code
         self.headers = dict(headers or {})
@@ -37,7 +40,9 @@ class ApiError(Exception):
             self.headers["Retry-After"] = str(retry_after)
 
     def body(self) -> dict[str, Any]:
-        return error_body(self.message, type=self.type, param=self.param, code=self.code)
+        body = error_body(self.message, type=self.type, param=self.param, code=self.code)
+        body["error"].update(self.extra)
+        return body
 
 
 class InvalidRequest(ApiError):

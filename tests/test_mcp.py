@@ -44,15 +44,15 @@ def test_every_tool_in_process(services, client, make_key):
                 assert tool.output_schema and tool.output_schema["type"] == "object"
 
             added = (await call(mcp, "add_memory", content="Alice is allergic to peanuts", tags=["health"])).structured_content
-            assert added["duplicate"] is False and added["memory"]["tags"] == ["health"]
+            assert added["memory"]["tags"] == ["health"]
             memory_id = added["memory"]["id"]
-            dup = (await call(mcp, "add_memory", content="alice is ALLERGIC to peanuts")).structured_content
-            assert dup["duplicate"] is True and dup["memory"]["id"] == memory_id
+            dup = await call(mcp, "add_memory", content="alice is ALLERGIC to peanuts")
+            assert dup.is_error and memory_id in dup.content[0].text and "[duplicate_memory]" in dup.content[0].text
 
             batch = (await call(mcp, "batch_add_memories", memories=[
                 {"content": "Project Falcon launches in March", "scope": "falcon"},
                 {"content": "Prefers tea in the morning", "tags": ["food"]}])).structured_content
-            assert [r["duplicate"] for r in batch["results"]] == [False, False]
+            assert len({r["memory"]["id"] for r in batch["results"]} | {memory_id}) == 3
 
             found = (await call(mcp, "search_memories", query="peanuts allergy")).structured_content
             assert found["memories"][0]["id"] == memory_id and found["memories"][0]["score"] > 0

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
+from ..errors import ApiError, Conflict, InvalidRequest, NotFound, PreconditionFailed
 from ..ids import memory_id_bounds, new_memory_id
 from ..models import Filters, Memory, Page
 from ..store.memories import MemoryStore
-from ..store.records import Indexed, QuotaExceeded, WriteResult
+from ..store.records import DuplicateContent, Indexed, QuotaExceeded, WriteResult
 from ..text import ANALYZER_VERSION, analyze
 from ..tokens import count_tokens, count_words
 from ..validation import InputRules, check_memory_id, check_scope
@@ -42,6 +42,23 @@ def _memory_full(err: QuotaExceeded, quota_memories: int, quota_words: int) -> C
     )
 
 
+def _duplicate(err: DuplicateContent, items: list[tuple[Memory, Indexed]], param: str) -> ApiError:
+    """409 duplicate_memory naming the stored memory a new one equals (in the message and in
+    `existing_id`); within one batch, 400 naming both items, as nothing of it is stored yet."""
+    new_ids = [memory.id for memory, _ in items]
+    where = f"{param}[{err.index}]." if param else ""
+    if err.equal_to in new_ids:
+        return InvalidRequest(
+            f"'{where}content' repeats '{param}[{new_ids.index(err.equal_to)}].content' (the same content, "
+            "ignoring case and spacing, in the same scope); nothing was stored.",
+            param=f"{where}content", code="duplicate_in_batch")
+    prefix = f"'{where}content': " if where else ""
+    return Conflict(
+        f"{prefix}Memory '{err.equal_to}' already has this content (ignoring case and spacing, in the same "
+        "scope); nothing was stored. Update or delete that memory instead.",
+        param=f"{where}content", code="duplicate_memory", extra={"existing_id": err.equal_to})
+
+
 def indexed(text: str) -> Indexed:
     """The search-index and duplicate data of a memory's content (memory_api/text.py rules)."""
     frequencies, fingerprint = analyze(text)
@@ -55,8 +72,7 @@ def indexed(text: str) -> Indexed:
 
 @dataclass(frozen=True)
 class Created:
-    memory: Memory
-    duplicate: bool  # an equal memory (same content and scope) existed: that one is returned
+    memory: Memory  # as stored: new, or stored by an earlier try of the same Idempotency-Key
 
 
 class MemoryService:
@@ -92,29 +108,33 @@ class MemoryService:
         write, so a failing embedding provider leaves nothing half-written."""
         return self.semantic.document_vectors(texts) if self.semantic else None
 
-    def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]]) -> list[Created]:
+    def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]], *, param: str = "") -> list[Created]:
         try:
             results = self.store.create_many(user_id, items, max_count=self.quota_memories,
                                               max_words=self.quota_words,
                                               embeddings=self.embeddings([m.content for m, _ in items]))
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None
+        except DuplicateContent as err:
+            raise _duplicate(err, items, param) from None
         for status, memory in results:
             log.debug("%s %s for %s: %r", status, memory.id, user_id, memory.content)
-        return [Created(memory, status == "duplicate") for status, memory in results]
+        return [Created(memory) for _, memory in results]
 
     def create(self, user_id: str, content: object, metadata: object = None, *, tags: object = None,
                scope: object = None, memory_id: str | None = None) -> Created:
         """Store a new memory; word and token counts are computed once, here.
 
-        A memory equal to one the user has in the same scope is not stored twice:
-        the existing one comes back, marked duplicate. `memory_id` (from an
+        A memory equal to one the user has in the same scope (ignoring case and
+        spacing) is refused with 409 duplicate_memory naming the stored one, so a
+        create is never mistaken for a new memory. `memory_id` (from an
         Idempotency-Key's reservation) makes a retried create a no-op.
         """
         return self._store_new(user_id, [self._new(content, metadata, tags, scope, memory_id=memory_id)])[0]
 
     def create_batch(self, user_id: str, items: object, *, id_prefix: str | None = None) -> list[Created]:
-        """Up to max_batch memories at once, all or nothing (any invalid item: 400 naming it, nothing stored)."""
+        """Up to max_batch memories at once, all or nothing: any invalid item (400 naming it), one equal to a
+        stored memory (409 duplicate_memory) or to an earlier item (400 duplicate_in_batch) stores none."""
         self.rules.batch(items, param="memories", what="memories")
         prepared = []
         for i, item in enumerate(items):
@@ -123,7 +143,7 @@ class MemoryService:
             memory_id = f"{id_prefix}{i:06d}" if id_prefix else None
             prepared.append(self._new(item.get("content"), item.get("metadata"), item.get("tags"),
                                       item.get("scope"), memory_id=memory_id, param=f"memories[{i}]."))
-        return self._store_new(user_id, prepared)
+        return self._store_new(user_id, prepared, param="memories")
 
     def get(self, user_id: str, memory_id: str) -> Memory:
         check_memory_id(memory_id)
