@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 
 import anyio
 import httpx2
@@ -14,7 +12,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from helpers import REPO, auth, free_port, subprocess_env
+from helpers import REPO, auth, mcp_http_server, subprocess_env
 from memory_api.mcp.server import build_mcp_server
 
 TOOLS = {"add_memory", "batch_add_memories", "search_memories", "list_memories", "get_memory", "update_memory",
@@ -164,26 +162,8 @@ def test_stdio_server_as_a_desktop_client_launches_it(redis_server, services, cl
 
 @pytest.fixture
 def mcp_http(redis_server, tmp_path):
-    port = free_port()
-    log = open(tmp_path / "mcp.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memory_api.cli", "mcp", "--transport", "http", "--port", str(port)],
-        cwd=REPO, env=subprocess_env(REDIS_URL=redis_server.url, MEMORY_API_LOG_LEVEL="WARNING"),
-        stdout=log, stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx2.get(f"http://127.0.0.1:{port}/", timeout=1)
-            break
-        except httpx2.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "mcp.log").read_text()
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    with mcp_http_server(redis_server, tmp_path) as url:
+        yield url
 
 
 def test_http_transport_with_user_and_service_keys(mcp_http, client, make_key):

@@ -78,8 +78,6 @@ def handle_http_exception(exc: HTTPException):
         404: f"Unknown URL: {request.method} {request.path}.",
         405: f"Method {request.method} is not allowed on {request.path}.",
         413: "The request body is too large.",
-        # flask-limiter's description is the limit itself, e.g. "600 per 1 minute"
-        429: f"Rate limit exceeded for this API key ({exc.description}); retry after Retry-After seconds.",
     }.get(status, exc.description or exc.name)
     err = error_for_status(status, message)
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:

@@ -16,6 +16,7 @@ from ..store.conversations import ConversationStore
 from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
+from ..store.rate_limits import rate_limit_storage
 from ..store.redis import RedisStore
 from ..store.vectors import VectorStore
 from ..validation import InputRules
@@ -27,6 +28,7 @@ from .conversations import ConversationService
 from .idempotency import IdempotencyService
 from .memories import MemoryService
 from .portability import Portability
+from .rate_limits import RateLimits
 from .reindex import Reindexer
 from .search import SearchService
 from .semantic import SemanticIndex
@@ -50,6 +52,7 @@ class Services:
     conversations: ConversationService
     chat: ChatService
     idempotency: IdempotencyService
+    rate_limits: RateLimits
 
     @classmethod
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
@@ -66,11 +69,12 @@ class Services:
         context = ContextService(memory_store, search, max_words=settings.max_words, max_tokens=settings.max_tokens,
                                  rules=rules)
         conversations = ConversationService(ConversationStore(redis_store), upstream, settings, rules)
+        keys = KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds)
         return cls(
             settings=settings,
             redis=redis_store,
             rules=rules,
-            keys=KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds),
+            keys=keys,
             memories=memories,
             search=search,
             stats=StatsService(memory_store),
@@ -81,6 +85,8 @@ class Services:
             idempotency=IdempotencyService(IdempotencyStore(redis_store),
                                            window_seconds=settings.idempotency_window_seconds,
                                            lease_seconds=settings.request_lease_seconds),
+            rate_limits=RateLimits(keys, settings.rate_limit, settings.rate_limit_paths,
+                                   lambda: rate_limit_storage(redis_store)),
         )
 
     def check_health(self) -> None:

@@ -143,6 +143,14 @@ class KeyService:
             )
         return Principal(user_id=record.subject, key_id=record.id, kind="user")
 
+    def identify(self, authorization: str | None) -> str | None:
+        """The id of the valid key in an Authorization header, however its scheme is spelled; None
+        without one (a StoreUnavailable still raises). Rate limits count by it."""
+        try:
+            return self._lookup(_bearer_token(authorization)).id
+        except AuthenticationFailed:
+            return None
+
     def _lookup(self, secret: str) -> ApiKeyRecord:
         key_hash = hash_secret(secret)
         now = time.monotonic()
