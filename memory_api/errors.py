@@ -51,9 +51,19 @@ class InvalidRequest(ApiError):
 
 
 class AuthenticationFailed(ApiError):
+    """401 with the Bearer challenge HTTP asks of every 401 (RFC 6750): without it, MCP clients take a
+    wrong key for an OAuth server they should discover. `key_given`: a key was sent but is not valid."""
+
     status = 401
     type = "authentication_error"
     code = "invalid_api_key"
+
+    def __init__(self, message: str, *, key_given: bool = False, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        challenge = 'Bearer realm="memory-api"'
+        if key_given:
+            challenge += ', error="invalid_token", error_description="Incorrect API key provided."'
+        self.headers.setdefault("WWW-Authenticate", challenge)
 
 
 class PermissionDenied(ApiError):

@@ -164,7 +164,11 @@ def test_wrong_method_is_405_envelope(client, key):
     ],
 )
 def test_missing_or_garbled_keys_are_401(client, headers):
-    assert_envelope(client.get("/v1/memory", headers=headers), 401, "authentication_error", code="invalid_api_key")
+    resp = client.get("/v1/memory", headers=headers)
+    assert_envelope(resp, 401, "authentication_error", code="invalid_api_key")
+    # the challenge HTTP asks of a 401 (RFC 6750): an error attribute only when a key was sent
+    assert resp.headers["WWW-Authenticate"].startswith('Bearer realm="memory-api"')
+    assert ('error="invalid_token"' in resp.headers["WWW-Authenticate"]) == bool(headers)
 
 
 def test_revoked_key_is_401(client, services, make_key):

@@ -185,15 +185,26 @@ def test_http_transport_with_user_and_service_keys(mcp_http, client, make_key):
     assert [m["content"] for m in client.get("/v1/memory", headers=auth(user_key)).json["data"]] == ["via HTTP as None"]
 
 
-@pytest.mark.parametrize("headers, status", [
-    ({}, 401),
-    ({"Authorization": "Bearer sk-mem-wrong"}, 401),
+@pytest.mark.parametrize("headers, challenge", [
+    ({}, 'Bearer realm="memory-api"'),
+    ({"Authorization": "Bearer sk-mem-wrong"}, 'Bearer realm="memory-api", error="invalid_token"'),
 ])
-def test_http_transport_refuses_bad_keys(mcp_http, headers, status):
+def test_http_transport_refuses_bad_keys_with_a_bearer_challenge(mcp_http, headers, challenge):
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     resp = httpx2.post(mcp_http, json=body, headers={**headers, "Accept": "application/json, text/event-stream"})
-    assert resp.status_code == status
+    assert resp.status_code == 401
     assert resp.json()["error"]["type"] == "authentication_error"
+    assert resp.headers["WWW-Authenticate"].startswith(challenge)
+
+
+def test_http_transport_has_no_oauth_metadata_to_discover(mcp_http):
+    """A 404, not a 401, on the well-known paths OAuth clients probe: this server takes an API key."""
+    base = mcp_http.removesuffix("/mcp")
+    for path in ("/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
+                 "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
+        resp = httpx2.get(base + path, headers={"Authorization": "Bearer sk-mem-wrong"})
+        assert resp.status_code == 404, path
+        assert resp.json()["error"]["type"] == "not_found_error" and path in resp.json()["error"]["message"]
 
 
 def test_http_service_key_needs_a_user(mcp_http, make_key):

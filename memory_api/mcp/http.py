@@ -6,7 +6,7 @@ import json
 
 import anyio
 
-from ..errors import ApiError, render_error
+from ..errors import ApiError, NotFound, render_error
 from ..services import Services
 from ..services.auth import USER_HEADER
 from .server import build_mcp_server
@@ -30,12 +30,19 @@ class ApiKeyMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        if path.startswith("/.well-known/"):
+            # We serve no OAuth or OpenID metadata: a 404 tells a client (the MCP Inspector) that this server
+            # takes an API key, where a 401 would send it looking for an OAuth server.
+            await _send_json(send, *render_error(NotFound(f"Unknown URL: {scope.get('method', 'GET')} {path}.",
+                                                          code="not_found")))
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         client = scope.get("client")
         try:
             if self._rate_limits.enabled:
                 await anyio.to_thread.run_sync(self._rate_limits.check, headers.get("authorization"),
-                                               client[0] if client else None, scope.get("path", ""))
+                                               client[0] if client else None, path)
             await anyio.to_thread.run_sync(self._keys.authenticate, headers.get("authorization"),
                                            headers.get(USER_HEADER.lower()))
         except ApiError as err:  # StoreUnavailable included

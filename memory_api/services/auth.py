@@ -159,7 +159,7 @@ class KeyService:
             return cached[1]
         record = self._store.find(_lookup_part(key_hash))
         if record is None or not hmac.compare_digest(record.sha256, key_hash):
-            raise AuthenticationFailed("Incorrect API key provided.")
+            raise AuthenticationFailed("Incorrect API key provided.", key_given=True)
         with self._cache_lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -177,6 +177,6 @@ def _bearer_token(authorization: str | None) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > _MAX_HEADER_KEY:
         raise AuthenticationFailed(
-            "Malformed Authorization header: expected 'Bearer YOUR_KEY'."
+            "Malformed Authorization header: expected 'Bearer YOUR_KEY'.", key_given=True
         )
     return token
