@@ -67,7 +67,9 @@ def test_every_tool_in_process(services, client, make_key):
                                   "and shellfish", expected_revision=1)).structured_content
             assert updated["revision"] == 2
             stale = await call(mcp, "update_memory", memory_id=memory_id, content="lost update", expected_revision=1)
-            assert stale.is_error and "changed since" in stale.content[0].text
+            assert stale.is_error and "it is at revision 2, not 1" in stale.content[0].text
+            assert "(parameter: expected_revision) [precondition_failed]" in stale.content[0].text
+            assert "If-Match" not in stale.content[0].text
             history = (await call(mcp, "get_memory_history", memory_id=memory_id)).structured_content
             assert history["versions"][0]["content"] == "Alice is allergic to peanuts"
 
@@ -97,6 +99,24 @@ def test_every_tool_in_process(services, client, make_key):
     # what MCP wrote, REST reads
     listed = client.get("/v1/memory", headers=auth(key)).json["data"]
     assert {m["content"] for m in listed} == {"Project Falcon launches in March", "Prefers tea in the morning"}
+
+
+def test_server_info_and_tool_descriptions(services):
+    """serverInfo carries the package's version (not the SDK's default); descriptions carry no docstring
+    indentation."""
+    from importlib.metadata import version
+
+    server = build_mcp_server(services, user="alice")
+
+    async def scenario():
+        async with Client(server) as mcp:
+            info = mcp.server_info
+            assert (info.name, info.version) == ("memory-api", version("memory-api"))
+            for tool in (await mcp.list_tools()).tools:
+                lines = tool.description.splitlines()
+                assert all(line == line.strip() for line in lines), (tool.name, tool.description)
+
+    run(scenario)
 
 
 @pytest.mark.parametrize("tool, arguments, fragment", [

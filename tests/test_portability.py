@@ -30,7 +30,7 @@ def test_batch_create_is_all_or_nothing(client, make_key):
     existing = create(client, key, "already here")
     repeated = client.post("/v1/memory/batch", json={"memories": [
         {"content": "first", "tags": ["a"]}, {"content": "FIRST"}]}, headers=auth(key))
-    assert repeated.status_code == 400 and repeated.json["error"]["code"] == "duplicate_in_batch"
+    assert repeated.status_code == 409 and repeated.json["error"]["code"] == "duplicate_in_batch"
     assert repeated.json["error"]["param"] == "memories[1].content" and "memories[0]" in repeated.json["error"]["message"]
     stored = client.post("/v1/memory/batch", json={"memories": [
         {"content": "first"}, {"content": "already  here"}]}, headers=auth(key))

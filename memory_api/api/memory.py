@@ -116,13 +116,13 @@ class MemoryById(MethodView):
     def delete(self, memory_id):
         """Delete permanently."""
         memory = services().memories.delete(principal().user_id, memory_id,
-                                            expected_revisions=if_match_revisions())
+                                            expected_revisions=if_match_revisions(), revisions_param="If-Match")
         return json_response({"id": memory.id, "object": "memory.deleted", "deleted": True})
 
 
 def _update(body: dict, memory_id: str):
     memory = services().memories.update(principal().user_id, memory_id, body,
-                                        expected_revisions=if_match_revisions())
+                                        expected_revisions=if_match_revisions(), revisions_param="If-Match")
     return memory_response(memory)
 
 

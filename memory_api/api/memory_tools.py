@@ -87,7 +87,7 @@ class MemoryBatch(MethodView):
     @writes(blp)
     def post(self, body):
         """All or nothing: an invalid memory (400 naming it), one equal to a stored memory (409
-        `duplicate_memory`, with `error.existing_id`) or to an earlier one of the batch (400
+        `duplicate_memory`, with `error.existing_id`) or to an earlier one of the batch (409
         `duplicate_in_batch`), or a full quota (409) stores none."""
         nonce = idempotent_id(MEMORY_PREFIX)
         created = services().memories.create_batch(principal().user_id, body["memories"],

@@ -20,7 +20,7 @@ from ..store.records import DuplicateContent, Indexed, QuotaExceeded, WriteResul
 from ..text import ANALYZER_VERSION, analyze
 from ..tokens import count_tokens, count_words
 from ..validation import InputRules, check_memory_id, check_scope
-from .pagination import cursor_walk
+from .pagination import check_cursor_range, cursor_walk
 from .semantic import SemanticIndex
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,12 @@ def _memory_full(err: QuotaExceeded, quota_memories: int, quota_words: int) -> C
 
 def _duplicate(err: DuplicateContent, items: list[tuple[Memory, Indexed]], param: str) -> ApiError:
     """409 duplicate_memory naming the stored memory a new one equals (in the message and in
-    `existing_id`); within one batch, 400 naming both items, as nothing of it is stored yet."""
+    `existing_id`); within one batch, 409 duplicate_in_batch naming both items (none is stored yet, so
+    there is no existing id to give)."""
     new_ids = [memory.id for memory, _ in items]
     where = f"{param}[{err.index}]." if param else ""
     if err.equal_to in new_ids:
-        return InvalidRequest(
+        return Conflict(
             f"'{where}content' repeats '{param}[{new_ids.index(err.equal_to)}].content' (the same content, "
             "ignoring case and spacing, in the same scope); nothing was stored.",
             param=f"{where}content", code="duplicate_in_batch")
@@ -134,7 +135,7 @@ class MemoryService:
 
     def create_batch(self, user_id: str, items: object, *, id_prefix: str | None = None) -> list[Created]:
         """Up to max_batch memories at once, all or nothing: any invalid item (400 naming it), one equal to a
-        stored memory (409 duplicate_memory) or to an earlier item (400 duplicate_in_batch) stores none."""
+        stored memory (409 duplicate_memory) or to an earlier item (409 duplicate_in_batch) stores none."""
         self.rules.batch(items, param="memories", what="memories")
         prepared = []
         for i, item in enumerate(items):
@@ -153,10 +154,11 @@ class MemoryService:
         return memory
 
     def update(self, user_id: str, memory_id: str, changes: dict[str, Any], *,
-               expected_revisions: list[int] | None = None) -> Memory:
+               expected_revisions: list[int] | None = None, revisions_param: str = "expected_revision") -> Memory:
         """Change any of content, metadata, tags, scope (given keys only; metadata and tags are
         replaced whole, a null scope makes the memory global). The previous version goes to history.
-        With `expected_revisions` (If-Match) it happens only if the memory is at one of them (else 412)."""
+        With `expected_revisions` it happens only if the memory is at one of them (else 412 naming
+        `revisions_param`, the door's name for them: REST's If-Match, MCP's expected_revision)."""
         check_memory_id(memory_id)
         if not changes:
             raise InvalidRequest("Nothing to update: give content, metadata, tags and/or scope.",
@@ -177,15 +179,17 @@ class MemoryService:
             )
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None
-        memory = self._settled(memory_id, result)
+        memory = self._settled(memory_id, result, expected_revisions, revisions_param)
         log.debug("updated %s for %s: %r", memory_id, user_id, memory.content)
         return memory
 
-    def delete(self, user_id: str, memory_id: str, *, expected_revisions: list[int] | None = None) -> Memory:
-        """Delete permanently (with its history); returns the memory as it was."""
+    def delete(self, user_id: str, memory_id: str, *, expected_revisions: list[int] | None = None,
+               revisions_param: str = "expected_revision") -> Memory:
+        """Delete permanently (with its history); returns the memory as it was. `expected_revisions`:
+        as for update."""
         check_memory_id(memory_id)
         [result] = self.store.delete_many(user_id, [memory_id], expected_revisions=expected_revisions)
-        return self._settled(memory_id, result)
+        return self._settled(memory_id, result, expected_revisions, revisions_param)
 
     def delete_batch(self, user_id: str, memory_ids: object) -> list[tuple[str, bool]]:
         """Delete up to max_batch ids; per id (id, deleted). Unknown ids are reported, not errors."""
@@ -204,13 +208,16 @@ class MemoryService:
             total += sum(result.ok for result in self.store.delete_many(user_id, ids))
 
     @staticmethod
-    def _settled(memory_id: str, result: WriteResult) -> Memory:
+    def _settled(memory_id: str, result: WriteResult, expected: list[int] | None, revisions_param: str) -> Memory:
         if result.missing:
             raise _not_found(memory_id)
         if not result.ok:
+            assert result.memory is not None
+            wanted = f"not {' or '.join(map(str, expected))}" if expected else "none of those you gave"
             raise PreconditionFailed(
-                f"Memory '{memory_id}' has changed since the version you sent in If-Match.",
-                param="If-Match",
+                f"Memory '{memory_id}' has changed: it is at revision {result.memory.revision}, {wanted}. "
+                "Nothing was written; read it again, then retry.",
+                param=revisions_param,
             )
         assert result.memory is not None
         return result.memory
@@ -223,6 +230,7 @@ class MemoryService:
             check_memory_id(after, param="after")
         if before is not None:
             check_memory_id(before, param="before")
+        check_cursor_range(order, after, before)
         lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
         walk = cursor_walk(order, after, before, lowest=lowest, highest=highest)
         return walk.page(self.store.page(user_id, walk.walk, count=limit + 1, filters=filters), limit)

@@ -202,7 +202,9 @@ class MemoryListQuery(FilterQuery, PageQuery):
         metadata={"description": "Return the page after this memory id.", "pattern": MEMORY_ID_PATTERN}
     )
     before = fields.String(
-        metadata={"description": "Return the page before this memory id.", "pattern": MEMORY_ID_PATTERN}
+        metadata={"description": "Return the page before this memory id. With `after`: what lies between them "
+                                 "in list order (400 invalid_cursor_range if nothing can).",
+                  "pattern": MEMORY_ID_PATTERN}
     )
 
 
