@@ -130,7 +130,7 @@ def main() -> None:
             part = contents[start:start + 500]
             batch = [(Memory(new_memory_id(), text, {"source": "chat"}, now, count_words(text), count_tokens(text),
                              1), indexed(text)) for text in part]
-            store.create_many("bench", batch, return_duplicates=False,
+            store.create_many("bench", batch, refuse_duplicates=False,
                               embeddings=vectors[start:start + 500] if vectors else None)
         return args.count
 

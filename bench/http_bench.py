@@ -165,7 +165,7 @@ def bulk_create(services: Services, user: str, count: int, rnd: random.Random) -
             memory = Memory(new_memory_id(), text, {}, now, count_words(text), count_tokens(text), 1)
             batch.append((memory, indexed(text)))
             ids.append(memory.id)
-        store.create_many(user, batch, return_duplicates=False)
+        store.create_many(user, batch, refuse_duplicates=False)
     return ids
 
 

@@ -93,7 +93,7 @@ def fill(services: Services, user: str, count: int, vocab: Vocabulary, rnd: rand
             batch.append((Memory(new_memory_id(), text, {}, now, count_words(text), count_tokens(text), 1),
                           indexed(text)))
         vectors = pooled_vectors(pool, len(batch), rnd) if pool is not None else None
-        store.create_many(user, batch, return_duplicates=False, embeddings=vectors)
+        store.create_many(user, batch, refuse_duplicates=False, embeddings=vectors)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -109,7 +109,12 @@ class Settings:
         "MEMORY_API_METADATA_MAX_VALUE_CHARS", 512, "Longest metadata value (OpenAI's limit).")
     rate_limit: str = _setting(
         "MEMORY_API_RATE_LIMIT", "",
-        "Requests allowed per API key, e.g. '600/minute;20/second' (flask-limiter syntax). Empty: off.")
+        "Requests allowed per API key across all /v1 endpoints and MCP over HTTP, e.g. '600/minute;20/second' "
+        "(the `limits` library's syntax). Empty: off.")
+    rate_limit_paths: str = _setting(
+        "MEMORY_API_RATE_LIMIT_PATHS", "",
+        "Extra budgets per API key for some paths (a path and what is under it), e.g. "
+        "'/v1/chat/completions=30/minute,/v1/memory/import=5/hour'. Empty: none.")
     idempotency_window_seconds: float = _setting(
         "MEMORY_API_IDEMPOTENCY_WINDOW_SECONDS", 86400.0,
         "How long an Idempotency-Key and its stored answer are kept.")
@@ -246,6 +251,11 @@ class Settings:
                 cluster_seeds(self.redis_url)
             except ClusterUrlError as exc:
                 raise ConfigError(f"MEMORY_API_REDIS_CLUSTER=true: {exc}.") from None
+        for name, parse in (("rate_limit", parse_rate_limits), ("rate_limit_paths", parse_path_rate_limits)):
+            try:
+                parse(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"{_env_name(name)}={getattr(self, name)!r}: {exc}") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
@@ -290,6 +300,25 @@ def default_data_dir() -> str:
     import platformdirs
 
     return platformdirs.user_data_dir("memory-api", appauthor=False)
+def parse_rate_limits(text: str) -> list[Any]:
+    """'600/minute;20/second' as `limits` items ([] when empty); ValueError when it cannot be read."""
+    if not text.strip():
+        return []
+    from limits import parse_many
+
+    return parse_many(text)
+
+
+def parse_path_rate_limits(text: str) -> list[tuple[str, list[Any]]]:
+    """'/v1/chat/completions=30/minute,/v1/memory/import=5/hour;1/second' as (path, limits) pairs."""
+    pairs = []
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        path, sep, limits = entry.partition("=")
+        path = path.strip().rstrip("/")
+        if not sep or not path.startswith("/") or not limits.strip():
+            raise ValueError(f"expected PATH=LIMITS entries separated by commas, got {entry!r}")
+        pairs.append((path, parse_rate_limits(limits)))
+    return pairs
 
 
 def _env_name(field_name: str) -> str:

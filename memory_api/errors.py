@@ -26,10 +26,13 @@ class ApiError(Exception):
         code: str | None = None,
         headers: dict[str, str] | None = None,
         retry_after: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        # Fields a client reads beside the envelope's four (e.g. existing_id of a duplicate).
+        self.extra = dict(extra or {})
         if code is not None:
             self.code = code
         self.headers = dict(headers or {})
@@ -37,7 +40,9 @@ class ApiError(Exception):
             self.headers["Retry-After"] = str(retry_after)
 
     def body(self) -> dict[str, Any]:
-        return error_body(self.message, type=self.type, param=self.param, code=self.code)
+        body = error_body(self.message, type=self.type, param=self.param, code=self.code)
+        body["error"].update(self.extra)
+        return body
 
 
 class InvalidRequest(ApiError):
@@ -46,9 +51,19 @@ class InvalidRequest(ApiError):
 
 
 class AuthenticationFailed(ApiError):
+    """401 with the Bearer challenge HTTP asks of every 401 (RFC 6750): without it, MCP clients take a
+    wrong key for an OAuth server they should discover. `key_given`: a key was sent but is not valid."""
+
     status = 401
     type = "authentication_error"
     code = "invalid_api_key"
+
+    def __init__(self, message: str, *, key_given: bool = False, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        challenge = 'Bearer realm="memory-api"'
+        if key_given:
+            challenge += ', error="invalid_token", error_description="Incorrect API key provided."'
+        self.headers.setdefault("WWW-Authenticate", challenge)
 
 
 class PermissionDenied(ApiError):

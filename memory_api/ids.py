@@ -95,6 +95,25 @@ def is_conversation_id(value: str) -> bool:
     return bool(_conversation_id_re.fullmatch(value))
 
 
+def id_problem(value: object, prefix: str) -> str:
+    """What is wrong with `value` as an id with `prefix`, in words a caller can act on ('' if nothing)."""
+    if not isinstance(value, str):
+        return "it is not a string"
+    if not value.startswith(prefix):
+        return f"it does not start with '{prefix}'"
+    ulid = value[len(prefix):]
+    if len(ulid) != 26:
+        return f"it has {len(ulid)} characters after '{prefix}', not 26"
+    if ulid != ulid.upper() and not id_problem(prefix + ulid.upper(), prefix):
+        return f"ids are upper-case (did you mean '{prefix}{ulid.upper()}')"
+    for position, char in enumerate(ulid):
+        if char not in _ALPHABET:
+            return f"{char!r} (character {position + 1} after '{prefix}') is not one of {_ALPHABET}"
+    if ulid[0] > "7":
+        return f"its first character after '{prefix}' must be 0-7 (a ULID's time fits in 48 bits)"
+    return ""
+
+
 def created_at_of(object_id: str) -> int:
     """Unix seconds encoded in an id's ULID (its creation time)."""
     ulid = object_id.rsplit("_", 1)[1]

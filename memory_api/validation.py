@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidRequest
-from .ids import MEMORY_PREFIX, is_memory_id
+from .ids import MEMORY_PREFIX, id_problem, is_memory_id
 from .models import Filters
 
 # Control characters other than tab, newline and carriage return, and lone
@@ -72,8 +72,9 @@ def check_text(value: Any, *, param: str, max_chars: int | None = None, allow_em
 def check_memory_id(value: object, *, param: str = "memory_id") -> str:
     if not isinstance(value, str) or not is_memory_id(value):
         raise InvalidRequest(
-            f"Invalid memory id {str(value)[:80]!r}: expected '{MEMORY_PREFIX}' followed by 26 characters of "
-            "Crockford base32 (digits and upper-case letters except I, L, O and U).",
+            f"Invalid memory id {str(value)[:80]!r}: {id_problem(value, MEMORY_PREFIX)}. A memory id is "
+            f"'{MEMORY_PREFIX}' followed by 26 characters of Crockford base32 (digits and upper-case letters "
+            "except I, L, O and U).",
             param=param, code="invalid_id",
         )
     return value

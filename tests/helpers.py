@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -146,3 +148,35 @@ def wait_until(condition, *, timeout: float = 10.0, what: str = "the condition")
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def mcp_http_server(redis_server, log_dir: Path, **env: str):
+    """`memory-api mcp --transport http` on a free port, with MEMORY_API_* `env`; yields its /mcp URL."""
+    import httpx2
+
+    port = free_port()
+    log_path = log_dir / "mcp.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "memory_api.cli", "mcp", "--transport", "http", "--port", str(port)],
+            cwd=REPO, env=subprocess_env(REDIS_URL=redis_server.url, MEMORY_API_LOG_LEVEL="WARNING", **env),
+            stdout=log, stderr=log,
+        )
+        try:
+            # Any answer (401 without a key) means it listens.
+            wait_until(lambda: _answers(httpx2, f"http://127.0.0.1:{port}/") or proc.poll() is not None,
+                       timeout=30, what="the MCP server to listen")
+            assert proc.poll() is None, log_path.read_text()
+            yield f"http://127.0.0.1:{port}/mcp"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def _answers(httpx2, url: str) -> bool:
+    try:
+        httpx2.get(url, timeout=1)
+        return True
+    except httpx2.TransportError:
+        return False

@@ -71,3 +71,15 @@ def test_terminal_chat_with_a_bad_key(live_server):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 1
+
+
+@pytest.mark.parametrize("conversation_id, message", [
+    ("conv_nope", "Invalid conversation id 'conv_nope'"),
+    ("conv_01JD0000000000000000000000", "No conversation"),
+])
+def test_terminal_chat_refuses_a_conversation_it_cannot_continue(live_server, make_key, conversation_id, message):
+    child = spawn_chat(live_server, make_key("alice"), "--conversation", conversation_id)
+    child.expect(f"error: {message}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1

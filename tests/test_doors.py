@@ -46,6 +46,7 @@ class Row:
     rest: Callable[[Any, dict, str], Any]  # (flask test client, headers, mid) -> response
     mcp: Callable[[str], tuple[str, dict]]  # mid -> (tool, arguments)
     cli: Callable[[str], list[str]]  # mid -> argv after `memory-api memory`
+    status: int = 400  # REST's
 
 
 def _post(body):
@@ -113,6 +114,9 @@ ROWS = [
     Row("update with nothing to change", "empty_update",
         _patch({}), lambda mid: ("update_memory", {"memory_id": mid}),
         lambda mid: ["update", "--user", USER, mid]),
+    Row("add a duplicate of a stored memory", "duplicate_memory",
+        _post({"content": EXISTING.upper()}), _add(content=EXISTING.upper()), _cli_add(EXISTING.upper()),
+        status=409),
 ]
 
 _MCP_ERROR = re.compile(r"(?:\(parameter: (?P<param>[^)]*)\) )?\[(?P<code>[a-z_]+)\]$")
@@ -176,7 +180,7 @@ def _mcp_error(svc, tool: str, arguments: dict) -> tuple[str, str | None]:
 def test_same_mistake_same_code_through_every_door(row, small, cli_errors):
     client, headers, svc, mid = small
     resp = row.rest(client, headers, mid)
-    assert resp.status_code == 400, resp.json
+    assert resp.status_code == row.status, resp.json
     rest = (resp.json["error"]["code"], resp.json["error"]["param"])
     mcp = _mcp_error(svc, *row.mcp(mid))
     cli = cli_errors[row.name]

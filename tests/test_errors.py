@@ -164,7 +164,11 @@ def test_wrong_method_is_405_envelope(client, key):
     ],
 )
 def test_missing_or_garbled_keys_are_401(client, headers):
-    assert_envelope(client.get("/v1/memory", headers=headers), 401, "authentication_error", code="invalid_api_key")
+    resp = client.get("/v1/memory", headers=headers)
+    assert_envelope(resp, 401, "authentication_error", code="invalid_api_key")
+    # the challenge HTTP asks of a 401 (RFC 6750): an error attribute only when a key was sent
+    assert resp.headers["WWW-Authenticate"].startswith('Bearer realm="memory-api"')
+    assert ('error="invalid_token"' in resp.headers["WWW-Authenticate"]) == bool(headers)
 
 
 def test_revoked_key_is_401(client, services, make_key):
@@ -193,3 +197,61 @@ def test_redis_unreachable_is_503(tmp_path):
     assert_envelope(resp, 503, "service_unavailable_error", code="store_unavailable")
     assert resp.headers["Retry-After"]
     assert_envelope(client.get("/healthz"), 503, code="store_unavailable")
+
+
+# --- messages that say what is wrong ------------------------------------------------------------------------
+
+def test_a_lowercase_id_is_told_ids_are_upper_case(client, make_key):
+    key = make_key("alice")
+    memory_id = client.post("/v1/memory", json={"content": "x"}, headers=auth(key)).json["id"]
+    lower = "mem_" + memory_id[4:].lower()
+    for path, param in ((f"/v1/memory?after={lower}", "after"), (f"/v1/memory/{lower}", "memory_id")):
+        err = assert_envelope(client.get(path, headers=auth(key)), 400, "invalid_request_error", code="invalid_id")
+        assert f"ids are upper-case (did you mean '{memory_id}')" in err["message"] and err["param"] == param
+    short = assert_envelope(client.get("/v1/memory/mem_nope", headers=auth(key)), 400, "invalid_request_error")
+    assert "it has 4 characters after 'mem_', not 26" in short["message"]
+
+
+def test_a_too_long_metadata_value_names_its_key(client, make_key):
+    resp = client.post("/v1/memory", json={"content": "x", "metadata": {"colour": "y" * 513}},
+                       headers=auth(make_key("alice")))
+    err = assert_envelope(resp, 400, "invalid_request_error", code="string_above_max_length")
+    assert err["message"] == "'metadata.colour' is 513 characters long; the maximum is 512."
+
+
+@pytest.mark.parametrize("query", ["%ff%fe", "tea%ff", "caf%e9"])
+def test_a_query_string_that_is_not_utf8_is_400(client, make_key, query):
+    key = make_key("alice")
+    client.post("/v1/memory", json={"content": "I like tea"}, headers=auth(key))
+    err = assert_envelope(client.get(f"/v1/memory/search?query={query}", headers=auth(key)), 400,
+                          "invalid_request_error", code="invalid_encoding")
+    assert err["param"] == "query"
+    assert client.get("/v1/memory/search?query=caf%C3%A9", headers=auth(key)).status_code == 200  # UTF-8 is fine
+
+
+def test_after_and_before_give_the_range_between_or_a_400(client, make_key):
+    key = make_key("alice")
+    ids = [client.post("/v1/memory", json={"content": f"m{i}"}, headers=auth(key)).json["id"] for i in range(4)]
+    desc = ids[::-1]
+    between = client.get(f"/v1/memory?after={desc[0]}&before={desc[3]}", headers=auth(key)).json
+    assert [m["id"] for m in between["data"]] == desc[1:3]
+    for order, after, before in (("desc", desc[3], desc[0]), ("desc", ids[1], ids[1]), ("asc", ids[3], ids[0])):
+        resp = client.get(f"/v1/memory?order={order}&after={after}&before={before}", headers=auth(key))
+        err = assert_envelope(resp, 400, "invalid_request_error", code="invalid_cursor_range")
+        assert err["param"] == "before"
+    conversations = client.get(f"/v1/conversations?after={desc[0].replace('mem_', 'conv_')}"
+                               f"&before={desc[0].replace('mem_', 'conv_')}", headers=auth(key))
+    assert_envelope(conversations, 400, "invalid_request_error", code="invalid_cursor_range")
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "ISO-8859-1", "utf-16"])
+def test_a_body_in_another_charset_than_utf8_is_415(client, make_key, charset):
+    key = make_key("alice")
+    resp = client.post("/v1/memory", data='{"content": "caf\u00e9"}'.encode("latin-1"),
+                       headers={**auth(key), "Content-Type": f"application/json; charset={charset}"})
+    err = assert_envelope(resp, 415, "invalid_request_error", code="unsupported_media_type")
+    assert err["param"] == "Content-Type" and charset in err["message"]
+    assert client.get("/v1/memory", headers=auth(key)).json["data"] == []
+    ok = client.post("/v1/memory", data='{"content": "caf\u00e9"}'.encode(),
+                     headers={**auth(key), "Content-Type": "application/json; charset=UTF-8"})
+    assert ok.status_code == 200 and ok.json["content"] == "caf\u00e9"

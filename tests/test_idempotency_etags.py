@@ -74,7 +74,6 @@ def test_retried_delete_and_update(client, make_key):
     d2 = client.delete(f"/v1/memory/{mem['id']}", headers=idem(key, "del"))
     assert d1.status_code == d2.status_code == 200 and d2.json == d1.json  # not a 404 on the retry
     mem = client.post("/v1/memory", json={"content": "y"}, headers=auth(key)).json
-    assert mem["duplicate"] is False
     u1 = client.patch(f"/v1/memory/{mem['id']}", json={"content": "z"}, headers=idem(key, "up"))
     u2 = client.patch(f"/v1/memory/{mem['id']}", json={"content": "z"}, headers=idem(key, "up"))
     assert u2.json == u1.json
@@ -91,7 +90,8 @@ def test_window_expiry(client, make_key, redis_client):
     redis_client.delete(records[0])  # as if the window had passed
     again = client.post("/v1/memory", json={"content": "x"}, headers=idem(key, "exp"))
     assert "Idempotent-Replayed" not in again.headers  # processed afresh: a duplicate of the first
-    assert again.json["duplicate"] is True and count(client, key) == 1
+    assert again.status_code == 409 and again.json["error"]["code"] == "duplicate_memory"
+    assert count(client, key) == 1
 
 
 def test_bad_idempotency_key(client, make_key):

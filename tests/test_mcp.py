@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 
 import anyio
 import httpx2
@@ -14,7 +12,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from helpers import REPO, auth, free_port, subprocess_env
+from helpers import REPO, auth, mcp_http_server, subprocess_env
 from memory_api.mcp.server import build_mcp_server
 
 TOOLS = {"add_memory", "batch_add_memories", "search_memories", "list_memories", "get_memory", "update_memory",
@@ -44,15 +42,15 @@ def test_every_tool_in_process(services, client, make_key):
                 assert tool.output_schema and tool.output_schema["type"] == "object"
 
             added = (await call(mcp, "add_memory", content="Alice is allergic to peanuts", tags=["health"])).structured_content
-            assert added["duplicate"] is False and added["memory"]["tags"] == ["health"]
+            assert added["memory"]["tags"] == ["health"]
             memory_id = added["memory"]["id"]
-            dup = (await call(mcp, "add_memory", content="alice is ALLERGIC to peanuts")).structured_content
-            assert dup["duplicate"] is True and dup["memory"]["id"] == memory_id
+            dup = await call(mcp, "add_memory", content="alice is ALLERGIC to peanuts")
+            assert dup.is_error and memory_id in dup.content[0].text and "[duplicate_memory]" in dup.content[0].text
 
             batch = (await call(mcp, "batch_add_memories", memories=[
                 {"content": "Project Falcon launches in March", "scope": "falcon"},
                 {"content": "Prefers tea in the morning", "tags": ["food"]}])).structured_content
-            assert [r["duplicate"] for r in batch["results"]] == [False, False]
+            assert len({r["memory"]["id"] for r in batch["results"]} | {memory_id}) == 3
 
             found = (await call(mcp, "search_memories", query="peanuts allergy")).structured_content
             assert found["memories"][0]["id"] == memory_id and found["memories"][0]["score"] > 0
@@ -69,7 +67,9 @@ def test_every_tool_in_process(services, client, make_key):
                                   "and shellfish", expected_revision=1)).structured_content
             assert updated["revision"] == 2
             stale = await call(mcp, "update_memory", memory_id=memory_id, content="lost update", expected_revision=1)
-            assert stale.is_error and "changed since" in stale.content[0].text
+            assert stale.is_error and "it is at revision 2, not 1" in stale.content[0].text
+            assert "(parameter: expected_revision) [precondition_failed]" in stale.content[0].text
+            assert "If-Match" not in stale.content[0].text
             history = (await call(mcp, "get_memory_history", memory_id=memory_id)).structured_content
             assert history["versions"][0]["content"] == "Alice is allergic to peanuts"
 
@@ -99,6 +99,24 @@ def test_every_tool_in_process(services, client, make_key):
     # what MCP wrote, REST reads
     listed = client.get("/v1/memory", headers=auth(key)).json["data"]
     assert {m["content"] for m in listed} == {"Project Falcon launches in March", "Prefers tea in the morning"}
+
+
+def test_server_info_and_tool_descriptions(services):
+    """serverInfo carries the package's version (not the SDK's default); descriptions carry no docstring
+    indentation."""
+    from importlib.metadata import version
+
+    server = build_mcp_server(services, user="alice")
+
+    async def scenario():
+        async with Client(server) as mcp:
+            info = mcp.server_info
+            assert (info.name, info.version) == ("memory-api", version("memory-api"))
+            for tool in (await mcp.list_tools()).tools:
+                lines = tool.description.splitlines()
+                assert all(line == line.strip() for line in lines), (tool.name, tool.description)
+
+    run(scenario)
 
 
 @pytest.mark.parametrize("tool, arguments, fragment", [
@@ -164,26 +182,8 @@ def test_stdio_server_as_a_desktop_client_launches_it(redis_server, services, cl
 
 @pytest.fixture
 def mcp_http(redis_server, tmp_path):
-    port = free_port()
-    log = open(tmp_path / "mcp.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memory_api.cli", "mcp", "--transport", "http", "--port", str(port)],
-        cwd=REPO, env=subprocess_env(REDIS_URL=redis_server.url, MEMORY_API_LOG_LEVEL="WARNING"),
-        stdout=log, stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx2.get(f"http://127.0.0.1:{port}/", timeout=1)
-            break
-        except httpx2.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "mcp.log").read_text()
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    with mcp_http_server(redis_server, tmp_path) as url:
+        yield url
 
 
 def test_http_transport_with_user_and_service_keys(mcp_http, client, make_key):
@@ -205,15 +205,26 @@ def test_http_transport_with_user_and_service_keys(mcp_http, client, make_key):
     assert [m["content"] for m in client.get("/v1/memory", headers=auth(user_key)).json["data"]] == ["via HTTP as None"]
 
 
-@pytest.mark.parametrize("headers, status", [
-    ({}, 401),
-    ({"Authorization": "Bearer sk-mem-wrong"}, 401),
+@pytest.mark.parametrize("headers, challenge", [
+    ({}, 'Bearer realm="memory-api"'),
+    ({"Authorization": "Bearer sk-mem-wrong"}, 'Bearer realm="memory-api", error="invalid_token"'),
 ])
-def test_http_transport_refuses_bad_keys(mcp_http, headers, status):
+def test_http_transport_refuses_bad_keys_with_a_bearer_challenge(mcp_http, headers, challenge):
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     resp = httpx2.post(mcp_http, json=body, headers={**headers, "Accept": "application/json, text/event-stream"})
-    assert resp.status_code == status
+    assert resp.status_code == 401
     assert resp.json()["error"]["type"] == "authentication_error"
+    assert resp.headers["WWW-Authenticate"].startswith(challenge)
+
+
+def test_http_transport_has_no_oauth_metadata_to_discover(mcp_http):
+    """A 404, not a 401, on the well-known paths OAuth clients probe: this server takes an API key."""
+    base = mcp_http.removesuffix("/mcp")
+    for path in ("/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
+                 "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
+        resp = httpx2.get(base + path, headers={"Authorization": "Bearer sk-mem-wrong"})
+        assert resp.status_code == 404, path
+        assert resp.json()["error"]["type"] == "not_found_error" and path in resp.json()["error"]["message"]
 
 
 def test_http_service_key_needs_a_user(mcp_http, make_key):

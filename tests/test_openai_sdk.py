@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Optional
 
 import openai
 import pytest
 from openai import BaseModel
 from openai.pagination import SyncCursorPage
+
+from helpers import REPO
+
+README = (REPO / "README.md").read_text()
 
 
 class Memory(BaseModel):
@@ -38,15 +43,47 @@ def test_crud_through_sdk(sdk, make_key):
     client = sdk(make_key("alice"))
     mem = create(client, "I prefer window seats", {"topic": "travel"})
     assert mem.object == "memory" and mem.metadata == {"topic": "travel"}
-    assert mem.duplicate is False  # our extra field on create responses
     got = client.get(f"/memory/{mem.id}", cast_to=Memory)
-    assert got.model_dump(exclude={"duplicate"}) == mem.model_dump(exclude={"duplicate"})
+    assert got.model_dump() == mem.model_dump()
     updated = client.patch(f"/memory/{mem.id}", cast_to=Memory, body={"content": "I prefer aisle seats"})
     assert updated.content == "I prefer aisle seats" and updated.id == mem.id
     posted = client.post(f"/memory/{mem.id}", cast_to=Memory, body={"metadata": {"topic": "flights"}})
     assert posted.metadata == {"topic": "flights"} and posted.content == "I prefer aisle seats"
     deleted = client.delete(f"/memory/{mem.id}", cast_to=MemoryDeleted)
     assert deleted == MemoryDeleted(id=mem.id, object="memory.deleted", deleted=True)
+
+
+def test_a_duplicate_create_raises_conflict_error_naming_the_stored_memory(sdk, make_key):
+    client = sdk(make_key("alice"))
+    older = create(client, "My daughter is called Ada.")
+    with pytest.raises(openai.ConflictError) as raised:
+        create(client, "my daughter is called  Ada.")
+    assert raised.value.status_code == 409 and raised.value.code == "duplicate_memory"
+    assert raised.value.body["existing_id"] == older.id and older.id in raised.value.message
+    assert client.get(f"/memory/{older.id}", cast_to=Memory).content == "My daughter is called Ada."
+
+
+def run_example(code: str) -> None:
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    namespace["client"].close()
+
+
+def test_the_readme_sdk_example_leaves_existing_memories_alone(live_server, sdk, make_key, capsys):
+    """The README's SDK example, run as written on a store that has its sentence already, then on an
+    empty one: the user's older memory survives; the example deletes only what it created."""
+    example = re.search(r"```python\n(import openai\n.*?client\.delete.*?)```", README, re.S)
+    assert example, "the README's SDK example moved"
+    key = make_key("alice")
+    code = example.group(1).replace("http://127.0.0.1:8000", live_server.url).replace('"sk-mem-..."', repr(key))
+    client = sdk(key)
+    older = create(client, "My daughter is called Ada.")
+    run_example(code)
+    assert f"stored already as {older.id}" in capsys.readouterr().out
+    assert client.get(f"/memory/{older.id}", cast_to=Memory).content == "My daughter is called Ada."
+    client.delete(f"/memory/{older.id}", cast_to=object)
+    run_example(code)
+    assert client.get("/memory", cast_to=dict)["data"] == []  # created, then deleted: its own memory
 
 
 def test_auto_pagination_walks_every_page(sdk, make_key):

@@ -109,17 +109,21 @@ def test_relevance_ranked_context_puts_the_needed_memory_first(client, make_key)
     assert ranked["word_count"] <= 30
 
 
-def test_duplicates_are_not_stored_twice(client, make_key):
+def test_a_duplicate_create_is_409_naming_the_stored_memory(client, make_key):
     key = make_key("alice")
     first = create(client, key, "I live in Lyon.", tags=["home"])
-    again = create(client, key, "  i LIVE   in lyon.  ")
-    assert again["duplicate"] is True and again["id"] == first["id"] and again["tags"] == ["home"]
+    again = client.post("/v1/memory", json={"content": "  i LIVE   in lyon.  "}, headers=auth(key))
+    assert again.status_code == 409
+    error = again.json["error"]
+    assert error["code"] == "duplicate_memory" and error["type"] == "conflict_error" and error["param"] == "content"
+    assert error["existing_id"] == first["id"] and first["id"] in error["message"]
+    assert "ETag" not in again.headers
     other_scope = create(client, key, "I live in Lyon.", scope="travel")
-    assert other_scope["duplicate"] is False and other_scope["id"] != first["id"]
+    assert other_scope["id"] != first["id"]
     assert len(client.get("/v1/memory", headers=auth(key)).json["data"]) == 2
     client.delete(f"/v1/memory/{first['id']}", headers=auth(key))
     back = create(client, key, "I live in Lyon.")
-    assert back["duplicate"] is False and back["id"] != first["id"]
+    assert back["id"] != first["id"] and "duplicate" not in back
 
 
 def test_quotas_refuse_with_memory_full_and_never_evict(settings, services, make_key):

@@ -28,11 +28,19 @@ def test_batch_create_is_all_or_nothing(client, make_key):
                            headers=auth(key))
     assert too_many.status_code == 400
     existing = create(client, key, "already here")
+    repeated = client.post("/v1/memory/batch", json={"memories": [
+        {"content": "first", "tags": ["a"]}, {"content": "FIRST"}]}, headers=auth(key))
+    assert repeated.status_code == 409 and repeated.json["error"]["code"] == "duplicate_in_batch"
+    assert repeated.json["error"]["param"] == "memories[1].content" and "memories[0]" in repeated.json["error"]["message"]
+    stored = client.post("/v1/memory/batch", json={"memories": [
+        {"content": "first"}, {"content": "already  here"}]}, headers=auth(key))
+    assert stored.status_code == 409 and stored.json["error"]["code"] == "duplicate_memory"
+    assert stored.json["error"]["param"] == "memories[1].content"
+    assert stored.json["error"]["existing_id"] == existing["id"] and existing["id"] in stored.json["error"]["message"]
+    assert len(listed(client, key)) == 1  # all or nothing: "first" was not stored either
     ok = client.post("/v1/memory/batch", json={"memories": [
-        {"content": "first", "tags": ["a"]}, {"content": "FIRST"}, {"content": "already  here"},
-        {"content": "second", "scope": "p"}]}, headers=auth(key)).json
-    assert [m["duplicate"] for m in ok["data"]] == [False, True, True, False]
-    assert ok["data"][1]["id"] == ok["data"][0]["id"] and ok["data"][2]["id"] == existing["id"]
+        {"content": "first", "tags": ["a"]}, {"content": "first", "scope": "p"}]}, headers=auth(key)).json
+    assert [m["scope"] for m in ok["data"]] == [None, "p"] and "duplicate" not in ok["data"][0]
     assert len(listed(client, key)) == 3
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -201,3 +202,18 @@ def test_gunicorn_wsgi_app_with_redis_url(tmp_path, redis_server, redis_client):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_serve_on_a_busy_port_says_so_and_exits_without_claiming_to_serve(redis_server):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "memory_api.cli", "serve", "--port", str(port), "--workers", "1"],
+            cwd=REPO, env=subprocess_env(REDIS_URL=redis_server.url, MEMORY_API_LOG_LEVEL="WARNING"),
+            capture_output=True, text=True, timeout=60,
+        )
+    assert proc.returncode == 1
+    assert f"memory-api: cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "serving on" not in proc.stdout

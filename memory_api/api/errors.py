@@ -7,7 +7,6 @@ import logging
 from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .. import metrics
 from ..errors import ApiError, InvalidRequest, ServerError, error_for_status, render_error
 from .parsing import json_response
 from .provider_headers import relayed_provider_headers
@@ -79,16 +78,10 @@ def handle_http_exception(exc: HTTPException):
     if "messages" in data:
         return render(validation_error(data["messages"]))
     status = exc.code or 500
-    if status == 429:  # only flask-limiter raises a 429 HTTPException; the provider's 429 is an ApiError
-        recorder = metrics.active()
-        if recorder is not None:
-            recorder.rate_limit_refused()
     message = {
         404: f"Unknown URL: {request.method} {request.path}.",
         405: f"Method {request.method} is not allowed on {request.path}.",
         413: "The request body is too large.",
-        # flask-limiter's description is the limit itself, e.g. "600 per 1 minute"
-        429: f"Rate limit exceeded for this API key ({exc.description}); retry after Retry-After seconds.",
     }.get(status, exc.description or exc.name)
     err = error_for_status(status, message)
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:

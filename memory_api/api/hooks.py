@@ -7,10 +7,12 @@ import re
 import time
 import uuid
 
+from urllib.parse import unquote_to_bytes
+
 from flask import Flask, g, request
 
 from .. import metrics
-from ..errors import PayloadTooLarge, UnsupportedMediaType
+from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ..services.auth import USER_HEADER
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import IDEMPOTENT_METHODS, begin_idempotency, finish_idempotency
@@ -19,6 +21,34 @@ from .parsing import services, view_attribute
 access_log = logging.getLogger("memory_api.access")
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_UTF8_CHARSETS = frozenset(("utf-8", "utf8"))
+
+
+def check_query_encoding(query_string: bytes) -> None:
+    """400 for a query parameter that is not UTF-8 once percent-decoded. werkzeug would read it with
+    U+FFFD in place of the bad bytes, and a search for that would quietly find nothing."""
+    if query_string.isascii() and b"%" not in query_string:
+        return
+    for pair in query_string.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        try:
+            for part in (name, value):
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            shown = unquote_to_bytes(name).decode("utf-8", "replace")
+            raise InvalidRequest(f"Query parameter '{shown}' is not valid UTF-8 (once percent-decoded).",
+                                 param=shown, code="invalid_encoding") from None
+
+
+def check_body_charset(req) -> None:
+    """415 for a body declared in a charset other than UTF-8: JSON (RFC 8259) and JSON Lines are UTF-8,
+    and reading latin-1 bytes as UTF-8 would store other characters than the client sent."""
+    charset = req.mimetype_params.get("charset")
+    if charset is not None and charset.strip().lower() not in _UTF8_CHARSETS:
+        raise UnsupportedMediaType(
+            f"Unsupported charset {charset!r}: send the body as UTF-8 (charset=utf-8, or no charset).",
+            param="Content-Type",
+        )
 
 
 def authenticate_request():
@@ -38,6 +68,7 @@ def authenticate_request():
                     f"{' or '.join(accepted or ('application/json',))}.",
                     param="Content-Type",
                 )
+        check_body_charset(req)
     if method in IDEMPOTENT_METHODS and IDEMPOTENCY_HEADER in headers:
         return begin_idempotency(req)
     return None
@@ -55,6 +86,7 @@ def register_request_hooks(app: Flask) -> None:
         ctx.started = time.perf_counter()
         incoming = req.headers.get("X-Request-Id", "")
         ctx.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
+        check_query_encoding(req.query_string)
         if req.method in _BODY_METHODS or req.content_length:
             # A view may name the setting that bounds its body (import and chat take large ones).
             max_body = getattr(settings, view_attribute("max_body_setting") or "max_body_bytes")

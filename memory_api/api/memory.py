@@ -59,12 +59,12 @@ class Memories(MethodView):
     @writes(blp)
     def post(self, body):
         """Store a memory. Word and token counts are computed once, at write time. An equal memory
-        (same content, ignoring case and spacing, and same scope) is not stored twice: the existing
-        one is returned with `duplicate: true`."""
+        (same content, ignoring case and spacing, and same scope) is not stored twice: 409
+        `duplicate_memory`, naming the stored one in the message and in `error.existing_id`."""
         created = services().memories.create(
             principal().user_id, body["content"], body.get("metadata"), tags=body.get("tags"),
             scope=body.get("scope"), memory_id=idempotent_id(MEMORY_PREFIX))
-        return memory_response(created.memory, {"duplicate": created.duplicate})
+        return memory_response(created.memory)
 
     @blp.doc(operationId="deleteAllMemories", summary="Delete all memories")
     @blp.arguments(DeleteAllQuery(), location="query", as_kwargs=True)
@@ -116,13 +116,13 @@ class MemoryById(MethodView):
     def delete(self, memory_id):
         """Delete permanently."""
         memory = services().memories.delete(principal().user_id, memory_id,
-                                            expected_versions=if_match_versions())
+                                            expected_versions=if_match_versions(), revisions_param="If-Match")
         return json_response({"id": memory.id, "object": "memory.deleted", "deleted": True})
 
 
 def _update(body: dict, memory_id: str):
     memory = services().memories.update(principal().user_id, memory_id, body,
-                                        expected_versions=if_match_versions())
+                                        expected_versions=if_match_versions(), revisions_param="If-Match")
     return memory_response(memory)
 
 

@@ -86,11 +86,13 @@ class MemoryBatch(MethodView):
     @documents_errors(blp, 409, 413, 415)
     @writes(blp)
     def post(self, body):
-        """All or nothing: an invalid memory (400 naming it) or a full quota (409) stores none."""
+        """All or nothing: an invalid memory (400 naming it), one equal to a stored memory (409
+        `duplicate_memory`, with `error.existing_id`) or to an earlier one of the batch (409
+        `duplicate_in_batch`), or a full quota (409) stores none."""
         nonce = idempotent_id(MEMORY_PREFIX)
         created = services().memories.create_batch(principal().user_id, body["memories"],
                                                    id_prefix=nonce[:-6] if nonce else None)
-        data = [{**c.memory.to_api(), "duplicate": c.duplicate} for c in created]
+        data = [c.memory.to_api() for c in created]
         return json_response({"object": "list", "data": data, "has_more": False})
 
 

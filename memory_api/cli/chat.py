@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from typing import TextIO
+from urllib.parse import quote
 
 import click
 import openai
@@ -28,6 +29,8 @@ def run_chat(url: str, key: str, *, model: str | None, conversation_id: str | No
     try:
         if conversation_id is None:
             conversation_id = client.post("/conversations", cast_to=dict, body={})["id"]
+        else:  # one to continue must exist (and be the caller's) before the first turn, not after it
+            client.get(f"/conversations/{quote(conversation_id, safe='')}", cast_to=dict)
     except openai.APIConnectionError:
         print(f"error: cannot reach memory-api at {url}", file=sys.stderr)
         return 1

@@ -63,7 +63,7 @@ def add(user: str, content: str, tags: tuple[str, ...], scope: str | None, metad
     with open_services() as services:
         created = services.memories.create(user, content, _metadata(metadata), tags=list(tags) or None,
                                            scope=scope)
-    _echo({**_memory(created.memory), "duplicate": created.duplicate})
+    _echo(_memory(created.memory))
 
 
 @memory_group.command("list")

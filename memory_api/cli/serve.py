@@ -11,6 +11,7 @@ which, if nothing else uses it, is shut down with its append-only file synced.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from typing import Callable
 
@@ -87,14 +88,32 @@ def _warm_up_worker(worker) -> None:
         services.warm_up()
 
 
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (None if it can). gunicorn would retry a busy port five times,
+    a second apart, and only then give up: checked first, a busy port is said at once."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
+
+
 def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -> int:
-    """Run the service until it is stopped; returns gunicorn's exit status."""
+    """Run the service until it is stopped; returns gunicorn's exit status (1 if it cannot listen)."""
     from ..logs import configure_logging
     from ..services import Services
     from ..store.embedded import EmbeddedRedis
     from ..store.supervisor import EmbeddedRedisSupervisor
 
     configure_logging(settings.log_level, settings.log_format)  # the master's own lines (the supervisor's) too
+    problem = cannot_listen(settings.host, settings.port)
+    if problem:
+        print(f"memory-api: {problem}", file=sys.stderr)
+        return 1
     embedded = supervisor = None
     if settings.uses_embedded_redis:
         embedded = EmbeddedRedis.attach(settings.data_dir)
@@ -123,11 +142,16 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
             announce(f"memory-api: {store_in_use(settings)}")
         for line in recall:
             announce(f"memory-api: {line}")
-        announce(f"memory-api: serving on http://{settings.host}:{settings.port}")
-        if settings.metrics:
-            announce("memory-api: Prometheus metrics at /metrics (a service key reads them)")
         sys.stdout.flush()
-        server = GunicornServer(lambda: create_app(settings), {**gunicorn_options(settings), **metrics_options})
+
+        def serving(arbiter) -> None:  # gunicorn's when_ready: the socket is bound, workers are coming
+            announce(f"memory-api: serving on http://{settings.host}:{settings.port}")
+            if settings.metrics:
+                announce("memory-api: Prometheus metrics at /metrics (a service key reads them)")
+            sys.stdout.flush()
+
+        server = GunicornServer(lambda: create_app(settings),
+                                {**gunicorn_options(settings), **metrics_options, "when_ready": serving})
         try:
             server.run()
         except SystemExit as exc:

@@ -6,30 +6,43 @@ import json
 
 import anyio
 
-from ..errors import ApiError, render_error
+from ..errors import ApiError, NotFound, render_error
 from ..services import Services
 from ..services.auth import USER_HEADER
 from .server import build_mcp_server
 
 
 class ApiKeyMiddleware:
-    """ASGI middleware for the HTTP transport: refuse requests without a valid API key.
+    """ASGI middleware for the HTTP transport: count the request against its key's rate limit, then
+    refuse it without a valid API key.
 
-    The same check as REST (KeyService.authenticate, with its short cache); the
-    tools then read the caller from the same headers. Refusals use REST's
-    error envelope.
+    The same checks as REST (RateLimits.check, one budget per key shared with
+    /v1; KeyService.authenticate, with its short cache); the tools then read the
+    caller from the same headers. Refusals use REST's error envelope.
     """
 
     def __init__(self, app, services: Services) -> None:
         self._app = app
         self._keys = services.keys
+        self._rate_limits = services.rate_limits
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        if path.startswith("/.well-known/"):
+            # We serve no OAuth or OpenID metadata: a 404 tells a client (the MCP Inspector) that this server
+            # takes an API key, where a 401 would send it looking for an OAuth server.
+            await _send_json(send, *render_error(NotFound(f"Unknown URL: {scope.get('method', 'GET')} {path}.",
+                                                          code="not_found")))
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        client = scope.get("client")
         try:
+            if self._rate_limits.enabled:
+                await anyio.to_thread.run_sync(self._rate_limits.check, headers.get("authorization"),
+                                               client[0] if client else None, path)
             await anyio.to_thread.run_sync(self._keys.authenticate, headers.get("authorization"),
                                            headers.get(USER_HEADER.lower()))
         except ApiError as err:  # StoreUnavailable included

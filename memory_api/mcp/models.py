@@ -28,8 +28,7 @@ def memory_out(memory: Memory) -> MemoryOut:
 
 
 class AddResult(BaseModel):
-    memory: MemoryOut
-    duplicate: bool = Field(description="true: an equal memory existed; it is returned and nothing was stored")
+    memory: MemoryOut = Field(description="The memory as stored (always a new one)")
 
 
 class BatchAddResult(BaseModel):

@@ -35,17 +35,17 @@ def register(tool) -> None:
                    metadata: Optional[dict[str, str]] = None) -> AddResult:
         """Remember one durable fact about the user (one fact per memory). tags: short labels;
         scope: a project or conversation name to keep it out of other projects' chats (omit for global).
-        If an equal memory exists in that scope, it is returned with duplicate=true and nothing is stored."""
+        If an equal memory exists in that scope, nothing is stored and the error names it [duplicate_memory]:
+        update that one instead."""
         created = memories.create(tool.user(ctx), content, metadata, tags=tags, scope=scope)
-        return AddResult(memory=memory_out(created.memory), duplicate=created.duplicate)
+        return AddResult(memory=memory_out(created.memory))
 
     @tool
     def batch_add_memories(ctx: Context, memories: list[NewMemory]) -> BatchAddResult:  # noqa: F811
         """Remember several facts at once, all or nothing: if one is invalid, none is stored and the
-        error names it (e.g. memories[3].content)."""
+        error names it (e.g. memories[3].content); so is a memory equal to a stored one [duplicate_memory]."""
         created = services.memories.create_batch(tool.user(ctx), [m.model_dump() for m in memories])
-        return BatchAddResult(results=[AddResult(memory=memory_out(c.memory), duplicate=c.duplicate)
-                                       for c in created])
+        return BatchAddResult(results=[AddResult(memory=memory_out(c.memory)) for c in created])
 
     @tool
     def search_memories(ctx: Context, query: str, limit: Optional[int] = None,

@@ -16,6 +16,7 @@ from ..store.conversations import ConversationStore
 from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
+from ..store.rate_limits import rate_limit_storage
 from ..store.redis import RedisStore
 from ..store.stream_slots import StreamSlotStore
 from ..store.vectors import VectorStore
@@ -29,6 +30,7 @@ from .idempotency import IdempotencyService
 from .memories import MemoryService
 from .portability import Portability
 from .provider_api import ProviderApi
+from .rate_limits import RateLimits
 from .reindex import Reindexer
 from .responses import ResponsesService
 from .search import SearchBounds, SearchService
@@ -56,6 +58,7 @@ class Services:
     idempotency: IdempotencyService
     provider: ProviderApi  # the provider's /models and /responses, relayed
     responses: ResponsesService
+    rate_limits: RateLimits
 
     @classmethod
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
@@ -74,11 +77,12 @@ class Services:
                                  rules=rules)
         conversations = ConversationService(ConversationStore(redis_store), upstream, settings, rules)
         provider = ProviderApi(upstream, serves_responses=settings.upstream_responses)
+        keys = KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds)
         return cls(
             settings=settings,
             redis=redis_store,
             rules=rules,
-            keys=KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds),
+            keys=keys,
             memories=memories,
             search=search,
             stats=StatsService(memory_store),
@@ -93,6 +97,8 @@ class Services:
                                            lease_seconds=settings.request_lease_seconds),
             provider=provider,
             responses=ResponsesService(context, provider),
+            rate_limits=RateLimits(keys, settings.rate_limit, settings.rate_limit_paths,
+                                   lambda: rate_limit_storage(redis_store)),
         )
 
     def check_health(self) -> None:

@@ -151,6 +151,14 @@ class KeyService:
             raise PermissionDenied("Only a service key may read this.", code="service_key_required")
         return record
 
+    def identify(self, authorization: str | None) -> str | None:
+        """The id of the valid key in an Authorization header, however its scheme is spelled; None
+        without one (a StoreUnavailable still raises). Rate limits count by it."""
+        try:
+            return self._lookup(_bearer_token(authorization)).id
+        except AuthenticationFailed:
+            return None
+
     def _lookup(self, secret: str) -> ApiKeyRecord:
         key_hash = hash_secret(secret)
         now = time.monotonic()
@@ -159,7 +167,7 @@ class KeyService:
             return cached[1]
         record = self._store.find(_lookup_part(key_hash))
         if record is None or not hmac.compare_digest(record.sha256, key_hash):
-            raise AuthenticationFailed("Incorrect API key provided.")
+            raise AuthenticationFailed("Incorrect API key provided.", key_given=True)
         with self._cache_lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -177,6 +185,6 @@ def _bearer_token(authorization: str | None) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > _MAX_HEADER_KEY:
         raise AuthenticationFailed(
-            "Malformed Authorization header: expected 'Bearer YOUR_KEY'."
+            "Malformed Authorization header: expected 'Bearer YOUR_KEY'.", key_given=True
         )
     return token

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..errors import ApiError, Conflict, InvalidRequest, NotFound
-from ..ids import CONVERSATION_PREFIX, is_conversation_id, new_conversation_id
+from ..ids import CONVERSATION_PREFIX, id_problem, is_conversation_id, new_conversation_id
 from ..models import Page
 from ..store.conversations import ConversationState, ConversationStore, LockLost, StoredMessage, encode_message
 from ..tokens import count_tokens
 from ..validation import InputRules, check_scope
-from .pagination import cursor_walk
+from .pagination import check_cursor_range, cursor_walk
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ def message_tokens(message: dict[str, Any]) -> int:
 def check_conversation_id(value: object, *, param: str = "conversation_id") -> str:
     if not isinstance(value, str) or not is_conversation_id(value):
         raise InvalidRequest(
-            f"Invalid conversation id {str(value)[:80]!r}: expected '{CONVERSATION_PREFIX}' followed by 26 "
-            "characters.",
+            f"Invalid conversation id {str(value)[:80]!r}: {id_problem(value, CONVERSATION_PREFIX)}. A "
+            f"conversation id is '{CONVERSATION_PREFIX}' followed by 26 characters of Crockford base32.",
             param=param,
             code="invalid_id",
         )
@@ -143,6 +143,7 @@ class ConversationService:
         for name, value in (("after", after), ("before", before)):
             if value is not None:
                 check_conversation_id(value, param=name)
+        check_cursor_range(order, after, before)
         walk = cursor_walk(order, after, before)
         ids = walk.page(self._store.page_ids(user_id, walk.walk, count=limit + 1), limit)
         items = [_ListedConversation(state, count) for state, count in self._store.load_many(user_id, ids.items)]

@@ -12,15 +12,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
+from ..errors import ApiError, Conflict, InvalidRequest, NotFound, PreconditionFailed
 from ..ids import memory_id_bounds, new_memory_id
 from ..models import Filters, Memory, Page
 from ..store.memories import MemoryStore
-from ..store.records import Indexed, QuotaExceeded, WriteResult
+from ..store.records import DuplicateContent, Indexed, QuotaExceeded, WriteResult
 from ..text import ANALYZER_VERSION, analyze
 from ..tokens import count_tokens, count_words
 from ..validation import InputRules, check_memory_id, check_scope
-from .pagination import cursor_walk
+from .pagination import check_cursor_range, cursor_walk
 from .semantic import SemanticIndex
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,24 @@ def _memory_full(err: QuotaExceeded, quota_memories: int, quota_words: int) -> C
     )
 
 
+def _duplicate(err: DuplicateContent, items: list[tuple[Memory, Indexed]], param: str) -> ApiError:
+    """409 duplicate_memory naming the stored memory a new one equals (in the message and in
+    `existing_id`); within one batch, 409 duplicate_in_batch naming both items (none is stored yet, so
+    there is no existing id to give)."""
+    new_ids = [memory.id for memory, _ in items]
+    where = f"{param}[{err.index}]." if param else ""
+    if err.equal_to in new_ids:
+        return Conflict(
+            f"'{where}content' repeats '{param}[{new_ids.index(err.equal_to)}].content' (the same content, "
+            "ignoring case and spacing, in the same scope); nothing was stored.",
+            param=f"{where}content", code="duplicate_in_batch")
+    prefix = f"'{where}content': " if where else ""
+    return Conflict(
+        f"{prefix}Memory '{err.equal_to}' already has this content (ignoring case and spacing, in the same "
+        "scope); nothing was stored. Update or delete that memory instead.",
+        param=f"{where}content", code="duplicate_memory", extra={"existing_id": err.equal_to})
+
+
 def indexed(text: str) -> Indexed:
     """The search-index and duplicate data of a memory's content (memory_api/text.py rules)."""
     frequencies, fingerprint = analyze(text)
@@ -55,8 +73,7 @@ def indexed(text: str) -> Indexed:
 
 @dataclass(frozen=True)
 class Created:
-    memory: Memory
-    duplicate: bool  # an equal memory (same content and scope) existed: that one is returned
+    memory: Memory  # as stored: new, or stored by an earlier try of the same Idempotency-Key
 
 
 class MemoryService:
@@ -92,29 +109,33 @@ class MemoryService:
         write, so a failing embedding provider leaves nothing half-written."""
         return self.semantic.document_vectors(texts) if self.semantic else None
 
-    def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]]) -> list[Created]:
+    def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]], *, param: str = "") -> list[Created]:
         try:
             results = self.store.create_many(user_id, items, max_count=self.quota_memories,
                                               max_words=self.quota_words,
                                               embeddings=self.embeddings([m.content for m, _ in items]))
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None
+        except DuplicateContent as err:
+            raise _duplicate(err, items, param) from None
         for status, memory in results:
             log.debug("%s %s for %s: %r", status, memory.id, user_id, memory.content)
-        return [Created(memory, status == "duplicate") for status, memory in results]
+        return [Created(memory) for _, memory in results]
 
     def create(self, user_id: str, content: object, metadata: object = None, *, tags: object = None,
                scope: object = None, memory_id: str | None = None) -> Created:
         """Store a new memory; word and token counts are computed once, here.
 
-        A memory equal to one the user has in the same scope is not stored twice:
-        the existing one comes back, marked duplicate. `memory_id` (from an
+        A memory equal to one the user has in the same scope (ignoring case and
+        spacing) is refused with 409 duplicate_memory naming the stored one, so a
+        create is never mistaken for a new memory. `memory_id` (from an
         Idempotency-Key's reservation) makes a retried create a no-op.
         """
         return self._store_new(user_id, [self._new(content, metadata, tags, scope, memory_id=memory_id)])[0]
 
     def create_batch(self, user_id: str, items: object, *, id_prefix: str | None = None) -> list[Created]:
-        """Up to max_batch memories at once, all or nothing (any invalid item: 400 naming it, nothing stored)."""
+        """Up to max_batch memories at once, all or nothing: any invalid item (400 naming it), one equal to a
+        stored memory (409 duplicate_memory) or to an earlier item (409 duplicate_in_batch) stores none."""
         self.rules.batch(items, param="memories", what="memories")
         prepared = []
         for i, item in enumerate(items):
@@ -123,7 +144,7 @@ class MemoryService:
             memory_id = f"{id_prefix}{i:06d}" if id_prefix else None
             prepared.append(self._new(item.get("content"), item.get("metadata"), item.get("tags"),
                                       item.get("scope"), memory_id=memory_id, param=f"memories[{i}]."))
-        return self._store_new(user_id, prepared)
+        return self._store_new(user_id, prepared, param="memories")
 
     def get(self, user_id: str, memory_id: str) -> Memory:
         check_memory_id(memory_id)
@@ -133,11 +154,12 @@ class MemoryService:
         return memory
 
     def update(self, user_id: str, memory_id: str, changes: dict[str, Any], *,
-               expected_versions: list[str] | None = None) -> Memory:
+               expected_versions: list[str] | None = None, revisions_param: str = "expected_revision") -> Memory:
         """Change any of content, metadata, tags, scope (given keys only; metadata and tags are
         replaced whole, a null scope makes the memory global). The previous version goes to history.
-        With `expected_versions` it happens only if the memory is at one of them (else 412): each a
-        Memory.version (If-Match) or a bare revision (MCP's expected_revision)."""
+        With `expected_versions` it happens only if the memory is at one of them (else 412 naming
+        `revisions_param`, the door's name for them): each a Memory.version (REST's If-Match) or a bare
+        revision (MCP's expected_revision)."""
         check_memory_id(memory_id)
         if not changes:
             raise InvalidRequest("Nothing to update: give content, metadata, tags and/or scope.",
@@ -158,16 +180,17 @@ class MemoryService:
             )
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None
-        memory = self._settled(memory_id, result)
+        memory = self._settled(memory_id, result, expected_versions, revisions_param)
         log.debug("updated %s for %s: %r", memory_id, user_id, memory.content)
         return memory
 
-    def delete(self, user_id: str, memory_id: str, *, expected_versions: list[str] | None = None) -> Memory:
+    def delete(self, user_id: str, memory_id: str, *, expected_versions: list[str] | None = None,
+               revisions_param: str = "expected_revision") -> Memory:
         """Delete permanently (with its history); returns the memory as it was. `expected_versions`:
         as for update."""
         check_memory_id(memory_id)
         [result] = self.store.delete_many(user_id, [memory_id], expected_versions=expected_versions)
-        return self._settled(memory_id, result)
+        return self._settled(memory_id, result, expected_versions, revisions_param)
 
     def delete_batch(self, user_id: str, memory_ids: object) -> list[tuple[str, bool]]:
         """Delete up to max_batch ids; per id (id, deleted). Unknown ids are reported, not errors."""
@@ -186,13 +209,21 @@ class MemoryService:
             total += sum(result.ok for result in self.store.delete_many(user_id, ids))
 
     @staticmethod
-    def _settled(memory_id: str, result: WriteResult) -> Memory:
+    def _settled(memory_id: str, result: WriteResult, expected: list[str] | None, revisions_param: str) -> Memory:
         if result.missing:
             raise _not_found(memory_id)
         if not result.ok:
+            assert result.memory is not None
+            if revisions_param == "If-Match":  # REST: versions are ETags
+                now = f"its ETag is now {result.memory.etag}"
+                wanted = "not " + ", ".join('"%s"' % v for v in expected) if expected else ""
+            else:
+                now = f"it is at revision {result.memory.revision}"
+                wanted = f"not {' or '.join(map(str, expected))}" if expected else ""
             raise PreconditionFailed(
-                f"Memory '{memory_id}' has changed since the version you sent in If-Match.",
-                param="If-Match",
+                f"Memory '{memory_id}' has changed: {now}{', ' + wanted if wanted else ''}. "
+                "Nothing was written; read it again, then retry.",
+                param=revisions_param,
             )
         assert result.memory is not None
         return result.memory
@@ -205,6 +236,7 @@ class MemoryService:
             check_memory_id(after, param="after")
         if before is not None:
             check_memory_id(before, param="before")
+        check_cursor_range(order, after, before)
         lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
         walk = cursor_walk(order, after, before, lowest=lowest, highest=highest)
         return walk.page(self.store.page(user_id, walk.walk, count=limit + 1, filters=filters), limit)

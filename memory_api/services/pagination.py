@@ -3,13 +3,15 @@
 Ids sort by creation time, so a cursor is only a position in id order: it
 keeps working after the object it names is deleted, and paging while others
 write never repeats or skips an object that existed throughout. `after`
-continues past an id in list order; `before` gives the page just before one.
+continues past an id in list order; `before` gives the page just before one;
+both give what lies strictly between them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InvalidRequest
 from ..models import IdWalk, Page
 
 
@@ -40,3 +42,17 @@ def cursor_walk(order: str, after: str | None, before: str | None, *, lowest: st
     walk = IdWalk(newest_first=newest_first != walk_back, above=above, below=below, lowest=lowest or None,
                   highest=highest or None)
     return CursorWalk(walk, walk_back)
+
+
+def check_cursor_range(order: str, after: str | None, before: str | None) -> None:
+    """With both cursors the page is what lies strictly between them in list order: refuse a pair that
+    leaves nothing between (`before` not past `after`), which would otherwise answer an empty list."""
+    if after is None or before is None:
+        return
+    newest_first = order == "desc"
+    if (before >= after) if newest_first else (before <= after):
+        older_or_newer = "an older" if newest_first else "a newer"
+        raise InvalidRequest(
+            f"With order={order}, 'before' must be {older_or_newer} id than 'after': the page is what lies "
+            f"between them in list order, and nothing lies after {after!r} and before {before!r}.",
+            param="before", code="invalid_cursor_range")

@@ -199,5 +199,5 @@ def deployment_meta() -> str:
 
 
 def rate_limit_prefix() -> str:
-    """The prefix of flask-limiter's counters (the `limits` library names the keys after it)."""
+    """The prefix of the rate-limit counters (the `limits` library names the keys after it)."""
     return f"{PREFIX}-ratelimit"

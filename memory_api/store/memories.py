@@ -19,6 +19,7 @@ from ..models import Filters, IdWalk, Memory
 from . import keys
 from .lex import lex_bounds
 from .records import (
+    DuplicateContent,
     Indexed,
     QuotaExceeded,
     WriteResult,
@@ -87,11 +88,13 @@ class MemoryStore:
 
     @confirms_persistence
     def create_many(self, user_id: str, memories: list[tuple[Memory, Indexed]], *, max_count: int = 0,
-                    max_words: int = 0, return_duplicates: bool = True, pipe: Any = None,
+                    max_words: int = 0, refuse_duplicates: bool = True, pipe: Any = None,
                     embeddings: list[bytes] | None = None):
-        """Store new memories, all or nothing; per memory ("created"|"exists"|"duplicate", Memory).
+        """Store new memories, all or nothing; per memory ("created"|"exists", Memory).
 
-        Raises QuotaExceeded (nothing stored) when they would break a quota.
+        Raises QuotaExceeded (nothing stored) when they would break a quota, and
+        DuplicateContent (nothing stored) when one equals a stored memory in its
+        scope or an earlier one of `memories`, unless `refuse_duplicates` is off.
         With `pipe`, the call is queued and nothing is returned. `embeddings`
         (FP32, one per memory) go into the vector set.
         """
@@ -103,12 +106,14 @@ class MemoryStore:
             items.append({"id": memory.id, "rec": record_of(memory, indexed.version), "terms": indexed.terms,
                           "len": indexed.length, "fp": indexed.fingerprint,
                           "vec": blobs.add(embeddings[i] if embeddings else None)})
-        plan = {"max_count": max_count, "max_words": max_words, "dup": return_duplicates, "items": items}
+        plan = {"max_count": max_count, "max_words": max_words, "dup": refuse_duplicates, "items": items}
         reply = self._run("CREATE_MEMORIES", declared, plan, pipe, blobs)
         if pipe is not None:
             return None
         if text(reply[0]) == "full":
             raise QuotaExceeded(text(reply[1]))
+        if text(reply[0]) == "duplicate":
+            raise DuplicateContent(int(reply[1]), text(reply[2]))
         return [(text(reply[i]), decode_record(reply[i + 1], reply[i + 2])) for i in range(0, len(reply), 3)]
 
     @confirms_persistence

@@ -190,21 +190,24 @@ end
 """
 
 CREATE_MEMORIES = PRELUDE + """
--- Plan: max_count, max_words (0: no quota), dup (true: return an existing duplicate instead of
--- storing), items: [{id, rec (the record without n), terms, len, fp, vec}].
--- All or nothing: returns {'full', 'count'|'words'} and stores nothing when over quota, else
--- per memory {status, id, record} with status 'created', 'exists' (that id is stored already:
--- a retried create) or 'duplicate' (id: the stored memory with the same content and scope).
+-- Plan: max_count, max_words (0: no quota), dup (true: refuse a memory equal to a stored one or to an
+-- earlier one of the plan), items: [{id, rec (the record without n), terms, len, fp, vec}].
+-- All or nothing: returns {'full', 'count'|'words'} when over quota, {'duplicate', index (0-based), id
+-- it equals} on a duplicate, and stores nothing then; else per memory {status, id, record} with status
+-- 'created' or 'exists' (that id is stored already: a retried create).
 local plan, new_count, new_words, seen = {}, 0, 0, {}
-for _, item in ipairs(P.items) do
+for i, item in ipairs(P.items) do
   local rec = item.rec
   local field = dedup_field(rec.s, item.fp)
-  local dup = P.dup and (seen[field] or redis.call('HGET', DEDUP, field))
   if redis.call('HEXISTS', ITEMS, item.id) == 1 then
     plan[#plan + 1] = {'exists', item.id}
-  elseif dup and (seen[field] or redis.call('HEXISTS', ITEMS, dup) == 1) then
-    plan[#plan + 1] = {'duplicate', dup}
   else
+    if P.dup then
+      local dup = seen[field] or redis.call('HGET', DEDUP, field)
+      if dup and (seen[field] or redis.call('HEXISTS', ITEMS, dup) == 1) then
+        return {'duplicate', i - 1, dup}
+      end
+    end
     plan[#plan + 1] = {'created', item.id, rec, item}
     new_count, new_words = new_count + 1, new_words + rec.w
     seen[field] = item.id

@@ -86,6 +86,15 @@ class QuotaExceeded(Exception):
         self.what = what  # "count" or "words"
 
 
+class DuplicateContent(Exception):
+    """A new memory equals one already stored, or an earlier one of the same batch (nothing was stored)."""
+
+    def __init__(self, index: int, equal_to: str) -> None:
+        super().__init__(equal_to)
+        self.index = index  # which of the new memories
+        self.equal_to = equal_to  # the id it equals: a stored memory's, or another new one's
+
+
 def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else value
 

@@ -204,7 +204,9 @@ class MemoryListQuery(FilterQuery, PageQuery):
         metadata={"description": "Return the page after this memory id.", "pattern": MEMORY_ID_PATTERN}
     )
     before = fields.String(
-        metadata={"description": "Return the page before this memory id.", "pattern": MEMORY_ID_PATTERN}
+        metadata={"description": "Return the page before this memory id. With `after`: what lies between them "
+                                 "in list order (400 invalid_cursor_range if nothing can).",
+                  "pattern": MEMORY_ID_PATTERN}
     )
 
 
@@ -222,9 +224,6 @@ class MemoryObject(ma.Schema):
     token_count = fields.Integer(required=True, metadata={"description": "Tokens (tiktoken o200k_base)."})
     tags = fields.List(fields.String(), required=True)
     scope = fields.String(required=True, allow_none=True, metadata={"description": "null: a global memory."})
-    duplicate = fields.Boolean(metadata={
-        "description": "On create only: true when an equal memory (same content and scope) existed; "
-                       "that memory is returned and nothing new was stored."})
 
 
 def list_of(name: str, item: type[ma.Schema], *, cursors: bool = True) -> type[ma.Schema]:
@@ -284,6 +283,8 @@ class ErrorDetail(ma.Schema):
     type = fields.String(required=True)
     param = fields.String(required=True, allow_none=True)
     code = fields.String(required=True, allow_none=True)
+    existing_id = fields.String(metadata={
+        "description": "With code `duplicate_memory`: the id of the stored memory the new one equals."})
 
 
 class ErrorEnvelope(ma.Schema):

@@ -20,7 +20,9 @@ class ConversationCreateRequest(StrictSchema):
 class ConversationListQuery(PageQuery):
     after = fields.String(metadata={"description": "Return the page after this conversation id.",
                                     "pattern": CONVERSATION_ID_PATTERN})
-    before = fields.String(metadata={"description": "Return the page before this conversation id.",
+    before = fields.String(metadata={"description": "Return the page before this conversation id. With `after`: "
+                                                    "what lies between them in list order (400 "
+                                                    "invalid_cursor_range if nothing can).",
                                      "pattern": CONVERSATION_ID_PATTERN})
 
 
