@@ -73,7 +73,11 @@ def _unavailable(exc: Exception) -> StoreUnavailable:
     return StoreUnavailable()
 
 
-def _translated(exc: redis.exceptions.RedisError) -> BaseException:
+# What redis-py raises (its cluster client's "no node reachable" is not a RedisError).
+_REDIS_ERRORS = (redis.exceptions.RedisError, redis.exceptions.RedisClusterException)
+
+
+def _translated(exc: BaseException) -> BaseException:
     """The domain error for a Redis error that means "unavailable" (or cannot save); others as they are."""
     if isinstance(exc, _UNAVAILABLE_ERRORS) or _is_persistence_refusal(exc):
         return _unavailable(exc)
@@ -87,7 +91,7 @@ def _guard(fn, operation: str | None):
         def generator(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except redis.exceptions.RedisError as exc:
+            except _REDIS_ERRORS as exc:
                 _count_error(operation, exc)
                 translated = _translated(exc)
                 if translated is exc:
@@ -101,7 +105,7 @@ def _guard(fn, operation: str | None):
         started = time.perf_counter() if recorder is not None else 0.0
         try:
             return fn(*args, **kwargs)
-        except redis.exceptions.RedisError as exc:
+        except _REDIS_ERRORS as exc:
             if recorder is not None:
                 recorder.store_error(operation, exc)
             translated = _translated(exc)
