@@ -9,6 +9,8 @@ like every other error of the service.
 from __future__ import annotations
 
 import json
+import sys
+import warnings
 
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
@@ -42,6 +44,18 @@ class JsonErrorsGeventWorker(_JsonErrors, GeventWorker):
     """gevent, with JSON errors. GeventWorker.init_process monkey-patches the worker process (sockets,
     locks, sleeps) before it loads the app, so redis-py, the openai SDK's httpx and every lock the
     app makes cooperate: a request waiting on the network or a slow client costs no thread."""
+
+    def patch(self) -> None:
+        # The master imported ssl (redis-py, http.client) before this worker patches it, and gevent warns
+        # on stderr (breaking one-JSON-object-per-line logs). On Linux that is harmless: the openai SDK's
+        # httpcore2 builds its TLS context from `ssl.SSLContext` when a client is made, in the worker,
+        # after patching, so provider calls over HTTPS are gevent's. (On macOS and Windows it uses
+        # truststore's context, made from the unpatched class: there, use MEMORY_API_WORKER_CLASS=gthread
+        # with a remote provider.)
+        with warnings.catch_warnings():
+            if sys.platform.startswith("linux"):
+                warnings.filterwarnings("ignore", message="Monkey-patching ssl after ssl has already been imported")
+            super().patch()
 
 
 class JsonErrorsThreadWorker(_JsonErrors, ThreadWorker):
