@@ -173,3 +173,45 @@ def test_models_pass_through(sdk, make_key, fake_llm):
 
 def test_models_need_our_key(client):
     assert client.get("/v1/models").status_code == 401
+
+
+def test_responses_and_chat_streams_share_one_cap_per_key(live_server, make_key, fake_llm, services):
+    """MEMORY_API_MAX_STREAMS_PER_KEY counts a key's open streams of both kinds together."""
+    import threading
+
+    from helpers import wait_until
+
+    assert services.settings.max_streams_per_key >= 1
+    key = make_key("alice")
+    fake_llm.stream_gate = threading.Event()
+    held: list[int] = []
+
+    def hold(path: str, body: dict) -> None:
+        with httpx.Client(timeout=30) as http, http.stream("POST", f"{live_server.url}{path}", headers=auth(key),
+                                                             json={**body, "stream": True}) as resp:
+            held.append(resp.status_code)
+            resp.read()
+
+    cap = services.settings.max_streams_per_key
+    holders = [threading.Thread(target=hold, args=("/v1/responses" if i % 2 else "/v1/chat/completions",
+                                                   {"model": "gpt-4o-mini", "input": "hi"} if i % 2 else
+                                                   {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}))
+               for i in range(cap)]
+    try:
+        for thread in holders:
+            thread.start()
+        wait_until(lambda: fake_llm.streams_started >= cap, what="the key's streams to be open")
+        with httpx.Client(timeout=10) as http:
+            refused = http.post(f"{live_server.url}/v1/responses", headers=auth(key),
+                                json={"model": "gpt-4o-mini", "input": "one more", "stream": True})
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "too_many_streams" and refused.headers["Retry-After"]
+    finally:
+        fake_llm.stream_gate.set()
+        for thread in holders:
+            thread.join(30)
+    assert held == [200] * cap
+    with httpx.Client(timeout=10) as http:  # the slots were given back
+        again = http.post(f"{live_server.url}/v1/responses", headers=auth(key),
+                          json={"model": "gpt-4o-mini", "input": "now", "stream": True})
+    assert again.status_code == 200

@@ -46,9 +46,10 @@ class Responses(MethodView):
         and every other field go to the provider as sent. 501 if the provider has no Responses API."""
         svc = services()
         request = parse_responses_request(body, default_model=svc.settings.chat_model)
-        user_id = principal().user_id
+        caller = principal()
+        user_id = caller.user_id
         if request.stream:
-            stream = svc.responses.stream(user_id, request)
+            stream = svc.responses.stream(user_id, request, key_id=caller.key_id)
             headers = {**memory_headers(stream.outcome), "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
             return current_app.response_class(StreamBody(responses_framed(stream.events), stream.close),
                                               mimetype="text/event-stream", headers=headers)

@@ -77,6 +77,9 @@ class Services:
                                  rules=rules)
         conversations = ConversationService(ConversationStore(redis_store), upstream, settings, rules)
         provider = ProviderApi(upstream, serves_responses=settings.upstream_responses)
+        # One cap on a key's open streams, chat completions and responses together.
+        streams = StreamLimiter(StreamSlotStore(redis_store), max_per_key=settings.max_streams_per_key,
+                                lease_seconds=settings.request_lease_seconds)
         keys = KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds)
         return cls(
             settings=settings,
@@ -89,14 +92,12 @@ class Services:
             portability=Portability(memory_store, memories),
             context=context,
             conversations=conversations,
-            chat=ChatService(settings, context, conversations, upstream,
-                             StreamLimiter(StreamSlotStore(redis_store), max_per_key=settings.max_streams_per_key,
-                                           lease_seconds=settings.request_lease_seconds)),
+            chat=ChatService(settings, context, conversations, upstream, streams),
             idempotency=IdempotencyService(IdempotencyStore(redis_store),
                                            window_seconds=settings.idempotency_window_seconds,
                                            lease_seconds=settings.request_lease_seconds),
             provider=provider,
-            responses=ResponsesService(context, provider),
+            responses=ResponsesService(context, provider, streams),
             rate_limits=RateLimits(keys, settings.rate_limit, settings.rate_limit_paths,
                                    lambda: rate_limit_storage(redis_store)),
         )

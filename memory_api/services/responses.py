@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import ApiError, BadGateway, InvalidRequest
 from .chat import ChatOutcome, mid_stream_error
+from .streams import StreamLimiter, StreamSlot
 from .chat_request import parse_memory_options
 from .context import Caps, ContextSelection, ContextService
 from .conversations import message_text
@@ -101,9 +102,10 @@ class ResponsesStream:
 
 
 class ResponsesService:
-    def __init__(self, context: ContextService, provider: ProviderApi) -> None:
+    def __init__(self, context: ContextService, provider: ProviderApi, streams: StreamLimiter) -> None:
         self._context = context
         self.provider = provider
+        self._streams = streams
 
     def _prepared(self, user_id: str, request: ResponsesRequest) -> tuple[dict[str, Any], ContextSelection]:
         self.provider.ensure_responses()
@@ -125,20 +127,24 @@ class ResponsesService:
             response["memory"] = selection.summary_api()
         return response, ChatOutcome(selection, None, provider_headers)
 
-    def stream(self, user_id: str, request: ResponsesRequest) -> ResponsesStream:
-        """A streamed response. Errors before the stream starts raise; later ones come as StreamFailure."""
-        payload, selection = self._prepared(user_id, request)
+    def stream(self, user_id: str, request: ResponsesRequest, *, key_id: str) -> ResponsesStream:
+        """A streamed response, holding one of the API key `key_id`'s stream slots until it ends
+        (RateLimited when it has none left). Errors before the stream starts raise; later ones come
+        as StreamFailure."""
+        slot = self._streams.acquire(key_id)
         stack = contextlib.ExitStack()
+        stack.callback(slot.release)
         try:
+            payload, selection = self._prepared(user_id, request)
             events = stack.enter_context(self.provider.stream_response(payload))
         except BaseException:
             stack.close()
             raise
-        return ResponsesStream(_relay(events, stack), stack.close,
+        return ResponsesStream(_relay(events, stack, slot), stack.close,
                                ChatOutcome(selection, None, events.headers))
 
 
-def _relay(events, stack: contextlib.ExitStack) -> Iterator[SSEEvent | StreamFailure]:
+def _relay(events, stack: contextlib.ExitStack, slot: StreamSlot) -> Iterator[SSEEvent | StreamFailure]:
     """Pass the provider's events on as they arrive; report a stream that ends before its last event."""
     last_sequence = -1
     with stack:
@@ -146,6 +152,7 @@ def _relay(events, stack: contextlib.ExitStack) -> Iterator[SSEEvent | StreamFai
             for event in events:
                 kind, sequence = _type_and_sequence(event)
                 last_sequence = sequence if sequence is not None else last_sequence
+                slot.keep_alive()
                 yield event
                 if kind in TERMINAL_EVENT_TYPES:
                     return
