@@ -50,12 +50,17 @@ class ChatCompletions(MethodView):
         caller = principal()
         user_id = caller.user_id
         if request.stream:
-            stream = svc.chat.stream(user_id, request, key_id=caller.key_id)
-            headers = {**memory_headers(stream.outcome), "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-            return current_app.response_class(StreamBody(framed(stream.events), stream.close),
-                                              mimetype="text/event-stream", headers=headers)
+            return relayed_stream(svc.chat.stream(user_id, request, key_id=caller.key_id), framed)
         response, outcome = svc.chat.complete(user_id, request)
         return json_response(response, headers=memory_headers(outcome))
+
+
+def relayed_stream(stream, framing):
+    """A provider stream (chat or responses) as our text/event-stream answer: its events framed by
+    `framing`, what was injected in x-memory-* headers, the provider call closed when it ends."""
+    headers = {**memory_headers(stream.outcome), "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return current_app.response_class(StreamBody(framing(stream.events), stream.close),
+                                      mimetype="text/event-stream", headers=headers)
 
 
 def memory_headers(outcome: ChatOutcome) -> dict[str, str]:

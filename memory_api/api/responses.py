@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 
 from ..services.responses import parse_responses_request
-from .chat import memory_headers
+from .chat import memory_headers, relayed_stream
 from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .hooks import authenticate_request
 from .parsing import Blueprint, json_response, principal, services
 from .schemas.responses import Response, ResponseCreateRequest
 from .sse import responses_framed
-from .streaming import StreamBody
 
 blp = Blueprint("responses", __name__, url_prefix="/v1",
                 description="OpenAI's Responses API with the user's memories.")
@@ -49,9 +47,6 @@ class Responses(MethodView):
         caller = principal()
         user_id = caller.user_id
         if request.stream:
-            stream = svc.responses.stream(user_id, request, key_id=caller.key_id)
-            headers = {**memory_headers(stream.outcome), "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-            return current_app.response_class(StreamBody(responses_framed(stream.events), stream.close),
-                                              mimetype="text/event-stream", headers=headers)
+            return relayed_stream(svc.responses.stream(user_id, request, key_id=caller.key_id), responses_framed)
         response, outcome = svc.responses.create(user_id, request)
         return json_response(response, headers=memory_headers(outcome))

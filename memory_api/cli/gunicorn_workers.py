@@ -9,6 +9,7 @@ like every other error of the service.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import warnings
 
@@ -44,6 +45,15 @@ class JsonErrorsGeventWorker(_JsonErrors, GeventWorker):
     """gevent, with JSON errors. GeventWorker.init_process monkey-patches the worker process (sockets,
     locks, sleeps) before it loads the app, so redis-py, the openai SDK's httpx and every lock the
     app makes cooperate: a request waiting on the network or a slow client costs no thread."""
+
+    def init_process(self) -> None:
+        # Until gunicorn installs a worker's own signal handlers, the worker runs the master's (inherited
+        # over fork), which queue a signal for the master's loop: a SIGTERM landing in that window is
+        # lost. gevent's patching makes the window long (a second or more on a busy machine), and a
+        # worker respawned just before shutdown then ran until the master's graceful timeout. Take
+        # SIGTERM as "stop" from the first instruction on; gunicorn's handlers replace this one.
+        signal.signal(signal.SIGTERM, self.handle_exit)
+        super().init_process()
 
     def patch(self) -> None:
         # The master imported ssl (redis-py, http.client) before this worker patches it, and gevent warns
