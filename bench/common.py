@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import redis
 
@@ -23,6 +24,18 @@ WORDS = (
 def sample_content(rnd: random.Random, min_words: int = 12, max_words: int = 60) -> str:
     """A memory-like sentence of 12-60 words (about 80-400 characters)."""
     return " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(min_words, max_words))) + "."
+
+
+def wait_for_http(url: str, *, timeout: float = 30.0) -> None:
+    """Poll `url` (a server just started, e.g. its /healthz) until it answers; SystemExit if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
 
 
 def free_port() -> int:

@@ -29,12 +29,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.common import free_port, sample_content  # noqa: E402
+from bench.common import free_port, sample_content, wait_for_http  # noqa: E402
 
 MIX = (("create", 30), ("list", 20), ("get", 20), ("update", 15), ("delete", 10), ("context", 5))
 
@@ -142,12 +141,7 @@ def main() -> int:
                               cwd=ROOT, env=env, stdout=log, stderr=log)
     failures: list[str] = []
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_http(f"http://127.0.0.1:{port}/healthz")
         cli = [sys.executable, "-m", "memory_api.cli"]
         keys = {}
         for i in range(args.users):

@@ -26,14 +26,13 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 
 import httpx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.common import PrivateRedis, free_port, sample_content  # noqa: E402
+from bench.common import PrivateRedis, free_port, sample_content, wait_for_http  # noqa: E402
 
 FAKE_PROVIDER = """
 import sys, threading
@@ -102,14 +101,7 @@ def main() -> None:
                                        "--workers", "1", "--threads", "4"], env=env, cwd=ROOT,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         ours = f"http://127.0.0.1:{port}/v1"
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("memory-api serve did not start")
+        wait_for_http(f"http://127.0.0.1:{port}/healthz")
 
         services = Services.build(Settings(redis_url=redis.url, embeddings=args.embeddings))
         key, _ = services.keys.create(user="bench")
