@@ -120,6 +120,10 @@ class Settings:
         "How long an Idempotency-Key and its stored answer are kept.")
     history_depth: int = _setting(
         "MEMORY_API_HISTORY_DEPTH", 10, "Previous versions kept per memory (0: none).")
+    events_kept: int = _setting(
+        "MEMORY_API_EVENTS_KEPT", 10_000,
+        "About how many memory writes the activity feed (GET /v1/memory/events) keeps per user, newest; "
+        "0 turns the feed off.")
     quota_memories: int = _setting(
         "MEMORY_API_QUOTA_MEMORIES", 0, "Most memories per user (0: unlimited). Over it: 409 memory_full.")
     quota_words: int = _setting(

@@ -3,8 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .ids import created_at_of
+
+# Where a memory's latest version came from: the REST API (and the CLI), the MCP server, an import,
+# or the service itself (automatic capture from a conversation).
+SOURCES = ("api", "mcp", "import", "auto")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Who makes a write: the door it came through (`source`), the API key that acted (`actor`, None
+    where there is none, as over MCP's stdio), and for a change the service made on its own, why
+    (`reason`) and from which conversation turn (`conversation_id`, `turn`)."""
+
+    source: str = "api"
+    actor: str | None = None
+    reason: str | None = None
+    conversation_id: str | None = None
+    turn: int | None = None
+
+    def origin(self) -> dict[str, Any] | None:
+        """The conversation turn a memory came from, or None."""
+        if self.conversation_id is None:
+            return None
+        return {"conversation_id": self.conversation_id, "turn": self.turn}
+
+
+BY_API = Provenance()
 
 
 @dataclass(frozen=True)
@@ -25,6 +52,9 @@ class Memory:
     # the user (0: a version in history). With the revision it tells every write apart, where the
     # revision alone cannot: an import may set any revision, the one the memory has now included.
     docno: int = 0
+    source: str = "api"  # one of SOURCES: the door this version came through
+    origin: dict[str, Any] | None = None  # automatic memories: {"conversation_id", "turn"}
+    reason: str | None = None  # why this version was written, when the service wrote it (or a revert)
 
     @property
     def created_at(self) -> int:
@@ -53,6 +83,9 @@ class Memory:
             "token_count": self.token_count,
             "tags": list(self.tags),
             "scope": self.scope,
+            "source": self.source,
+            "origin": self.origin,
+            "reason": self.reason,
         }
 
 
@@ -85,6 +118,7 @@ class Filters:
     created_before: int | None = None
     updated_after: int | None = None
     updated_before: int | None = None
+    source: str | None = None  # only memories whose latest version came from this door
 
 
 @dataclass(frozen=True)

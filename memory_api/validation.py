@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import InvalidRequest
 from .ids import MEMORY_PREFIX, id_problem, is_memory_id
-from .models import Filters
+from .models import SOURCES, Filters
 
 # Control characters other than tab, newline and carriage return, and lone
 # surrogates (which JSON can carry but UTF-8 cannot encode).
@@ -67,6 +67,13 @@ def check_text(value: Any, *, param: str, max_chars: int | None = None, allow_em
         raise InvalidRequest(f"'{name}' is {len(value)} characters long; the maximum is {max_chars}.",
                              param=param, code="string_above_max_length")
     return value.strip() if strip else value
+
+
+def check_source(value: Any, *, param: str = "source") -> str | None:
+    """A memory source to filter on (None: any): one of SOURCES."""
+    if value is None or value in SOURCES:
+        return value
+    raise InvalidRequest(f"'{param}' must be one of {', '.join(SOURCES)}.", param=param, code="invalid_value")
 
 
 def check_memory_id(value: object, *, param: str = "memory_id") -> str:
@@ -201,8 +208,9 @@ class InputRules:
         return items
 
     def filters(self, tags: Any = None, scope: Any = None, created_after: Any = None, created_before: Any = None,
-                updated_after: Any = None, updated_before: Any = None) -> Filters:
-        """List and search filters: tags (all must match), scope ('global': none), time ranges."""
+                updated_after: Any = None, updated_before: Any = None, source: Any = None) -> Filters:
+        """List and search filters: tags (all must match), scope ('global': none), time ranges, and the
+        source of the memories' latest versions."""
         times = {}
         for name, value in (("created_after", created_after), ("created_before", created_before),
                             ("updated_after", updated_after), ("updated_before", updated_before)):
@@ -213,4 +221,4 @@ class InputRules:
             raise InvalidRequest("'tag' must be an array of strings.", param="tag", code="invalid_type")
         tag_list = [check_tag(t, param="tag") for t in (tags or [])]
         return Filters(tags=tuple(dict.fromkeys(tag_list)), scope=check_scope(scope, allow_global=True),
-                       scoped=scope is not None, **times)
+                       scoped=scope is not None, source=check_source(source), **times)

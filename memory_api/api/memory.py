@@ -17,7 +17,7 @@ from .docs import (
 )
 from .hooks import authenticate_request
 from .idempotency import idempotent_id
-from .parsing import Blueprint, json_response, principal, services
+from .parsing import Blueprint, by_request, json_response, principal, services
 from .schemas.common import (
     MemoryCreateRequest,
     MemoryDeleted,
@@ -26,7 +26,7 @@ from .schemas.common import (
     MemoryObject,
     MemoryUpdateRequest,
 )
-from .schemas.tools import DeleteAllQuery, DeletedAll, HistoryList
+from .schemas.tools import DeleteAllQuery, DeletedAll, HistoryList, RevertRequest
 
 blp = Blueprint("memory", __name__, url_prefix="/v1/memory", description="The caller's memories.")
 blp.before_request(authenticate_request)
@@ -63,7 +63,7 @@ class Memories(MethodView):
         `duplicate_memory`, naming the stored one in the message and in `error.existing_id`."""
         created = services().memories.create(
             principal().user_id, body["content"], body.get("metadata"), tags=body.get("tags"),
-            scope=body.get("scope"), memory_id=idempotent_id(MEMORY_PREFIX))
+            scope=body.get("scope"), memory_id=idempotent_id(MEMORY_PREFIX), by=by_request())
         return memory_response(created.memory)
 
     @blp.doc(operationId="deleteAllMemories", summary="Delete all memories")
@@ -73,7 +73,7 @@ class Memories(MethodView):
     @writes(blp)
     def delete(self, confirm):
         """Delete every memory of the caller (needs `confirm=true`); returns how many."""
-        count = services().memories.delete_all(principal().user_id)
+        count = services().memories.delete_all(principal().user_id, by=by_request())
         return json_response({"object": "memory.deleted_all", "deleted_count": count})
 
 
@@ -115,14 +115,14 @@ class MemoryById(MethodView):
     @writes(blp, IF_MATCH_PARAM)
     def delete(self, memory_id):
         """Delete permanently."""
-        memory = services().memories.delete(principal().user_id, memory_id,
-                                            expected_versions=if_match_versions(), revisions_param="If-Match")
+        memory = services().memories.delete(principal().user_id, memory_id, expected_versions=if_match_versions(),
+                                            revisions_param="If-Match", by=by_request())
         return json_response({"id": memory.id, "object": "memory.deleted", "deleted": True})
 
 
 def _update(body: dict, memory_id: str):
-    memory = services().memories.update(principal().user_id, memory_id, body,
-                                        expected_versions=if_match_versions(), revisions_param="If-Match")
+    memory = services().memories.update(principal().user_id, memory_id, body, expected_versions=if_match_versions(),
+                                        revisions_param="If-Match", by=by_request())
     return memory_response(memory)
 
 
@@ -135,9 +135,26 @@ class MemoryHistory(MethodView):
         """Previous versions, newest first (MEMORY_API_HISTORY_DEPTH of them at most)."""
         versions = services().memories.history(principal().user_id, memory_id)
         data = [{"object": "memory.version", "id": v.id, "revision": v.revision, "updated_at": v.updated_at,
-                 "content": v.content, "metadata": v.metadata, "tags": list(v.tags), "scope": v.scope}
+                 "content": v.content, "metadata": v.metadata, "tags": list(v.tags), "scope": v.scope,
+                 "source": v.source, "reason": v.reason}
                 for v in versions]
         return json_response({"object": "list", "data": data, "has_more": False})
+
+
+@blp.route("/<string:memory_id>/revert", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])
+class MemoryRevert(MethodView):
+    @blp.doc(operationId="revertMemory", summary="Restore a previous version of a memory")
+    @blp.arguments(RevertRequest())
+    @blp.response(200, MemoryObject, headers=ETAG_HEADER_DOC)
+    @documents_errors(blp, 404, 409, 412, 413, 415)
+    @writes(blp, IF_MATCH_PARAM)
+    def post(self, body, memory_id):
+        """Brings back the content, metadata, tags and scope of `revision` (from the memory's history) as
+        a new revision, whose `reason` names the one restored; the version it replaces goes to history, so
+        a revert can be reverted. 404 `revision_not_found` when history no longer holds that revision."""
+        memory = services().memories.revert(principal().user_id, memory_id, body["revision"], by=by_request(),
+                                            expected_versions=if_match_versions(), revisions_param="If-Match")
+        return memory_response(memory)
 
 
 def page_args(query: dict) -> dict:
@@ -149,4 +166,4 @@ def filters_of(query: dict):
     return services().rules.filters(
         tags=query.get("tag"), scope=query.get("scope"), created_after=query.get("created_after"),
         created_before=query.get("created_before"), updated_after=query.get("updated_after"),
-        updated_before=query.get("updated_before"))
+        updated_before=query.get("updated_before"), source=query.get("source"))

@@ -10,7 +10,7 @@ from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .hooks import authenticate_request
 from .idempotency import idempotent_id
 from .memory import filters_of
-from .parsing import Blueprint, json_response, principal, request_body_file, services
+from .parsing import Blueprint, by_request, json_response, principal, request_body_file, services
 from .schemas.tools import (
     BatchCreated,
     BatchCreateRequest,
@@ -91,7 +91,7 @@ class MemoryBatch(MethodView):
         `duplicate_in_batch`), or a full quota (409) stores none."""
         nonce = idempotent_id(MEMORY_PREFIX)
         created = services().memories.create_batch(principal().user_id, body["memories"],
-                                                   id_prefix=nonce[:-6] if nonce else None)
+                                                   id_prefix=nonce[:-6] if nonce else None, by=by_request())
         data = [c.memory.to_api() for c in created]
         return json_response({"object": "list", "data": data, "has_more": False})
 
@@ -105,7 +105,7 @@ class MemoryBatchDelete(MethodView):
     @writes(blp)
     def post(self, body):
         """Deletes each id; reports each one's outcome (`deleted: false`: there was no such memory)."""
-        outcomes = services().memories.delete_batch(principal().user_id, body["ids"])
+        outcomes = services().memories.delete_batch(principal().user_id, body["ids"], by=by_request())
         data = [{"id": i, "object": "memory.deleted", "deleted": ok} for i, ok in outcomes]
         return json_response({"object": "list", "data": data, "has_more": False})
 
@@ -144,5 +144,5 @@ class MemoryImport(MethodView):
         """Idempotent by id: ids that exist are skipped or overwritten (`on_conflict`). Every line is
         checked first; a bad one is a 400 naming it, and nothing is written."""
         result = services().portability.import_file(principal().user_id, request_body_file(),
-                                                    on_conflict=on_conflict)
+                                                    on_conflict=on_conflict, actor=principal().key_id)
         return json_response(result)

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
 
 from ..errors import InvalidRequest
+from ..models import Provenance
 from ..services import Services
 from ..services.auth import Principal
 
@@ -23,6 +24,11 @@ def services() -> Services:
 
 def principal() -> Principal:
     return g.principal
+
+
+def by_request(source: str = "api") -> Provenance:
+    """Who writes through this request: its door and the API key that authenticated it."""
+    return Provenance(source=source, actor=g.principal.key_id)
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
 
 from ..models import Memory
+
+Source = Literal["api", "mcp", "import", "auto"]  # memory_api.models.SOURCES
 
 class MemoryOut(BaseModel):
     id: str
@@ -19,12 +21,16 @@ class MemoryOut(BaseModel):
     revision: int = Field(description="Pass as expected_revision to update/delete only this version")
     word_count: int
     token_count: int
+    source: Source = Field(description="Where this version came from: api, mcp, import, or auto (captured "
+                                       "from a conversation)")
+    reason: Optional[str] = Field(default=None, description="Why the service wrote this version, if it did")
 
 
 def memory_out(memory: Memory) -> MemoryOut:
     return MemoryOut(id=memory.id, content=memory.content, metadata=memory.metadata, tags=list(memory.tags),
                      scope=memory.scope, created_at=memory.created_at, updated_at=memory.updated_at,
-                     revision=memory.revision, word_count=memory.word_count, token_count=memory.token_count)
+                     revision=memory.revision, word_count=memory.word_count, token_count=memory.token_count,
+                     source=memory.source, reason=memory.reason)
 
 
 class AddResult(BaseModel):

@@ -19,6 +19,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from ..errors import ApiError, render_error
+from ..models import Provenance
 from ..services import Services
 from ..services.auth import USER_HEADER
 from . import tools_memories, tools_organize
@@ -55,12 +56,20 @@ class ToolRegistry:
         self.services = services
         self._user = user
 
-    def user(self, ctx: Context) -> str:
+    def _principal(self, ctx: Context) -> tuple[str, str | None]:
+        """(the user a call acts for, the id of the API key it came with: None over stdio)."""
         if self._user is not None:
-            return self._user
+            return self._user, None
         headers = ctx.headers or {}
-        return self.services.keys.authenticate(headers.get("authorization"),
-                                               headers.get(USER_HEADER.lower())).user_id
+        principal = self.services.keys.authenticate(headers.get("authorization"), headers.get(USER_HEADER.lower()))
+        return principal.user_id, principal.key_id
+
+    def user(self, ctx: Context) -> str:
+        return self._principal(ctx)[0]
+
+    def by(self, ctx: Context) -> Provenance:
+        """Who writes through this call: MCP, and the API key it came with (if any)."""
+        return Provenance(source="mcp", actor=self._principal(ctx)[1])
 
     def __call__(self, fn: Callable[..., Any]):
         @functools.wraps(fn)

@@ -17,6 +17,7 @@ from .models import (
     NewMemory,
     ScoredMemoryOut,
     SearchResult,
+    Source,
     memory_out,
 )
 
@@ -37,14 +38,15 @@ def register(tool) -> None:
         scope: a project or conversation name to keep it out of other projects' chats (omit for global).
         If an equal memory exists in that scope, nothing is stored and the error names it [duplicate_memory]:
         update that one instead."""
-        created = memories.create(tool.user(ctx), content, metadata, tags=tags, scope=scope)
+        created = memories.create(tool.user(ctx), content, metadata, tags=tags, scope=scope, by=tool.by(ctx))
         return AddResult(memory=memory_out(created.memory))
 
     @tool
     def batch_add_memories(ctx: Context, memories: list[NewMemory]) -> BatchAddResult:  # noqa: F811
         """Remember several facts at once, all or nothing: if one is invalid, none is stored and the
         error names it (e.g. memories[3].content); so is a memory equal to a stored one [duplicate_memory]."""
-        created = services.memories.create_batch(tool.user(ctx), [m.model_dump() for m in memories])
+        created = services.memories.create_batch(tool.user(ctx), [m.model_dump() for m in memories],
+                                                 by=tool.by(ctx))
         return BatchAddResult(results=[AddResult(memory=memory_out(c.memory)) for c in created])
 
     @tool
@@ -53,13 +55,14 @@ def register(tool) -> None:
                         tags: Optional[list[str]] = None,
                         scope: Optional[str] = None, created_after: Optional[int] = None,
                         created_before: Optional[int] = None, updated_after: Optional[int] = None,
-                        updated_before: Optional[int] = None) -> SearchResult:
+                        updated_before: Optional[int] = None, source: Optional[Source] = None) -> SearchResult:
         """Find the user's memories relevant to a query, best first, with scores. mode: hybrid (by meaning and
         keywords fused; the default where available), semantic (by meaning: finds "allergic to peanuts" for
         "can I eat satay?"), or keyword (BM25 over English word stems). Filters: tags (all must match), scope
-        ('global' for memories without one), created/updated ranges in Unix seconds. limit: page size (server
-        default when omitted)."""
-        filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before)
+        ('global' for memories without one), created/updated ranges in Unix seconds, source (where the latest
+        version came from: api, mcp, import, auto). limit: page size (server default when omitted)."""
+        filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before,
+                                         source)
         found = services.search.search(tool.user(ctx), query, limit=limit, filters=filters, mode=mode)
         return SearchResult(memories=[ScoredMemoryOut(**memory_out(f.memory).model_dump(), score=f.score)
                                       for f in found.items], has_more=found.has_more, mode=found.mode)
@@ -69,10 +72,11 @@ def register(tool) -> None:
                       after: Optional[str] = None, before: Optional[str] = None, tags: Optional[list[str]] = None,
                       scope: Optional[str] = None, created_after: Optional[int] = None,
                       created_before: Optional[int] = None, updated_after: Optional[int] = None,
-                      updated_before: Optional[int] = None) -> MemoryPage:
+                      updated_before: Optional[int] = None, source: Optional[Source] = None) -> MemoryPage:
         """List the user's memories, newest first by default, one page at a time: pass next_cursor back as
         `after` for the next page. Same filters as search_memories."""
-        filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before)
+        filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before,
+                                         source)
         page = memories.list(tool.user(ctx), limit=limit, order=order, after=after, before=before,
                              filters=filters)
         return MemoryPage(memories=[memory_out(m) for m in page.items], has_more=page.has_more,
@@ -106,13 +110,21 @@ def register_by_id(tool) -> None:
                 raise ToolError("Give scope or make_global=true, not both. (parameter: scope) [invalid_scope]")
             changes["scope"] = None
         return memory_out(memories.update(tool.user(ctx), memory_id, changes,
-                                          expected_versions=_versions(expected_revision)))
+                                          expected_versions=_versions(expected_revision), by=tool.by(ctx)))
 
     @tool
     def delete_memory(ctx: Context, memory_id: str, expected_revision: Optional[int] = None) -> Deleted:
         """Delete a memory for good (its history too). With expected_revision, only if unchanged since."""
-        memories.delete(tool.user(ctx), memory_id, expected_versions=_versions(expected_revision))
+        memories.delete(tool.user(ctx), memory_id, expected_versions=_versions(expected_revision), by=tool.by(ctx))
         return Deleted(id=memory_id, deleted=True)
+
+    @tool
+    def revert_memory(ctx: Context, memory_id: str, revision: int, expected_revision: Optional[int] = None
+                      ) -> MemoryOut:
+        """Restore a previous version of a memory (a revision from get_memory_history) as a new revision;
+        the version it replaces goes to history, so the revert can itself be reverted."""
+        return memory_out(memories.revert(tool.user(ctx), memory_id, revision, by=tool.by(ctx),
+                                          expected_versions=_versions(expected_revision)))
 
     @tool
     def get_memory_history(ctx: Context, memory_id: str) -> History:

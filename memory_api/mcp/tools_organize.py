@@ -36,7 +36,8 @@ def register(tool) -> None:
     def import_memories(ctx: Context, jsonl: str, on_conflict: Literal["skip", "overwrite"] = "skip") -> Imported:
         """Import an export (JSON Lines). Ids that exist are skipped or overwritten (on_conflict). Every
         line is checked first; if one is bad, nothing is written and the error names the line."""
-        result = services.portability.import_data(tool.user(ctx), jsonl, on_conflict=on_conflict)
+        result = services.portability.import_data(tool.user(ctx), jsonl, on_conflict=on_conflict,
+                                                  actor=tool.by(ctx).actor)
         return Imported(**{k: result[k] for k in ("total", "created", "overwritten", "skipped")})
 
     @tool
@@ -46,7 +47,7 @@ def register(tool) -> None:
         if confirm is not True:
             raise ToolError("Nothing was deleted: clear_memories needs confirm=true, and only on the user's "
                             "explicit request to delete every memory.")
-        return Cleared(deleted_count=services.memories.delete_all(tool.user(ctx)))
+        return Cleared(deleted_count=services.memories.delete_all(tool.user(ctx), by=tool.by(ctx)))
 
     @tool
     def get_context(ctx: Context, query: Optional[str] = None, max_words: Optional[int] = None,

@@ -13,6 +13,7 @@ from ..config import Settings
 from ..embeddings import build_embedder
 from ..store.api_keys import ApiKeyStore
 from ..store.conversations import ConversationStore
+from ..store.events import EventStore
 from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
@@ -26,6 +27,7 @@ from .chat import ChatService
 from .consistency import ConsistencyReport, check_consistency
 from .context import ContextService
 from .conversations import ConversationService
+from .events import EventService
 from .idempotency import IdempotencyService
 from .memories import MemoryService
 from .portability import Portability
@@ -59,6 +61,7 @@ class Services:
     provider: ProviderApi  # the provider's /models and /responses, relayed
     responses: ResponsesService
     rate_limits: RateLimits
+    events: EventService
 
     @classmethod
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
@@ -66,7 +69,7 @@ class Services:
         rules = InputRules.from_settings(settings)
         semantic = SemanticIndex(build_embedder(settings), redis_store, default_mode=settings.search_mode,
                                  hybrid_weight=settings.hybrid_semantic_weight)
-        memory_store = MemoryStore(redis_store, vector_model=semantic.model)
+        memory_store = MemoryStore(redis_store, vector_model=semantic.model, events_kept=settings.events_kept)
         upstream = Upstream(settings)
         search = SearchService(memory_store, semantic, rules,
                                bounds=SearchBounds(settings.max_query_terms, settings.max_search_postings))
@@ -100,6 +103,7 @@ class Services:
             responses=ResponsesService(context, provider, streams),
             rate_limits=RateLimits(keys, settings.rate_limit, settings.rate_limit_paths,
                                    lambda: rate_limit_storage(redis_store)),
+            events=EventService(EventStore(redis_store), rules),
         )
 
     def check_health(self) -> None:

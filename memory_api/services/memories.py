@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ApiError, Conflict, InvalidRequest, NotFound, PreconditionFailed
 from ..ids import memory_id_bounds, new_memory_id
-from ..models import Filters, Memory, Page
+from ..models import BY_API, Filters, Memory, Page, Provenance
 from ..store.memories import MemoryStore
 from ..store.records import DuplicateContent, Indexed, QuotaExceeded, WriteResult
 from ..text import ANALYZER_VERSION, analyze
@@ -89,7 +89,7 @@ class MemoryService:
         self.quota_words = quota_words
 
     def _new(self, content: object, metadata: object, tags: object, scope: object, *, memory_id: str | None,
-             param: str = "") -> tuple[Memory, Indexed]:
+             by: Provenance, param: str = "") -> tuple[Memory, Indexed]:
         text = self.rules.content(content, param=f"{param}content")
         memory = Memory(
             id=memory_id or new_memory_id(),
@@ -101,6 +101,9 @@ class MemoryService:
             revision=1,
             tags=tuple(self.rules.tags(tags, param=f"{param}tags")),
             scope=check_scope(scope, param=f"{param}scope"),
+            source=by.source,
+            origin=by.origin(),
+            reason=by.reason,
         )
         return memory, indexed(text)
 
@@ -109,11 +112,12 @@ class MemoryService:
         write, so a failing embedding provider leaves nothing half-written."""
         return self.semantic.document_vectors(texts) if self.semantic else None
 
-    def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]], *, param: str = "") -> list[Created]:
+    def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]], *, by: Provenance,
+                   param: str = "") -> list[Created]:
         try:
             results = self.store.create_many(user_id, items, max_count=self.quota_memories,
                                               max_words=self.quota_words,
-                                              embeddings=self.embeddings([m.content for m, _ in items]))
+                                              embeddings=self.embeddings([m.content for m, _ in items]), by=by)
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None
         except DuplicateContent as err:
@@ -123,17 +127,19 @@ class MemoryService:
         return [Created(memory) for _, memory in results]
 
     def create(self, user_id: str, content: object, metadata: object = None, *, tags: object = None,
-               scope: object = None, memory_id: str | None = None) -> Created:
+               scope: object = None, memory_id: str | None = None, by: Provenance = BY_API) -> Created:
         """Store a new memory; word and token counts are computed once, here.
 
         A memory equal to one the user has in the same scope (ignoring case and
         spacing) is refused with 409 duplicate_memory naming the stored one, so a
         create is never mistaken for a new memory. `memory_id` (from an
-        Idempotency-Key's reservation) makes a retried create a no-op.
+        Idempotency-Key's reservation) makes a retried create a no-op. `by`: who writes (source, actor).
         """
-        return self._store_new(user_id, [self._new(content, metadata, tags, scope, memory_id=memory_id)])[0]
+        return self._store_new(user_id, [self._new(content, metadata, tags, scope, memory_id=memory_id, by=by)],
+                               by=by)[0]
 
-    def create_batch(self, user_id: str, items: object, *, id_prefix: str | None = None) -> list[Created]:
+    def create_batch(self, user_id: str, items: object, *, id_prefix: str | None = None,
+                     by: Provenance = BY_API) -> list[Created]:
         """Up to max_batch memories at once, all or nothing: any invalid item (400 naming it), one equal to a
         stored memory (409 duplicate_memory) or to an earlier item (409 duplicate_in_batch) stores none."""
         self.rules.batch(items, param="memories", what="memories")
@@ -143,8 +149,8 @@ class MemoryService:
                 raise InvalidRequest(f"'memories[{i}]' must be an object.", param=f"memories[{i}]")
             memory_id = f"{id_prefix}{i:06d}" if id_prefix else None
             prepared.append(self._new(item.get("content"), item.get("metadata"), item.get("tags"),
-                                      item.get("scope"), memory_id=memory_id, param=f"memories[{i}]."))
-        return self._store_new(user_id, prepared, param="memories")
+                                      item.get("scope"), memory_id=memory_id, by=by, param=f"memories[{i}]."))
+        return self._store_new(user_id, prepared, by=by, param="memories")
 
     def get(self, user_id: str, memory_id: str) -> Memory:
         check_memory_id(memory_id)
@@ -154,7 +160,8 @@ class MemoryService:
         return memory
 
     def update(self, user_id: str, memory_id: str, changes: dict[str, Any], *,
-               expected_versions: list[str] | None = None, revisions_param: str = "expected_revision") -> Memory:
+               expected_versions: list[str] | None = None, revisions_param: str = "expected_revision",
+               by: Provenance = BY_API) -> Memory:
         """Change any of content, metadata, tags, scope (given keys only; metadata and tags are
         replaced whole, a null scope makes the memory global). The previous version goes to history.
         With `expected_versions` it happens only if the memory is at one of them (else 412 naming
@@ -176,7 +183,7 @@ class MemoryService:
                 tags=self.rules.tags(changes["tags"]) if "tags" in changes else None,
                 scope=check_scope(changes.get("scope")), scope_given="scope" in changes,
                 expected_versions=expected_versions, history_depth=self.history_depth,
-                max_words=self.quota_words, embedding=embedding,
+                max_words=self.quota_words, embedding=embedding, by=by,
             )
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None
@@ -185,28 +192,28 @@ class MemoryService:
         return memory
 
     def delete(self, user_id: str, memory_id: str, *, expected_versions: list[str] | None = None,
-               revisions_param: str = "expected_revision") -> Memory:
+               revisions_param: str = "expected_revision", by: Provenance = BY_API) -> Memory:
         """Delete permanently (with its history); returns the memory as it was. `expected_versions`:
         as for update."""
         check_memory_id(memory_id)
-        [result] = self.store.delete_many(user_id, [memory_id], expected_versions=expected_versions)
+        [result] = self.store.delete_many(user_id, [memory_id], expected_versions=expected_versions, by=by)
         return self._settled(memory_id, result, expected_versions, revisions_param)
 
-    def delete_batch(self, user_id: str, memory_ids: object) -> list[tuple[str, bool]]:
+    def delete_batch(self, user_id: str, memory_ids: object, *, by: Provenance = BY_API) -> list[tuple[str, bool]]:
         """Delete up to max_batch ids; per id (id, deleted). Unknown ids are reported, not errors."""
         self.rules.batch(memory_ids, param="ids", what="memory ids")
         ids = list(dict.fromkeys(check_memory_id(i, param="ids") for i in memory_ids))
-        results = dict(zip(ids, self.store.delete_many(user_id, ids)))
+        results = dict(zip(ids, self.store.delete_many(user_id, ids, by=by)))
         return [(i, results[i].ok) for i in memory_ids]
 
-    def delete_all(self, user_id: str) -> int:
+    def delete_all(self, user_id: str, *, by: Provenance = BY_API) -> int:
         """Delete every memory of the user, in chunks (each one atomic); returns how many."""
         total = 0
         while True:
             ids = self.store.oldest_ids(user_id, _DELETE_ALL_CHUNK)
             if not ids:
                 return total
-            total += sum(result.ok for result in self.store.delete_many(user_id, ids))
+            total += sum(result.ok for result in self.store.delete_many(user_id, ids, by=by))
 
     @staticmethod
     def _settled(memory_id: str, result: WriteResult, expected: list[str] | None, revisions_param: str) -> Memory:
@@ -245,3 +252,26 @@ class MemoryService:
         """Previous versions, newest first (at most MEMORY_API_HISTORY_DEPTH)."""
         self.get(user_id, memory_id)
         return self.store.history(user_id, memory_id, self.history_depth)
+
+    def revert(self, user_id: str, memory_id: str, revision: object, *, by: Provenance = BY_API,
+               expected_versions: list[str] | None = None, revisions_param: str = "expected_revision") -> Memory:
+        """Bring back a previous version from history (its content, metadata, tags and scope) as a new
+        revision; the version replaced goes to history, so a revert can itself be reverted. The new
+        version's reason says which revision it restores."""
+        if not _is_revision(revision):
+            raise InvalidRequest("'revision' must be a positive integer: a revision from the memory's history.",
+                                 param="revision", code="invalid_value")
+        versions = self.history(user_id, memory_id)
+        old = next((v for v in versions if v.revision == revision), None)
+        if old is None:
+            kept = ", ".join(str(v.revision) for v in versions) or "none"
+            raise NotFound(f"Memory '{memory_id}' has no revision {revision} in its history (kept: {kept}).",
+                           param="revision", code="revision_not_found")
+        changes = {"content": old.content, "metadata": old.metadata, "tags": list(old.tags), "scope": old.scope}
+        reverting = Provenance(source=by.source, actor=by.actor, reason=f"reverted to revision {revision}")
+        return self.update(user_id, memory_id, changes, expected_versions=expected_versions,
+                           revisions_param=revisions_param, by=reverting)
+
+
+def _is_revision(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 2**31 - 1

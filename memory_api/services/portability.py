@@ -17,7 +17,7 @@ import time
 from typing import Any, BinaryIO, Iterator
 
 from ..errors import ApiError, Conflict, InvalidRequest
-from ..models import IdWalk, Memory
+from ..models import IdWalk, Memory, Provenance
 from ..store.memories import MemoryStore
 from ..store.records import Indexed, QuotaExceeded
 from ..tokens import count_tokens, count_words
@@ -65,18 +65,21 @@ class Portability:
                 return
             above = page[-1].id
 
-    def import_data(self, user_id: str, data: str | bytes, *, on_conflict: str = "skip") -> dict[str, Any]:
+    def import_data(self, user_id: str, data: str | bytes, *, on_conflict: str = "skip",
+                    actor: str | None = None) -> dict[str, Any]:
         """Import an export given whole (MCP: it arrives in one message). See import_file."""
         encoded = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        return self.import_file(user_id, io.BytesIO(encoded), on_conflict=on_conflict)
+        return self.import_file(user_id, io.BytesIO(encoded), on_conflict=on_conflict, actor=actor)
 
-    def import_file(self, user_id: str, source: BinaryIO, *, on_conflict: str = "skip") -> dict[str, Any]:
+    def import_file(self, user_id: str, source: BinaryIO, *, on_conflict: str = "skip",
+                    actor: str | None = None) -> dict[str, Any]:
         """Import an export read from a binary file (a request body, a file, stdin), in bounded memory.
 
         Two passes: the first checks every line and keeps nothing, so a bad line is a 400 with nothing
         written; the second writes a chunk of lines at a time (at most _CHUNK lines and about
         _CHUNK_BYTES). A source that cannot be read twice is copied first, to a temporary file beyond
-        _SPOOL_IN_MEMORY. Lines end at "\\n" only (a "\\r" before it is ignored): JSON escapes every
+        _SPOOL_IN_MEMORY. Every version written has source `import` (`actor`: the API key importing).
+        Lines end at "\\n" only (a "\\r" before it is ignored): JSON escapes every
         line break inside a string, while U+2028, U+2029 and U+0085 may stand in it raw.
         """
         if on_conflict not in ("skip", "overwrite"):
@@ -92,7 +95,8 @@ class Portability:
                     outcomes = self._store.put_many(
                         user_id, items, overwrite=on_conflict == "overwrite",
                         max_count=self._memories.quota_memories, max_words=self._memories.quota_words,
-                        embeddings=self._memories.embeddings([memory.content for memory, _, _ in items]))
+                        embeddings=self._memories.embeddings([memory.content for memory, _, _ in items]),
+                        by=Provenance(source="import", actor=actor))
                 except QuotaExceeded:
                     raise Conflict(
                         f"The import would go over this user's quota; {counts['created']} memories were imported "
@@ -150,7 +154,7 @@ class Portability:
     def _to_write(memory_id: str, versions: list[dict[str, Any]]) -> tuple[Memory, Indexed, list[Memory]]:
         """A checked line as put_many takes it: the memory with its counts and search data, its history."""
         current, *old = [Memory(id=memory_id, word_count=count_words(v["content"]),
-                                token_count=count_tokens(v["content"]), **v) for v in versions]
+                                token_count=count_tokens(v["content"]), source="import", **v) for v in versions]
         return current, indexed(current.content), old
 
     def _version(self, data: Any, where: str) -> dict[str, Any]:

@@ -72,6 +72,12 @@ def memory_vectors(user_id: str) -> str:
     return f"{_user_tag(user_id)}:vec"
 
 
+def memory_events(user_id: str) -> str:
+    """STREAM of the user's memory writes (the activity feed), newest last, trimmed to about
+    MEMORY_API_EVENTS_KEPT entries."""
+    return f"{_user_tag(user_id)}:events"
+
+
 def global_scope(user_id: str) -> str:
     """ZSET of the ids of the user's global (unscoped) memories, lexicographic."""
     return f"{_user_tag(user_id)}:sc0"
@@ -130,11 +136,11 @@ def family_member(user_id: str, family: str, key: str) -> str:
 
 
 def memory_keys(user_id: str) -> list[str]:
-    """KEYS[1..11] of every memory write script, in this order (see memory_lua.py)."""
+    """KEYS[1..12] of every memory write script, in this order (see memory_lua.py)."""
     return [
         memory_items(user_id), memory_ids(user_id), memory_stats(user_id), memory_docs(user_id),
         memory_terms(user_id), tag_counts(user_id), scope_counts(user_id), duplicates(user_id),
-        memory_updated(user_id), global_scope(user_id), memory_vectors(user_id),
+        memory_updated(user_id), global_scope(user_id), memory_vectors(user_id), memory_events(user_id),
     ]
 
 

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from ..errors import Conflict
-from ..models import Filters, IdWalk, Memory
+from ..models import BY_API, Filters, IdWalk, Memory, Provenance
 from . import keys
 from .lex import lex_bounds
 from .records import (
@@ -45,13 +45,16 @@ class MemoryStore:
     this Redis, or embeddings off): then the vector set is never touched.
     """
 
-    def __init__(self, redis_store: RedisStore, vector_model=no_vectors) -> None:
+    def __init__(self, redis_store: RedisStore, vector_model=no_vectors, *, events_kept: int = 10_000) -> None:
         self._redis = redis_store
         self._vector_model = vector_model
+        self.events_kept = events_kept  # the activity feed keeps about this many writes per user (0: none)
 
     def _run(self, script: str, declared: DeclaredKeys, plan: dict[str, Any], pipe: Any = None,
-             blobs: Blobs | None = None) -> Any:
+             blobs: Blobs | None = None, by: Provenance = BY_API) -> Any:
         plan["k"] = declared.index
+        plan["events_kept"] = self.events_kept
+        plan["by"] = _by_plan(by)
         model = self._vector_model()
         plan["vectors"] = model is not None
         args: list[Any] = [None]
@@ -69,7 +72,7 @@ class MemoryStore:
         return {memory_id: (reply[2 * i], reply[2 * i + 1]) for i, memory_id in enumerate(memory_ids)}
 
     def _planned(self, user_id: str, memory_ids: list[str], script: str, plan_for,
-                 blobs: Blobs | None = None) -> Any:
+                 blobs: Blobs | None = None, by: Provenance = BY_API) -> Any:
         """Read the stored records, declare their keys and the plan's, run; again if they moved meanwhile."""
         for _ in range(_MAX_PLANS):
             stored = self._read_for_write(user_id, memory_ids) if memory_ids else {}
@@ -79,7 +82,7 @@ class MemoryStore:
                     declared.stored(raw, terms)
             plan = plan_for(declared, stored)
             plan["expect"] = {i: (text(raw) if raw else False) for i, (raw, _) in stored.items()}
-            reply = self._run(script, declared, plan, blobs=blobs)
+            reply = self._run(script, declared, plan, blobs=blobs, by=by)
             if not (reply and text(reply[0]) == "retry"):
                 return reply
         raise Conflict("The memory kept changing while this request wrote it; retry.", code="concurrent_write")
@@ -89,14 +92,15 @@ class MemoryStore:
     @confirms_persistence
     def create_many(self, user_id: str, memories: list[tuple[Memory, Indexed]], *, max_count: int = 0,
                     max_words: int = 0, refuse_duplicates: bool = True, pipe: Any = None,
-                    embeddings: list[bytes] | None = None):
+                    embeddings: list[bytes] | None = None, by: Provenance = BY_API):
         """Store new memories, all or nothing; per memory ("created"|"exists", Memory).
 
         Raises QuotaExceeded (nothing stored) when they would break a quota, and
         DuplicateContent (nothing stored) when one equals a stored memory in its
         scope or an earlier one of `memories`, unless `refuse_duplicates` is off.
         With `pipe`, the call is queued and nothing is returned. `embeddings`
-        (FP32, one per memory) go into the vector set.
+        (FP32, one per memory) go into the vector set. `by` writes the activity feed's entries (the
+        records' own provenance is the memories').
         """
         declared = DeclaredKeys(user_id)
         blobs = Blobs()
@@ -107,7 +111,7 @@ class MemoryStore:
                           "len": indexed.length, "fp": indexed.fingerprint,
                           "vec": blobs.add(embeddings[i] if embeddings else None)})
         plan = {"max_count": max_count, "max_words": max_words, "dup": refuse_duplicates, "items": items}
-        reply = self._run("CREATE_MEMORIES", declared, plan, pipe, blobs)
+        reply = self._run("CREATE_MEMORIES", declared, plan, pipe, blobs, by)
         if pipe is not None:
             return None
         if text(reply[0]) == "full":
@@ -121,8 +125,9 @@ class MemoryStore:
                content: tuple[str, int, int, Indexed] | None = None, metadata: dict[str, str] | None = None,
                tags: list[str] | None = None, scope: str | None = None, scope_given: bool = False,
                expected_versions: list[str] | None = None, history_depth: int = 0,
-               max_words: int = 0, embedding: bytes | None = None) -> WriteResult:
-        """Change content (text, words, tokens, index data, embedding), metadata, tags and/or scope."""
+               max_words: int = 0, embedding: bytes | None = None, by: Provenance = BY_API) -> WriteResult:
+        """Change content (text, words, tokens, index data, embedding), metadata, tags and/or scope; the
+        new version's provenance is `by`'s."""
         blobs = Blobs()
         vec = blobs.add(embedding)
 
@@ -147,7 +152,7 @@ class MemoryStore:
                 plan["tags"] = tags
             return plan
 
-        reply = self._planned(user_id, [memory_id], "UPDATE_MEMORY", plan_for, blobs)
+        reply = self._planned(user_id, [memory_id], "UPDATE_MEMORY", plan_for, blobs, by)
         status = int(reply[0])
         if status == -2:
             raise QuotaExceeded(text(reply[1]))
@@ -157,13 +162,13 @@ class MemoryStore:
 
     @confirms_persistence
     def delete_many(self, user_id: str, memory_ids: list[str], *,
-                    expected_versions: list[str] | None = None) -> list[WriteResult]:
+                    expected_versions: list[str] | None = None, by: Provenance = BY_API) -> list[WriteResult]:
         def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
             for memory_id in memory_ids:
                 declared.history(memory_id)
             return {"versions": accepted_versions(expected_versions), "ids": memory_ids}
 
-        reply = self._planned(user_id, memory_ids, "DELETE_MEMORIES", plan_for)
+        reply = self._planned(user_id, memory_ids, "DELETE_MEMORIES", plan_for, by=by)
         results = []
         for i, memory_id in enumerate(memory_ids):
             status, raw = int(reply[2 * i]), reply[2 * i + 1]
@@ -194,7 +199,8 @@ class MemoryStore:
 
     @confirms_persistence
     def put_many(self, user_id: str, items: list[tuple[Memory, Indexed, list[Memory]]], *, overwrite: bool,
-                 max_count: int = 0, max_words: int = 0, embeddings: list[bytes] | None = None) -> list[str]:
+                 max_count: int = 0, max_words: int = 0, embeddings: list[bytes] | None = None,
+                 by: Provenance = BY_API) -> list[str]:
         """Import: store memories with their own ids, revisions and history (and embeddings, if given)."""
         blobs = Blobs()
         vecs = [blobs.add(embeddings[i] if embeddings else None) for i in range(len(items))]
@@ -209,7 +215,7 @@ class MemoryStore:
                                 "vec": vec, "history": [dumps(record_of(old)) for old in history]})
             return {"overwrite": overwrite, "max_count": max_count, "max_words": max_words, "items": planned}
 
-        reply = self._planned(user_id, [memory.id for memory, _, _ in items], "PUT_MEMORIES", plan_for, blobs)
+        reply = self._planned(user_id, [memory.id for memory, _, _ in items], "PUT_MEMORIES", plan_for, blobs, by)
         if reply and text(reply[0]) == "full":
             raise QuotaExceeded(text(reply[1]))
         return [text(r) for r in reply]
@@ -231,6 +237,8 @@ class MemoryStore:
             plan["since"] = filters.updated_after
         if filters.updated_before is not None:
             plan["till"] = filters.updated_before
+        if filters.source is not None:
+            plan["source"] = filters.source
         ids, records = self._redis.script("LIST_MEMORIES")(
             keys=[keys.memory_items(user_id), keys.memory_updated(user_id), *(sets or [keys.memory_ids(user_id)])],
             args=[dumps(plan)],
@@ -265,7 +273,7 @@ class MemoryStore:
         plan: dict[str, Any] = {"want": want, "tags": len(filters.tags), "scopes": len(scope_keys),
                                 "docs": [text(d) for d in docnos]}
         for name, value in (("low", lowest_id), ("high", highest_id), ("since", filters.updated_after),
-                            ("till", filters.updated_before)):
+                            ("till", filters.updated_before), ("source", filters.source)):
             if value is not None:
                 plan[name] = value
         reply = self._redis.script("RESOLVE_SEARCH_HITS")(
@@ -313,3 +321,8 @@ class MemoryStore:
             pipe.lrange(keys.memory_history(user_id, memory.id), 0, max(depth - 1, 0))
         histories = pipe.execute() if memories else []
         return [(m, [decode_record(m.id, raw) for raw in h]) for m, h in zip(memories, histories)]
+
+
+def _by_plan(by: Provenance) -> dict[str, Any]:
+    """A write's provenance as the scripts' `by` (memory_lua.py): short names, api left out."""
+    return {"o": None if by.source == "api" else by.source, "a": by.actor, "y": by.reason, "x": by.origin()}

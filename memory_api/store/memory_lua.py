@@ -2,13 +2,14 @@
 
 Every key a script touches arrives in KEYS (Redis Cluster checks declared keys
 before a script runs, so a script can never stop half-way on a key that moved).
-KEYS[1..10] are the user's fixed keys (store/keys.py memory_keys):
+KEYS[1..12] are the user's fixed keys (store/keys.py memory_keys):
   1 items    HASH id -> record             6 tags     HASH tag -> count
   2 ids      ZSET ids (lexicographic)      7 scopes   HASH scope -> count
   3 stats    HASH words/tokens/terms/seq   8 dedup    HASH "<scope>|<fingerprint>" -> id
   4 docs     HASH docno -> "id len fingerprint"   9 updated  ZSET id -> updated_at
   5 terms    HASH docno -> "term tf ..."         10 sc0      ZSET ids of global memories
                                                 11 vec      VECTOR SET docno -> embedding (Redis >= 8)
+                                                12 events   STREAM of writes (the activity feed)
 and after them every per-scope, per-tag, per-term and history key the call
 needs, which the caller (store/memories.py) works out from the records it read
 and the ones it writes. ARGV[1] is one JSON plan; embeddings (FP32 blobs) follow
@@ -24,7 +25,8 @@ less than a sorted-set entry, and search never needs them in order).
 
 A record is {"c": content, "m": metadata, "u": updated_at, "w": words, "t": tokens,
 "r": revision, "n": document number, "g": tags (absent if none), "s": scope
-(absent if global)}. Terms are "term tf term tf ...", computed by memory_api/text.py.
+(absent if global), "o": source (absent: "api"), "x": origin {conversation_id, turn} and
+"y": reason (absent unless the service wrote this version on its own, or a revert did)}. Terms are "term tf term tf ...", computed by memory_api/text.py.
 """
 
 PRELUDE = """
@@ -32,6 +34,24 @@ local P = cjson.decode(ARGV[1])
 local K = P.k
 local ITEMS, IDS, STATS, DOCS, TERMS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local TAGS, SCOPES, DEDUP, UPDATED, VECTORS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[11]
+local EVENTS = KEYS[12]
+local BY = P.by or {}  -- who writes: o source (absent: api), a actor key id, y reason, x origin
+
+-- The activity feed gets one entry per memory written, from the same script as the write, so it
+-- can neither miss a write nor show one that did not happen. `P.events_kept` 0: no feed.
+local function event(kind, id, rec)
+  if (P.events_kept or 0) <= 0 then return end
+  local fields = {'type', kind, 'memory_id', id, 'source', BY.o or 'api', 'revision', tostring(rec.r)}
+  if BY.a then fields[#fields + 1] = 'actor'; fields[#fields + 1] = BY.a end
+  if BY.y then fields[#fields + 1] = 'reason'; fields[#fields + 1] = BY.y end
+  if BY.x then fields[#fields + 1] = 'origin'; fields[#fields + 1] = cjson.encode(BY.x) end
+  redis.call('XADD', EVENTS, 'MAXLEN', '~', P.events_kept, '*', unpack(fields))
+end
+
+-- The provenance of a version this call writes (see BY).
+local function stamp(rec)
+  rec.o, rec.y, rec.x = BY.o, BY.y, BY.x
+end
 
 -- May this call write vectors made by P.vmodel? Only into a set of that model (or a new set): vectors
 -- of another model (the configured model changed) wait for `memory-api reindex`.
@@ -224,6 +244,7 @@ for _, step in ipairs(plan) do
     redis.call('HSET', ITEMS, step[2], encoded)
     index(step[2], rec, item.terms, item.len, item.fp)
     put_vector(rec.n, item.vec)
+    event('memory.created', step[2], rec)
     created[step[2]] = encoded
   end
 end
@@ -267,10 +288,12 @@ if P.scope_given then
 end
 rec.u = P.updated_at
 rec.r = rec.r + 1
+stamp(rec)
 local encoded = cjson.encode(rec)
 redis.call('HSET', ITEMS, id, encoded)
 index(id, rec, terms, len, fingerprint)
 if content then put_vector(rec.n, content.vec) end
+event('memory.updated', id, rec)
 if P.history_depth > 0 then
   redis.call('LPUSH', key('h', id), raw)
   redis.call('LTRIM', key('h', id), 0, P.history_depth - 1)
@@ -294,6 +317,7 @@ for _, id in ipairs(P.ids) do
     out[#out + 1] = raw
   else
     remove(id, raw)
+    event('memory.deleted', id, cjson.decode(raw))
     out[#out + 1] = 1
     out[#out + 1] = raw
   end
@@ -337,6 +361,7 @@ for _, item in ipairs(P.items) do
     redis.call('HSET', ITEMS, id, cjson.encode(rec))
     index(id, rec, item.terms, item.len, item.fp)
     put_vector(rec.n, item.vec)
+    event(raw and 'memory.updated' or 'memory.created', id, rec)
     redis.call('DEL', key('h', id))
     for _, old_record in ipairs(item.history) do
       redis.call('RPUSH', key('h', id), old_record)

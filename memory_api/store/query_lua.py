@@ -9,17 +9,18 @@ LIST_MEMORIES = """
 -- KEYS[1] items, KEYS[2] updated, KEYS[3..] sets every listed id belongs to (the id index,
 -- or a scope's and tags' sets; all lexicographic ZSETs of ids).
 -- ARGV[1] JSON: lower, upper (ZRANGE BYLEX bounds), newest (bool), count, since / till (updated_at
--- range, absent: none). Walks the smallest of the sets from the cursor and keeps the ids in all the
--- others that pass the updated-time range. Returns {ids, records}.
+-- range, absent: none), source (absent: any). Walks the smallest of the sets from the cursor and keeps
+-- the ids in all the others that pass the updated-time range and come from the source.
+-- Returns {ids, records}.
 local P = cjson.decode(ARGV[1])
 local lower, upper, newest, want = P.lower, P.upper, P.newest, P.count
-local since, till = P.since, P.till
+local since, till, source = P.since, P.till, P.source
 local walked, smallest = 3, nil
 for k = 3, #KEYS do
   local size = redis.call('ZCARD', KEYS[k])
   if smallest == nil or size < smallest then walked, smallest = k, size end
 end
-local filtered = #KEYS > 3 or since or till
+local filtered = #KEYS > 3 or since or till or source
 local batch = filtered and math.max(want * 4, 200) or want
 local ids = {}
 while #ids < want do
@@ -38,6 +39,10 @@ while #ids < want do
       local updated = tonumber(redis.call('ZSCORE', KEYS[2], id))
       keep = updated ~= nil and (not since or updated >= since) and (not till or updated <= till)
     end
+    if keep and source then
+      local raw = redis.call('HGET', KEYS[1], id)
+      keep = raw and (cjson.decode(raw).o or 'api') == source
+    end
     if keep then
       ids[#ids + 1] = id
       if #ids == want then break end
@@ -55,7 +60,7 @@ RESOLVE_SEARCH_HITS = """
 -- KEYS[1] items, KEYS[2] docs, KEYS[3] updated, then the required tags' sets, then the allowed scopes'
 -- sets. ARGV[1] JSON: want (how many hits), tags (how many tag sets follow KEYS[3]), scopes (how many
 -- scope sets follow them; 0: any scope), low / high (id range, absent: none), since / till (updated_at
--- range), docs (document numbers, best first).
+-- range), source (absent: any), docs (document numbers, best first).
 -- Returns {docno, id, record, ...} for the documents that exist and pass, in the given order.
 local P = cjson.decode(ARGV[1])
 local first_scope, last_scope = 4 + P.tags, 3 + P.tags + P.scopes
@@ -82,6 +87,7 @@ for _, docno in ipairs(P.docs) do
   end
   if keep then
     local record = redis.call('HGET', KEYS[1], id)
+    if record and P.source and (cjson.decode(record).o or 'api') ~= P.source then record = false end
     if record then
       out[#out + 1] = docno
       out[#out + 1] = id

@@ -13,7 +13,8 @@ dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def record_of(memory: Memory, index_version: int | None = None) -> dict[str, Any]:
     """A memory's stored record (short field names; the document number `n` is added by Redis;
-    `v`: the analyzer rules its search terms were computed with, for a stored version)."""
+    `v`: the analyzer rules its search terms were computed with, for a stored version; `o`, `x`, `y`:
+    its source, origin and reason, absent for the commonest case, a user's write through the API)."""
     rec: dict[str, Any] = {
         "c": memory.content,
         "m": memory.metadata,
@@ -28,6 +29,12 @@ def record_of(memory: Memory, index_version: int | None = None) -> dict[str, Any
         rec["g"] = list(memory.tags)
     if memory.scope:
         rec["s"] = memory.scope
+    if memory.source != "api":
+        rec["o"] = memory.source
+    if memory.origin:
+        rec["x"] = memory.origin
+    if memory.reason:
+        rec["y"] = memory.reason
     return rec
 
 
@@ -51,6 +58,9 @@ def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
         scope=rec.get("s") or None,
         index_version=int(rec.get("v", 1)),
         docno=int(rec.get("n", 0)),
+        source=rec.get("o") or "api",
+        origin=rec.get("x") if isinstance(rec.get("x"), dict) else None,
+        reason=rec.get("y") or None,
     )
 
 

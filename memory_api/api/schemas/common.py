@@ -17,6 +17,7 @@ from marshmallow import fields
 import dataclasses
 
 from ...ids import MEMORY_ID_PATTERN
+from ...models import SOURCES
 from ...validation import GLOBAL_SCOPE, NON_BLANK_TEXT_PATTERN, ORDERS, SCOPE_PATTERN, TAG_PATTERN, TEXT_PATTERN
 
 _LIMITS = "settings_limits"
@@ -174,6 +175,10 @@ class ScopeAndTimeFilters(StrictSchema):
     created_before = fields.Integer(metadata={"minimum": 0, "description": "Created at or before (Unix s)."})
     updated_after = fields.Integer(metadata={"minimum": 0, "description": "Updated at or after (Unix s)."})
     updated_before = fields.Integer(metadata={"minimum": 0, "description": "Updated at or before (Unix s)."})
+    source = fields.String(metadata={
+        "enum": list(SOURCES),
+        "description": "Only memories whose latest version came from this source: `api` (the REST API or "
+                       "the CLI), `mcp`, `import` or `auto` (captured from a conversation)."})
 
 
 class FilterQuery(ScopeAndTimeFilters):
@@ -213,6 +218,18 @@ class MemoryListQuery(FilterQuery, PageQuery):
 # --- responses ------------------------------------------------------------------
 
 
+def source_field() -> fields.String:
+    return fields.String(required=True, metadata={
+        "enum": list(SOURCES),
+        "description": "Where this version came from: `api` (the REST API or the CLI), `mcp`, `import`, or "
+                       "`auto` (the service captured it from a conversation)."})
+
+
+class Origin(ma.Schema):
+    conversation_id = fields.String(required=True)
+    turn = fields.Integer(required=True, allow_none=True)
+
+
 class MemoryObject(ma.Schema):
     id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
     object = constant("memory")
@@ -224,6 +241,13 @@ class MemoryObject(ma.Schema):
     token_count = fields.Integer(required=True, metadata={"description": "Tokens (tiktoken o200k_base)."})
     tags = fields.List(fields.String(), required=True)
     scope = fields.String(required=True, allow_none=True, metadata={"description": "null: a global memory."})
+    source = source_field()
+    origin = fields.Nested(Origin, required=True, allow_none=True,
+                           metadata={"description": "The conversation turn an automatic memory came from; "
+                                                    "null otherwise."})
+    reason = fields.String(required=True, allow_none=True,
+                           metadata={"description": "Why this version was written, when the service wrote it on "
+                                                    "its own (or a revert did); null otherwise."})
 
 
 def list_of(name: str, item: type[ma.Schema], *, cursors: bool = True) -> type[ma.Schema]:

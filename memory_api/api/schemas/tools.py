@@ -13,6 +13,9 @@ from .common import (
     ScopeAndTimeFilters,
     MemoryCreateRequest,
     MemoryObject,
+    Origin,
+    PageQuery,
+    StrictInt,
     StrictSchema,
     constant,
     limit_field,
@@ -20,7 +23,10 @@ from .common import (
     list_of,
     mode_field,
     mode_used_field,
+    source_field,
 )
+
+EVENT_ID_PATTERN = r"^evt_[0-9]{1,20}-[0-9]{1,20}$"
 
 
 # --- search, tags, stats, history, batch, export/import ---------------------------------
@@ -90,9 +96,47 @@ class MemoryVersion(ma.Schema):
     metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     tags = fields.List(fields.String(), required=True)
     scope = fields.String(required=True, allow_none=True)
+    source = source_field()
+    reason = fields.String(required=True, allow_none=True)
 
 
 HistoryList = list_of("HistoryList", MemoryVersion, cursors=False)
+
+
+class RevertRequest(StrictSchema):
+    revision = StrictInt(required=True, metadata={
+        "minimum": 1, "maximum": 2**31 - 1,
+        "description": "The revision to restore, from the memory's history (GET /v1/memory/{memory_id}/history)."})
+
+
+class MemoryEvent(ma.Schema):
+    object = constant("memory.event")
+    id = fields.String(required=True, metadata={"pattern": EVENT_ID_PATTERN})
+    type = fields.String(required=True, metadata={"enum": ["memory.created", "memory.updated", "memory.deleted"]})
+    memory_id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
+    revision = fields.Integer(required=True, metadata={"description": "The memory's revision after the write "
+                                                                      "(for a delete: the one deleted)."})
+    source = source_field()
+    actor = fields.String(required=True, allow_none=True,
+                          metadata={"description": "The id of the API key that wrote (null: none, as over MCP's "
+                                                   "stdio, or the service itself)."})
+    reason = fields.String(required=True, allow_none=True)
+    origin = fields.Nested(Origin, required=True, allow_none=True)
+    created_at = fields.Integer(required=True, metadata={"description": "Unix seconds."})
+
+
+EventList = list_of("MemoryEventList", MemoryEvent)
+
+
+class EventListQuery(PageQuery):
+    order = fields.String(
+        load_default="desc",
+        metadata={"description": "By time: `desc` (newest first) or `asc`.", "enum": ["desc", "asc"],
+                  "default": "desc"})
+    after = fields.String(metadata={"description": "Return the page after this event id.",
+                                    "pattern": EVENT_ID_PATTERN})
+    before = fields.String(metadata={"description": "Return the page before this event id.",
+                                     "pattern": EVENT_ID_PATTERN})
 
 
 class BatchCreateRequest(StrictSchema):
