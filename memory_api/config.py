@@ -146,6 +146,17 @@ class Settings:
         "MEMORY_API_CHAT_MODEL", "gpt-4o-mini", "Model used when a chat request names none.")
     summary_model: str | None = _setting(
         "MEMORY_API_SUMMARY_MODEL", None, "Model that writes conversation summaries (default: the chat model).")
+    capture_model: str | None = _setting(
+        "MEMORY_API_CAPTURE_MODEL", None,
+        "Model that extracts memories from conversations (POST /v1/memory/extract; default: the summary model).")
+    capture_candidates: int = _setting(
+        "MEMORY_API_CAPTURE_CANDIDATES", 10,
+        "Existing memories most similar to the conversation that the capture model is shown (it may update or "
+        "delete only these).")
+    capture_may_edit_user_memories: bool = _setting(
+        "MEMORY_API_CAPTURE_MAY_EDIT_USER_MEMORIES", False,
+        "Let capture update or delete memories whose latest version came from the API, MCP or an import; "
+        "false: it leaves a pending suggestion instead (the user's word wins).")
     upstream_timeout: float = _setting(
         "MEMORY_API_UPSTREAM_TIMEOUT", 600.0,
         "Seconds to wait for the provider (per read) before a 504 (the openai SDK's own default).")
@@ -290,6 +301,10 @@ class Settings:
     @property
     def effective_summary_model(self) -> str:
         return self.summary_model or self.chat_model
+
+    @property
+    def effective_capture_model(self) -> str:
+        return self.capture_model or self.effective_summary_model
 
     @property
     def request_lease_seconds(self) -> float:

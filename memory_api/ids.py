@@ -22,10 +22,12 @@ _RANDOM_MAX = (1 << _RANDOM_BITS) - 1
 MEMORY_PREFIX = "mem_"
 CONVERSATION_PREFIX = "conv_"
 KEY_PREFIX = "key_"
+SUGGESTION_PREFIX = "sug_"
 
 MEMORY_ID_PATTERN = f"^{MEMORY_PREFIX}{_ULID_RE}$"
 CONVERSATION_ID_PATTERN = f"^{CONVERSATION_PREFIX}{_ULID_RE}$"
 KEY_ID_PATTERN = f"^{KEY_PREFIX}{_ULID_RE}$"
+SUGGESTION_ID_PATTERN = f"^{SUGGESTION_PREFIX}{_ULID_RE}$"
 
 _memory_id_re = re.compile(MEMORY_ID_PATTERN)
 _conversation_id_re = re.compile(CONVERSATION_ID_PATTERN)
@@ -85,6 +87,10 @@ def new_conversation_id() -> str:
 
 def new_key_id() -> str:
     return KEY_PREFIX + new_ulid()
+
+
+def new_suggestion_id() -> str:
+    return SUGGESTION_PREFIX + new_ulid()
 
 
 def is_memory_id(value: str) -> bool:

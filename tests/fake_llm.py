@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 SUMMARY_MARK = "You keep the running summary"
+from memory_api.services.capture import EXTRACTION_MARK  # noqa: E402 - the one owner of the prompt's first words
 EMBEDDING_DIMENSIONS = 64  # vector size of POST /v1/embeddings when the request names no `dimensions`
 MODELS = [{"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned_by": "system"},
           {"id": "fake-reasoner", "object": "model", "created": 1730000000, "owned_by": "fake"}]
@@ -52,6 +53,9 @@ class FakeLLM:
         self.error_event_after_chunks: int | None = None  # send the provider's own error event, then end
         self.response_headers: dict[str, str] = {}  # sent with every chat, responses and models answer
         self.serves_responses = True  # False: /v1/responses is an unknown route, as on a provider without it
+        # Scripted answers to extraction requests (memory capture), in order: a dict is sent as JSON,
+        # a str as it is (to send garbage). None left: {"operations": []}.
+        self.extractions: list[Any] = []
         self.sent_streams: list[bytes] = []  # the exact bytes of each stream written, in order
         # Events the tests wait on instead of sleeping: a request arrived; a stream ended (either it
         # ran to its end or the other side hung up while it was being written).
@@ -75,7 +79,12 @@ class FakeLLM:
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r["body"] for r in self.requests
-                if r["path"].endswith("/chat/completions") and not _is_summary(r["body"])]
+                if r["path"].endswith("/chat/completions") and not _is_summary(r["body"])
+                and not _is_extraction(r["body"])]
+
+    @property
+    def extraction_requests(self) -> list[dict[str, Any]]:
+        return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions") and _is_extraction(r["body"])]
 
     @property
     def summary_requests(self) -> list[dict[str, Any]]:
@@ -143,6 +152,8 @@ class FakeLLM:
                     return self._json(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
                 if _is_summary(body):
                     return self._summary(body)
+                if _is_extraction(body):
+                    return self._extraction(body)
                 with fake.lock:
                     error = fake.errors.pop(0) if fake.errors else None
                 if error:
@@ -196,6 +207,14 @@ class FakeLLM:
                     turns.split("New turns:\n", 1)[-1].startswith(("user: ", "assistant: ")))
                 names = [w for w in turns.replace(".", " ").split() if w.istitle() and len(w) > 3][:12]
                 return self._json(200, _completion(body, f"SUMMARY[{count} turns]: {' '.join(names)}"))
+
+            def _extraction(self, body):
+                with fake.lock:
+                    error = fake.errors.pop(0) if fake.errors else None
+                    answer = fake.extractions.pop(0) if fake.extractions else {"operations": []}
+                if error:
+                    return self._json(*error)
+                return self._json(200, _completion(body, answer if isinstance(answer, str) else json.dumps(answer)))
 
             def _json(self, status, payload, headers=None):
                 data = fake._dumps(payload).encode()
@@ -287,6 +306,11 @@ def fake_embedding(text: str, size: int = 64) -> list[float]:
 
 def _is_embeddings(request: dict[str, Any]) -> bool:
     return request["path"].rstrip("/").endswith("/embeddings")
+
+
+def _is_extraction(body: dict[str, Any]) -> bool:
+    first = (body.get("messages") or [{}])[0]
+    return first.get("role") == "system" and str(first.get("content", "")).startswith(EXTRACTION_MARK)
 
 
 def _is_summary(body: dict[str, Any]) -> bool:

@@ -7,7 +7,7 @@ import copy
 from flask import Flask
 from flask_smorest import Api
 
-from . import chat, context, conversations, health, memory, memory_events, memory_tools, models, responses  # noqa: F401 - context and memory_events register their views on memory_tools
+from . import capture, chat, context, conversations, health, memory, memory_events, memory_tools, models, responses  # noqa: F401 - capture, context and memory_events register their views on memory_tools
 from .errors import register_error_handlers
 from .hooks import register_request_hooks
 from .metrics import init_metrics

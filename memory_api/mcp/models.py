@@ -98,6 +98,27 @@ class Exported(BaseModel):
     jsonl: str = Field(description="The export: a format line, then one memory per line (JSON Lines)")
 
 
+class ChatMessage(BaseModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str
+
+
+class OperationOut(BaseModel):
+    action: Literal["add", "update", "delete"]
+    memory_id: Optional[str]
+    content: Optional[str]
+    reason: str
+    status: Optional[Literal["applied", "suggested", "skipped"]] = Field(
+        default=None, description="With apply: what became of it (suggested: the user wrote that memory)")
+    suggestion_id: Optional[str] = None
+    detail: Optional[str] = None
+
+
+class ExtractionOut(BaseModel):
+    applied: bool
+    operations: list[OperationOut]
+
+
 class Imported(BaseModel):
     total: int
     created: int

@@ -7,7 +7,8 @@ from typing import Literal, Optional
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from .models import Cleared, ContextOut, Exported, Imported, Stats, TagCount, Tags
+from ..services.chat_request import parse_chat_request
+from .models import ChatMessage, Cleared, ContextOut, Exported, ExtractionOut, Imported, OperationOut, Stats, TagCount, Tags
 
 
 def register(tool) -> None:
@@ -48,6 +49,23 @@ def register(tool) -> None:
             raise ToolError("Nothing was deleted: clear_memories needs confirm=true, and only on the user's "
                             "explicit request to delete every memory.")
         return Cleared(deleted_count=services.memories.delete_all(tool.user(ctx), by=tool.by(ctx)))
+
+    @tool
+    def extract_memories(ctx: Context, messages: list[ChatMessage], apply: bool = False) -> ExtractionOut:
+        """Ask the capture model which durable facts about the user a conversation reveals, compared with
+        their most similar memories: add / update / delete operations with reasons. apply=true carries them
+        out (source auto); an update or delete of a memory the user wrote becomes a pending suggestion."""
+        request = parse_chat_request({"messages": [m.model_dump() for m in messages]},
+                                     default_model=services.capture.model,
+                                     max_messages=services.settings.max_chat_messages)
+        extraction = services.capture.propose(tool.user(ctx), request.messages)
+        if apply:
+            services.capture.apply(tool.user(ctx), extraction, tool.by(ctx))
+            rows = [o.to_api() for o in extraction.outcomes]
+        else:
+            rows = [o.to_api() for o in extraction.operations]
+        return ExtractionOut(applied=extraction.applied, operations=[
+            OperationOut(**{k: row.get(k) for k in OperationOut.model_fields if k in row}) for row in rows])
 
     @tool
     def get_context(ctx: Context, query: Optional[str] = None, max_words: Optional[int] = None,

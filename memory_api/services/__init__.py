@@ -14,6 +14,7 @@ from ..embeddings import build_embedder
 from ..store.api_keys import ApiKeyStore
 from ..store.conversations import ConversationStore
 from ..store.events import EventStore
+from ..store.suggestions import SuggestionStore
 from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
@@ -23,6 +24,7 @@ from ..store.stream_slots import StreamSlotStore
 from ..store.vectors import VectorStore
 from ..validation import InputRules
 from .auth import KeyService
+from .capture import CaptureService
 from .chat import ChatService
 from .consistency import ConsistencyReport, check_consistency
 from .context import ContextService
@@ -62,6 +64,7 @@ class Services:
     responses: ResponsesService
     rate_limits: RateLimits
     events: EventService
+    capture: CaptureService
 
     @classmethod
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
@@ -104,6 +107,9 @@ class Services:
             rate_limits=RateLimits(keys, settings.rate_limit, settings.rate_limit_paths,
                                    lambda: rate_limit_storage(redis_store)),
             events=EventService(EventStore(redis_store), rules),
+            capture=CaptureService(upstream, memories, search, SuggestionStore(redis_store),
+                                   model=settings.effective_capture_model, candidates=settings.capture_candidates,
+                                   may_edit_user_memories=settings.capture_may_edit_user_memories),
         )
 
     def check_health(self) -> None:

@@ -78,6 +78,11 @@ def memory_events(user_id: str) -> str:
     return f"{_user_tag(user_id)}:events"
 
 
+def memory_suggestions(user_id: str) -> str:
+    """HASH suggestion id -> JSON: changes automatic capture proposed to memories the user wrote."""
+    return f"{_user_tag(user_id)}:suggestions"
+
+
 def global_scope(user_id: str) -> str:
     """ZSET of the ids of the user's global (unscoped) memories, lexicographic."""
     return f"{_user_tag(user_id)}:sc0"

@@ -1,0 +1,79 @@
+"""/v1/memory/extract and /v1/memory/suggestions: memories proposed by a model from a conversation
+(services/capture.py), on the memory_tools blueprint."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from ..ids import SUGGESTION_ID_PATTERN
+from ..services.chat_request import parse_chat_request
+from .conditional import memory_response
+from .docs import USER_HEADER_PARAM, documents_errors, writes
+from .memory_tools import blp
+from .parsing import by_request, json_response, principal, services
+from .schemas.capture import Extraction, ExtractRequest, SuggestionDismissed, SuggestionList
+from .schemas.common import MemoryObject
+
+SUGGESTION_ID_PARAM = {"in": "path", "name": "suggestion_id", "required": True,
+                       "schema": {"type": "string", "pattern": SUGGESTION_ID_PATTERN},
+                       "description": "The suggestion's id."}
+
+
+@blp.route("/extract", parameters=[USER_HEADER_PARAM])
+class MemoryExtract(MethodView):
+    @blp.doc(operationId="extractMemories", summary="Extract memories from a conversation")
+    @blp.arguments(ExtractRequest())
+    @blp.response(200, Extraction)
+    @documents_errors(blp, 409, 413, 415, 502, 503, 504)
+    @writes(blp)
+    def post(self, body):
+        """Asks the capture model which durable facts about the user the conversation reveals, compared
+        with the user's most similar memories: add, update or delete operations, each with a reason.
+        With `apply: true` they are carried out with source `auto`; an update or delete of a memory the
+        user wrote becomes a pending suggestion instead (unless the server allows capture to edit them).
+        A model answer that does not fit the schema changes nothing: 502 `invalid_extraction`."""
+        svc = services()
+        request = parse_chat_request({"messages": body["messages"], "model": body.get("model")},
+                                     default_model=svc.capture.model, max_messages=svc.settings.max_chat_messages)
+        user = principal().user_id
+        extraction = svc.capture.propose(user, request.messages, model=body.get("model"))
+        if body.get("apply"):
+            svc.capture.apply(user, extraction, by_request())
+        return json_response(extraction.to_api())
+
+
+@blp.route("/suggestions", parameters=[USER_HEADER_PARAM])
+class MemorySuggestions(MethodView):
+    @blp.doc(operationId="listMemorySuggestions", summary="Pending suggestions")
+    @blp.response(200, SuggestionList)
+    @documents_errors(blp)
+    def get(self):
+        """Changes capture proposed to memories the user wrote, newest first: accept or dismiss each."""
+        return json_response({"object": "list", "data": services().capture.suggestions(principal().user_id),
+                              "has_more": False})
+
+
+@blp.route("/suggestions/<string:suggestion_id>/accept", parameters=[SUGGESTION_ID_PARAM, USER_HEADER_PARAM])
+class AcceptSuggestion(MethodView):
+    @blp.doc(operationId="acceptMemorySuggestion", summary="Accept a suggestion")
+    @blp.response(200, MemoryObject)
+    @documents_errors(blp, 404, 409, 412)
+    @writes(blp)
+    def post(self, suggestion_id):
+        """Applies the suggested update or delete as the caller's own change (its reason kept); 412 when the
+        memory changed since the suggestion was made (the suggestion is then gone). Returns the memory as
+        written (as it was, for a delete)."""
+        memory = services().capture.accept(principal().user_id, suggestion_id, by_request())
+        return memory_response(memory)
+
+
+@blp.route("/suggestions/<string:suggestion_id>/dismiss", parameters=[SUGGESTION_ID_PARAM, USER_HEADER_PARAM])
+class DismissSuggestion(MethodView):
+    @blp.doc(operationId="dismissMemorySuggestion", summary="Dismiss a suggestion")
+    @blp.response(200, SuggestionDismissed)
+    @documents_errors(blp, 404)
+    @writes(blp)
+    def post(self, suggestion_id):
+        """Drops the suggestion; the memory stays as the user wrote it."""
+        services().capture.dismiss(principal().user_id, suggestion_id)
+        return json_response({"id": suggestion_id, "object": "memory.suggestion.dismissed", "dismissed": True})

@@ -1,0 +1,69 @@
+"""marshmallow schemas of extraction (POST /v1/memory/extract) and pending suggestions."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ...ids import MEMORY_ID_PATTERN, SUGGESTION_ID_PATTERN
+from .chat import ChatMessage
+from .common import MemoryObject, Origin, StrictBool, constant, limits, list_of
+
+ACTIONS = ["add", "update", "delete"]
+
+
+class ExtractRequest(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    messages = fields.List(fields.Nested(ChatMessage), required=True, validate=validate.Length(min=1),
+                           metadata=limits("The conversation, in OpenAI's chat format; at most {max_chat_messages} "
+                                           "messages (MEMORY_API_MAX_CHAT_MESSAGES).", maxItems="max_chat_messages"))
+    apply = StrictBool(load_default=False, metadata={
+        "description": "false (default): only propose. true: apply the operations (source `auto`); changes to "
+                       "memories a user wrote become pending suggestions unless "
+                       "MEMORY_API_CAPTURE_MAY_EDIT_USER_MEMORIES is on."})
+    model = fields.String(metadata={"description": "The model to ask (default: MEMORY_API_CAPTURE_MODEL)."})
+
+
+class ProposedOperation(ma.Schema):
+    action = fields.String(required=True, metadata={"enum": ACTIONS})
+    memory_id = fields.String(required=True, allow_none=True, metadata={"pattern": MEMORY_ID_PATTERN})
+    content = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+
+
+class AppliedOperation(ProposedOperation):
+    status = fields.String(required=True, metadata={"enum": ["applied", "suggested", "skipped"]})
+    memory = fields.Nested(MemoryObject, required=True, allow_none=True)
+    suggestion_id = fields.String(required=True, allow_none=True, metadata={"pattern": SUGGESTION_ID_PATTERN})
+    detail = fields.String(required=True, allow_none=True)
+
+
+class Extraction(ma.Schema):
+    object = constant("memory.extraction")
+    applied = fields.Boolean(required=True)
+    operations = fields.List(fields.Nested(ProposedOperation), required=True)
+    results = fields.List(fields.Nested(AppliedOperation), required=True, allow_none=True,
+                          metadata={"description": "With apply: what became of each operation (else null)."})
+
+
+class Suggestion(ma.Schema):
+    object = constant("memory.suggestion")
+    id = fields.String(required=True, metadata={"pattern": SUGGESTION_ID_PATTERN})
+    action = fields.String(required=True, metadata={"enum": ["update", "delete"]})
+    memory_id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
+    content = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    revision = fields.Integer(required=True, metadata={"description": "The memory's revision it was made for."})
+    origin = fields.Nested(Origin, required=True, allow_none=True)
+    created_at = fields.Integer(required=True)
+
+
+SuggestionList = list_of("SuggestionList", Suggestion, cursors=False)
+
+
+class SuggestionDismissed(ma.Schema):
+    id = fields.String(required=True, metadata={"pattern": SUGGESTION_ID_PATTERN})
+    object = constant("memory.suggestion.dismissed")
+    dismissed = fields.Boolean(required=True)

@@ -1,0 +1,265 @@
+"""Automatic memory: a model reads a conversation and proposes what to remember, update or forget.
+
+The model sees the conversation and the user's memories most similar to it
+(found by the same search as everything else, so another user's memories are
+never candidates), and answers with operations in a JSON schema: add, update
+or delete (naming one of the candidates), or none, each with a one-line
+reason. An answer that does not fit the schema, or names a memory it was not
+shown, changes nothing: it is logged and reported, never half applied.
+
+Applying them respects the user's word: an update or delete of a memory whose
+latest version came from the API, MCP or an import becomes a pending
+suggestion (accepted or dismissed through the API) unless
+MEMORY_API_CAPTURE_MAY_EDIT_USER_MEMORIES is on. Every change the service
+makes has source `auto` and its reason, so history and the activity feed
+show why it happened, and `revert` undoes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ApiError, BadGateway, NotFound
+from ..ids import new_suggestion_id
+from ..models import Memory, Provenance
+from ..store.suggestions import SuggestionStore
+from .memories import MemoryService
+from .search import SearchService
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("add", "update", "delete", "none")
+MAX_OPERATIONS = 20
+MAX_REASON_CHARS = 300
+CONVERSATION_CHARS = 24_000  # the newest part of a long conversation is what the model reads
+
+# The first words of the extraction prompt (the test suite's provider stand-in recognises them).
+EXTRACTION_MARK = "You maintain a person's long-term memory for a chat assistant."
+INSTRUCTIONS = f"""{EXTRACTION_MARK}
+Read the conversation and decide what to remember about the user. Keep only durable facts the user stated
+or confirmed about themselves: preferences, plans, people, projects, health, constraints. Ignore small talk,
+one-off requests, and anything the assistant said that the user did not confirm.
+You are shown the user's existing memories that may be related, each with its id. For each fact decide:
+- "add": a new fact (content: one short self-contained sentence, e.g. "Is vegetarian.");
+- "update": an existing memory changed or is more precise now (memory_id: its id; content: the full new text);
+- "delete": the user contradicted or withdrew an existing memory (memory_id: its id);
+- "none": nothing to change.
+Never add a fact that an existing memory already says. Give each operation a one-line reason.
+Answer with JSON only, matching the schema."""
+
+RESPONSE_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "memory_operations",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["operations"],
+            "properties": {"operations": {"type": "array", "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["action", "memory_id", "content", "reason"],
+                "properties": {
+                    "action": {"type": "string", "enum": list(ACTIONS)},
+                    "memory_id": {"type": ["string", "null"]},
+                    "content": {"type": ["string", "null"]},
+                    "reason": {"type": "string"},
+                },
+            }}},
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One change the model proposed."""
+
+    action: str
+    reason: str
+    memory_id: str | None = None
+    content: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        return {"action": self.action, "memory_id": self.memory_id, "content": self.content, "reason": self.reason}
+
+
+@dataclass
+class Outcome:
+    """What became of one operation: applied, suggested (the user's memory: they decide) or skipped."""
+
+    operation: Operation
+    status: str
+    memory: Memory | None = None
+    suggestion_id: str | None = None
+    detail: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        return {**self.operation.to_api(), "status": self.status,
+                "memory": self.memory.to_api() if self.memory else None,
+                "suggestion_id": self.suggestion_id, "detail": self.detail}
+
+
+@dataclass
+class Extraction:
+    operations: list[Operation]
+    outcomes: list[Outcome] = field(default_factory=list)
+    applied: bool = False
+    usage: dict[str, Any] | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        return {"object": "memory.extraction", "applied": self.applied,
+                "operations": [o.to_api() for o in self.operations],
+                "results": [o.to_api() for o in self.outcomes] if self.applied else None}
+
+
+def conversation_text(messages: list[dict[str, Any]]) -> str:
+    """The conversation as the model reads it: one "role: text" line per message, newest kept."""
+    lines = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):  # content parts: their text only
+            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if isinstance(content, str) and content.strip():
+            lines.append(f"{message.get('role')}: {content.strip()}")
+    return "\n".join(lines)[-CONVERSATION_CHARS:]
+
+
+def parse_operations(answer: Any, candidates: dict[str, Memory], rules) -> list[Operation]:
+    """The model's operations, checked; ValueError (nothing may be applied) if any does not fit."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("operations"), list):
+        raise ValueError("the answer is not an object with an 'operations' array")
+    if len(answer["operations"]) > MAX_OPERATIONS:
+        raise ValueError(f"more than {MAX_OPERATIONS} operations")
+    operations = []
+    for i, item in enumerate(answer["operations"]):
+        if not isinstance(item, dict) or item.get("action") not in ACTIONS:
+            raise ValueError(f"operation {i} has no valid action")
+        reason = item.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"operation {i} gives no reason")
+        action, memory_id, content = item["action"], item.get("memory_id"), item.get("content")
+        if action in ("update", "delete") and memory_id not in candidates:
+            raise ValueError(f"operation {i} names a memory it was not shown: {memory_id!r}")
+        if action in ("add", "update"):
+            try:
+                content = rules.content(content)
+            except ApiError as err:
+                raise ValueError(f"operation {i}: {err.message}") from None
+        if action == "none":
+            continue
+        operations.append(Operation(action, " ".join(reason.split())[:MAX_REASON_CHARS],
+                                    memory_id if action != "add" else None, content if action != "delete" else None))
+    return operations
+
+
+class CaptureService:
+    def __init__(self, upstream, memories: MemoryService, search: SearchService, suggestions: SuggestionStore,
+                 *, model: str, candidates: int, may_edit_user_memories: bool) -> None:
+        self._upstream = upstream
+        self._memories = memories
+        self._search = search
+        self._suggestions = suggestions
+        self.model = model
+        self.candidates = candidates
+        self.may_edit_user_memories = may_edit_user_memories
+
+    def propose(self, user_id: str, messages: list[dict[str, Any]], *, model: str | None = None) -> Extraction:
+        """Ask the capture model what this conversation means for the user's memories."""
+        self._upstream.ensure_configured()
+        text = conversation_text(messages)
+        if not text:
+            return Extraction([])
+        # The default mode: by meaning where it is available, so "I stopped eating meat" finds "I eat meat".
+        mode = self._search.semantic.mode(None)
+        found = self._search.ranked(user_id, text, limit=self.candidates, mode=mode) if self.candidates else []
+        candidates = {f.memory.id: f.memory for f in found}
+        shown = "\n".join(f"- {m.id}: {' '.join(m.content.split())}" for m in candidates.values()) or "(none)"
+        response = self._upstream.complete({
+            "model": model or self.model,
+            "messages": [{"role": "system", "content": INSTRUCTIONS},
+                         {"role": "user", "content": f"Existing memories:\n{shown}\n\nConversation:\n{text}"}],
+            "response_format": RESPONSE_FORMAT,
+            "temperature": 0,
+        })
+        try:
+            answer = json.loads(response["choices"][0]["message"]["content"])
+            operations = parse_operations(answer, candidates, self._memories.rules)
+        except (KeyError, IndexError, TypeError, ValueError) as err:
+            log.warning("capture: the model's answer was not usable, nothing changed: %s", err)
+            raise BadGateway("The capture model's answer did not fit the memory operations schema; nothing "
+                             f"was changed ({err}).", code="invalid_extraction") from None
+        return Extraction(operations, usage=response.get("usage") if isinstance(response, dict) else None)
+
+    def apply(self, user_id: str, extraction: Extraction, by: Provenance) -> Extraction:
+        """Carry out the operations with source `auto` (`by` gives the conversation turn and actor)."""
+        extraction.outcomes = [self._apply_one(user_id, op, by) for op in extraction.operations]
+        extraction.applied = True
+        return extraction
+
+    def _apply_one(self, user_id: str, op: Operation, by: Provenance) -> Outcome:
+        auto = Provenance(source="auto", actor=by.actor, reason=op.reason, conversation_id=by.conversation_id,
+                          turn=by.turn)
+        try:
+            if op.action == "add":
+                return Outcome(op, "applied", self._memories.create(user_id, op.content, by=auto).memory)
+            target = self._memories.get(user_id, op.memory_id)
+            if target.source != "auto" and not self.may_edit_user_memories:
+                return Outcome(op, "suggested", target, self._suggest(user_id, op, target, auto),
+                               "the user wrote this memory: proposed, not applied")
+            expected = [target.version]  # a user's edit since it was read wins
+            if op.action == "update":
+                return Outcome(op, "applied", self._memories.update(user_id, op.memory_id, {"content": op.content},
+                                                                     expected_versions=expected, by=auto))
+            return Outcome(op, "applied", self._memories.delete(user_id, op.memory_id, expected_versions=expected,
+                                                                 by=auto))
+        except ApiError as err:  # a duplicate, a full quota, a memory changed or gone meanwhile
+            log.info("capture: %s skipped for %s: %s", op.action, user_id, err.code)
+            return Outcome(op, "skipped", detail=f"{err.code}: {err.message}")
+
+    def _suggest(self, user_id: str, op: Operation, target: Memory, by: Provenance) -> str:
+        suggestion_id = new_suggestion_id()
+        self._suggestions.add(user_id, suggestion_id, {
+            **op.to_api(), "id": suggestion_id, "revision": target.revision, "created_at": int(time.time()),
+            "origin": by.origin()})
+        return suggestion_id
+
+    # --- suggestions -----------------------------------------------------------------
+
+    def suggestions(self, user_id: str) -> list[dict[str, Any]]:
+        """Pending suggestions, newest first."""
+        pending = self._suggestions.all(user_id).values()
+        return [_suggestion_api(s) for s in sorted(pending, key=lambda s: s["id"], reverse=True)]
+
+    def accept(self, user_id: str, suggestion_id: str, by: Provenance) -> Memory:
+        """Apply a suggestion as the user's own change (their door, the suggestion's reason); it is gone
+        afterwards. If the memory changed since it was suggested, nothing is applied (412) and the
+        suggestion stays dismissed: it was about a version that no longer exists."""
+        suggestion = self._take(user_id, suggestion_id)
+        accepted = Provenance(source=by.source, actor=by.actor, reason=f"accepted suggestion: {suggestion['reason']}")
+        versions = [str(suggestion["revision"])]
+        if suggestion["action"] == "update":
+            return self._memories.update(user_id, suggestion["memory_id"], {"content": suggestion["content"]},
+                                         expected_versions=versions, by=accepted)
+        return self._memories.delete(user_id, suggestion["memory_id"], expected_versions=versions, by=accepted)
+
+    def dismiss(self, user_id: str, suggestion_id: str) -> None:
+        self._take(user_id, suggestion_id)
+
+    def _take(self, user_id: str, suggestion_id: str) -> dict[str, Any]:
+        suggestion = self._suggestions.take(user_id, suggestion_id) if isinstance(suggestion_id, str) else None
+        if suggestion is None:
+            raise NotFound(f"No pending suggestion with id '{suggestion_id}'.", param="suggestion_id",
+                           code="suggestion_not_found")
+        return suggestion
+
+
+def _suggestion_api(s: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "memory.suggestion", "id": s["id"], "action": s["action"], "memory_id": s["memory_id"],
+            "content": s.get("content"), "reason": s["reason"], "revision": s["revision"],
+            "origin": s.get("origin"), "created_at": s["created_at"]}
