@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
+from .. import metrics
 from ..errors import RateLimited
 from ..store.stream_slots import StreamSlotStore
 
@@ -61,6 +62,9 @@ class StreamLimiter:
             return StreamSlot(None, key_id, "", 0)
         token = self._store.try_acquire(key_id, cap=self._max_per_key, lease_ms=self._lease_ms)
         if token is None:
+            recorder = metrics.active()
+            if recorder is not None:
+                recorder.rate_limit_refused("streams")
             raise RateLimited(
                 f"This API key already has {self._max_per_key} streamed completions open, the most it may "
                 "have at once; retry when one has finished.",
