@@ -1,4 +1,5 @@
-"""The per-API-key cap on concurrent streamed completions (MEMORY_API_MAX_STREAMS_PER_KEY).
+"""The per-API-key cap on concurrent streams, chat completions and responses together
+(MEMORY_API_MAX_STREAMS_PER_KEY).
 
 A stream holds a connection to the model provider for as long as the model writes, so one key
 opening many at once could take the provider's (and our) capacity from everyone else. Each
@@ -66,8 +67,8 @@ class StreamLimiter:
             if recorder is not None:
                 recorder.rate_limit_refused("streams")
             raise RateLimited(
-                f"This API key already has {self._max_per_key} streamed completions open, the most it may "
-                "have at once; retry when one has finished.",
+                f"This API key already has {self._max_per_key} streams open (chat completions and responses), "
+                "the most it may have at once; retry when one has finished.",
                 code="too_many_streams", retry_after=1,
             )
         return StreamSlot(self._store, key_id, token, self._lease_ms)
