@@ -211,7 +211,8 @@ class Settings:
         "MEMORY_API_SUMMARY_MAX_WORDS", 120, "Length the summary model is asked to stay under, in words.")
     max_streams_per_key: int = _setting(
         "MEMORY_API_MAX_STREAMS_PER_KEY", 4,
-        "Most streamed chat completions one API key may have open at once (0: no cap). Over it: 429.")
+        "Most streams one API key may have open at once, streamed chat completions and Responses together "
+        "(0: no cap). Over it: 429 too_many_streams.")
     conversation_lock_seconds: float = _setting(
         "MEMORY_API_CONVERSATION_LOCK_SECONDS", 30.0,
         "How long a chat request waits for another request on the same conversation (then 409).")

@@ -1,7 +1,7 @@
 """Prometheus metrics (prometheus-client), off unless MEMORY_API_METRICS is true.
 
 Prometheus metrics belong to a process, not to an app: the layers that record
-(the HTTP hooks, the store, the provider client, chat) ask `active()` for the
+(the HTTP hooks, the store, the provider client, chat and responses) ask `active()` for the
 process's `Metrics` and record nothing while it is None, so a service with
 metrics off pays one global lookup per event and never imports
 prometheus_client.
@@ -28,6 +28,8 @@ _HTTP_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0
 _REDIS_BUCKETS = (0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _PROVIDER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
 _INJECTED_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500)
+# The token kinds counted, and the `usage` fields that carry them (chat completions', then Responses').
+_USAGE_FIELDS = (("prompt", ("prompt_tokens", "input_tokens")), ("completion", ("completion_tokens", "output_tokens")))
 
 _lock = threading.Lock()
 _active: "Metrics | None" = None
@@ -60,13 +62,14 @@ class Metrics:
             "memory_api_provider_errors_total", "Failed calls to the model provider, by our error code.",
             ("model", "code"))
         self.provider_tokens = Counter(
-            "memory_api_provider_tokens_total", "Tokens the model provider reported using (its `usage`).",
-            ("model", "kind"))
+            "memory_api_provider_tokens_total", "Tokens the model provider reported using (its `usage`; a "
+            "response's input and output tokens count as prompt and completion).", ("model", "kind"))
         self.memories_injected = Histogram(
-            "memory_api_chat_memories_injected", "Memories injected into one chat completion's prompt.",
-            buckets=_INJECTED_BUCKETS)
+            "memory_api_chat_memories_injected", "Memories injected into one chat completion's prompt or one "
+            "response's instructions.", buckets=_INJECTED_BUCKETS)
         self.rate_limited = Counter(
-            "memory_api_rate_limited_requests_total", "Requests refused with 429 by the per-key rate limit.")
+            "memory_api_rate_limited_requests_total", "Requests refused with 429 by a per-key limit: the "
+            "request rate (requests) or the open streams (streams).", ("limit",))
         self._redis_children: dict[str, object] = {}
         self._models: set[str] = set()
 
@@ -92,20 +95,23 @@ class Metrics:
         self.provider_errors.labels(self._model(model), code or "unknown").inc()
 
     def provider_usage(self, model: object, usage: object) -> None:
-        """Count the tokens of a provider's `usage` object (absent or malformed: nothing)."""
+        """Count the tokens of a provider's `usage` object (absent or malformed: nothing): chat's
+        prompt/completion tokens, or the Responses API's input/output tokens under the same kinds, so
+        one query adds up a model's tokens whichever endpoint spent them."""
         if not isinstance(usage, dict):
             return
         label = self._model(model)
-        for kind in ("prompt", "completion"):
-            tokens = usage.get(f"{kind}_tokens")
+        for kind, names in _USAGE_FIELDS:
+            tokens = next((usage[name] for name in names if name in usage), None)
             if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens > 0:
                 self.provider_tokens.labels(label, kind).inc(tokens)
 
     def chat_injected(self, count: int) -> None:
         self.memories_injected.observe(count)
 
-    def rate_limit_refused(self) -> None:
-        self.rate_limited.inc()
+    def rate_limit_refused(self, limit: str) -> None:
+        """A 429 of a per-key limit: `requests` (MEMORY_API_RATE_LIMIT) or `streams` (too many open)."""
+        self.rate_limited.labels(limit).inc()
 
     def _model(self, model: object) -> str:
         name = model[:100] if isinstance(model, str) and model else "unknown"

@@ -101,6 +101,33 @@ def test_every_tool_in_process(services, client, make_key):
     assert {m["content"] for m in listed} == {"Project Falcon launches in March", "Prefers tea in the morning"}
 
 
+UNICODE_LINE_BREAKS = ["Tea\u2028then coffee", "First\u2029second paragraph", "Next\u0085line",
+                       "All three: a\u2028b\u2029c\u0085d"]
+
+
+def test_export_then_import_round_trips_unicode_line_separators(services):
+    """MCP's own export imports back when contents hold U+2028, U+2029 or U+0085: the export writes them
+    raw (JSON allows it), so an import that split lines as str.splitlines does cut a line in two."""
+    server = build_mcp_server(services, user="alice")
+
+    async def scenario():
+        async with Client(server) as mcp:
+            for content in UNICODE_LINE_BREAKS:
+                assert not (await call(mcp, "add_memory", content=content)).is_error
+            exported = (await call(mcp, "export_memories")).structured_content
+            assert exported["count"] == len(UNICODE_LINE_BREAKS)
+            # raw in the export, not \u-escaped: otherwise this test would not exercise the line splitting
+            assert all(char in exported["jsonl"] for char in "\u2028\u2029\u0085")
+            assert (await call(mcp, "clear_memories", confirm=True)).structured_content["deleted_count"] == 4
+            imported = await call(mcp, "import_memories", jsonl=exported["jsonl"])
+            assert not imported.is_error, imported.content[0].text
+            assert imported.structured_content["created"] == len(UNICODE_LINE_BREAKS)
+            listed = (await call(mcp, "list_memories", limit=10)).structured_content["memories"]
+            return {m["content"] for m in listed}
+
+    assert run(scenario) == set(UNICODE_LINE_BREAKS)
+
+
 def test_server_info_and_tool_descriptions(services):
     """serverInfo carries the package's version (not the SDK's default); descriptions carry no docstring
     indentation."""

@@ -114,7 +114,57 @@ def test_scrape_after_traffic_shows_every_counter_moving(metrics_app, metrics_se
     # Three chats (the failed one injected too), each with Alice's three memories.
     assert moved(before, after, "memory_api_chat_memories_injected_count") == 3
     assert moved(before, after, "memory_api_chat_memories_injected_sum") == 9
-    assert moved(before, after, "memory_api_rate_limited_requests_total") == 1
+    assert moved(before, after, "memory_api_rate_limited_requests_total", limit="requests") == 1
+
+
+def test_responses_are_counted_as_chat_is(metrics_settings, fake_llm):
+    """/v1/responses records what chat records: provider time, tokens and errors per model, memories
+    injected; and its 429 too_many_streams is a rate-limit refusal."""
+    settings = metrics_settings.replace(max_streams_per_key=1)
+    services = Services.build(settings)
+    app = create_app(settings, services)
+    scraper, _ = services.keys.create(service="prometheus")
+    alice, _ = services.keys.create(user="alice")
+    client = app.test_client()
+    for i in range(2):
+        services.memories.create("alice", f"Alice likes tea number {i}.")
+    body = {"model": "fake-reasoner", "input": "what does Alice like?"}
+    before = scrape(client, scraper)
+
+    assert client.post("/v1/responses", json=body, headers=auth(alice)).status_code == 200
+    streamed = client.post("/v1/responses", json={**body, "stream": True}, headers=auth(alice))
+    assert b"response.completed" in streamed.get_data()
+    fake_llm.errors.append((500, {"error": {"message": "overloaded", "type": "server_error"}}, {}))
+    assert client.post("/v1/responses", json=body, headers=auth(alice)).status_code == 502
+    fake_llm.break_after_chunks = 3  # a stream the provider breaks off: an error after the 200
+    broken = client.post("/v1/responses", json={**body, "stream": True}, headers=auth(alice))
+    assert b"event: response.completed" not in broken.get_data() and b"upstream_error" in broken.get_data()
+    fake_llm.break_after_chunks = None
+    # The key's one stream slot held by a stream not yet read: the next stream is refused.
+    held = client.post("/v1/responses", json={**body, "stream": True}, headers=auth(alice), buffered=False)
+    assert held.status_code == 200
+    refused = client.post("/v1/responses", json={**body, "stream": True}, headers=auth(alice))
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "too_many_streams"
+    held.close()
+
+    after = scrape(client, scraper)
+    requests = "memory_api_http_request_duration_seconds_count"
+    assert moved(before, after, requests, method="POST", route="/v1/responses", status="429") == 1
+    provider = "memory_api_provider_request_duration_seconds_count"
+    assert moved(before, after, provider, model="fake-reasoner", kind="complete") == 1
+    assert moved(before, after, provider, model="fake-reasoner", kind="stream") == 3
+    assert moved(before, after, "memory_api_provider_errors_total", model="fake-reasoner", code="upstream_error") == 2
+    # The provider stand-in's usage: output tokens are the reply's words, non-streamed and streamed (the
+    # broken stream and the held one, never read to its end, sent no usage).
+    tokens = "memory_api_provider_tokens_total"
+    assert moved(before, after, tokens, model="fake-reasoner", kind="completion") == 2 * len(
+        "echo: what does Alice like?".split())
+    assert moved(before, after, tokens, model="fake-reasoner", kind="prompt") > 0
+    # Five responses reached the provider (the refused one did not), each with Alice's two memories.
+    assert moved(before, after, "memory_api_chat_memories_injected_count") == 5
+    assert moved(before, after, "memory_api_chat_memories_injected_sum") == 10
+    assert moved(before, after, "memory_api_rate_limited_requests_total", limit="streams") == 1
+    services.close()
 
 
 def test_serve_adds_up_every_workers_figures_in_a_private_directory_it_removes(tmp_path):

@@ -2,15 +2,16 @@
 
 The real command runs in a subprocess at its default worker model (gevent) and worker count.
 Fifty slowloris connections dribble request headers and never finish them, twenty streamed
-chats hold a slow provider open, and meanwhile another user's requests keep answering. Under the
-old default (gthread, 2 workers x 4 threads) eight such connections took every thread. The
-per-API-key cap on concurrent streams answers 429 past MEMORY_API_MAX_STREAMS_PER_KEY.
+chats hold a slow provider open, and meanwhile another user's requests keep answering within the
+issue's 100 ms. Under the old default (gthread, 2 workers x 4 threads) eight such connections took
+every thread. The per-API-key cap on concurrent streams answers 429 past MEMORY_API_MAX_STREAMS_PER_KEY.
 """
 
 from __future__ import annotations
 
 from http.client import HTTPConnection
 import json
+import math
 import socket
 import threading
 import time
@@ -22,9 +23,14 @@ from test_serve_embedded import Serve, cli, http
 SLOWLORIS = 50
 STREAM_KEYS = 5
 STREAMS_PER_KEY = 4  # the default cap: 5 keys x 4 = 20 streams
-# The issue asks for answers within 100 ms; on a shared 2-core box the bound is looser so the test
-# does not flake, and the measured figures are printed (pytest -s) and reported in docs/benchmarks.md.
-ANSWER_WITHIN_SECONDS = 1.0
+# The issue asks for answers within 100 ms. On a shared 2-core CI machine any one request can be
+# descheduled for longer than that, whatever the server does, so the bound is held by the median and
+# the 95th percentile of many requests, and every request must still answer within a hard bound. A
+# worker held by slow clients fails all three: the other user's requests then queue behind whole
+# streams (seconds) or never answer. The figures are printed (pytest -s); see docs/benchmarks.md.
+ROUNDS = 40  # of four requests each: health, a write, a list, stats
+ANSWER_WITHIN_SECONDS = 0.1  # the median and the 95th percentile
+EVERY_ANSWER_WITHIN_SECONDS = 1.0
 
 
 class Slowloris:
@@ -83,6 +89,11 @@ def timed(method: str, url: str, key: str, body: dict | None = None) -> tuple[fl
     return time.perf_counter() - started, status
 
 
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ascending list."""
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
 def test_slow_clients_and_streams_leave_other_users_answered(tmp_path):
     data_dir = tmp_path / "data"
     with FakeLLM() as fake:
@@ -113,20 +124,22 @@ def test_slow_clients_and_streams_leave_other_users_answered(tmp_path):
             assert body["error"]["type"] == "rate_limit_error" and body["error"]["code"] == "too_many_streams"
             assert over.response.getheader("Retry-After") == "1"
 
-            # Another user, meanwhile: health, a write, a read, a list, stats.
+            # Another user, meanwhile: health, a write, a list, stats.
             latencies = []
-            for i in range(5):
+            for i in range(ROUNDS):
                 latencies.append(timed("GET", f"{serve.url}/healthz", bob))
                 latencies.append(timed("POST", f"{serve.url}/v1/memory", bob, {"content": f"fact {i}"}))
                 latencies.append(timed("GET", f"{serve.url}/v1/memory?limit=10", bob))
                 latencies.append(timed("GET", f"{serve.url}/v1/memory/stats", bob))
             statuses = {status for _, status in latencies}
             seconds = sorted(t for t, _ in latencies)
+            p50, p95 = percentile(seconds, 0.5), percentile(seconds, 0.95)
             print(f"\nanother user's {len(seconds)} requests with {SLOWLORIS} slowloris connections and "
-                  f"{len(streams)} open streams: p50 {seconds[len(seconds) // 2] * 1000:.1f} ms, "
+                  f"{len(streams)} open streams: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
                   f"max {seconds[-1] * 1000:.1f} ms")
             assert statuses == {200}, latencies
-            assert seconds[-1] < ANSWER_WITHIN_SECONDS, seconds
+            assert p50 < ANSWER_WITHIN_SECONDS and p95 < ANSWER_WITHIN_SECONDS, seconds
+            assert seconds[-1] < EVERY_ANSWER_WITHIN_SECONDS, seconds
             assert fake.streams_started == STREAM_KEYS * STREAMS_PER_KEY, "the slow streams are still open"
 
             # The provider finishes: every stream ends complete, and its slot is free again.

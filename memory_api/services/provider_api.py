@@ -1,7 +1,8 @@
 """The provider's Responses API and model list, relayed: its JSON and event bytes untouched.
 
 Chat completions live in upstream.py; these share its SDK client, its
-timeouts and its error mapping.
+timeouts, its error mapping and its metrics (a response's provider time, tokens
+and errors are counted per model as a chat completion's are).
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from typing import Any, Callable, Iterator
 
 import openai
 
+from .. import metrics
 from ..errors import ApiError, BadGateway, NotImplementedByProvider, ProviderError
 from .sse_events import iter_events
-from .upstream import ProviderFields, ProviderStream, Upstream, map_provider_error
+from .upstream import ProviderFields, ProviderStream, Upstream, map_provider_error, record_provider_error
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,20 @@ class ProviderApi:
     def create_response(self, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """One non-streamed response: the provider's JSON and its response headers."""
         self.ensure_responses()
-        return self._json(lambda sdk: sdk.responses.with_raw_response.create(extra_body=payload), responses=True)
+        model = payload.get("model")
+        started = time.perf_counter()
+        try:
+            response, headers = self._json(lambda sdk: sdk.responses.with_raw_response.create(extra_body=payload),
+                                           responses=True)
+        except ApiError as err:
+            record_provider_error(model, err.code)
+            raise
+        recorder = metrics.active()
+        if recorder is not None:
+            recorder.provider_call(model, "complete", time.perf_counter() - started)
+            if isinstance(response, dict):
+                recorder.provider_usage(model, response.get("usage"))
+        return response, headers
 
     @contextlib.contextmanager
     def stream_response(self, payload: dict[str, Any]) -> Iterator[ProviderStream]:
@@ -53,11 +69,17 @@ class ProviderApi:
         byte raise here; later ones are the caller's to report inside the stream."""
         self.ensure_responses()
         body = {k: v for k, v in payload.items() if k != "stream"}
+        started = time.perf_counter()
         try:
             manager = self._upstream.sdk().responses.with_streaming_response.create(stream=True, extra_body=body)
             response = manager.__enter__()
         except openai.OpenAIError as err:
-            raise self._mapped(err, responses=True) from None
+            mapped = self._mapped(err, responses=True)
+            record_provider_error(payload.get("model"), mapped.code)
+            raise mapped from None
+        recorder = metrics.active()
+        if recorder is not None:
+            recorder.provider_call(payload.get("model"), "stream", time.perf_counter() - started)
         try:
             yield ProviderStream(iter_events(response.iter_bytes()), dict(response.headers))
         finally:

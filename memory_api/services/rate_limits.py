@@ -60,7 +60,7 @@ class RateLimits:
                     reset = limiter.get_window_stats(item, caller, scope).reset_time
                     recorder = metrics.active()
                     if recorder is not None:
-                        recorder.rate_limit_refused()
+                        recorder.rate_limit_refused("requests")
                     raise _refusal(item, scope, key_id is not None, retry_after=max(1, math.ceil(reset - time.time())))
         except StorageError:
             # Redis is away: the request itself answers 503 store_unavailable; counting must not turn that

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from .. import metrics
 from ..errors import ApiError, BadGateway, InvalidRequest
 from .chat import ChatOutcome, mid_stream_error
 from .streams import StreamLimiter, StreamSlot
@@ -24,11 +25,14 @@ from .context import Caps, ContextSelection, ContextService
 from .conversations import message_text
 from .provider_api import ProviderApi
 from .sse_events import SSEEvent
+from .upstream import record_provider_error
 
 log = logging.getLogger(__name__)
 
 # After one of these the provider's stream is complete; an end before one is a broken stream.
 TERMINAL_EVENT_TYPES = frozenset(("response.completed", "response.failed", "response.incomplete", "error"))
+# Of those, the provider's own failures (counted as provider errors, as chat counts its error event).
+FAILED_EVENT_TYPES = frozenset(("response.failed", "error"))
 
 
 @dataclass
@@ -113,6 +117,9 @@ class ResponsesService:
         selection = self._context.build(user_id, model=request.model, caps=caps,
                                         scope=request.memory_options.get("scope"), query=request.query,
                                         mode=request.memory_options.get("mode"))
+        recorder = metrics.active()
+        if recorder is not None:
+            recorder.chat_injected(len(selection.memories))
         payload = {**request.passthrough, "model": request.model}
         instructions = instructions_with_memories(request.instructions, selection.text)
         if instructions is not None:
@@ -140,38 +147,54 @@ class ResponsesService:
         except BaseException:
             stack.close()
             raise
-        return ResponsesStream(_relay(events, stack, slot), stack.close,
+        return ResponsesStream(_relay(events, stack, slot, request.model), stack.close,
                                ChatOutcome(selection, None, events.headers))
 
 
-def _relay(events, stack: contextlib.ExitStack, slot: StreamSlot) -> Iterator[SSEEvent | StreamFailure]:
-    """Pass the provider's events on as they arrive; report a stream that ends before its last event."""
+def _relay(events, stack: contextlib.ExitStack, slot: StreamSlot,
+           model: str) -> Iterator[SSEEvent | StreamFailure]:
+    """Pass the provider's events on as they arrive; report a stream that ends before its last event.
+    The last event's usage and any failure are counted in the metrics, as chat's are."""
     last_sequence = -1
+    failure: ApiError | None = None
     with stack:
         try:
             for event in events:
-                kind, sequence = _type_and_sequence(event)
-                last_sequence = sequence if sequence is not None else last_sequence
+                data = _event_data(event)
+                kind, sequence = data.get("type"), data.get("sequence_number")
+                last_sequence = sequence if isinstance(sequence, int) else last_sequence
                 slot.keep_alive()
                 yield event
                 if kind in TERMINAL_EVENT_TYPES:
+                    _record_end(model, kind, data)
                     return
-            yield StreamFailure(BadGateway("The model provider's stream ended before it was complete.",
-                                           code="upstream_error"), last_sequence + 1)
+            failure = BadGateway("The model provider's stream ended before it was complete.", code="upstream_error")
         except ApiError as err:
-            yield StreamFailure(err, last_sequence + 1)
+            failure = err
         except Exception as err:  # the provider's connection broke mid-stream
-            yield StreamFailure(mid_stream_error(err), last_sequence + 1)
+            failure = mid_stream_error(err)
+        record_provider_error(model, failure.code)
+        yield StreamFailure(failure, last_sequence + 1)
 
 
-def _type_and_sequence(event: SSEEvent) -> tuple[str | None, int | None]:
+def _event_data(event: SSEEvent) -> dict[str, Any]:
+    """An event's JSON object ({} for a comment, or data that is not a JSON object)."""
     if event.data is None:
-        return None, None
+        return {}
     try:
         data = json.loads(event.data)
     except json.JSONDecodeError:
-        return None, None
-    if not isinstance(data, dict):
-        return None, None
-    sequence = data.get("sequence_number")
-    return data.get("type"), sequence if isinstance(sequence, int) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _record_end(model: str, kind: str, data: dict[str, Any]) -> None:
+    """Count a finished stream's tokens (its response's usage) or the provider's own failure event."""
+    recorder = metrics.active()
+    if recorder is None:
+        return
+    if kind in FAILED_EVENT_TYPES:
+        recorder.provider_error(model, "upstream_error")
+    response = data.get("response")
+    if isinstance(response, dict):
+        recorder.provider_usage(model, response.get("usage"))

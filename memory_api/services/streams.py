@@ -1,4 +1,5 @@
-"""The per-API-key cap on concurrent streamed completions (MEMORY_API_MAX_STREAMS_PER_KEY).
+"""The per-API-key cap on concurrent streams, chat completions and responses together
+(MEMORY_API_MAX_STREAMS_PER_KEY).
 
 A stream holds a connection to the model provider for as long as the model writes, so one key
 opening many at once could take the provider's (and our) capacity from everyone else. Each
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
+from .. import metrics
 from ..errors import RateLimited
 from ..store.stream_slots import StreamSlotStore
 
@@ -61,9 +63,12 @@ class StreamLimiter:
             return StreamSlot(None, key_id, "", 0)
         token = self._store.try_acquire(key_id, cap=self._max_per_key, lease_ms=self._lease_ms)
         if token is None:
+            recorder = metrics.active()
+            if recorder is not None:
+                recorder.rate_limit_refused("streams")
             raise RateLimited(
-                f"This API key already has {self._max_per_key} streamed completions open, the most it may "
-                "have at once; retry when one has finished.",
+                f"This API key already has {self._max_per_key} streams open (chat completions and responses), "
+                "the most it may have at once; retry when one has finished.",
                 code="too_many_streams", retry_after=1,
             )
         return StreamSlot(self._store, key_id, token, self._lease_ms)
