@@ -146,6 +146,20 @@ class Settings:
         "MEMORY_API_CHAT_MODEL", "gpt-4o-mini", "Model used when a chat request names none.")
     summary_model: str | None = _setting(
         "MEMORY_API_SUMMARY_MODEL", None, "Model that writes conversation summaries (default: the chat model).")
+    auto_capture: bool = _setting(
+        "MEMORY_API_AUTO_CAPTURE", False,
+        "Capture memories from every answered chat turn (a job, after the answer); a request's "
+        "memory.capture overrides it.")
+    capture_workers: int = _setting(
+        "MEMORY_API_CAPTURE_WORKERS", 1,
+        "Capture worker threads `memory-api serve` runs beside gunicorn (0: none; run `memory-api worker` "
+        "elsewhere).")
+    capture_max_attempts: int = _setting(
+        "MEMORY_API_CAPTURE_MAX_ATTEMPTS", 8,
+        "Attempts at one capture job before it is given up (a provider outage delays capture this long).")
+    capture_retry_seconds: float = _setting(
+        "MEMORY_API_CAPTURE_RETRY_SECONDS", 30.0,
+        "How long a failed capture job, or one whose worker died, waits before another attempt.")
     capture_model: str | None = _setting(
         "MEMORY_API_CAPTURE_MODEL", None,
         "Model that extracts memories from conversations (POST /v1/memory/extract; default: the summary model).")

@@ -9,6 +9,7 @@ incremented), so a client creating memories quickly sees them in order.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -91,6 +92,22 @@ def new_key_id() -> str:
 
 def new_suggestion_id() -> str:
     return SUGGESTION_PREFIX + new_ulid()
+
+
+CAPTURE_JOB_PREFIX = "cap_"
+CAPTURE_JOB_ID_PATTERN = f"^{CAPTURE_JOB_PREFIX}{_ULID_RE}$"
+
+
+def new_capture_job_id() -> str:
+    return CAPTURE_JOB_PREFIX + new_ulid()
+
+
+def derived_id(prefix: str, of_id: str, seed: str) -> str:
+    """An id made the same way every time from another id (its time part) and a seed (its random
+    part): a retried job gives the memory it creates the same id, so it is created once."""
+    ms = _decode(of_id.split("_", 1)[1][:10])
+    random = int.from_bytes(hashlib.sha256(f"{of_id}|{seed}".encode()).digest()[:10], "big") >> 1
+    return prefix + _encode(ms, 10) + _encode(random, 16)
 
 
 def is_memory_id(value: str) -> bool:

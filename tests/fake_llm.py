@@ -56,6 +56,11 @@ class FakeLLM:
         # Scripted answers to extraction requests (memory capture), in order: a dict is sent as JSON,
         # a str as it is (to send garbage). None left: {"operations": []}.
         self.extractions: list[Any] = []
+        # The next `hold_extractions` extraction requests wait for extraction_gate (bounded: 60 s) before
+        # they are answered; the tests wait on extraction_received to know one arrived.
+        self.hold_extractions = 0
+        self.extraction_gate = threading.Event()
+        self.extraction_received = threading.Event()
         self.sent_streams: list[bytes] = []  # the exact bytes of each stream written, in order
         # Events the tests wait on instead of sleeping: a request arrived; a stream ended (either it
         # ran to its end or the other side hung up while it was being written).
@@ -71,6 +76,7 @@ class FakeLLM:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.extraction_gate.set()  # let a held request end
         self.server.shutdown()
         self.server.server_close()
 
@@ -210,8 +216,14 @@ class FakeLLM:
 
             def _extraction(self, body):
                 with fake.lock:
+                    held = fake.hold_extractions > 0
+                    fake.hold_extractions -= held
+                fake.extraction_received.set()
+                if held:
+                    fake.extraction_gate.wait(60)
+                with fake.lock:
                     error = fake.errors.pop(0) if fake.errors else None
-                    answer = fake.extractions.pop(0) if fake.extractions else {"operations": []}
+                    answer = fake.extractions.pop(0) if fake.extractions and not error else {"operations": []}
                 if error:
                     return self._json(*error)
                 return self._json(200, _completion(body, answer if isinstance(answer, str) else json.dumps(answer)))

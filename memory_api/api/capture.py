@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from ..ids import SUGGESTION_ID_PATTERN
+from ..ids import CAPTURE_JOB_ID_PATTERN, SUGGESTION_ID_PATTERN
 from ..services.chat_request import parse_chat_request
 from .conditional import memory_response
 from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .memory_tools import blp
 from .parsing import by_request, json_response, principal, services
-from .schemas.capture import Extraction, ExtractRequest, SuggestionDismissed, SuggestionList
+from .schemas.capture import CaptureJob, Extraction, ExtractRequest, SuggestionDismissed, SuggestionList
 from .schemas.common import MemoryObject
 
 SUGGESTION_ID_PARAM = {"in": "path", "name": "suggestion_id", "required": True,
@@ -77,3 +77,17 @@ class DismissSuggestion(MethodView):
         """Drops the suggestion; the memory stays as the user wrote it."""
         services().capture.dismiss(principal().user_id, suggestion_id)
         return json_response({"id": suggestion_id, "object": "memory.suggestion.dismissed", "dismissed": True})
+
+
+@blp.route("/capture/<string:job_id>", parameters=[
+    {"in": "path", "name": "job_id", "required": True, "schema": {"type": "string", "pattern": CAPTURE_JOB_ID_PATTERN},
+     "description": "The id a chat answer gave in `memory.capture_job` (or `x-memory-capture-job`)."},
+    USER_HEADER_PARAM])
+class CaptureJobView(MethodView):
+    @blp.doc(operationId="getCaptureJob", summary="A capture job's state")
+    @blp.response(200, CaptureJob)
+    @documents_errors(blp, 404)
+    def get(self, job_id):
+        """Whether capture of a chat turn has finished: `queued`, `running`, `retrying` (the provider failed;
+        another attempt follows), `done` (with what became of each operation) or `failed`."""
+        return json_response(services().capture_jobs.status(principal().user_id, job_id))

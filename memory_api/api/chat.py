@@ -51,7 +51,7 @@ class ChatCompletions(MethodView):
         user_id = caller.user_id
         if request.stream:
             return relayed_stream(svc.chat.stream(user_id, request, key_id=caller.key_id), framed)
-        response, outcome = svc.chat.complete(user_id, request)
+        response, outcome = svc.chat.complete(user_id, request, actor=caller.key_id)
         return json_response(response, headers=memory_headers(outcome))
 
 
@@ -77,4 +77,6 @@ def memory_headers(outcome: ChatOutcome) -> dict[str, str]:
     }
     if outcome.conversation_id:
         headers["x-conversation-id"] = outcome.conversation_id
+    if outcome.capture_job:
+        headers["x-memory-capture-job"] = outcome.capture_job
     return headers

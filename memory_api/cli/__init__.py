@@ -99,7 +99,7 @@ def main() -> None:
 
 
 # The commands register themselves on `main` when their modules are imported.
-from . import admin, chat, data, mcp, memories, serve  # noqa: E402,F401
+from . import admin, chat, data, mcp, memories, serve, worker  # noqa: E402,F401
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -121,6 +121,7 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
         supervisor = EmbeddedRedisSupervisor(embedded).start()
     master_pid = os.getpid()
     metrics_options = prepare_multiprocess_metrics(settings)
+    capture = None  # the capture worker process, once started
     try:
         secret = None
         admin = Services.build(settings)
@@ -150,6 +151,12 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
                 announce("memory-api: Prometheus metrics at /metrics (a service key reads them)")
             sys.stdout.flush()
 
+        if settings.capture_workers > 0:
+            from .worker import CaptureWorkerProcess
+
+            capture = CaptureWorkerProcess(settings.redis_url, settings.capture_workers).start()
+            announce(f"memory-api: capture worker running ({settings.capture_workers} thread(s); "
+                     f"automatic capture {'on' if settings.auto_capture else 'off'} by default)")
         server = GunicornServer(lambda: create_app(settings),
                                 {**gunicorn_options(settings), **metrics_options, "when_ready": serving})
         try:
@@ -158,6 +165,8 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
             return int(exc.code or 0) if os.getpid() == master_pid else _worker_exit(exc)
         return 0
     finally:
+        if capture is not None and os.getpid() == master_pid:
+            capture.stop()  # lets it finish the job in hand
         if supervisor is not None:
             supervisor.stop()  # a no-op in forked workers, like release()
         if embedded is not None:

@@ -15,6 +15,7 @@ from ..store.api_keys import ApiKeyStore
 from ..store.conversations import ConversationStore
 from ..store.events import EventStore
 from ..store.suggestions import SuggestionStore
+from ..store.capture_queue import CaptureQueue
 from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
@@ -25,6 +26,7 @@ from ..store.vectors import VectorStore
 from ..validation import InputRules
 from .auth import KeyService
 from .capture import CaptureService
+from .capture_jobs import CaptureJobs
 from .chat import ChatService
 from .consistency import ConsistencyReport, check_consistency
 from .context import ContextService
@@ -65,6 +67,7 @@ class Services:
     rate_limits: RateLimits
     events: EventService
     capture: CaptureService
+    capture_jobs: CaptureJobs
 
     @classmethod
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
@@ -87,6 +90,12 @@ class Services:
         streams = StreamLimiter(StreamSlotStore(redis_store), max_per_key=settings.max_streams_per_key,
                                 lease_seconds=settings.request_lease_seconds)
         keys = KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds)
+        capture = CaptureService(upstream, memories, search, SuggestionStore(redis_store),
+                                 model=settings.effective_capture_model, candidates=settings.capture_candidates,
+                                 may_edit_user_memories=settings.capture_may_edit_user_memories)
+        capture_jobs = CaptureJobs(CaptureQueue(redis_store), capture, enabled_by_default=settings.auto_capture,
+                                   max_attempts=settings.capture_max_attempts,
+                                   retry_seconds=settings.capture_retry_seconds)
         return cls(
             settings=settings,
             redis=redis_store,
@@ -98,7 +107,7 @@ class Services:
             portability=Portability(memory_store, memories),
             context=context,
             conversations=conversations,
-            chat=ChatService(settings, context, conversations, upstream, streams),
+            chat=ChatService(settings, context, conversations, upstream, streams, capture_jobs),
             idempotency=IdempotencyService(IdempotencyStore(redis_store),
                                            window_seconds=settings.idempotency_window_seconds,
                                            lease_seconds=settings.request_lease_seconds),
@@ -107,9 +116,8 @@ class Services:
             rate_limits=RateLimits(keys, settings.rate_limit, settings.rate_limit_paths,
                                    lambda: rate_limit_storage(redis_store)),
             events=EventService(EventStore(redis_store), rules),
-            capture=CaptureService(upstream, memories, search, SuggestionStore(redis_store),
-                                   model=settings.effective_capture_model, candidates=settings.capture_candidates,
-                                   may_edit_user_memories=settings.capture_may_edit_user_memories),
+            capture=capture,
+            capture_jobs=capture_jobs,
         )
 
     def check_health(self) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ApiError, BadGateway, NotFound
-from ..ids import new_suggestion_id
+from ..ids import MEMORY_PREFIX, SUGGESTION_PREFIX, derived_id, new_suggestion_id
 from ..models import Memory, Provenance
 from ..store.suggestions import SuggestionStore
 from .memories import MemoryService
@@ -84,9 +84,17 @@ class Operation:
     reason: str
     memory_id: str | None = None
     content: str | None = None
+    version: str | None = None  # update/delete: the version of the memory the model was shown
 
     def to_api(self) -> dict[str, Any]:
         return {"action": self.action, "memory_id": self.memory_id, "content": self.content, "reason": self.reason}
+
+    def to_job(self) -> dict[str, Any]:
+        return {**self.to_api(), "version": self.version}
+
+    @classmethod
+    def from_job(cls, data: dict[str, Any]) -> "Operation":
+        return cls(data["action"], data["reason"], data.get("memory_id"), data.get("content"), data.get("version"))
 
 
 @dataclass
@@ -153,8 +161,10 @@ def parse_operations(answer: Any, candidates: dict[str, Memory], rules) -> list[
                 raise ValueError(f"operation {i}: {err.message}") from None
         if action == "none":
             continue
+        shown = candidates[memory_id] if action != "add" else None
         operations.append(Operation(action, " ".join(reason.split())[:MAX_REASON_CHARS],
-                                    memory_id if action != "add" else None, content if action != "delete" else None))
+                                    shown.id if shown else None, content if action != "delete" else None,
+                                    shown.version if shown else None))
     return operations
 
 
@@ -196,23 +206,32 @@ class CaptureService:
                              f"was changed ({err}).", code="invalid_extraction") from None
         return Extraction(operations, usage=response.get("usage") if isinstance(response, dict) else None)
 
-    def apply(self, user_id: str, extraction: Extraction, by: Provenance) -> Extraction:
-        """Carry out the operations with source `auto` (`by` gives the conversation turn and actor)."""
-        extraction.outcomes = [self._apply_one(user_id, op, by) for op in extraction.operations]
+    def apply(self, user_id: str, extraction: Extraction, by: Provenance, *, job_id: str | None = None
+              ) -> Extraction:
+        """Carry out the operations with source `auto` (`by` gives the conversation turn and actor).
+
+        With `job_id`, the ids of what it creates (memories, suggestions) derive from the job and the
+        operation's place, so a job applied again after a crash creates each of them once; an update or
+        delete is made only at the version the model was shown, so it is not made twice either (and
+        never over an edit the user made meanwhile)."""
+        extraction.outcomes = [self._apply_one(user_id, op, by, job_id and f"{job_id}/{i}")
+                               for i, op in enumerate(extraction.operations)]
         extraction.applied = True
         return extraction
 
-    def _apply_one(self, user_id: str, op: Operation, by: Provenance) -> Outcome:
+    def _apply_one(self, user_id: str, op: Operation, by: Provenance, seed: str | None) -> Outcome:
         auto = Provenance(source="auto", actor=by.actor, reason=op.reason, conversation_id=by.conversation_id,
                           turn=by.turn)
         try:
             if op.action == "add":
-                return Outcome(op, "applied", self._memories.create(user_id, op.content, by=auto).memory)
+                memory_id = derived_id(MEMORY_PREFIX, seed.split("/")[0], seed) if seed else None
+                return Outcome(op, "applied", self._memories.create(user_id, op.content, by=auto,
+                                                                     memory_id=memory_id).memory)
             target = self._memories.get(user_id, op.memory_id)
             if target.source != "auto" and not self.may_edit_user_memories:
-                return Outcome(op, "suggested", target, self._suggest(user_id, op, target, auto),
+                return Outcome(op, "suggested", target, self._suggest(user_id, op, target, auto, seed),
                                "the user wrote this memory: proposed, not applied")
-            expected = [target.version]  # a user's edit since it was read wins
+            expected = [op.version or target.version]  # a user's edit since the model saw it wins
             if op.action == "update":
                 return Outcome(op, "applied", self._memories.update(user_id, op.memory_id, {"content": op.content},
                                                                      expected_versions=expected, by=auto))
@@ -222,8 +241,8 @@ class CaptureService:
             log.info("capture: %s skipped for %s: %s", op.action, user_id, err.code)
             return Outcome(op, "skipped", detail=f"{err.code}: {err.message}")
 
-    def _suggest(self, user_id: str, op: Operation, target: Memory, by: Provenance) -> str:
-        suggestion_id = new_suggestion_id()
+    def _suggest(self, user_id: str, op: Operation, target: Memory, by: Provenance, seed: str | None) -> str:
+        suggestion_id = derived_id(SUGGESTION_PREFIX, seed.split("/")[0], seed) if seed else new_suggestion_id()
         self._suggestions.add(user_id, suggestion_id, {
             **op.to_api(), "id": suggestion_id, "revision": target.revision, "created_at": int(time.time()),
             "origin": by.origin()})

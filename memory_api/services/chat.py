@@ -22,6 +22,7 @@ from .chat_request import (
     render_summary,
 )
 from .chat_request import system_text as joined_system_text
+from .capture_jobs import CaptureJobs, TurnToCapture, turn_messages
 from .context import Caps, ContextSelection, ContextService
 from .conversations import ConversationService, ThreadLock
 from .sse_events import SSEEvent
@@ -38,6 +39,8 @@ class PreparedChat:
     lock: ThreadLock | None = None
     new_messages: list[dict[str, Any]] = field(default_factory=list)
     system: str | None = None
+    capture_job: str | None = None  # the id the turn's capture job gets once the turn is answered
+    turn: int | None = None  # in a conversation: how many messages came before this turn
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class ChatOutcome:
     selection: ContextSelection
     conversation_id: str | None
     provider_headers: Mapping[str, str] = field(default_factory=dict)  # the provider's response headers
+    capture_job: str | None = None  # the capture job queued for this turn (when capture is on)
 
 
 @dataclass
@@ -61,8 +65,9 @@ class ChatStream:
 
 class ChatService:
     def __init__(self, settings, context: ContextService, conversations: ConversationService,
-                 upstream: Upstream, streams: StreamLimiter) -> None:
+                 upstream: Upstream, streams: StreamLimiter, capture: CaptureJobs | None = None) -> None:
         self._settings = settings
+        self._capture = capture
         self._context = context
         self._conversations = conversations
         self.upstream = upstream
@@ -85,10 +90,13 @@ class ChatService:
     def _prepared(self, user_id: str, request: ChatRequest) -> Iterator[PreparedChat]:
         self.upstream.ensure_configured()
         scope = request.memory_options.get("scope")
+        capture = self._capture is not None and self._capture.wanted(request.memory_options.get("capture"))
+        job = self._capture.new_id() if capture else None
         if request.conversation_id is None:
             selection = self._select(user_id, request, scope)
             messages = inject_into_messages(request.messages, selection.text)
-            yield PreparedChat(self._payload(request, messages), selection)
+            yield PreparedChat(self._payload(request, messages), selection, capture_job=job,
+                               new_messages=list(request.messages))
             return
         cid = request.conversation_id
         if cid == NEW_CONVERSATION:
@@ -108,24 +116,40 @@ class ChatService:
             extra = "\n\n".join(t for t in (selection.text, render_summary(thread)) if t)
             base = [{"role": "system", "content": system_text}] if system_text else []
             messages = inject_into_messages([*base, *thread.messages, *new_messages], extra)
-            yield PreparedChat(self._payload(request, messages), selection, cid, lock, new_messages, system)
+            yield PreparedChat(self._payload(request, messages), selection, cid, lock, new_messages, system,
+                               capture_job=job, turn=state.summarized_through + len(state.messages))
 
     @staticmethod
     def _payload(request: ChatRequest, messages: list[dict[str, Any]]) -> dict[str, Any]:
         return {**request.passthrough, "model": request.model, "messages": messages}
 
-    def complete(self, user_id: str, request: ChatRequest) -> tuple[dict[str, Any], ChatOutcome]:
-        """A non-streamed completion: (the provider's response + our `memory` object, what was injected)."""
+    def complete(self, user_id: str, request: ChatRequest, *, actor: str | None = None
+                 ) -> tuple[dict[str, Any], ChatOutcome]:
+        """A non-streamed completion: (the provider's response + our `memory` object, what was injected).
+        With capture on, the turn is queued for capture once answered (`actor`: the API key's id)."""
         with self._prepared(user_id, request) as prepared:
             response, provider_headers = self.upstream.complete_with_headers(prepared.payload)
-            if prepared.lock is not None:
+            if prepared.lock is not None or prepared.capture_job:
                 reply = _reply_message(response)
+            if prepared.lock is not None:
                 self._conversations.record_turn(user_id, prepared.conversation_id, prepared.lock,
                                                 [*prepared.new_messages, reply], prepared.system)
+            self._queue_capture(user_id, prepared, reply if prepared.capture_job else None, actor)
             response["memory"] = prepared.selection.summary_api()
+            if prepared.capture_job:
+                response["memory"]["capture_job"] = prepared.capture_job
             if prepared.conversation_id:
                 response["conversation_id"] = prepared.conversation_id
-            return response, ChatOutcome(prepared.selection, prepared.conversation_id, provider_headers)
+            return response, ChatOutcome(prepared.selection, prepared.conversation_id, provider_headers,
+                                         prepared.capture_job)
+
+    def _queue_capture(self, user_id: str, prepared: PreparedChat, reply: dict[str, Any] | None,
+                       actor: str | None) -> None:
+        """Hand an answered turn to capture: one queue push, never a wait for the model."""
+        if not prepared.capture_job or self._capture is None:
+            return
+        self._capture.enqueue(prepared.capture_job, TurnToCapture(
+            user_id, turn_messages(prepared.new_messages, reply), prepared.conversation_id, prepared.turn, actor))
 
     def stream(self, user_id: str, request: ChatRequest, *, key_id: str) -> ChatStream:
         """A streamed completion, holding one of the API key `key_id`'s stream slots until it ends
@@ -140,11 +164,12 @@ class ChatService:
         except BaseException:
             stack.close()
             raise
-        return ChatStream(self._relay(user_id, prepared, events, stack, slot), stack.close,
-                          ChatOutcome(prepared.selection, prepared.conversation_id, events.headers))
+        return ChatStream(self._relay(user_id, prepared, events, stack, slot, key_id), stack.close,
+                          ChatOutcome(prepared.selection, prepared.conversation_id, events.headers,
+                                      prepared.capture_job))
 
     def _relay(self, user_id: str, prepared: PreparedChat, events: Iterator[SSEEvent],
-               stack: contextlib.ExitStack, slot: StreamSlot) -> Iterator[SSEEvent | ApiError]:
+               stack: contextlib.ExitStack, slot: StreamSlot, key_id: str | None) -> Iterator[SSEEvent | ApiError]:
         """Pass the provider's events on as they arrive; save the turn when the stream completes."""
         reply = _ReplyAccumulator()
         model = prepared.payload.get("model")
@@ -158,6 +183,8 @@ class ChatService:
                                 self._conversations.record_turn(
                                     user_id, prepared.conversation_id, prepared.lock,
                                     [*prepared.new_messages, reply.message()], prepared.system)
+                            if not reply.failed:
+                                self._queue_capture(user_id, prepared, reply.message(), key_id)
                             yield event
                             return
                         if event.data is not None:

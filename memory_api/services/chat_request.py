@@ -72,7 +72,7 @@ def parse_memory_options(memory: object) -> tuple[bool, dict[str, Any]]:
     memory = memory or {}
     if not isinstance(memory, dict):
         raise InvalidRequest("'memory' must be an object.", param="memory")
-    unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope", "mode"}
+    unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope", "mode", "capture"}
     if unknown:
         raise InvalidRequest(f"Unrecognized field 'memory.{sorted(unknown)[0]}'.", param="memory",
                              code="unknown_parameter")
@@ -80,6 +80,8 @@ def parse_memory_options(memory: object) -> tuple[bool, dict[str, Any]]:
     if not isinstance(inject, bool):
         raise InvalidRequest("'memory.inject' must be a boolean.", param="memory.inject")
     check_scope(memory.get("scope"), param="memory.scope")
+    if memory.get("capture") is not None and not isinstance(memory["capture"], bool):
+        raise InvalidRequest("'memory.capture' must be a boolean.", param="memory.capture")
     return inject, memory
 
 

@@ -67,6 +67,11 @@ def parse_responses_request(body: dict[str, Any], *, default_model: str) -> Resp
     if items is not None and not isinstance(items, (str, list)):
         raise InvalidRequest("'input' must be a string or an array of input items.", param="input")
     inject, memory = parse_memory_options(body.pop("memory", None))
+    if memory.get("capture"):
+        # Capture reads a turn's messages and answer; Responses keeps them at the provider (previous_response_id).
+        raise InvalidRequest("'memory.capture' is supported on /v1/chat/completions only; use POST "
+                             "/v1/memory/extract with the conversation's messages.", param="memory.capture",
+                             code="unsupported_parameter")
     return ResponsesRequest(model, stream, inject, memory, instructions, latest_user_input(items), body)
 
 

@@ -27,6 +27,7 @@ class StatsService:
             "tokens": s["tokens"],
             "tags": s["tags"],
             "scopes": s["scopes"],
+            "capture_tokens": s["capture_tokens"],
             "oldest": {"id": s["oldest"], "created_at": created_at_of(s["oldest"])} if s["oldest"] else None,
             "newest": {"id": s["newest"], "created_at": created_at_of(s["newest"])} if s["newest"] else None,
         }

@@ -83,6 +83,12 @@ def memory_suggestions(user_id: str) -> str:
     return f"{_user_tag(user_id)}:suggestions"
 
 
+def capture_job(user_id: str, job_id: str) -> str:
+    """HASH: one capture job's state, attempts, the model's operations (kept so a retry applies the same
+    ones) and results; expires a while after it ends."""
+    return f"{_user_tag(user_id)}:capjob:{job_id}"
+
+
 def global_scope(user_id: str) -> str:
     """ZSET of the ids of the user's global (unscoped) memories, lexicographic."""
     return f"{_user_tag(user_id)}:sc0"
@@ -182,6 +188,12 @@ def conversation_keys(user_id: str, conversation_id: str) -> list[str]:
 def idempotency_record(user_id: str, key_digest: str) -> str:
     """HASH: the fingerprint, state and stored response of one Idempotency-Key of the user."""
     return f"{_user_tag(user_id)}:idem:{key_digest}"
+
+
+def capture_queue() -> str:
+    """STREAM of capture jobs (user, conversation turn, messages), read by the capture workers' consumer
+    group. One for the deployment: jobs of every user go through it."""
+    return f"{PREFIX}:capture:queue"
 
 
 def stream_slots(key_id: str) -> str:

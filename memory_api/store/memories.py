@@ -295,14 +295,15 @@ class MemoryStore:
     def stats(self, user_id: str) -> dict[str, Any]:
         pipe = self._redis.client.pipeline(transaction=True)
         pipe.zcard(keys.memory_ids(user_id))
-        pipe.hmget(keys.memory_stats(user_id), "words", "tokens")
+        pipe.hmget(keys.memory_stats(user_id), "words", "tokens", "capture_tokens")
         pipe.hlen(keys.tag_counts(user_id))
         pipe.hlen(keys.scope_counts(user_id))
         pipe.zrange(keys.memory_ids(user_id), 0, 0)
         pipe.zrange(keys.memory_ids(user_id), -1, -1)
-        count, (words, tokens), tags, scopes, oldest, newest = pipe.execute()
+        count, (words, tokens, capture_tokens), tags, scopes, oldest, newest = pipe.execute()
         return {
             "count": int(count), "words": int(words or 0), "tokens": int(tokens or 0), "tags": int(tags),
+            "capture_tokens": int(capture_tokens or 0),
             "scopes": int(scopes), "oldest": text(oldest[0]) if oldest else None,
             "newest": text(newest[0]) if newest else None,
         }

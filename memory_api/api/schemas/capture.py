@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ...ids import MEMORY_ID_PATTERN, SUGGESTION_ID_PATTERN
+from ...ids import CAPTURE_JOB_ID_PATTERN, MEMORY_ID_PATTERN, SUGGESTION_ID_PATTERN
 from .chat import ChatMessage
 from .common import MemoryObject, Origin, StrictBool, constant, limits, list_of
 
@@ -67,3 +67,15 @@ class SuggestionDismissed(ma.Schema):
     id = fields.String(required=True, metadata={"pattern": SUGGESTION_ID_PATTERN})
     object = constant("memory.suggestion.dismissed")
     dismissed = fields.Boolean(required=True)
+
+
+class CaptureJob(ma.Schema):
+    object = constant("memory.capture_job")
+    id = fields.String(required=True, metadata={"pattern": CAPTURE_JOB_ID_PATTERN})
+    state = fields.String(required=True, metadata={"enum": ["queued", "running", "retrying", "done", "failed"]})
+    attempts = fields.Integer(required=True)
+    created_at = fields.Integer(required=True)
+    updated_at = fields.Integer(required=True)
+    results = fields.List(fields.Nested(AppliedOperation), required=True, allow_none=True,
+                          metadata={"description": "Once done: what became of each operation."})
+    error = fields.String(required=True, allow_none=True, metadata={"description": "The last failure, if any."})

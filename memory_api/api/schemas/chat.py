@@ -29,6 +29,10 @@ class MemoryOptions(StrictSchema):
     scope = fields.String(metadata={"description": "Inject global memories plus this scope's (never another's).",
                                     "pattern": SCOPE_PATTERN})
     mode = mode_field()
+    capture = StrictBool(allow_none=True, metadata={
+        "description": "Chat completions: capture memories from this turn once it is answered (a job; default "
+                       "MEMORY_API_AUTO_CAPTURE). The job's id comes back in `memory.capture_job` and the "
+                       "`x-memory-capture-job` header."})
 
 
 class MessageContent(fields.Raw):
@@ -73,6 +77,8 @@ class InjectedMemory(ma.Schema):
     token_count = fields.Integer(required=True)
     omitted_count = fields.Integer(required=True)
     mode = mode_used_field()
+    capture_job = fields.String(metadata={"description": "The capture job queued for this turn, when capture is "
+                                                         "on: GET /v1/memory/capture/{job_id}."})
 
 
 class ChatCompletion(ma.Schema):

@@ -83,6 +83,8 @@ class MemoryStats(ma.Schema):
     tokens = fields.Integer(required=True)
     tags = fields.Integer(required=True, metadata={"description": "Distinct tags."})
     scopes = fields.Integer(required=True, metadata={"description": "Distinct scopes."})
+    capture_tokens = fields.Integer(required=True, metadata={
+        "description": "Provider tokens automatic capture has spent on this user's turns."})
     oldest = fields.Nested(EdgeMemory, required=True, allow_none=True)
     newest = fields.Nested(EdgeMemory, required=True, allow_none=True)
 

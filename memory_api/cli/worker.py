@@ -1,0 +1,87 @@
+"""`memory-api worker`: capture workers, which extract memories from answered chat turns.
+
+`serve` runs one beside gunicorn by default (MEMORY_API_CAPTURE_WORKERS
+threads, restarted if it dies); in production run any number of them, on any
+machine, pointed at the same Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import click
+
+from ..logs import configure_logging
+from ..services.capture_jobs import CaptureWorkers
+from . import main, open_services, settings_from_env
+
+log = logging.getLogger(__name__)
+
+_PARENT_ENV = "MEMORY_API_WORKER_PARENT_PID"  # set by serve for the worker it runs
+
+
+@main.command()
+@click.option("--threads", type=click.IntRange(1, 64),
+              help="Worker threads (default MEMORY_API_CAPTURE_WORKERS, at least 1).")
+def worker(threads: int | None) -> None:
+    """Run capture workers until stopped (SIGTERM/SIGINT: the jobs in hand are finished first)."""
+    settings = settings_from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    with open_services() as services:
+        count = threads or max(settings.capture_workers, 1)
+        workers = CaptureWorkers(services.capture_jobs, name=f"{socket.gethostname()}-{os.getpid()}",
+                                 threads=count).start()
+        print(f"memory-api: {count} capture worker thread(s) running", file=sys.stderr, flush=True)
+        parent = int(os.environ.get(_PARENT_ENV, "0") or 0)
+        idle = threading.Event()  # never set: the main thread only watches for the parent's end
+        try:
+            while not idle.wait(1.0):
+                if parent and os.getppid() != parent:  # serve is gone (killed): so are we
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            workers.stop()
+
+
+class CaptureWorkerProcess:
+    """`memory-api worker` as a child of `serve`: started with serve's Redis, restarted (with backoff)
+    if it dies, stopped with serve."""
+
+    def __init__(self, redis_url: str, threads: int) -> None:
+        self._command = [sys.executable, "-m", "memory_api.cli", "worker", "--threads", str(threads)]
+        self._env = {**os.environ, "REDIS_URL": redis_url, _PARENT_ENV: str(os.getpid())}
+        self._stop = threading.Event()
+        self._proc: subprocess.Popen | None = None
+        self._thread = threading.Thread(target=self._supervise, daemon=True, name="capture-worker")
+
+    def start(self) -> "CaptureWorkerProcess":
+        self._thread.start()
+        return self
+
+    def _supervise(self) -> None:
+        delay = 1.0
+        while not self._stop.is_set():
+            self._proc = subprocess.Popen(self._command, env=self._env)
+            code = self._proc.wait()
+            if self._stop.is_set():
+                return
+            log.warning("capture worker exited with %s; restarting in %.0f s", code, delay)
+            self._stop.wait(delay)
+            delay = min(delay * 2, 60.0)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self._thread.join(timeout)

@@ -1,0 +1,186 @@
+"""Capture as a job: after a chat turn is answered, a worker extracts memories from it (capture.py).
+
+The chat only queues the job (one Redis call), so capture never delays an
+answer. Workers (threads of `memory-api worker`, which `serve` runs beside
+gunicorn) take jobs from the queue (store/capture_queue.py). Delivery is at
+least once: a job stays pending until a worker finishes it, and a job whose
+worker died, or whose provider call failed, is taken up again after
+MEMORY_API_CAPTURE_RETRY_SECONDS, at most MEMORY_API_CAPTURE_MAX_ATTEMPTS
+times. Applying is idempotent: the model's operations are kept with the job
+once it has them, and what they create has ids derived from the job, so a job
+applied twice changes memories once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ApiError, NotFound
+from ..ids import CAPTURE_JOB_ID_PATTERN, new_capture_job_id
+from ..models import Provenance
+from ..store.capture_queue import CaptureQueue
+from .capture import CaptureService, Extraction, Operation
+
+log = logging.getLogger(__name__)
+
+# Provider failures worth another try later (a 4xx other than 408/409/429 will not get better).
+_RETRYABLE_STATUSES = {408, 409, 429}
+
+
+@dataclass(frozen=True)
+class TurnToCapture:
+    """What a chat hands over when it has answered: the turn, and whose it is."""
+
+    user_id: str
+    messages: list[dict[str, Any]]  # the turn: the user's latest message(s) and the assistant's answer
+    conversation_id: str | None
+    turn: int | None
+    actor: str | None
+
+
+def turn_messages(request_messages: list[dict[str, Any]], reply: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The turn to capture from: the messages from the latest user message on, and the answer."""
+    last_user = max((i for i, m in enumerate(request_messages) if m.get("role") == "user"), default=None)
+    turn = request_messages[last_user:] if last_user is not None else []
+    return [*turn, reply] if reply else turn
+
+
+class CaptureJobs:
+    def __init__(self, queue: CaptureQueue, capture: CaptureService, *, enabled_by_default: bool,
+                 max_attempts: int, retry_seconds: float) -> None:
+        self._queue = queue
+        self._capture = capture
+        self.enabled_by_default = enabled_by_default
+        self.max_attempts = max_attempts
+        self.retry_seconds = retry_seconds
+
+    def wanted(self, requested: object) -> bool:
+        """Does this request's turn get captured? Its own `memory.capture`, else the server's default."""
+        return self.enabled_by_default if requested is None else bool(requested)
+
+    @staticmethod
+    def new_id() -> str:
+        return new_capture_job_id()
+
+    def enqueue(self, job_id: str, turn: TurnToCapture) -> None:
+        """Queue a turn for capture (the answer has been given; this is all the chat waits for)."""
+        self._queue.push(turn.user_id, job_id, {
+            "messages": turn.messages, "conversation_id": turn.conversation_id, "turn": turn.turn,
+            "actor": turn.actor}, now=int(time.time()))
+
+    def status(self, user_id: str, job_id: str) -> dict[str, Any]:
+        """A job's state as the API shows it (only to the user whose turn it was)."""
+        valid = isinstance(job_id, str) and re.fullmatch(CAPTURE_JOB_ID_PATTERN[1:-1], job_id)
+        state = self._queue.state(user_id, job_id) if valid else None
+        if state is None:
+            raise NotFound(f"No capture job with id '{job_id}' (or it ended more than a week ago).",
+                           param="job_id", code="capture_job_not_found")
+        results = json.loads(state["results"]) if state.get("results") else None
+        return {"object": "memory.capture_job", "id": job_id, "state": state.get("state"),
+                "attempts": int(state.get("attempts") or 0), "created_at": int(state.get("created_at") or 0),
+                "updated_at": int(state.get("updated_at") or 0), "results": results,
+                "error": state.get("error") or None}
+
+    # --- the worker's side -------------------------------------------------------------
+
+    def work(self, consumer: str, *, block_ms: int = 1000) -> int:
+        """One round of a worker: take up stale jobs, else wait for new ones; process them. Returns how
+        many were processed."""
+        jobs = self._queue.claim_stale(consumer, min_idle_ms=int(self.retry_seconds * 1000), count=10)
+        if not jobs:
+            jobs = self._queue.read(consumer, count=10, block_ms=block_ms)
+        for entry_id, job in jobs:
+            self.process(entry_id, job)
+        return len(jobs)
+
+    def process(self, entry_id: str, job: dict[str, Any]) -> None:
+        """Do one job: ask the model (unless an earlier attempt already did), apply, record the outcome."""
+        user, job_id = job["user"], job["id"]
+        now = int(time.time())
+        attempt = self._queue.start_attempt(user, job_id, now=now)
+        if attempt > self.max_attempts:
+            log.warning("capture job %s for %s given up after %d attempts", job_id, user, attempt - 1)
+            self._queue.record(user, job_id, state="failed", updated_at=now)
+            self._queue.done(entry_id)
+            return
+        by = Provenance(source="auto", actor=job.get("actor"), conversation_id=job.get("conversation_id"),
+                        turn=job.get("turn"))
+        try:
+            extraction = self._operations(user, job_id)
+            if extraction is None:
+                extraction = self._capture.propose(user, job["messages"])
+                self._queue.record(user, job_id, operations=[o.to_job() for o in extraction.operations])
+                usage = extraction.usage or {}
+                self._queue.add_tokens(user, int(usage.get("total_tokens") or 0))
+            self._capture.apply(user, extraction, by, job_id=job_id)
+        except ApiError as err:
+            if _retryable(err) and attempt < self.max_attempts:
+                log.info("capture job %s for %s: %s, retrying in %ss", job_id, user, err.code, self.retry_seconds)
+                self._queue.record(user, job_id, state="retrying", error=f"{err.code}: {err.message}",
+                                   updated_at=int(time.time()))
+                return  # left pending: taken up again once it has been idle retry_seconds
+            log.warning("capture job %s for %s failed: %s %s", job_id, user, err.code, err.message)
+            self._queue.record(user, job_id, state="failed", error=f"{err.code}: {err.message}",
+                               updated_at=int(time.time()))
+            self._queue.done(entry_id)
+            return
+        self._queue.record(user, job_id, state="done", error="", updated_at=int(time.time()),
+                           results=[o.to_api() for o in extraction.outcomes])
+        self._queue.done(entry_id)
+
+    def _operations(self, user: str, job_id: str) -> Extraction | None:
+        """The operations an earlier attempt got from the model, if it got that far."""
+        state = self._queue.state(user, job_id) or {}
+        if not state.get("operations"):
+            return None
+        return Extraction([Operation.from_job(o) for o in json.loads(state["operations"])])
+
+    def backlog(self) -> int:
+        return self._queue.backlog()
+
+
+def _retryable(err: ApiError) -> bool:
+    """A provider or Redis that is down or overloaded may recover; a malformed answer is logged and
+    dropped (changing nothing), not asked again and again."""
+    if err.code == "invalid_extraction":
+        return False
+    return err.status >= 500 or err.status in _RETRYABLE_STATUSES
+
+
+class CaptureWorkers:
+    """Threads that work the queue until stopped (`memory-api worker`, and `serve` by default)."""
+
+    def __init__(self, jobs: CaptureJobs, *, name: str, threads: int) -> None:
+        self._jobs = jobs
+        self._name = name
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(f"{name}-{i}",), daemon=True,
+                                          name=f"capture-{i}") for i in range(threads)]
+
+    def start(self) -> "CaptureWorkers":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def _run(self, consumer: str) -> None:
+        while not self._stop.is_set():
+            try:
+                self._jobs.work(consumer)
+            except ApiError as err:  # Redis away: wait, then try again
+                log.warning("capture worker %s: %s", consumer, err.message)
+                self._stop.wait(1.0)
+            except Exception:  # noqa: BLE001 - a worker thread must outlive one bad job
+                log.exception("capture worker %s: unexpected error", consumer)
+                self._stop.wait(1.0)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let each thread finish the job in hand, then return."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)

@@ -1,0 +1,185 @@
+"""Automatic capture: a chat turn, once answered, becomes a capture job that a worker carries out."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from helpers import REPO, auth, subprocess_env, wait_until, with_provider
+from memory_api import create_app
+from memory_api.services import Services
+
+LIKES = {"role": "user", "content": "By the way, I've become vegetarian."}
+ADD_VEGETARIAN = {"operations": [
+    {"action": "add", "memory_id": None, "content": "Is vegetarian.", "reason": "said they became vegetarian"}]}
+
+
+@pytest.fixture
+def capture_env(settings, fake_llm):
+    made: list[Services] = []
+
+    def make(**changes):
+        svc = Services.build(with_provider(settings, fake_llm, **changes))
+        made.append(svc)
+        return create_app(svc.settings, svc).test_client(), svc
+
+    yield make
+    for svc in made:
+        svc.close()
+
+
+def chat(client, key, memory=None, stream=False, messages=(LIKES,), **extra):
+    body = {"model": "gpt-4o-mini", "messages": list(messages), "stream": stream, **extra}
+    if memory is not None:
+        body["memory"] = memory
+    return client.post("/v1/chat/completions", json=body, headers=auth(key))
+
+
+def job_state(client, key, job_id):
+    return client.get(f"/v1/memory/capture/{job_id}", headers=auth(key)).json
+
+
+def test_a_turn_with_capture_becomes_a_memory_after_the_answer(capture_env, fake_llm, make_key):
+    client, svc = capture_env()
+    key = make_key("alice")
+    fake_llm.extractions.append(ADD_VEGETARIAN)
+    resp = chat(client, key, memory={"capture": True}, conversation_id="new")
+    assert resp.status_code == 200, resp.json
+    job_id = resp.json["memory"]["capture_job"]
+    assert resp.headers["x-memory-capture-job"] == job_id
+    assert fake_llm.extraction_requests == []  # the answer did not wait for capture
+    assert job_state(client, key, job_id)["state"] == "queued"
+    assert svc.capture_jobs.work("test-worker", block_ms=10) == 1
+    state = job_state(client, key, job_id)
+    assert (state["state"], state["attempts"], state["error"]) == ("done", 1, None)
+    [result] = state["results"]
+    memory = result["memory"]
+    assert (memory["content"], memory["source"], result["status"]) == ("Is vegetarian.", "auto", "applied")
+    assert memory["origin"] == {"conversation_id": resp.json["conversation_id"], "turn": 0}
+    # The model read the turn: the user's message and the answer.
+    sent = fake_llm.extraction_requests[-1]["messages"][1]["content"]
+    assert "user: By the way, I've become vegetarian." in sent and "assistant: echo:" in sent
+    assert client.get("/v1/memory/stats", headers=auth(key)).json["capture_tokens"] > 0
+    # Only the user whose turn it was can see the job.
+    assert client.get(f"/v1/memory/capture/{job_id}", headers=auth(make_key("bob"))).status_code == 404
+
+
+def test_a_streamed_turn_is_captured_once_it_completes(capture_env, fake_llm, make_key):
+    client, svc = capture_env()
+    key = make_key("alice")
+    fake_llm.extractions.append(ADD_VEGETARIAN)
+    resp = chat(client, key, memory={"capture": True}, stream=True)
+    job_id = resp.headers["x-memory-capture-job"]
+    assert b"[DONE]" in resp.get_data()
+    svc.capture_jobs.work("test-worker", block_ms=10)
+    assert job_state(client, key, job_id)["state"] == "done"
+    [memory] = client.get("/v1/memory?source=auto", headers=auth(key)).json["data"]
+    assert memory["origin"] is None  # not a kept conversation
+
+
+def test_capture_off_means_the_model_is_never_asked(capture_env, fake_llm, make_key):
+    client, svc = capture_env()  # MEMORY_API_AUTO_CAPTURE is off by default
+    key = make_key("alice")
+    assert "capture_job" not in chat(client, key).json["memory"]
+    on_client, on_svc = capture_env(auto_capture=True)
+    refused = chat(on_client, key, memory={"capture": False})
+    assert "capture_job" not in refused.json["memory"] and "x-memory-capture-job" not in refused.headers
+    assert on_svc.capture_jobs.work("test-worker", block_ms=10) == 0
+    assert fake_llm.extraction_requests == []
+    # With the server default on, a turn is captured without asking.
+    assert "capture_job" in chat(on_client, key).json["memory"]
+
+
+def test_a_provider_outage_delays_capture_and_loses_nothing(capture_env, fake_llm, make_key):
+    client, svc = capture_env(capture_retry_seconds=0.05)
+    key = make_key("alice")
+    job_id = chat(client, key, memory={"capture": True}).json["memory"]["capture_job"]
+    outage = (503, {"error": {"message": "overloaded", "type": "server_error"}}, {})
+    fake_llm.errors += [outage, outage]
+    fake_llm.extractions.append(ADD_VEGETARIAN)
+    svc.capture_jobs.work("w1", block_ms=10)
+    state = job_state(client, key, job_id)
+    assert state["state"] == "retrying" and "overloaded" in state["error"]
+    assert client.get("/v1/memory", headers=auth(key)).json["data"] == []
+    wait_until(lambda: svc.capture_jobs.work("w1", block_ms=10) >= 0 and
+               job_state(client, key, job_id)["state"] == "done", what="the job to be done after the outage")
+    assert job_state(client, key, job_id)["attempts"] == 3
+    assert [m["content"] for m in client.get("/v1/memory", headers=auth(key)).json["data"]] == ["Is vegetarian."]
+
+
+def test_a_malformed_answer_fails_the_job_and_changes_nothing(capture_env, fake_llm, make_key):
+    client, svc = capture_env()
+    key = make_key("alice")
+    job_id = chat(client, key, memory={"capture": True}).json["memory"]["capture_job"]
+    fake_llm.extractions.append("I think the user likes vegetables!")
+    svc.capture_jobs.work("w1", block_ms=10)
+    state = job_state(client, key, job_id)
+    assert state["state"] == "failed" and state["error"].startswith("invalid_extraction")
+    assert client.get("/v1/memory", headers=auth(key)).json["data"] == []
+    assert svc.capture_jobs.backlog() == 0
+
+
+def test_a_job_applied_again_changes_memories_once(capture_env, fake_llm, make_key):
+    """What a retry after a crash between applying and acknowledging does: the kept operations are
+    applied again, to the same effect."""
+    client, svc = capture_env()
+    key = make_key("alice")
+    mine = client.post("/v1/memory", json={"content": "I eat meat"}, headers=auth(key)).json
+    no_meat = {"role": "user", "content": "I don't eat meat any more."}
+    job_id = chat(client, key, memory={"capture": True}, messages=[no_meat]).json["memory"]["capture_job"]
+    fake_llm.extractions.append({"operations": [
+        ADD_VEGETARIAN["operations"][0],
+        {"action": "delete", "memory_id": mine["id"], "content": None, "reason": "no longer eats meat"}]})
+    [(entry_id, job)] = svc.capture_jobs._queue.read("w1", count=1, block_ms=10)
+    svc.capture_jobs.process(entry_id, job)
+    svc.capture_jobs.process(entry_id, job)  # delivered again
+    assert len(fake_llm.extraction_requests) == 1  # the model was asked once
+    contents = [m["content"] for m in client.get("/v1/memory", headers=auth(key)).json["data"]]
+    assert contents == ["Is vegetarian.", "I eat meat"]
+    assert len(client.get("/v1/memory/suggestions", headers=auth(key)).json["data"]) == 1
+    assert job_state(client, key, job_id)["state"] == "done"
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_another(capture_env, fake_llm, make_key, settings, tmp_path):
+    client, svc = capture_env()
+    key = make_key("alice")
+    job_id = chat(client, key, memory={"capture": True}).json["memory"]["capture_job"]
+    fake_llm.hold_extractions = 1  # the first worker's request: the model thinks until the worker is killed
+    env = subprocess_env(REDIS_URL=settings.redis_url, OPENAI_BASE_URL=fake_llm.url, OPENAI_API_KEY="sk-upstream",
+                         MEMORY_API_CAPTURE_RETRY_SECONDS="0.5", MEMORY_API_EMBEDDINGS="off")
+
+    def start_worker(name):
+        log = open(tmp_path / f"{name}.log", "wb")
+        return subprocess.Popen([sys.executable, "-m", "memory_api.cli", "worker"], cwd=REPO, env=env,
+                                stdout=log, stderr=subprocess.STDOUT), log
+
+    first, first_log = start_worker("first")
+    try:
+        assert fake_llm.extraction_received.wait(30), (tmp_path / "first.log").read_text()
+        os.kill(first.pid, signal.SIGKILL)  # mid-job: the model is still thinking
+        first.wait(10)
+    finally:
+        first_log.close()
+    fake_llm.extractions.append(ADD_VEGETARIAN)  # what the model answers the next worker
+    second, second_log = start_worker("second")
+    try:
+        wait_until(lambda: job_state(client, key, job_id)["state"] == "done", timeout=30,
+                   what="another worker to finish the job")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(15)
+        second_log.close()
+    assert [m["content"] for m in client.get("/v1/memory", headers=auth(key)).json["data"]] == ["Is vegetarian."]
+    assert job_state(client, key, job_id)["attempts"] == 2
+
+
+def test_capture_on_a_responses_request_is_refused(capture_env, fake_llm, make_key):
+    client, svc = capture_env()
+    resp = client.post("/v1/responses", json={"model": "gpt-4o-mini", "input": "hi", "memory": {"capture": True}},
+                       headers=auth(make_key("alice")))
+    assert resp.status_code == 400 and resp.json["error"]["param"] == "memory.capture"
