@@ -8,6 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from . import capture, chat, context, conversations, health, memory, memory_events, memory_tools, models, responses  # noqa: F401 - capture, context and memory_events register their views on memory_tools
+from .cors import init_cors
 from .errors import register_error_handlers
 from .hooks import register_request_hooks
 from .metrics import init_metrics
@@ -65,6 +66,7 @@ def init_api(app: Flask) -> MemoryApi:
     api.register_blueprint(conversations.blp)
     api.register_blueprint(health.blp)
     register_request_hooks(app)
+    init_cors(app, app.config["MEMORY_API_SETTINGS"].cors_origins)
     init_rate_limits(app, app.extensions["memory_api"])
     init_metrics(app)
     return api
