@@ -7,6 +7,7 @@ import copy
 from flask import Flask
 from flask_smorest import Api
 
+from ..config import Settings
 from . import capture, chat, context, conversations, health, memory, memory_events, memory_tools, models, responses  # noqa: F401 - capture, context and memory_events register their views on memory_tools
 from .cors import init_cors
 from .errors import register_error_handlers
@@ -24,8 +25,12 @@ SPEC_OPTIONS = {
             "the same list objects, cursor pagination, ids and error envelope. "
             "Authenticate with `Authorization: Bearer <key>`; a service key names the end "
             "user in `X-Memory-User`."
-        )
+        ),
+        "license": {"name": "MIT", "identifier": "MIT"},  # pyproject.toml's
     },
+    # Where `memory-api serve` listens by default (the class attributes are the settings' defaults).
+    "servers": [{"url": f"http://{Settings.host}:{Settings.port}",
+                 "description": "memory-api serve on this machine (MEMORY_API_HOST, MEMORY_API_PORT)"}],
     "components": {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
@@ -43,6 +48,10 @@ class MemoryApi(Api):
 
     def _register_error_handlers(self):
         register_error_handlers(self._app)
+
+    def _register_pagination_header(self):
+        """Nothing: lists page by cursor in the body (OpenAI's list object), not with flask-smorest's
+        page-number header, whose PaginationMetadata schema would sit unused in openapi.yaml."""
 
 
 def init_api(app: Flask) -> MemoryApi:
