@@ -229,8 +229,10 @@ class Settings:
 
     # --- `memory-api chat`: the client side ------------------------------------
     client_url: str = _setting(
-        "MEMORY_API_URL", "http://127.0.0.1:8000", "The memory-api that `memory-api chat` talks to.")
-    client_key: str | None = _setting("MEMORY_API_KEY", None, "The API key `memory-api chat` uses.")
+        "MEMORY_API_URL", "http://127.0.0.1:8000",
+        "The memory-api that `memory-api chat` and the Python client (memory_api.client) talk to.")
+    client_key: str | None = _setting(
+        "MEMORY_API_KEY", None, "The API key `memory-api chat` and the Python client use.")
 
     def __post_init__(self) -> None:
         # Resolved here, once, so every command and every process of one user finds the same data
