@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -73,6 +74,11 @@ class Settings:
     metrics: bool = _setting(
         "MEMORY_API_METRICS", False,
         "Serve Prometheus metrics at GET /metrics (readable with a service key only).")
+    cors_origins: str = _setting(
+        "MEMORY_API_CORS_ORIGINS", "",
+        "Web origins whose browser pages may call the API (CORS), comma-separated, e.g. "
+        "'https://app.example.com,http://localhost:5173'; '*' for any. Empty: off (browsers allow only "
+        "same-origin calls).")
 
     # --- API limits ----------------------------------------------------------
     max_body_bytes: int = _setting(
@@ -237,8 +243,10 @@ class Settings:
 
     # --- `memory-api chat`: the client side ------------------------------------
     client_url: str = _setting(
-        "MEMORY_API_URL", "http://127.0.0.1:8000", "The memory-api that `memory-api chat` talks to.")
-    client_key: str | None = _setting("MEMORY_API_KEY", None, "The API key `memory-api chat` uses.")
+        "MEMORY_API_URL", "http://127.0.0.1:8000",
+        "The memory-api that `memory-api chat` and the Python client (memory_api.client) talk to.")
+    client_key: str | None = _setting(
+        "MEMORY_API_KEY", None, "The API key `memory-api chat` and the Python client use.")
 
     def __post_init__(self) -> None:
         # Resolved here, once, so every command and every process of one user finds the same data
@@ -281,7 +289,8 @@ class Settings:
                 cluster_seeds(self.redis_url)
             except ClusterUrlError as exc:
                 raise ConfigError(f"MEMORY_API_REDIS_CLUSTER=true: {exc}.") from None
-        for name, parse in (("rate_limit", parse_rate_limits), ("rate_limit_paths", parse_path_rate_limits)):
+        for name, parse in (("rate_limit", parse_rate_limits), ("rate_limit_paths", parse_path_rate_limits),
+                            ("cors_origins", parse_cors_origins)):
             try:
                 parse(getattr(self, name))
             except ValueError as exc:
@@ -353,6 +362,21 @@ def parse_path_rate_limits(text: str) -> list[tuple[str, list[Any]]]:
             raise ValueError(f"expected PATH=LIMITS entries separated by commas, got {entry!r}")
         pairs.append((path, parse_rate_limits(limits)))
     return pairs
+
+
+_ORIGIN_RE = re.compile(r"https?://[^/\s?#]+", re.IGNORECASE)
+
+
+def parse_cors_origins(text: str) -> list[str]:
+    """'https://a.example,http://localhost:5173' as a list of origins ([] when empty, ['*'] for any);
+    ValueError for an entry that is not scheme://host[:port]: a browser's Origin header never has a path
+    or a trailing slash, so such an entry would silently never match."""
+    origins = []
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        if entry != "*" and not _ORIGIN_RE.fullmatch(entry):
+            raise ValueError(f"{entry!r} is not an origin: expected scheme://host[:port] (no path), or *")
+        origins.append(entry)
+    return origins
 
 
 def _env_name(field_name: str) -> str:

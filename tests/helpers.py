@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -180,3 +181,24 @@ def _answers(httpx2, url: str) -> bool:
         return True
     except httpx2.TransportError:
         return False
+
+
+def npm_install(directory: Path, *packages: str) -> Path:
+    """`npm install` pinned `packages` into `directory` (a temporary one); its node_modules/.bin.
+
+    Skips the calling test, saying why, when node or npm is not installed or the install fails (no
+    registry): these tests check our spec and API with JavaScript tools, not the machine's network.
+    """
+    import pytest
+
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"SKIPPED: {' and '.join(missing)} not installed (apt-get install nodejs npm; "
+                    ".ci/run does it as root)")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "package.json").write_text('{"private": true, "type": "module"}\n')
+    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", *packages],
+                          cwd=directory, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        pytest.skip(f"SKIPPED: npm install {' '.join(packages)} failed: {done.stderr.strip()[-600:]}")
+    return directory / "node_modules" / ".bin"

@@ -7,7 +7,9 @@ import copy
 from flask import Flask
 from flask_smorest import Api
 
+from ..config import Settings
 from . import capture, chat, context, conversations, health, memory, memory_events, memory_tools, models, responses  # noqa: F401 - capture, context and memory_events register their views on memory_tools
+from .cors import init_cors
 from .errors import register_error_handlers
 from .hooks import register_request_hooks
 from .metrics import init_metrics
@@ -23,8 +25,12 @@ SPEC_OPTIONS = {
             "the same list objects, cursor pagination, ids and error envelope. "
             "Authenticate with `Authorization: Bearer <key>`; a service key names the end "
             "user in `X-Memory-User`."
-        )
+        ),
+        "license": {"name": "MIT", "identifier": "MIT"},  # pyproject.toml's
     },
+    # Where `memory-api serve` listens by default (the class attributes are the settings' defaults).
+    "servers": [{"url": f"http://{Settings.host}:{Settings.port}",
+                 "description": "memory-api serve on this machine (MEMORY_API_HOST, MEMORY_API_PORT)"}],
     "components": {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
@@ -42,6 +48,10 @@ class MemoryApi(Api):
 
     def _register_error_handlers(self):
         register_error_handlers(self._app)
+
+    def _register_pagination_header(self):
+        """Nothing: lists page by cursor in the body (OpenAI's list object), not with flask-smorest's
+        page-number header, whose PaginationMetadata schema would sit unused in openapi.yaml."""
 
 
 def init_api(app: Flask) -> MemoryApi:
@@ -65,6 +75,7 @@ def init_api(app: Flask) -> MemoryApi:
     api.register_blueprint(conversations.blp)
     api.register_blueprint(health.blp)
     register_request_hooks(app)
+    init_cors(app, app.config["MEMORY_API_SETTINGS"].cors_origins)
     init_rate_limits(app, app.extensions["memory_api"])
     init_metrics(app)
     return api

@@ -18,5 +18,7 @@ def init_rate_limits(app: Flask, services: Services) -> None:
     @app.before_request
     def check_rate_limit():
         req = request._get_current_object()
-        if req.path.startswith("/v1/"):
+        # A preflight carries no key and costs no Redis: a 429 on it would only turn into an opaque
+        # CORS failure in the browser, hiding the 429 the real request would get.
+        if req.path.startswith("/v1/") and req.method != "OPTIONS":
             rate_limits.check(req.headers.get("Authorization"), req.remote_addr, req.path)

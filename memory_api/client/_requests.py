@@ -1,0 +1,99 @@
+"""How each memory call becomes a request: paths, query strings, bodies and headers.
+
+Shared by the sync and async resources, so the two differ only in `await`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from urllib.parse import quote
+
+from openai import NOT_GIVEN, NotGiven
+from openai._constants import RAW_RESPONSE_HEADER
+from typing_extensions import TypedDict
+
+JSONL = "application/x-ndjson"
+# Asks the SDK for its raw response (as its own `with_raw_response` does), to read the ETag header too.
+RAW = {RAW_RESPONSE_HEADER: "true"}
+
+
+class RequestExtras(TypedDict, total=False):
+    """What every method takes besides its own arguments, as the SDK's own methods do."""
+
+    extra_headers: Optional[Mapping[str, str]]
+    extra_query: Optional[Mapping[str, object]]
+    extra_body: Optional[Mapping[str, object]]
+    timeout: Any  # seconds, an httpx Timeout, or None for none
+
+
+def given(**fields: Any) -> Dict[str, Any]:
+    """The fields the caller gave: NOT_GIVEN ones are left out (None is sent, as JSON null)."""
+    return {name: value for name, value in fields.items() if not isinstance(value, NotGiven)}
+
+
+def tag_list(tag: Union[str, Sequence[str], NotGiven]) -> Union[list, NotGiven]:
+    """`tag="a"` or `tag=["a", "b"]` (every one must match) as a list."""
+    if isinstance(tag, NotGiven):
+        return tag
+    return [tag] if isinstance(tag, str) else list(tag)
+
+
+def options(extras: RequestExtras, *, query: Optional[Mapping[str, Any]] = None,
+            headers: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    """The SDK's request options (its RequestOptions) for one call."""
+    opts: Dict[str, Any] = {}
+    merged_headers = {**(headers or {}), **(extras.get("extra_headers") or {})}
+    if merged_headers:
+        opts["headers"] = merged_headers
+    params = {**(query or {}), **(extras.get("extra_query") or {})}
+    if params:
+        opts["params"] = params
+    if extras.get("extra_body"):
+        opts["extra_json"] = extras["extra_body"]
+    if "timeout" in extras and not isinstance(extras["timeout"], NotGiven):
+        opts["timeout"] = extras["timeout"]
+    return opts
+
+
+def write_headers(if_match: Union[str, NotGiven] = NOT_GIVEN,
+                  idempotency_key: Union[str, NotGiven] = NOT_GIVEN) -> Dict[str, str]:
+    """`If-Match` (the ETag of the version the change is meant for: 412 if the memory moved past it)
+    and `Idempotency-Key` (a retry with the same key is answered once, changing nothing)."""
+    headers = {}
+    if not isinstance(if_match, NotGiven):
+        headers["If-Match"] = if_match
+    if not isinstance(idempotency_key, NotGiven):
+        headers["Idempotency-Key"] = idempotency_key
+    return headers
+
+
+def memory_path(memory_id: str, suffix: str = "") -> str:
+    if not memory_id:
+        raise ValueError(f"Expected a non-empty value for `memory_id` but received {memory_id!r}")
+    return f"/memory/{quote(memory_id, safe='')}{suffix}"
+
+
+def list_query(*, limit, order, after, before, tag, scope, source, created_after, created_before,
+               updated_after, updated_before) -> Dict[str, Any]:
+    return given(limit=limit, order=order, after=after, before=before, tag=tag_list(tag), scope=scope,
+                 source=source, created_after=created_after, created_before=created_before,
+                 updated_after=updated_after, updated_before=updated_before)
+
+
+def search_body(*, query, mode, limit, tag, scope, source, created_after, created_before, updated_after,
+                updated_before) -> Dict[str, Any]:
+    return given(query=query, mode=mode, limit=limit, tags=tag_list(tag), scope=scope, source=source,
+                 created_after=created_after, created_before=created_before, updated_after=updated_after,
+                 updated_before=updated_before)
+
+
+def import_content(data: Union[str, bytes]) -> bytes:
+    """An export (JSON Lines), as the bytes to send."""
+    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+
+def with_etag(raw: Any) -> Any:
+    """The memory of a raw response, carrying the response's ETag as `.etag` (for `if_match=`)."""
+    memory = raw.parse()
+    memory.etag = raw.headers.get("ETag")
+    return memory

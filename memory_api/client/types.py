@@ -1,0 +1,164 @@
+"""The objects memory-api answers with, as the openai SDK's pydantic models (openapi.yaml's schemas).
+
+Like the SDK's own types they are built without validation, so a field a newer server adds is kept
+(as an extra attribute) rather than refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional
+
+from openai import BaseModel
+from typing_extensions import Literal, TypedDict
+
+Source = Literal["api", "mcp", "import", "auto"]
+SearchMode = Literal["hybrid", "semantic", "keyword"]
+
+__all__ = [
+    "ImportResult", "Memory", "MemoryContext", "MemoryDeleted", "MemoryEvent", "MemoryHistory",
+    "MemoryOptions", "MemoryReport", "MemorySearchResult", "MemoryVersion", "Origin", "ScoredMemory",
+    "SearchMode", "Source", "memory_report",
+]
+
+
+class Origin(BaseModel):
+    """The conversation turn an automatic memory came from."""
+
+    conversation_id: str
+    turn: Optional[int] = None
+
+
+class Memory(BaseModel):
+    """A memory object (`object: "memory"`)."""
+
+    id: str
+    object: Literal["memory"]
+    content: str
+    metadata: Dict[str, str]
+    created_at: int
+    updated_at: int
+    word_count: int
+    token_count: int
+    tags: List[str]
+    scope: Optional[str] = None
+    source: Source
+    origin: Optional[Origin] = None
+    reason: Optional[str] = None
+    # Not a field of the object: the ETag header of the answer that carried it (create, retrieve,
+    # update, revert), for `if_match=`. None in lists, which carry no ETag per memory.
+    etag: Optional[str] = None
+
+
+class ScoredMemory(Memory):
+    """A memory in search results, with its relevance."""
+
+    score: float
+
+
+class MemorySearchResult(BaseModel):
+    """POST /v1/memory/search: the best matches, best first, and the ranking that ran."""
+
+    object: Literal["list"]
+    data: List[ScoredMemory]
+    first_id: Optional[str] = None
+    last_id: Optional[str] = None
+    has_more: bool
+    mode: SearchMode
+
+
+class MemoryDeleted(BaseModel):
+    id: str
+    object: Literal["memory.deleted"]
+    deleted: bool
+
+
+class MemoryContext(BaseModel):
+    """POST /v1/memory/context: the memory block chat would inject."""
+
+    object: Literal["memory.context"]
+    text: str
+    memory_ids: List[str]
+    word_count: int
+    token_count: int
+    omitted_count: int
+    mode: SearchMode
+
+
+class MemoryVersion(BaseModel):
+    """A previous version of a memory (its history)."""
+
+    id: str
+    object: Literal["memory.version"]
+    revision: int
+    content: str
+    metadata: Dict[str, str]
+    tags: List[str]
+    scope: Optional[str] = None
+    updated_at: int
+    source: Source
+    reason: Optional[str] = None
+
+
+class MemoryHistory(BaseModel):
+    object: Literal["list"]
+    data: List[MemoryVersion]
+    has_more: bool
+
+
+class MemoryEvent(BaseModel):
+    """One entry of the activity feed: a create, update or delete."""
+
+    id: str
+    object: Literal["memory.event"]
+    type: Literal["memory.created", "memory.updated", "memory.deleted"]
+    memory_id: str
+    revision: int
+    source: Source
+    actor: Optional[str] = None
+    reason: Optional[str] = None
+    origin: Optional[Origin] = None
+    created_at: int
+
+
+class ImportResult(BaseModel):
+    object: Literal["memory.import"]
+    created: int
+    overwritten: int
+    skipped: int
+    total: int
+
+
+class MemoryOptions(TypedDict, total=False):
+    """Chat's and Responses' per-request memory options: `extra_body={"memory": MemoryOptions(...)}`."""
+
+    inject: bool  # False: leave memories out of this request
+    max_words: int  # lower the word cap (never above the server's)
+    max_tokens: int  # lower the token cap
+    mode: SearchMode  # how memories are ranked for this request
+    scope: str  # inject the global memories plus this scope's
+
+
+class MemoryReport(BaseModel):
+    """What a chat completion or response injected (its `memory` field, or the x-memory-* headers)."""
+
+    injected_ids: List[str]
+    word_count: int
+    token_count: int
+    omitted_count: int
+    mode: Optional[SearchMode] = None  # not in the headers of a stream
+
+
+def memory_report(answer: Any) -> Optional[MemoryReport]:
+    """The memory report of a chat completion or response (`.memory`), or of a response's headers
+    (`x-memory-*`, where a stream carries it, e.g. `stream.response.headers`); None when there is none."""
+    if isinstance(answer, Mapping) and "x-memory-injected-ids" in answer:
+        ids = answer["x-memory-injected-ids"]
+        return MemoryReport(
+            injected_ids=[i for i in ids.split(",") if i], word_count=int(answer["x-memory-word-count"]),
+            token_count=int(answer["x-memory-token-count"]), omitted_count=int(answer["x-memory-omitted-count"]))
+    report = getattr(answer, "memory", None)
+    if report is None and isinstance(getattr(answer, "model_extra", None), dict):
+        report = answer.model_extra.get("memory")
+    if isinstance(report, MemoryReport):
+        return report
+    return MemoryReport.model_validate(dict(report)) if isinstance(report, Mapping) else None
