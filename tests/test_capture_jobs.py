@@ -183,3 +183,21 @@ def test_capture_on_a_responses_request_is_refused(capture_env, fake_llm, make_k
     resp = client.post("/v1/responses", json={"model": "gpt-4o-mini", "input": "hi", "memory": {"capture": True}},
                        headers=auth(make_key("alice")))
     assert resp.status_code == 400 and resp.json["error"]["param"] == "memory.capture"
+
+
+def test_a_conversation_can_turn_capture_on_or_off(capture_env, fake_llm, make_key):
+    client, svc = capture_env()  # server default: off
+    key = make_key("alice")
+    on = client.post("/v1/conversations", json={"capture": True}, headers=auth(key)).json
+    assert on["capture"] is True
+    assert "capture_job" in chat(client, key, conversation_id=on["id"]).json["memory"]
+    # The request still has the last word.
+    assert "capture_job" not in chat(client, key, conversation_id=on["id"], memory={"capture": False}).json["memory"]
+    on_client, _ = capture_env(auto_capture=True)
+    off = on_client.post("/v1/conversations", json={"capture": False}, headers=auth(key)).json
+    assert "capture_job" not in chat(on_client, key, conversation_id=off["id"]).json["memory"]
+    default = on_client.post("/v1/conversations", json={}, headers=auth(key)).json
+    assert default["capture"] is None
+    assert "capture_job" in chat(on_client, key, conversation_id=default["id"]).json["memory"]
+    bad = client.post("/v1/conversations", json={"capture": "yes"}, headers=auth(key))
+    assert bad.status_code == 400 and bad.json["error"]["param"] == "capture"

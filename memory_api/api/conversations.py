@@ -48,6 +48,7 @@ class Conversations(MethodView):
     def post(self, body):
         """An empty thread; pass its id as `conversation_id` to /v1/chat/completions."""
         state = services().conversations.create(principal().user_id, body.get("metadata"), scope=body.get("scope"),
+                                                capture=body.get("capture"),
                                                 conversation_id=idempotent_id(CONVERSATION_PREFIX))
         return json_response(conversation_to_api(state))
 

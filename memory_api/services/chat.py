@@ -90,8 +90,7 @@ class ChatService:
     def _prepared(self, user_id: str, request: ChatRequest) -> Iterator[PreparedChat]:
         self.upstream.ensure_configured()
         scope = request.memory_options.get("scope")
-        capture = self._capture is not None and self._capture.wanted(request.memory_options.get("capture"))
-        job = self._capture.new_id() if capture else None
+        job = self._capture_job(request.memory_options.get("capture"), None)
         if request.conversation_id is None:
             selection = self._select(user_id, request, scope)
             messages = inject_into_messages(request.messages, selection.text)
@@ -109,6 +108,7 @@ class ChatService:
                     param="memory.scope", code="scope_mismatch",
                 )
             selection = self._select(user_id, request, state.scope or scope, state.summary)
+            job = self._capture_job(request.memory_options.get("capture"), state.capture)
             system = joined_system_text(request.messages)
             new_messages = [m for m in request.messages if m.get("role") not in SYSTEM_ROLES]
             thread = self._conversations.prepare_thread(user_id, state, lock, new_messages)
@@ -118,6 +118,14 @@ class ChatService:
             messages = inject_into_messages([*base, *thread.messages, *new_messages], extra)
             yield PreparedChat(self._payload(request, messages), selection, cid, lock, new_messages, system,
                                capture_job=job, turn=state.summarized_through + len(state.messages))
+
+    def _capture_job(self, requested: bool | None, conversation_default: bool | None) -> str | None:
+        """The id of this turn's capture job, if it is to be captured: the request says, else its
+        conversation, else the server."""
+        if self._capture is None:
+            return None
+        wanted = self._capture.wanted(requested if requested is not None else conversation_default)
+        return self._capture.new_id() if wanted else None
 
     @staticmethod
     def _payload(request: ChatRequest, messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -80,6 +80,7 @@ def conversation_to_api(state: ConversationState, *, stored_messages: int | None
         "updated_at": state.updated_at,
         "metadata": state.metadata,
         "scope": state.scope,
+        "capture": state.capture,
         "summary": state.summary or None,
         "summarized_through": state.summarized_through,
         "message_count": state.summarized_through + recent,
@@ -116,11 +117,14 @@ class ConversationService:
     # --- CRUD ------------------------------------------------------------------
 
     def create(self, user_id: str, metadata: object = None, *, scope: object = None,
-               conversation_id: str | None = None) -> ConversationState:
-        """A new, empty thread. With a scope, its chats inject global memories and that scope's.
-        (`conversation_id` from an Idempotency-Key makes a retry a no-op.)"""
+               conversation_id: str | None = None, capture: object = None) -> ConversationState:
+        """A new, empty thread. With a scope, its chats inject global memories and that scope's; with
+        `capture` true or false, its turns are captured or not unless a request says otherwise (None:
+        the server's default). (`conversation_id` from an Idempotency-Key makes a retry a no-op.)"""
+        if capture is not None and not isinstance(capture, bool):
+            raise InvalidRequest("'capture' must be a boolean.", param="capture")
         cid = conversation_id or new_conversation_id()
-        self._store.create(user_id, cid, self.rules.metadata(metadata), check_scope(scope))
+        self._store.create(user_id, cid, self.rules.metadata(metadata), check_scope(scope), capture)
         return self.get(user_id, cid)
 
     def get(self, user_id: str, conversation_id: str) -> ConversationState:

@@ -6,12 +6,14 @@ them by SHA. All KEYS of one call carry the same hash tag.
 
 CREATE_CONVERSATION = """
 -- KEYS[1] lock (unused), KEYS[2] meta, KEYS[3] messages, KEYS[4] ids
--- ARGV[1] conversation id, ARGV[2] created_at, ARGV[3] metadata JSON, ARGV[4] scope ('' = none)
+-- ARGV[1] conversation id, ARGV[2] created_at, ARGV[3] metadata JSON, ARGV[4] scope ('' = none),
+-- ARGV[5] capture ('1' on, '0' off, '' the server's default)
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return 0
 end
 redis.call('HSET', KEYS[2], 'created_at', ARGV[2], 'updated_at', ARGV[2], 'summary', '',
-           'summarized_through', 0, 'summary_tokens', 0, 'system', '', 'metadata', ARGV[3], 'scope', ARGV[4])
+           'summarized_through', 0, 'summary_tokens', 0, 'system', '', 'metadata', ARGV[3], 'scope', ARGV[4],
+           'capture', ARGV[5])
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
 return 1
 """

@@ -45,6 +45,7 @@ class ConversationState:
     metadata: dict[str, str]
     scope: str | None = None
     messages: list[StoredMessage] = field(default_factory=list)
+    capture: bool | None = None  # capture this conversation's turns (None: the server's default)
 
     @property
     def message_count(self) -> int:
@@ -76,6 +77,7 @@ def _decode_state(conversation_id: str, meta: dict, raw_messages: list) -> Conve
         metadata=json.loads(m.get("metadata") or "{}"),
         scope=m.get("scope") or None,
         messages=messages,
+        capture={"1": True, "0": False}.get(m.get("capture", "")),
     )
 
 
@@ -92,9 +94,11 @@ class ConversationStore:
         return self._redis.script(script)(keys=keys.conversation_keys(user_id, conversation_id), args=list(args))
 
     @confirms_persistence
-    def create(self, user_id: str, conversation_id: str, metadata: dict[str, str], scope: str | None) -> bool:
+    def create(self, user_id: str, conversation_id: str, metadata: dict[str, str], scope: str | None,
+               capture: bool | None = None) -> bool:
         return bool(self._run("CREATE_CONVERSATION", user_id, conversation_id, conversation_id,
-                              int(time.time()), _dumps(metadata), scope or ""))
+                              int(time.time()), _dumps(metadata), scope or "",
+                              "" if capture is None else str(int(capture))))
 
     def load(self, user_id: str, conversation_id: str) -> ConversationState | None:
         pipe = self._redis.client.pipeline(transaction=True)

@@ -7,7 +7,7 @@ from marshmallow import fields
 
 from ...ids import CONVERSATION_ID_PATTERN
 from ...validation import SCOPE_PATTERN
-from .common import PageQuery, StrictSchema, constant, list_of, metadata_field
+from .common import PageQuery, StrictBool, StrictSchema, constant, list_of, metadata_field
 
 
 class ConversationCreateRequest(StrictSchema):
@@ -15,6 +15,10 @@ class ConversationCreateRequest(StrictSchema):
     scope = fields.String(allow_none=True, metadata={
         "description": "Chats in this conversation inject global memories plus this scope's.",
         "pattern": SCOPE_PATTERN})
+    capture = StrictBool(allow_none=True, metadata={
+        "description": "Capture memories from this conversation's turns (true) or not (false), unless a chat "
+                       "request's memory.capture says otherwise; absent or null: the server's "
+                       "MEMORY_API_AUTO_CAPTURE."})
 
 
 class ConversationListQuery(PageQuery):
@@ -39,6 +43,8 @@ class ConversationObject(ma.Schema):
     updated_at = fields.Integer(required=True)
     metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     scope = fields.String(required=True, allow_none=True)
+    capture = fields.Boolean(required=True, allow_none=True,
+                             metadata={"description": "null: the server's default (MEMORY_API_AUTO_CAPTURE)."})
     summary = fields.String(required=True, allow_none=True)
     summarized_through = fields.Integer(
         required=True, metadata={"description": "How many of the first messages the summary covers."})
