@@ -2,10 +2,12 @@
 
 cursor_walk + lex_bounds (OpenAI cursor semantics as ZRANGE BYLEX bounds), the
 context caps and the greedy selection under them, the SSE event splitter, and
-InputRules (every limit, every error code and param).
+InputRules (every limit, every error code and param), and the store's record decoding.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 from hypothesis import given
@@ -23,6 +25,7 @@ from memory_api.services.context import (
 from memory_api.services.pagination import CursorWalk, cursor_walk
 from memory_api.services.sse_events import iter_events
 from memory_api.store.lex import lex_bounds
+from memory_api.store.records import decode_record, dumps, record_of
 from memory_api.tokens import count_tokens, count_words
 from memory_api.validation import (
     InputRules,
@@ -488,3 +491,35 @@ def test_checks_that_pass_return_the_normal_form():
     assert RULES.filters() == Filters()
     assert RULES.filters(tags=("A", "a"), scope="p", created_after=0) == \
         Filters(tags=("a",), scope="p", scoped=True, created_after=0)
+
+
+# --- stored records --------------------------------------------------------------------------------
+
+@hyp_settings(max_examples=200)
+@given(
+    content=st.text(min_size=1, max_size=60),
+    metadata=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
+    tags=st.lists(st.text(min_size=1, max_size=8), max_size=3, unique=True),
+    scope=st.one_of(st.none(), st.text(min_size=1, max_size=8)),
+    numbers=st.lists(st.integers(min_value=0, max_value=2**40), min_size=5, max_size=5),
+)
+def test_a_decoded_record_is_the_memory_the_constructor_makes(content, metadata, tags, scope, numbers):
+    """decode_record builds Memory without its __init__ (Memory.from_trusted_fields): the result must
+    be the very object Memory(...) makes, every field set, whatever the record holds."""
+    updated, words, tokens, revision, docno = numbers
+    memory = Memory(id="mem_01", content=content, metadata=metadata, updated_at=updated, word_count=words,
+                    token_count=tokens, revision=revision, tags=tuple(tags), scope=scope, index_version=2,
+                    docno=docno)
+    rec = {**record_of(memory, 2), "n": docno}
+    decoded = decode_record(b"mem_01", dumps(rec).encode())
+    assert decoded == memory
+    assert decoded.__dict__ == memory.__dict__  # no field missing and none extra
+    assert {f.name for f in dataclasses.fields(Memory)} == set(decoded.__dict__)
+    assert decode_record("mem_01", dumps(rec)) == memory
+
+
+def test_a_record_orjson_refuses_is_still_decoded():
+    """A lone surrogate escape (json.loads takes it, orjson does not) must not make a memory unreadable."""
+    raw = '{"c":"a \\ud800 b","m":[],"u":1,"w":3,"t":3,"r":1}'
+    memory = decode_record("mem_01", raw)
+    assert memory.content == "a \ud800 b" and memory.metadata == {} and memory.index_version == 1
