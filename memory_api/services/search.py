@@ -72,7 +72,8 @@ def bm25_rank(postings: list, *, n: int, total_terms: int) -> list[tuple[Any, fl
             continue
         idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
         for docno, packed in entries:
-            tf, dl = divmod(int(packed), 65536)
+            packed = int(packed)
+            tf, dl = packed >> 16, packed & 0xFFFF  # divmod by 65536 without making a tuple per posting
             scores[docno] = get(docno, 0.0) + idf * tf * (BM25_K1 + 1) / (
                 tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / avgdl))
     return list(scores.items())
