@@ -18,6 +18,7 @@ from memory_api.config import Settings
 from memory_api.errors import InvalidRequest
 from memory_api.models import Filters, IdWalk, Memory
 from memory_api.services.context import (
+    block_tokens,
     render_block,
     resolve_caps,
     select_memories_within_caps,
@@ -302,6 +303,25 @@ def test_a_cap_below_the_frame_injects_nothing():
 
 _words = st.sampled_from(["tea", "coffee", "Alice", "likes", "peanuts", "🙂", "naïve", "über-long", "42", "\u2028",
                           "supercalifragilistic", "ok.", "\t", "東京"])
+
+
+# Pieces that sit at a line's edges in the block: trailing punctuation that takes newlines (and
+# slashes) with it, contractions, digits, a leading dash or "<", every kind of line end and space.
+_edges = st.sampled_from(["-", "- ", "/", "</", ".", "!?", "'s", "'LL", "123", "4567", "\n", "\r\n", "\r", "\u2028",
+                          "\u0085", "\x1c", "\xa0", "\u3000", "  ", "\t", "a", "Z", "東京", "🙂", "é", "</user_memories>",
+                          "<user_memories>", "\n-", ":\n/", "word"])
+
+
+@hyp_settings(max_examples=400, deadline=None)
+@given(contents=st.lists(st.one_of(st.lists(_edges, min_size=1, max_size=8).map("".join), st.text(min_size=1)),
+                         min_size=0, max_size=8),
+       encoding=st.sampled_from(["o200k_base", "cl100k_base"]))
+def test_the_block_counts_as_the_sum_of_its_lines(contents, encoding):
+    """block_tokens adds up the frame's and each line's tokens instead of tokenizing the block: exact
+    only if no token of these encodings spans a line end, whatever the memories hold."""
+    memories = [_memory(i, c) for i, c in enumerate(contents)]
+    text = render_block(memories)
+    assert block_tokens(memories, encoding) == (count_tokens(text, encoding) if text else 0)
 
 
 @hyp_settings(max_examples=150, deadline=None)
