@@ -87,12 +87,18 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=16384)
+def _line(content: str) -> str:
+    """A memory's line in the block (cached: a user's memories come back chat after chat)."""
+    return f"- {_one_line(content)}"
+
+
 def render_block(memories: list[Memory]) -> str:
     """The delimited block: a header, then one memory per line."""
     if not memories:
         return ""
     lines = [BLOCK_START, HEADER]
-    lines += [f"- {_one_line(m.content)}" for m in memories]
+    lines += [_line(m.content) for m in memories]
     lines.append(BLOCK_END)
     return "\n".join(lines)
 
@@ -119,7 +125,7 @@ def _frame_part_tokens(encoding: str) -> int:
 @functools.lru_cache(maxsize=16384)
 def _line_tokens(content: str, encoding: str) -> int:
     """Tokens of a memory's line in the block, its newline included."""
-    return count_tokens(f"- {_one_line(content)}\n", encoding)
+    return count_tokens(f"{_line(content)}\n", encoding)
 
 
 def block_tokens(memories: list[Memory], encoding: str) -> int:
