@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..ids import memory_id_bounds
 from ..models import Filters, Memory
@@ -37,8 +37,10 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 
 
-@dataclass(frozen=True)
-class ScoredMemory:
+class ScoredMemory(NamedTuple):
+    """A memory and its relevance score. A tuple rather than a frozen dataclass: a chat's context
+    makes a couple of hundred, and a frozen dataclass's __init__ costs several times a tuple's."""
+
     memory: Memory
     score: float
 
