@@ -18,6 +18,9 @@ from memory_api.config import Settings
 from memory_api.errors import InvalidRequest
 from memory_api.models import Filters, IdWalk, Memory
 from memory_api.services.context import (
+    HEADER,
+    MAX_CANDIDATES,
+    MAX_MISSES_IN_A_ROW,
     block_tokens,
     render_block,
     resolve_caps,
@@ -303,6 +306,62 @@ def test_a_cap_below_the_frame_injects_nothing():
 
 _words = st.sampled_from(["tea", "coffee", "Alice", "likes", "peanuts", "🙂", "naïve", "über-long", "42", "\u2028",
                           "supercalifragilistic", "ok.", "\t", "東京"])
+
+
+def _reference_selection(memories, max_words, max_tokens, encoding):
+    """The greedy fill as it was first written (before it stopped asking for one candidate too many)."""
+    words, tokens, chosen, misses = 0, count_tokens("\n".join(("<user_memories>", HEADER, "</user_memories>")),
+                                                    encoding), [], 0
+    for scanned, memory in enumerate(memories):
+        if scanned >= MAX_CANDIDATES or max_words - words < 1 or max_tokens - tokens <= 2:
+            break
+        if words + memory.word_count <= max_words and tokens + memory.token_count + 2 <= max_tokens:
+            chosen.append(memory)
+            words, tokens, misses = words + memory.word_count, tokens + memory.token_count + 2, 0
+        else:
+            misses += 1
+            if misses >= MAX_MISSES_IN_A_ROW:
+                break
+    while chosen and count_tokens(render_block(chosen), encoding) > max_tokens:
+        chosen.pop()
+    return chosen
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(sizes=st.lists(st.integers(1, 40), max_size=120), max_words=st.integers(0, 300),
+       max_tokens=st.integers(0, 400), low_estimates=st.booleans())
+def test_selection_is_the_reference_greedy_fill_and_pulls_no_candidate_it_does_not_weigh(
+        sizes, max_words, max_tokens, low_estimates):
+    """Same memories in the same order as the reference, and the candidates are pulled lazily: none
+    past the one at which selection stopped (past the ranked ones, each pull can be a read)."""
+    memories = [_memory(i, " ".join(["tea"] * n), token_count=n // 2 if low_estimates else None)
+                for i, n in enumerate(sizes)]
+    pulled = []
+
+    def candidates():
+        for memory in memories:
+            pulled.append(memory)
+            yield memory
+
+    selection = select_memories_within_caps(candidates(), max_words=max_words, max_tokens=max_tokens,
+                                            encoding=ENCODING, total=len(memories))
+    assert selection.memories == _reference_selection(memories, max_words, max_tokens, ENCODING)
+    reference_pulls = []
+    _reference_selection(_Recording(memories, reference_pulls), max_words, max_tokens, ENCODING)
+    # The reference pulled one more than it weighed when it stopped on full caps or the candidate limit.
+    assert len(pulled) <= len(reference_pulls) and len(reference_pulls) - len(pulled) <= 1
+
+
+class _Recording:
+    """An iterable of memories that records how many were pulled from it."""
+
+    def __init__(self, memories, pulled):
+        self.memories, self.pulled = memories, pulled
+
+    def __iter__(self):
+        for memory in self.memories:
+            self.pulled.append(memory)
+            yield memory
 
 
 # Pieces that sit at a line's edges in the block: trailing punctuation that takes newlines (and

@@ -146,19 +146,24 @@ def select_memories_within_caps(
     tokens = frame_tokens
     chosen: list[Memory] = []
     misses = 0
-    for scanned, memory in enumerate(candidates):
-        if scanned >= MAX_CANDIDATES or max_words - words < 1 or max_tokens - tokens <= LINE_OVERHEAD_TOKENS:
-            break
+    # Each stop is tested right after the candidate that causes it, never by asking for one more:
+    # past the ranked memories, one more is a read of the newest ones (a round trip, 50 records).
+    room = max_words >= 1 and max_tokens - tokens > LINE_OVERHEAD_TOKENS
+    for scanned, memory in enumerate(candidates if room else (), 1):
         cost = memory.token_count + LINE_OVERHEAD_TOKENS
         if words + memory.word_count <= max_words and tokens + cost <= max_tokens:
             chosen.append(memory)
             words += memory.word_count
             tokens += cost
             misses = 0
+            if max_words - words < 1 or max_tokens - tokens <= LINE_OVERHEAD_TOKENS:
+                break  # the caps are full
         else:
             misses += 1
             if misses >= MAX_MISSES_IN_A_ROW:
                 break
+        if scanned >= MAX_CANDIDATES:
+            break
     exact = block_tokens(chosen, encoding)
     while exact > max_tokens:
         dropped = chosen.pop()
