@@ -14,7 +14,7 @@ The exact count is a sum, not one tokenization of the whole block: with the
 encodings this service counts with, no token spans a line end (see
 _SEPARABLE_ENCODINGS), so the block's count is its frame's plus each memory
 line's, and a line's count is cached (a user's memories come back chat after
-chat; tokenizing ~120 lines was a tenth of a chat's cost in the proxy).
+chat; tokenizing the ~120 lines of a full block took about 0.3 ms a chat).
 """
 
 from __future__ import annotations

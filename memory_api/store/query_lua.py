@@ -59,14 +59,15 @@ RESOLVE_SEARCH_HITS = """
 -- Returns {docno, id, record, ...} for the documents that exist and pass, in the given order.
 -- The documents are read a batch at a time, each step one command for the whole batch (HMGET,
 -- ZMSCORE): a chat resolves a couple of hundred, and three commands per document took most of
--- this script's time. A batch is as large as the hits still wanted, so when all pass, one is all.
+-- this script's time. A batch is as large as the hits still wanted (at most 500, well within what
+-- unpack can pass), so when all pass, one is all.
 local P = cjson.decode(ARGV[1])
 local first_scope, last_scope = 4 + P.tags, 3 + P.tags + P.scopes
 local since, till, low, high = P.since, P.till, P.low, P.high
 local docs, want = P.docs, P.want
 local out, found, next_doc = {}, 0, 1
 while found < want and next_doc <= #docs do
-  local last = math.min(#docs, next_doc + (want - found) - 1)
+  local last = math.min(#docs, next_doc + math.min(want - found, 500) - 1)
   local batch = {}
   for i = next_doc, last do batch[#batch + 1] = docs[i] end
   next_doc = last + 1

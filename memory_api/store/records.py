@@ -40,7 +40,7 @@ def encode_record(memory: Memory) -> str:
 def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
     """The memory a stored record holds. A chat decodes a couple of hundred of these (its ranked
     candidates), so this is kept cheap: orjson parses about five times faster than json, and the
-    Memory is made without the frozen dataclass's per-field checks (Memory.from_trusted_fields)."""
+    Memory is made without the frozen dataclass's __setattr__ per field (Memory.from_trusted_fields)."""
     try:
         rec = orjson.loads(raw)
     except orjson.JSONDecodeError:  # stricter than json (a lone surrogate escape): never refuse a stored record
