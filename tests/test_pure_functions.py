@@ -2,10 +2,12 @@
 
 cursor_walk + lex_bounds (OpenAI cursor semantics as ZRANGE BYLEX bounds), the
 context caps and the greedy selection under them, the SSE event splitter, and
-InputRules (every limit, every error code and param).
+InputRules (every limit, every error code and param), and the store's record decoding.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 from hypothesis import given
@@ -16,6 +18,10 @@ from memory_api.config import Settings
 from memory_api.errors import InvalidRequest
 from memory_api.models import Filters, IdWalk, Memory
 from memory_api.services.context import (
+    HEADER,
+    MAX_CANDIDATES,
+    MAX_MISSES_IN_A_ROW,
+    block_tokens,
     render_block,
     resolve_caps,
     select_memories_within_caps,
@@ -23,6 +29,7 @@ from memory_api.services.context import (
 from memory_api.services.pagination import CursorWalk, cursor_walk
 from memory_api.services.sse_events import iter_events
 from memory_api.store.lex import lex_bounds
+from memory_api.store.records import decode_record, dumps, record_of
 from memory_api.tokens import count_tokens, count_words
 from memory_api.validation import (
     InputRules,
@@ -301,6 +308,81 @@ _words = st.sampled_from(["tea", "coffee", "Alice", "likes", "peanuts", "🙂", 
                           "supercalifragilistic", "ok.", "\t", "東京"])
 
 
+def _reference_selection(memories, max_words, max_tokens, encoding):
+    """The greedy fill as it was first written (before it stopped asking for one candidate too many)."""
+    words, tokens, chosen, misses = 0, count_tokens("\n".join(("<user_memories>", HEADER, "</user_memories>")),
+                                                    encoding), [], 0
+    for scanned, memory in enumerate(memories):
+        if scanned >= MAX_CANDIDATES or max_words - words < 1 or max_tokens - tokens <= 2:
+            break
+        if words + memory.word_count <= max_words and tokens + memory.token_count + 2 <= max_tokens:
+            chosen.append(memory)
+            words, tokens, misses = words + memory.word_count, tokens + memory.token_count + 2, 0
+        else:
+            misses += 1
+            if misses >= MAX_MISSES_IN_A_ROW:
+                break
+    while chosen and count_tokens(render_block(chosen), encoding) > max_tokens:
+        chosen.pop()
+    return chosen
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(sizes=st.lists(st.integers(1, 40), max_size=120), max_words=st.integers(0, 300),
+       max_tokens=st.integers(0, 400), low_estimates=st.booleans())
+def test_selection_is_the_reference_greedy_fill_and_pulls_no_candidate_it_does_not_weigh(
+        sizes, max_words, max_tokens, low_estimates):
+    """Same memories in the same order as the reference, and the candidates are pulled lazily: none
+    past the one at which selection stopped (past the ranked ones, each pull can be a read)."""
+    memories = [_memory(i, " ".join(["tea"] * n), token_count=n // 2 if low_estimates else None)
+                for i, n in enumerate(sizes)]
+    pulled = []
+
+    def candidates():
+        for memory in memories:
+            pulled.append(memory)
+            yield memory
+
+    selection = select_memories_within_caps(candidates(), max_words=max_words, max_tokens=max_tokens,
+                                            encoding=ENCODING, total=len(memories))
+    assert selection.memories == _reference_selection(memories, max_words, max_tokens, ENCODING)
+    reference_pulls = []
+    _reference_selection(_Recording(memories, reference_pulls), max_words, max_tokens, ENCODING)
+    # The reference pulled one more than it weighed when it stopped on full caps or the candidate limit.
+    assert len(pulled) <= len(reference_pulls) and len(reference_pulls) - len(pulled) <= 1
+
+
+class _Recording:
+    """An iterable of memories that records how many were pulled from it."""
+
+    def __init__(self, memories, pulled):
+        self.memories, self.pulled = memories, pulled
+
+    def __iter__(self):
+        for memory in self.memories:
+            self.pulled.append(memory)
+            yield memory
+
+
+# Pieces that sit at a line's edges in the block: trailing punctuation that takes newlines (and
+# slashes) with it, contractions, digits, a leading dash or "<", every kind of line end and space.
+_edges = st.sampled_from(["-", "- ", "/", "</", ".", "!?", "'s", "'LL", "123", "4567", "\n", "\r\n", "\r", "\u2028",
+                          "\u0085", "\x1c", "\xa0", "\u3000", "  ", "\t", "a", "Z", "東京", "🙂", "é", "</user_memories>",
+                          "<user_memories>", "\n-", ":\n/", "word"])
+
+
+@hyp_settings(max_examples=400, deadline=None)
+@given(contents=st.lists(st.one_of(st.lists(_edges, min_size=1, max_size=8).map("".join), st.text(min_size=1)),
+                         min_size=0, max_size=8),
+       encoding=st.sampled_from(["o200k_base", "cl100k_base"]))
+def test_the_block_counts_as_the_sum_of_its_lines(contents, encoding):
+    """block_tokens adds up the frame's and each line's tokens instead of tokenizing the block: exact
+    only if no token of these encodings spans a line end, whatever the memories hold."""
+    memories = [_memory(i, c) for i, c in enumerate(contents)]
+    text = render_block(memories)
+    assert block_tokens(memories, encoding) == (count_tokens(text, encoding) if text else 0)
+
+
 @hyp_settings(max_examples=150, deadline=None)
 @given(contents=st.lists(st.lists(_words, min_size=1, max_size=12).map(" ".join), max_size=12),
        max_words=st.integers(0, 40), max_tokens=st.integers(0, 200))
@@ -488,3 +570,35 @@ def test_checks_that_pass_return_the_normal_form():
     assert RULES.filters() == Filters()
     assert RULES.filters(tags=("A", "a"), scope="p", created_after=0) == \
         Filters(tags=("a",), scope="p", scoped=True, created_after=0)
+
+
+# --- stored records --------------------------------------------------------------------------------
+
+@hyp_settings(max_examples=200)
+@given(
+    content=st.text(min_size=1, max_size=60),
+    metadata=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
+    tags=st.lists(st.text(min_size=1, max_size=8), max_size=3, unique=True),
+    scope=st.one_of(st.none(), st.text(min_size=1, max_size=8)),
+    numbers=st.lists(st.integers(min_value=0, max_value=2**40), min_size=5, max_size=5),
+)
+def test_a_decoded_record_is_the_memory_the_constructor_makes(content, metadata, tags, scope, numbers):
+    """decode_record builds Memory without its __init__ (Memory.from_trusted_fields): the result must
+    be the very object Memory(...) makes, every field set, whatever the record holds."""
+    updated, words, tokens, revision, docno = numbers
+    memory = Memory(id="mem_01", content=content, metadata=metadata, updated_at=updated, word_count=words,
+                    token_count=tokens, revision=revision, tags=tuple(tags), scope=scope, index_version=2,
+                    docno=docno)
+    rec = {**record_of(memory, 2), "n": docno}
+    decoded = decode_record(b"mem_01", dumps(rec).encode())
+    assert decoded == memory
+    assert decoded.__dict__ == memory.__dict__  # no field missing and none extra
+    assert {f.name for f in dataclasses.fields(Memory)} == set(decoded.__dict__)
+    assert decode_record("mem_01", dumps(rec)) == memory
+
+
+def test_a_record_orjson_refuses_is_still_decoded():
+    """A lone surrogate escape (json.loads takes it, orjson does not) must not make a memory unreadable."""
+    raw = '{"c":"a \\ud800 b","m":[],"u":1,"w":3,"t":3,"r":1}'
+    memory = decode_record("mem_01", raw)
+    assert memory.content == "a \ud800 b" and memory.metadata == {} and memory.index_version == 1

@@ -181,3 +181,44 @@ def test_filters_reaching_past_the_first_candidates(client, make_key):
     assert found["has_more"] is True
     everything = brute_force(all_memories(client, key), "tea", tags=["rare"])
     assert [m["id"] for m in found["data"]] == [i for _, i in everything[:3]]
+
+
+def test_resolving_hits_in_batches_keeps_order_filters_and_want(services):
+    """store.resolve_hits reads documents a batch at a time (store/query_lua.py): whatever the filters
+    turn away and however many are wanted, it returns what a one-by-one walk of the ranking would."""
+    from memory_api.models import Filters
+
+    rnd = random.Random(11)
+    user = "batch-resolver"
+    created = services.memories.create_batch(user, [
+        {"content": f"{sentence(rnd)} {i}", "tags": rnd.sample(TAGS, rnd.randint(0, 2)),
+         **({"scope": s} if (s := rnd.choice(SCOPES)) else {})} for i in range(80)])
+    memories = [c.memory for c in created]
+    gone = {m.id for m in rnd.sample(memories, 10)}
+    for memory_id in gone:
+        services.memories.delete(user, memory_id)
+    store = services.memories.store
+    ranking = [str(m.docno).encode() for m in memories] + [b"999999"]  # and a document that never was
+    rnd.shuffle(ranking)
+    by_docno = {str(m.docno): m for m in memories if m.id not in gone}
+    ids = sorted(m.id for m in memories)
+    updated = sorted(m.updated_at for m in memories)
+    for _ in range(60):
+        filters = Filters(tags=tuple(rnd.sample(TAGS, rnd.choice((0, 0, 1, 2)))),
+                          updated_after=rnd.choice((None, updated[20])), updated_before=rnd.choice((None, updated[60])))
+        scopes = rnd.choice((None, [None], [None, "alpha"], ["beta"]))
+        low, high = rnd.choice((None, ids[10])), rnd.choice((None, ids[70]))
+        want = rnd.choice((1, 7, 25, 100))
+
+        def passes(m):
+            return (all(t in m.tags for t in filters.tags) and (scopes is None or m.scope in scopes)
+                    and (low is None or m.id >= low) and (high is None or m.id <= high)
+                    and (filters.updated_after is None or m.updated_at >= filters.updated_after)
+                    and (filters.updated_before is None or m.updated_at <= filters.updated_before))
+
+        expected = [(d.decode(), by_docno[d.decode()].id) for d in ranking
+                    if d.decode() in by_docno and passes(by_docno[d.decode()])][:want]
+        found = store.resolve_hits(user, ranking, want=want, filters=filters, scopes=scopes, lowest_id=low,
+                                   highest_id=high)
+        assert [(d.decode() if isinstance(d, bytes) else str(d), m.id) for d, m in found] == expected
+        assert all(m == by_docno[str(m.docno)] for _, m in found)

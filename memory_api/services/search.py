@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..ids import memory_id_bounds
 from ..models import Filters, Memory
@@ -37,8 +37,10 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 
 
-@dataclass(frozen=True)
-class ScoredMemory:
+class ScoredMemory(NamedTuple):
+    """A memory and its relevance score. A tuple rather than a frozen dataclass: a chat's context
+    makes a couple of hundred, and a frozen dataclass's __init__ costs several times a tuple's."""
+
     memory: Memory
     score: float
 
@@ -72,7 +74,8 @@ def bm25_rank(postings: list, *, n: int, total_terms: int) -> list[tuple[Any, fl
             continue
         idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
         for docno, packed in entries:
-            tf, dl = divmod(int(packed), 65536)
+            packed = int(packed)
+            tf, dl = packed >> 16, packed & 0xFFFF  # divmod by 65536 without making a tuple per posting
             scores[docno] = get(docno, 0.0) + idf * tf * (BM25_K1 + 1) / (
                 tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / avgdl))
     return list(scores.items())

@@ -62,38 +62,71 @@ RESOLVE_SEARCH_HITS = """
 -- scope sets follow them; 0: any scope), low / high (id range, absent: none), since / till (updated_at
 -- range), source (absent: any), docs (document numbers, best first).
 -- Returns {docno, id, record, ...} for the documents that exist and pass, in the given order.
+-- The documents are read a batch at a time, each step one command for the whole batch (HMGET,
+-- ZMSCORE): a chat resolves a couple of hundred, and three commands per document took most of
+-- this script's time. A batch is as large as the hits still wanted (at most 500, well within what
+-- unpack can pass), so when all pass, one is all.
 local P = cjson.decode(ARGV[1])
 local first_scope, last_scope = 4 + P.tags, 3 + P.tags + P.scopes
-local since, till = P.since, P.till
-local out, found = {}, 0
-for _, docno in ipairs(P.docs) do
-  local doc = redis.call('HGET', KEYS[2], docno)
-  local id = doc and string.match(doc, '^(%S+)')
-  local keep = id and (not P.low or id >= P.low) and (not P.high or id <= P.high)  -- a deleted document: no id
-  if keep then
+local since, till, low, high, source = P.since, P.till, P.low, P.high, P.source
+local docs, want = P.docs, P.want
+local out, found, next_doc = {}, 0, 1
+while found < want and next_doc <= #docs do
+  local last = math.min(#docs, next_doc + math.min(want - found, 500) - 1)
+  local batch = {}
+  for i = next_doc, last do batch[#batch + 1] = docs[i] end
+  next_doc = last + 1
+  local entries = redis.call('HMGET', KEYS[2], unpack(batch))
+  local ids, docnos, keep = {}, {}, {}
+  for i = 1, #batch do
+    local entry, id = entries[i], nil  -- "<id> <length> <fingerprint>"; a deleted document has none
+    if entry then
+      local space = string.find(entry, ' ', 1, true)  -- a plain find: a third of the cost of a pattern match
+      id = string.sub(entry, 1, (space or #entry + 1) - 1)
+      if id == '' then id = nil end
+    end
+    if id and (not low or id >= low) and (not high or id <= high) then
+      ids[#ids + 1], docnos[#docnos + 1], keep[#keep + 1] = id, batch[i], true
+    end
+  end
+  if #ids > 0 then
     for k = 4, 3 + P.tags do
-      if not redis.call('ZSCORE', KEYS[k], id) then keep = false break end
+      local scores = redis.call('ZMSCORE', KEYS[k], unpack(ids))
+      for i = 1, #ids do if not scores[i] then keep[i] = false end end
     end
-  end
-  if keep and P.scopes > 0 then
-    keep = false
-    for k = first_scope, last_scope do
-      if redis.call('ZSCORE', KEYS[k], id) then keep = true break end
+    if P.scopes > 0 then
+      local in_one = {}
+      for k = first_scope, last_scope do
+        local scores = redis.call('ZMSCORE', KEYS[k], unpack(ids))
+        for i = 1, #ids do if scores[i] then in_one[i] = true end end
+      end
+      for i = 1, #ids do if not in_one[i] then keep[i] = false end end
     end
-  end
-  if keep and (since or till) then
-    local updated = tonumber(redis.call('ZSCORE', KEYS[3], id))
-    keep = updated ~= nil and (not since or updated >= since) and (not till or updated <= till)
-  end
-  if keep then
-    local record = redis.call('HGET', KEYS[1], id)
-    if record and P.source and (cjson.decode(record).o or 'api') ~= P.source then record = false end
-    if record then
-      out[#out + 1] = docno
-      out[#out + 1] = id
-      out[#out + 1] = record
-      found = found + 1
-      if found == P.want then break end
+    if since or till then
+      local scores = redis.call('ZMSCORE', KEYS[3], unpack(ids))
+      for i = 1, #ids do
+        local updated = scores[i] and tonumber(scores[i])
+        if not (updated and (not since or updated >= since) and (not till or updated <= till)) then
+          keep[i] = false
+        end
+      end
+    end
+    local kept = {}
+    for i = 1, #ids do if keep[i] then kept[#kept + 1] = i end end
+    if #kept > 0 then
+      local wanted_ids = {}
+      for j = 1, #kept do wanted_ids[j] = ids[kept[j]] end
+      local records = redis.call('HMGET', KEYS[1], unpack(wanted_ids))
+      for j = 1, #kept do
+        if records[j] and source and (cjson.decode(records[j]).o or 'api') ~= source then records[j] = false end
+        if records[j] then
+          out[#out + 1] = docnos[kept[j]]
+          out[#out + 1] = wanted_ids[j]
+          out[#out + 1] = records[j]
+          found = found + 1
+          if found == want then break end
+        end
+      end
     end
   end
 end

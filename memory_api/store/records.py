@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..models import Memory
 
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -43,11 +45,17 @@ def encode_record(memory: Memory) -> str:
 
 
 def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
-    rec = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    """The memory a stored record holds. A chat decodes a couple of hundred of these (its ranked
+    candidates), so this is kept cheap: orjson parses about five times faster than json, and the
+    Memory is made without the frozen dataclass's __setattr__ per field (Memory.from_trusted_fields)."""
+    try:
+        rec = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # stricter than json (a lone surrogate escape): never refuse a stored record
+        rec = json.loads(raw)
     metadata = rec.get("m") or {}  # Lua's cjson writes an empty table as {} or []
     tags = rec.get("g") or ()
-    return Memory(
-        id=text(memory_id),
+    return Memory.from_trusted_fields(
+        id=memory_id.decode() if isinstance(memory_id, bytes) else memory_id,
         content=rec["c"],
         metadata=metadata if isinstance(metadata, dict) else {},
         updated_at=int(rec["u"]),
