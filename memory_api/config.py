@@ -73,6 +73,10 @@ class Settings:
     metrics: bool = _setting(
         "MEMORY_API_METRICS", False,
         "Serve Prometheus metrics at GET /metrics (readable with a service key only).")
+    console: bool = _setting(
+        "MEMORY_API_CONSOLE", True,
+        "Serve the web console at GET /console (a page that calls this API with the key a person signs in "
+        "with); false: 404.")
 
     # --- API limits ----------------------------------------------------------
     max_body_bytes: int = _setting(
