@@ -12,13 +12,15 @@ import re
 
 import pytest
 
-from console_browser import ConsolePage, launch, why_no_browser
+from console_browser import TIMEOUT_MS, ConsolePage, launch, why_no_browser
 from helpers import LiveServer, auth, with_provider
 
 if why_no_browser():
     pytest.skip(why_no_browser(), allow_module_level=True)
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+expect.set_options(timeout=TIMEOUT_MS)
 
 XSS = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2; alert(1)"> hostile'
 
@@ -81,8 +83,13 @@ def test_a_wrong_key_is_told_so_and_stays_signed_out(open_console):
 def test_a_service_key_acts_for_the_user_it_names(open_console, client, make_key):
     create(client, make_key("bob"), "Bob's memory")
     create(client, make_key("carol"), "Carol's memory")
+    service_key = make_key(service="backend")
     tab = open_console()
-    tab.sign_in(make_key(service="backend"), user="bob")
+    tab.screen.get_by_label("API key").fill(service_key)
+    tab.page.get_by_role("button", name="Sign in").click()
+    expect(tab.page.get_by_role("alert")).to_contain_text("A service key must name the end user it acts for")
+    expect(tab.screen.get_by_label("Act for user")).to_be_focused()
+    tab.sign_in(service_key, user="bob")
     expect(tab.page.get_by_text("Bob's memory")).to_be_visible()
     expect(tab.page.get_by_text("Carol's memory")).to_have_count(0)
     expect(tab.page.get_by_text("Acting for bob")).to_be_visible()
@@ -375,3 +382,25 @@ def test_the_page_works_at_phone_width_in_dark_mode(open_console, client, make_k
     page.keyboard.press("Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
+
+
+def test_a_memory_can_be_written_with_the_keyboard_alone(open_console, client, make_key):
+    key = make_key("alice")
+    tab = open_console()
+    page = tab.page
+    expect(tab.screen.get_by_label("API key")).to_be_focused()  # the page starts where the work does
+    page.keyboard.type(key)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Memories", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="New memory")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(tab.screen.get_by_label("Content")).to_be_focused()
+    page.keyboard.type("Typed without a mouse")
+    page.keyboard.press("Tab")
+    expect(tab.screen.get_by_label("Tags")).to_be_focused()
+    page.keyboard.type("keyboard")
+    page.keyboard.press("Enter")  # submits the form
+    expect(page.get_by_role("status")).to_have_text("Memory created.")
+    [stored] = client.get("/v1/memory", headers=auth(key)).json["data"]
+    assert (stored["content"], stored["tags"]) == ("Typed without a mouse", ["keyboard"])

@@ -49,6 +49,7 @@ def console_page():
 
 
 def is_console_path(path: str) -> bool:
+    """Whether a request path is the console's (its page, its files, or a missing page under it)."""
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
@@ -60,5 +61,6 @@ def add_security_headers(response):
 
 
 def init_console(app: Flask) -> None:
+    """Serve the console and give its responses the security headers (create_app, unless turned off)."""
     app.register_blueprint(blp)
     app.after_request(add_security_headers)

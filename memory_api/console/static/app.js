@@ -59,6 +59,8 @@ $("signin-form").addEventListener("submit", (event) => {
       await call("/stats"); // any read the key may do: is it a key, and may it act for that user?
     } catch (err) {
       session.clear();
+      // A service key must say whom it acts for: the field to fill is the next stop for the keyboard.
+      if (err.code === "missing_user") $("signin-user").focus();
       throw err;
     }
     $("signin-form").reset(); // the key stays in sessionStorage only, not in a field
