@@ -376,8 +376,9 @@ def test_the_page_works_at_phone_width_in_dark_mode(open_console, client, make_k
     expect(page.get_by_text("Readable on a phone")).to_be_visible()
     # Nothing wider than the screen, and the text is light on dark.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    color = page.evaluate("getComputedStyle(document.body).color")
-    assert color == "rgb(230, 237, 243)"
+    text, background = (sum(map(int, re.findall(r"\d+", page.evaluate(f"getComputedStyle(document.body).{prop}"))))
+                        for prop in ("color", "backgroundColor"))
+    assert text > 600 and background < 150, (text, background)
     # The keyboard reaches the navigation, and focus shows.
     page.keyboard.press("Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
