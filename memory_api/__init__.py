@@ -47,5 +47,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from .tokens import get_encoding
 
     init_api(app)
+    if settings.console:
+        from .console import init_console
+
+        init_console(app)
     get_encoding()  # load the vocabulary now, not on the first request
     return app

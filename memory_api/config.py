@@ -79,6 +79,10 @@ class Settings:
         "Web origins whose browser pages may call the API (CORS), comma-separated, e.g. "
         "'https://app.example.com,http://localhost:5173'; '*' for any. Empty: off (browsers allow only "
         "same-origin calls).")
+    console: bool = _setting(
+        "MEMORY_API_CONSOLE", True,
+        "Serve the web console at GET /console (a page that calls this API with the key a person signs in "
+        "with); false: 404.")
 
     # --- API limits ----------------------------------------------------------
     max_body_bytes: int = _setting(

@@ -1,0 +1,62 @@
+// The activity feed (every create, update and delete) and the suggestions capture left for the person.
+
+import { call } from "./api.js";
+import { $, el, fill, when } from "./dom.js";
+import { act, say } from "./ui.js";
+
+let cursor = null;
+
+export function init() {
+  $("events-more").addEventListener("click", (event) => act(event.currentTarget, loadEvents));
+}
+
+export async function show() {
+  cursor = null;
+  fill($("event-list"));
+  await Promise.all([loadSuggestions(), loadEvents()]);
+}
+
+async function loadSuggestions() {
+  const { data: list } = await call("/suggestions");
+  const n = list.data.length;
+  fill($("suggestions-count"), n ? `${n} waiting for you.` : "None waiting.");
+  fill($("suggestion-list"), list.data.map(suggestionCard));
+}
+
+function suggestionCard(suggestion) {
+  const accept = el("button", { type: "button", text: "Accept" });
+  const dismiss = el("button", { type: "button", class: "secondary", text: "Dismiss" });
+  const decide = (button, verb, done) => button.addEventListener("click", () => act(button, async () => {
+    await call(`/suggestions/${encodeURIComponent(suggestion.id)}/${verb}`, { method: "POST" });
+    await loadSuggestions();
+    say(done);
+  }));
+  decide(accept, "accept", "Suggestion accepted.");
+  decide(dismiss, "dismiss", "Suggestion dismissed.");
+  const what = suggestion.action === "delete" ? "Delete memory" : "Change memory";
+  return el("li", { class: "card" },
+    el("p", { class: "small", text: `${what} ${suggestion.memory_id}` }),
+    suggestion.content !== null ? el("p", { class: "content", text: suggestion.content }) : null,
+    el("p", { class: "muted small", text: `Reason: ${suggestion.reason} · ${when(suggestion.created_at)}` }),
+    el("div", { class: "row" }, accept, dismiss));
+}
+
+async function loadEvents() {
+  const { data: page } = await call("/events", { query: { after: cursor ?? undefined } });
+  $("event-list").append(...page.data.map(eventItem));
+  cursor = page.last_id ?? cursor;
+  $("events-more").hidden = !page.has_more;
+  if (!$("event-list").children.length) $("event-list").append(el("li", { class: "muted", text: "No activity yet." }));
+}
+
+function eventItem(event) {
+  const verb = event.type.replace("memory.", "");
+  const link = event.type === "memory.deleted"
+    ? el("span", { class: "mono", text: event.memory_id })
+    : el("a", { href: `#/history/${encodeURIComponent(event.memory_id)}`, class: "mono", text: event.memory_id });
+  const facts = [`revision ${event.revision}`, `via ${event.source}`, event.actor && `key ${event.actor}`,
+    event.reason && `reason: ${event.reason}`].filter(Boolean).join(" · ");
+  return el("li", { class: "card" },
+    el("p", {}, el("strong", { text: verb }), " ", link, " ", el("span", { class: "muted small", text: when(event.created_at) })),
+    el("p", { class: "muted small", text: facts }));
+}

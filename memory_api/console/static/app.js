@@ -1,0 +1,78 @@
+// The console's entry point: sign-in, and the screens behind #/hash routes (the key is never in the URL).
+
+import { call, session, setBase } from "./api.js";
+import { $ } from "./dom.js";
+import { act, config, go, navigated, report } from "./ui.js";
+import * as activity from "./activity.js";
+import * as context from "./context.js";
+import * as editor from "./editor.js";
+import * as history from "./history.js";
+import * as memories from "./memories.js";
+import * as overview from "./overview.js";
+import * as search from "./search.js";
+
+setBase(config.api);
+
+const SCREENS = {
+  memories: () => memories.show(),
+  search: () => search.show(),
+  new: () => editor.show(null),
+  edit: (id) => editor.show(id),
+  history: (id) => history.show(id),
+  context: () => context.show(),
+  activity: () => activity.show(),
+  overview: () => overview.show(),
+};
+// Screens reached from another one keep their parent's tab marked as current.
+const NAV_OF = { new: "memories", edit: "memories", history: "memories" };
+
+async function route() {
+  const [name, id] = location.hash.replace(/^#\/?/, "").split("/");
+  const signedIn = Boolean(session.key);
+  const screen = signedIn && SCREENS[name] ? name : signedIn ? "memories" : "signin";
+  if (signedIn && screen !== name) return go("#/memories");
+  $("nav").hidden = $("session").hidden = !signedIn;
+  $("session-who").textContent = session.user ? `Acting for ${session.user}` : "Signed in";
+  const section = $(`screen-${["new", "edit"].includes(screen) ? "edit" : screen}`);
+  for (const other of document.querySelectorAll(".screen")) other.hidden = other !== section;
+  for (const link of $("nav").querySelectorAll("a")) {
+    if (link.hash === `#/${NAV_OF[screen] || screen}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  // Keyboard and screen-reader users land on the new screen's heading, not on the link they left.
+  const heading = section.querySelector("h2");
+  heading.tabIndex = -1;
+  heading.focus({ preventScroll: true });
+  if (screen === "signin") return $("signin-key").focus();
+  try {
+    await SCREENS[screen](id && decodeURIComponent(id));
+  } catch (err) {
+    report(err);
+  }
+}
+
+$("signin-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(event.submitter, async () => {
+    session.save($("signin-key").value.trim(), $("signin-user").value.trim());
+    try {
+      await call("/stats"); // any read the key may do: is it a key, and may it act for that user?
+    } catch (err) {
+      session.clear();
+      // A service key must say whom it acts for: the field to fill is the next stop for the keyboard.
+      if (err.code === "missing_user") $("signin-user").focus();
+      throw err;
+    }
+    $("signin-form").reset(); // the key stays in sessionStorage only, not in a field
+    go("#/memories", { say: "Signed in." });
+  });
+});
+
+$("sign-out").addEventListener("click", () => {
+  session.clear();
+  go("#/signin", { say: "Signed out." });
+});
+
+for (const screen of [activity, context, editor, history, memories, overview, search]) screen.init?.();
+window.addEventListener("hashchange", () => { navigated(); route(); });
+route();

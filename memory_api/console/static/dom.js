@@ -1,0 +1,72 @@
+// Building the page from data without HTML parsing: every string becomes a text node (or a property),
+// so a memory holding <script> or <img onerror=...> shows as those characters and never runs.
+// (The page's Content-Security-Policy also enforces Trusted Types: an innerHTML assignment would throw.)
+
+/** An element: `props` are properties or attributes (never event handlers); children are nodes or text. */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) throw new Error(`el(): bind ${name} with addEventListener`);
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else if (name in node && typeof value !== "string") node[name] = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replace a node's children (text only ever arrives as text nodes). */
+export function fill(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+export const $ = (id) => document.getElementById(id);
+
+/** Unix seconds as the reader's local date and time. */
+export function when(seconds) {
+  return new Date(seconds * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** A memory (or a version of one) as a card: its content as text, then what describes it. */
+export function memoryCard(memory, { actions = [], extra = [] } = {}) {
+  const facts = [
+    memory.scope ? `scope ${memory.scope}` : "global",
+    memory.source ? `via ${memory.source}` : null,
+    memory.updated_at ? `updated ${when(memory.updated_at)}` : null,
+    memory.word_count !== undefined ? `${memory.word_count} words, ${memory.token_count} tokens` : null,
+    ...extra,
+  ].filter(Boolean);
+  return el("li", { class: "card" },
+    el("p", { class: "content", text: memory.content }),
+    memory.tags && memory.tags.length
+      ? el("ul", { class: "tags", "aria-label": "Tags" }, memory.tags.map((tag) => el("li", { text: tag })))
+      : null,
+    el("p", { class: "muted small", text: facts.join(" · ") }),
+    memory.reason ? el("p", { class: "muted small", text: `Reason: ${memory.reason}` }) : null,
+    metadataList(memory.metadata),
+    actions.length ? el("div", { class: "row" }, actions) : null,
+  );
+}
+
+function metadataList(metadata) {
+  const entries = Object.entries(metadata || {});
+  if (!entries.length) return null;
+  return el("dl", { class: "metadata small" },
+    entries.map(([key, value]) => el("div", {}, el("dt", { text: key }), el("dd", { text: value }))));
+}
+
+/** A link styled as a button. */
+export function linkButton(text, href, label) {
+  return el("a", { class: "button secondary", href, text, "aria-label": label });
+}

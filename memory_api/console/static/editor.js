@@ -1,0 +1,115 @@
+// Create, edit and delete one memory. Every change of an existing memory sends the ETag it was read at as
+// If-Match: if another tab or client wrote in between, the API answers 412 and nothing is overwritten;
+// the newer version is then shown and the person chooses which one wins.
+
+import { ApiError, call } from "./api.js";
+import { $, el, fill, memoryCard } from "./dom.js";
+import { act, go, splitTags } from "./ui.js";
+
+let memoryId = null; // null: a new memory
+let etag = null; // the version the form was filled from
+let newer = null; // after a 412: {memory, etag} of the version that won
+
+export function init() {
+  $("edit-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act($("edit-save"), save);
+  });
+  $("edit-delete").addEventListener("click", () => {
+    $("delete-confirm").hidden = false;
+    $("delete-no").focus();
+  });
+  $("delete-no").addEventListener("click", () => {
+    $("delete-confirm").hidden = true;
+    $("edit-delete").focus();
+  });
+  $("delete-yes").addEventListener("click", (event) => act(event.currentTarget, remove));
+  $("conflict-load").addEventListener("click", () => {
+    fillForm(newer.memory, newer.etag);
+    $("edit-content").focus();
+  });
+  $("conflict-overwrite").addEventListener("click", (event) => {
+    etag = newer.etag; // knowingly: the person has seen the version they replace
+    act(event.currentTarget, save);
+  });
+}
+
+export async function show(id) {
+  memoryId = id;
+  $("edit-form").reset();
+  $("delete-confirm").hidden = $("conflict").hidden = true;
+  $("edit-delete").hidden = $("edit-history").hidden = !id;
+  fill($("edit-title"), id ? "Edit memory" : "New memory");
+  if (!id) {
+    etag = null;
+    $("edit-content").focus();
+    return;
+  }
+  $("edit-history").href = `#/history/${encodeURIComponent(id)}`;
+  const { data: memory, etag: current } = await call(`/${encodeURIComponent(id)}`);
+  fillForm(memory, current);
+}
+
+function fillForm(memory, current) {
+  etag = current;
+  newer = null;
+  $("conflict").hidden = true;
+  $("edit-content").value = memory.content;
+  $("edit-tags").value = memory.tags.join(", ");
+  $("edit-scope").value = memory.scope ?? "";
+  const metadata = memory.metadata || {};
+  $("edit-metadata").value = Object.keys(metadata).length ? JSON.stringify(metadata, null, 2) : "";
+}
+
+/** The form as an API body; blank fields clear (on edit) or are left out (on create). */
+function body() {
+  const scope = $("edit-scope").value.trim();
+  const metadataText = $("edit-metadata").value.trim();
+  let metadata = null;
+  if (metadataText) {
+    try {
+      metadata = JSON.parse(metadataText);
+    } catch (err) {
+      throw new Error(`Metadata is not valid JSON (${err.message}).`);
+    }
+  }
+  const fields = { content: $("edit-content").value, tags: splitTags($("edit-tags").value) };
+  if (memoryId) return { ...fields, scope: scope || null, metadata };
+  return { ...fields, ...(scope && { scope }), ...(metadata && { metadata }) };
+}
+
+async function save() {
+  const json = body();
+  try {
+    if (!memoryId) {
+      await call("", { method: "POST", json });
+      return go("#/memories", { say: "Memory created." });
+    }
+    await call(`/${encodeURIComponent(memoryId)}`, { method: "PATCH", json, ifMatch: etag });
+    go("#/memories", { say: "Memory saved." });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 412) return showConflict(err);
+    throw err;
+  }
+}
+
+async function remove() {
+  try {
+    await call(`/${encodeURIComponent(memoryId)}`, { method: "DELETE", ifMatch: etag });
+    go("#/memories", { say: "Memory deleted." });
+  } catch (err) {
+    $("delete-confirm").hidden = true;
+    if (err instanceof ApiError && err.status === 412) return showConflict(err);
+    throw err;
+  }
+}
+
+/** After a 412: fetch the version that won and show it next to the person's unsaved edits. */
+async function showConflict(err) {
+  const { data: memory, etag: current } = await call(`/${encodeURIComponent(memoryId)}`);
+  newer = { memory, etag: current };
+  fill($("conflict-newer"), el("ul", { class: "cards" }, memoryCard(memory)));
+  $("conflict").hidden = false;
+  $("conflict").focus();
+  throw err; // its message (from the API) goes to the error line too
+}

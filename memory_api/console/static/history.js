@@ -1,0 +1,34 @@
+// A memory's previous versions, newest first, each of which can be restored (as a new revision).
+
+import { ApiError, call } from "./api.js";
+import { $, el, fill, memoryCard } from "./dom.js";
+import { act, say } from "./ui.js";
+
+export async function show(id) {
+  const path = `/${encodeURIComponent(id)}`;
+  const [{ data: memory, etag }, { data: versions }] = await Promise.all([call(path), call(`${path}/history`)]);
+  fill($("history-title"), "History");
+  fill($("history-current"), el("h3", { text: "Current version", tabindex: "-1" }),
+    el("ul", { class: "cards" }, memoryCard(memory, {
+      actions: [el("a", { class: "button secondary", href: `#/edit/${encodeURIComponent(id)}`, text: "Edit" })],
+    })));
+  const n = versions.data.length;
+  fill($("history-count"), n ? `${n} previous ${n === 1 ? "version" : "versions"}.` : "No previous versions.");
+  fill($("history-list"), versions.data.map((version) => {
+    const restore = el("button", { type: "button", text: `Restore revision ${version.revision}` });
+    restore.addEventListener("click", () => act(restore, () => revert(id, version.revision, etag)));
+    return memoryCard(version, { actions: [restore], extra: [`revision ${version.revision}`] });
+  }));
+}
+
+async function revert(id, revision, etag) {
+  try {
+    await call(`/${encodeURIComponent(id)}/revert`, { method: "POST", json: { revision }, ifMatch: etag });
+    await show(id);
+    say(`Restored revision ${revision} as the current version.`);
+    $("history-current").querySelector("h3").focus();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 412) await show(id); // show what it is now
+    throw err;
+  }
+}

@@ -1,0 +1,63 @@
+// The memory list: newest or oldest first, filtered by tag, scope and source, one cursor page at a time.
+
+import { call } from "./api.js";
+import { $, el, fill, linkButton, memoryCard } from "./dom.js";
+import { act, config, valueOf } from "./ui.js";
+
+let cursor = null; // the last id shown: the next page starts after it
+
+export function init() {
+  $("filters-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(event.submitter, reload);
+  });
+  $("load-more").addEventListener("click", (event) => act(event.currentTarget, loadPage));
+}
+
+export async function show() {
+  await Promise.all([reload(), loadTagOptions()]);
+}
+
+/** Show only memories with `tag` (from the tag list on the stats screen). */
+export function filterByTag(tag) {
+  $("filters-form").reset();
+  $("filter-tag").value = tag;
+}
+
+async function reload() {
+  cursor = null;
+  fill($("memory-list"));
+  await loadPage();
+}
+
+async function loadPage() {
+  const list = $("memory-list");
+  const query = {
+    limit: config.pageSize, order: $("filter-order").value, after: cursor ?? undefined,
+    tag: valueOf("filter-tag"), scope: valueOf("filter-scope"), source: $("filter-source").value,
+  };
+  const { data: page } = await call("", { query });
+  const cards = page.data.map((memory) => memoryCard(memory, { actions: actionsFor(memory) }));
+  list.append(...cards);
+  cursor = page.last_id ?? cursor;
+  const more = $("load-more");
+  const hadFocus = document.activeElement === more;
+  more.hidden = !page.has_more;
+  if (hadFocus && more.hidden && cards.length) cards[0].querySelector("a").focus(); // not lost on <body>
+  const shown = list.children.length;
+  fill($("memories-count"), shown === 0 ? "No memories match."
+    : `${shown} ${shown === 1 ? "memory" : "memories"} shown${page.has_more ? "; there are more" : ""}.`);
+}
+
+export function actionsFor(memory) {
+  const name = memory.content.slice(0, 40);
+  return [
+    linkButton("Edit", `#/edit/${encodeURIComponent(memory.id)}`, `Edit: ${name}`),
+    linkButton("History", `#/history/${encodeURIComponent(memory.id)}`, `History: ${name}`),
+  ];
+}
+
+async function loadTagOptions() {
+  const { data } = await call("/tags");
+  fill($("tag-options"), data.data.map((t) => el("option", { value: t.tag })));
+}

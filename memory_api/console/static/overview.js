@@ -1,0 +1,51 @@
+// Stats and tags, and the whole collection out (export, downloaded as a file) and back in (import).
+
+import { call } from "./api.js";
+import { $, el, fill, when } from "./dom.js";
+import { act, go } from "./ui.js";
+import { filterByTag } from "./memories.js";
+
+export function init() {
+  $("export").addEventListener("click", (event) => act(event.currentTarget, download));
+  $("import-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(event.submitter, upload);
+  });
+}
+
+export async function show() {
+  const [{ data: stats }, { data: tags }] = await Promise.all([call("/stats"), call("/tags")]);
+  const rows = [["Memories", stats.count], ["Words", stats.words], ["Tokens", stats.tokens],
+    ["Tags", stats.tags], ["Scopes", stats.scopes],
+    ["Oldest", stats.oldest ? when(stats.oldest.created_at) : "–"],
+    ["Newest", stats.newest ? when(stats.newest.created_at) : "–"]];
+  fill($("stats"), rows.map(([name, value]) => el("div", {}, el("dt", { text: name }), el("dd", { text: String(value) }))));
+  fill($("tag-list"), tags.data.length ? tags.data.map((t) => {
+    const button = el("button", { type: "button", class: "secondary", text: `${t.tag} (${t.count})`,
+      "aria-label": `Show memories tagged ${t.tag} (${t.count})` });
+    button.addEventListener("click", () => { filterByTag(t.tag); go("#/memories"); });
+    return el("li", {}, button);
+  }) : el("li", { class: "muted", text: "No tags yet." }));
+}
+
+async function download() {
+  // fetch, not a link: the key travels in the Authorization header, never in the URL.
+  const { data: blob } = await call("/export", { raw: true });
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: "memories.jsonl", hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000); // after the browser has taken the file
+}
+
+async function upload() {
+  const file = $("import-file").files[0];
+  const { data: result } = await call("/import", {
+    method: "POST", body: file, contentType: "application/x-ndjson",
+    query: { on_conflict: $("import-conflict").value },
+  });
+  fill($("import-result"), `Imported ${result.total}: ${result.created} created, ${result.overwritten} overwritten, `
+    + `${result.skipped} skipped.`);
+  await show();
+}

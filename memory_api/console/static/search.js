@@ -1,0 +1,27 @@
+// Search: the API's own search, in the mode chosen (hybrid, semantic, keyword or the server's default).
+
+import { call } from "./api.js";
+import { $, fill, memoryCard } from "./dom.js";
+import { act, valueOf } from "./ui.js";
+import { actionsFor } from "./memories.js";
+
+export function init() {
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(event.submitter, runSearch);
+  });
+}
+
+export async function show() {
+  $("search-query").focus();
+}
+
+async function runSearch() {
+  const query = { query: $("search-query").value, mode: valueOf("search-mode") };
+  const { data: results } = await call("/search", { query });
+  fill($("search-results"), results.data.map((memory) => memoryCard(memory, {
+    actions: actionsFor(memory), extra: [`score ${memory.score.toFixed(3)}`],
+  })));
+  const n = results.data.length;
+  fill($("search-count"), `${n} ${n === 1 ? "result" : "results"} (${results.mode} search).`);
+}
