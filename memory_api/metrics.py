@@ -39,7 +39,7 @@ class Metrics:
     """The service's metrics, registered once per process in prometheus_client's default registry."""
 
     def __init__(self) -> None:
-        from prometheus_client import Counter, Histogram
+        from prometheus_client import Counter, Gauge, Histogram
 
         self.http_duration = Histogram(
             "memory_api_http_request_duration_seconds",
@@ -70,6 +70,16 @@ class Metrics:
         self.rate_limited = Counter(
             "memory_api_rate_limited_requests_total", "Requests refused with 429 by a per-key limit: the "
             "request rate (requests) or the open streams (streams).", ("limit",))
+        self.capture_jobs = Counter(
+            "memory_api_capture_jobs_total", "Capture job attempts by outcome: done, retrying (the provider or "
+            "Redis failed; tried again later) or failed (given up, or the model's answer was malformed). "
+            "Counted by the capture workers `serve` runs.", ("outcome",))
+        self.capture_operations = Counter(
+            "memory_api_capture_operations_total", "What capture did with the model's operations: applied, "
+            "suggested (the user wrote that memory) or skipped.", ("action", "status"))
+        self.capture_queue_depth = Gauge(
+            "memory_api_capture_queue_depth", "Capture jobs queued or in progress (read when scraped).",
+            multiprocess_mode="mostrecent")
         self._redis_children: dict[str, object] = {}
         self._models: set[str] = set()
 
@@ -108,6 +118,12 @@ class Metrics:
 
     def chat_injected(self, count: int) -> None:
         self.memories_injected.observe(count)
+
+    def capture_job(self, outcome: str, results: list | None = None) -> None:
+        """One attempt at a capture job ended: done (with what became of each operation), retrying, failed."""
+        self.capture_jobs.labels(outcome).inc()
+        for result in results or ():
+            self.capture_operations.labels(result.operation.action, result.status).inc()
 
     def rate_limit_refused(self, limit: str) -> None:
         """A 429 of a per-key limit: `requests` (MEMORY_API_RATE_LIMIT) or `streams` (too many open)."""

@@ -194,3 +194,29 @@ def test_serve_adds_up_every_workers_figures_in_a_private_directory_it_removes(t
     finally:
         serve.stop()
     assert list(temp.glob("memory-api-metrics-*")) == [], "serve must remove its metrics directory"
+
+
+def test_capture_jobs_and_queue_depth_are_counted(metrics_settings, fake_llm):
+    services = Services.build(metrics_settings)
+    try:
+        client = create_app(metrics_settings, services).test_client()
+        scraper, _ = services.keys.create(service="prometheus")
+        alice, _ = services.keys.create(user="alice")
+        body = {"model": "m", "messages": [{"role": "user", "content": "I'm vegetarian now."}],
+                "memory": {"capture": True}}
+        before = scrape(client, scraper)
+        for _ in range(2):
+            assert client.post("/v1/chat/completions", json=body, headers=auth(alice)).status_code == 200
+        assert scrape(client, scraper)[("memory_api_capture_queue_depth", frozenset())] == 2
+        fake_llm.extractions += [
+            {"operations": [{"action": "add", "memory_id": None, "content": "Is vegetarian.", "reason": "said so"}]},
+            "not json"]
+        while services.capture_jobs.work("w", block_ms=10):
+            pass
+        after = scrape(client, scraper)
+        assert moved(before, after, "memory_api_capture_jobs_total", outcome="done") == 1
+        assert moved(before, after, "memory_api_capture_jobs_total", outcome="failed") == 1
+        assert moved(before, after, "memory_api_capture_operations_total", action="add", status="applied") == 1
+        assert after[("memory_api_capture_queue_depth", frozenset())] == 0
+    finally:
+        services.close()

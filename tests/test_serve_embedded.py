@@ -217,3 +217,48 @@ def test_serve_on_a_busy_port_says_so_and_exits_without_claiming_to_serve(redis_
     assert proc.returncode == 1
     assert f"memory-api: cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "serving on" not in proc.stdout
+
+
+def capture_workers_of(parent: int) -> list[int]:
+    """pids of `memory-api worker` processes whose parent is `parent`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and "memory_api.cli worker" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_serve_runs_a_capture_worker_that_captures_and_stops_with_it(tmp_path, fake_llm):
+    from helpers import wait_until
+
+    data_dir = tmp_path / "data"
+    serve = Serve(data_dir, workers=1, OPENAI_BASE_URL=fake_llm.url, OPENAI_API_KEY="sk-upstream",
+                  MEMORY_API_EMBEDDINGS="off")
+    try:
+        key = cli(data_dir, "keys", "create", "alice").stdout.strip().splitlines()[-1]
+        wait_until(lambda: capture_workers_of(serve.proc.pid), timeout=30, what="serve to start its capture worker")
+        fake_llm.extractions.append({"operations": [
+            {"action": "add", "memory_id": None, "content": "Is vegetarian.", "reason": "said so"}]})
+        status, answer = http("POST", f"{serve.url}/v1/chat/completions", key, {
+            "model": "m", "messages": [{"role": "user", "content": "I'm vegetarian now."}],
+            "memory": {"capture": True}})
+        assert status == 200, answer
+        job = answer["memory"]["capture_job"]
+        wait_until(lambda: http("GET", f"{serve.url}/v1/memory/capture/{job}", key)[1].get("state") == "done",
+                   timeout=30, what="serve's worker to finish the job")
+        status, listed = http("GET", f"{serve.url}/v1/memory?source=auto", key)
+        assert [m["content"] for m in listed["data"]] == ["Is vegetarian."]
+        workers = capture_workers_of(serve.proc.pid)
+    finally:
+        out = serve.stop()
+    assert "capture worker running" in out
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower(), \
+            "the capture worker must stop with serve"

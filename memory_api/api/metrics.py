@@ -15,7 +15,11 @@ from .parsing import services
 
 
 def metrics_view():
-    services().keys.authenticate_service(request.headers.get("Authorization"))
+    svc = services()
+    svc.keys.authenticate_service(request.headers.get("Authorization"))
+    recorder = metrics.active()
+    if recorder is not None:
+        recorder.capture_queue_depth.set(svc.capture_jobs.backlog())
     body, content_type = metrics.Metrics.render()
     return current_app.response_class(body, mimetype=None, content_type=content_type)
 

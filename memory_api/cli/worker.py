@@ -32,6 +32,10 @@ def worker(threads: int | None) -> None:
     """Run capture workers until stopped (SIGTERM/SIGINT: the jobs in hand are finished first)."""
     settings = settings_from_env()
     configure_logging(settings.log_level, settings.log_format)
+    if settings.metrics:  # counted into serve's /metrics (PROMETHEUS_MULTIPROC_DIR comes from serve)
+        from .. import metrics
+
+        metrics.enable()
     with open_services() as services:
         count = threads or max(settings.capture_workers, 1)
         workers = CaptureWorkers(services.capture_jobs, name=f"{socket.gethostname()}-{os.getpid()}",

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .. import metrics
 from ..errors import ApiError, NotFound
 from ..ids import CAPTURE_JOB_ID_PATTERN, new_capture_job_id
 from ..models import Provenance
@@ -89,15 +90,25 @@ class CaptureJobs:
 
     # --- the worker's side -------------------------------------------------------------
 
+    def delay(self, attempt: int) -> float:
+        """How long a job waits after its `attempt`-th failed: doubling from retry_seconds, at most an hour."""
+        return min(self.retry_seconds * 2 ** (attempt - 1), 3600.0)
+
     def work(self, consumer: str, *, block_ms: int = 1000) -> int:
-        """One round of a worker: take up stale jobs, else wait for new ones; process them. Returns how
-        many were processed."""
-        jobs = self._queue.claim_stale(consumer, min_idle_ms=int(self.retry_seconds * 1000), count=10)
+        """One round of a worker: take up stale jobs whose time has come, else wait for new ones; process
+        them. Returns how many were processed."""
+        stale = self._queue.claim_stale(consumer, min_idle_ms=int(self.retry_seconds * 1000), count=10)
+        jobs = [(entry_id, job) for entry_id, job in stale if self._due(job)]
         if not jobs:
             jobs = self._queue.read(consumer, count=10, block_ms=block_ms)
         for entry_id, job in jobs:
             self.process(entry_id, job)
         return len(jobs)
+
+    def _due(self, job: dict[str, Any]) -> bool:
+        """Has a retried job waited its delay? (One not due stays pending; claiming it again later is cheap.)"""
+        state = self._queue.state(job["user"], job["id"]) or {}
+        return float(state.get("retry_at") or 0) <= time.time()
 
     def process(self, entry_id: str, job: dict[str, Any]) -> None:
         """Do one job: ask the model (unless an earlier attempt already did), apply, record the outcome."""
@@ -108,6 +119,7 @@ class CaptureJobs:
             log.warning("capture job %s for %s given up after %d attempts", job_id, user, attempt - 1)
             self._queue.record(user, job_id, state="failed", updated_at=now)
             self._queue.done(entry_id)
+            _count("failed")
             return
         by = Provenance(source="auto", actor=job.get("actor"), conversation_id=job.get("conversation_id"),
                         turn=job.get("turn"))
@@ -123,16 +135,19 @@ class CaptureJobs:
             if _retryable(err) and attempt < self.max_attempts:
                 log.info("capture job %s for %s: %s, retrying in %ss", job_id, user, err.code, self.retry_seconds)
                 self._queue.record(user, job_id, state="retrying", error=f"{err.code}: {err.message}",
-                                   updated_at=int(time.time()))
-                return  # left pending: taken up again once it has been idle retry_seconds
+                                   updated_at=int(time.time()), retry_at=time.time() + self.delay(attempt))
+                _count("retrying")
+                return  # left pending: taken up again once it has been idle, and its retry_at has come
             log.warning("capture job %s for %s failed: %s %s", job_id, user, err.code, err.message)
             self._queue.record(user, job_id, state="failed", error=f"{err.code}: {err.message}",
                                updated_at=int(time.time()))
             self._queue.done(entry_id)
+            _count("failed")
             return
         self._queue.record(user, job_id, state="done", error="", updated_at=int(time.time()),
                            results=[o.to_api() for o in extraction.outcomes])
         self._queue.done(entry_id)
+        _count("done", extraction.outcomes)
 
     def _operations(self, user: str, job_id: str) -> Extraction | None:
         """The operations an earlier attempt got from the model, if it got that far."""
@@ -143,6 +158,12 @@ class CaptureJobs:
 
     def backlog(self) -> int:
         return self._queue.backlog()
+
+
+def _count(outcome: str, results: list | None = None) -> None:
+    recorder = metrics.active()
+    if recorder is not None:
+        recorder.capture_job(outcome, results)
 
 
 def _retryable(err: ApiError) -> bool:
