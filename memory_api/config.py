@@ -169,7 +169,8 @@ class Settings:
         "Attempts at one capture job before it is given up (a provider outage delays capture this long).")
     capture_retry_seconds: float = _setting(
         "MEMORY_API_CAPTURE_RETRY_SECONDS", 30.0,
-        "How long a failed capture job, or one whose worker died, waits before another attempt.")
+        "How long a capture job whose worker died waits before another worker takes it, and a failed one "
+        "before its next attempt (doubling after each failure, at most an hour).")
     capture_model: str | None = _setting(
         "MEMORY_API_CAPTURE_MODEL", None,
         "Model that extracts memories from conversations (POST /v1/memory/extract; default: the summary model).")
