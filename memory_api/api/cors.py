@@ -23,7 +23,7 @@ ALLOWED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "
 EXPOSED_RESPONSE_HEADERS = (
     "ETag", "x-request-id", "Retry-After", "Idempotent-Replayed", "x-conversation-id",
     "x-memory-injected-count", "x-memory-injected-ids", "x-memory-word-count", "x-memory-token-count",
-    "x-memory-omitted-count", "x-upstream-request-id", "x-should-retry",
+    "x-memory-omitted-count", "x-memory-capture-job", "x-upstream-request-id", "x-should-retry",
 )
 # The routes a browser client calls; the console (same origin) and /metrics need no CORS.
 CORS_PATHS = re.compile(r"/(v1/.*|healthz|openapi\.json)\Z")
