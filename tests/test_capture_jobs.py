@@ -41,7 +41,7 @@ def chat(client, key, memory=None, stream=False, messages=(LIKES,), **extra):
 
 
 def job_state(client, key, job_id):
-    return client.get(f"/v1/memory/capture/{job_id}", headers=auth(key)).json
+    return client.get(f"/v1/memory/capture/jobs/{job_id}", headers=auth(key)).json
 
 
 def test_a_turn_with_capture_becomes_a_memory_after_the_answer(capture_env, fake_llm, make_key):
@@ -66,7 +66,7 @@ def test_a_turn_with_capture_becomes_a_memory_after_the_answer(capture_env, fake
     assert "user: By the way, I've become vegetarian." in sent and "assistant: echo:" in sent
     assert client.get("/v1/memory/stats", headers=auth(key)).json["capture_tokens"] > 0
     # Only the user whose turn it was can see the job.
-    assert client.get(f"/v1/memory/capture/{job_id}", headers=auth(make_key("bob"))).status_code == 404
+    assert client.get(f"/v1/memory/capture/jobs/{job_id}", headers=auth(make_key("bob"))).status_code == 404
 
 
 def test_a_streamed_turn_is_captured_once_it_completes(capture_env, fake_llm, make_key):

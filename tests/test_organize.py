@@ -174,7 +174,7 @@ def test_stats(client, make_key):
     key = make_key("alice")
     empty = client.get("/v1/memory/stats", headers=auth(key)).json
     assert empty == {"object": "memory.stats", "count": 0, "words": 0, "tokens": 0, "tags": 0, "scopes": 0,
-                     "oldest": None, "newest": None}
+                     "capture_tokens": 0, "oldest": None, "newest": None}
     a = create(client, key, "one two three", tags=["x"])
     b = create(client, key, "four five", tags=["x", "y"], scope="p")
     stats = client.get("/v1/memory/stats", headers=auth(key)).json

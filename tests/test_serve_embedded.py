@@ -251,7 +251,7 @@ def test_serve_runs_a_capture_worker_that_captures_and_stops_with_it(tmp_path, f
             "memory": {"capture": True}})
         assert status == 200, answer
         job = answer["memory"]["capture_job"]
-        wait_until(lambda: http("GET", f"{serve.url}/v1/memory/capture/{job}", key)[1].get("state") == "done",
+        wait_until(lambda: http("GET", f"{serve.url}/v1/memory/capture/jobs/{job}", key)[1].get("state") == "done",
                    timeout=30, what="serve's worker to finish the job")
         status, listed = http("GET", f"{serve.url}/v1/memory?source=auto", key)
         assert [m["content"] for m in listed["data"]] == ["Is vegetarian."]

@@ -79,7 +79,7 @@ class DismissSuggestion(MethodView):
         return json_response({"id": suggestion_id, "object": "memory.suggestion.dismissed", "dismissed": True})
 
 
-@blp.route("/capture/<string:job_id>", parameters=[
+@blp.route("/capture/jobs/<string:job_id>", parameters=[
     {"in": "path", "name": "job_id", "required": True, "schema": {"type": "string", "pattern": CAPTURE_JOB_ID_PATTERN},
      "description": "The id a chat answer gave in `memory.capture_job` (or `x-memory-capture-job`)."},
     USER_HEADER_PARAM])

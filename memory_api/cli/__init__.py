@@ -79,10 +79,12 @@ def announce_store(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def open_services() -> Iterator[Services]:
-    """Services on the configured Redis (said on stderr); an embedded one is left when the command ends."""
+def open_services(*, announce: bool = True) -> Iterator[Services]:
+    """Services on the configured Redis (said on stderr unless `announce` is off); an embedded one is left
+    when the command ends."""
     settings = settings_from_env()
-    announce_store(settings)
+    if announce:
+        announce_store(settings)
     services = Services.build(settings)
     try:
         yield services

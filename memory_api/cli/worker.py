@@ -36,12 +36,16 @@ def worker(threads: int | None) -> None:
         from .. import metrics
 
         metrics.enable()
-    with open_services() as services:
+    parent = int(os.environ.get(_PARENT_ENV, "0") or 0)
+    # Run by serve, which has said where the store is: its stderr carries only log lines (JSON ones too).
+    with open_services(announce=not parent) as services:
         count = threads or max(settings.capture_workers, 1)
         workers = CaptureWorkers(services.capture_jobs, name=f"{socket.gethostname()}-{os.getpid()}",
                                  threads=count).start()
-        print(f"memory-api: {count} capture worker thread(s) running", file=sys.stderr, flush=True)
-        parent = int(os.environ.get(_PARENT_ENV, "0") or 0)
+        if parent:
+            log.info("capture worker: %d thread(s) running", count)
+        else:
+            print(f"memory-api: {count} capture worker thread(s) running", file=sys.stderr, flush=True)
         idle = threading.Event()  # never set: the main thread only watches for the parent's end
         try:
             while not idle.wait(1.0):

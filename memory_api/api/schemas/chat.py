@@ -78,7 +78,7 @@ class InjectedMemory(ma.Schema):
     omitted_count = fields.Integer(required=True)
     mode = mode_used_field()
     capture_job = fields.String(metadata={"description": "The capture job queued for this turn, when capture is "
-                                                         "on: GET /v1/memory/capture/{job_id}."})
+                                                         "on: GET /v1/memory/capture/jobs/{job_id}."})
 
 
 class ChatCompletion(ma.Schema):
