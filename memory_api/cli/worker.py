@@ -23,6 +23,8 @@ from . import main, open_services, settings_from_env
 log = logging.getLogger(__name__)
 
 _PARENT_ENV = "MEMORY_API_WORKER_PARENT_PID"  # set by serve for the worker it runs
+# Exits of a worker that was told to stop (SIGTERM, SIGINT, SIGHUP: exits.py's 128 + signal, or the signal).
+_ASKED_TO_STOP = {128 + 15, 128 + 2, 128 + 1, -15, -2, -1}
 
 
 @main.command()
@@ -78,6 +80,9 @@ class CaptureWorkerProcess:
             self._proc = subprocess.Popen(self._command, env=self._env)
             code = self._proc.wait()
             if self._stop.is_set():
+                return
+            if code in _ASKED_TO_STOP:  # e.g. systemd's stop signals the whole group: serve is stopping too
+                log.info("capture worker stopped by a signal (exit %s); not restarting it", code)
                 return
             log.warning("capture worker exited with %s; restarting in %.0f s", code, delay)
             self._stop.wait(delay)
