@@ -201,3 +201,30 @@ def test_a_conversation_can_turn_capture_on_or_off(capture_env, fake_llm, make_k
     assert "capture_job" in chat(on_client, key, conversation_id=default["id"]).json["memory"]
     bad = client.post("/v1/conversations", json={"capture": "yes"}, headers=auth(key))
     assert bad.status_code == 400 and bad.json["error"]["param"] == "capture"
+
+
+def test_capture_stays_within_the_conversations_scope(capture_env, fake_llm, make_key):
+    client, svc = capture_env()
+    key = make_key("alice")
+    other = client.post("/v1/memory", json={"content": "Osprey launch is on hold", "scope": "osprey"},
+                        headers=auth(key)).json
+    shared = client.post("/v1/memory", json={"content": "Launch reviews happen on Fridays"}, headers=auth(key)).json
+    conv = client.post("/v1/conversations", json={"scope": "falcon", "capture": True}, headers=auth(key)).json
+    job = chat(client, key, conversation_id=conv["id"],
+               messages=[{"role": "user", "content": "The Falcon launch moved to May."}]).json["memory"]["capture_job"]
+    fake_llm.extractions.append({"operations": [
+        {"action": "add", "memory_id": None, "content": "Falcon launches in May.", "reason": "said so"}]})
+    svc.capture_jobs.work("w", block_ms=10)
+    assert job_state(client, key, job)["state"] == "done"
+    shown = fake_llm.extraction_requests[-1]["messages"][1]["content"]
+    assert shared["id"] in shown and other["id"] not in shown  # another scope's memories are not candidates
+    [added] = client.get("/v1/memory?source=auto", headers=auth(key)).json["data"]
+    assert added["scope"] == "falcon"
+    # Without a scope, capture sees (and adds to) the global memories only, as chat injects them.
+    fake_llm.extractions.append({"operations": []})
+    extracted = client.post("/v1/memory/extract", json={"messages": [
+        {"role": "user", "content": "The Osprey launch is on hold, and launch reviews happen on Fridays."}]},
+        headers=auth(key))
+    assert extracted.status_code == 200, extracted.json
+    shown = fake_llm.extraction_requests[-1]["messages"][1]["content"]
+    assert shared["id"] in shown and other["id"] not in shown

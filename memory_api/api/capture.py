@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from ..ids import CAPTURE_JOB_ID_PATTERN, SUGGESTION_ID_PATTERN
 from ..services.chat_request import parse_chat_request
+from ..validation import check_scope
 from .conditional import memory_response
 from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .memory_tools import blp
@@ -36,7 +37,8 @@ class MemoryExtract(MethodView):
         request = parse_chat_request({"messages": body["messages"], "model": body.get("model")},
                                      default_model=svc.capture.model, max_messages=svc.settings.max_chat_messages)
         user = principal().user_id
-        extraction = svc.capture.propose(user, request.messages, model=body.get("model"))
+        scope = check_scope(body.get("scope"))
+        extraction = svc.capture.propose(user, request.messages, model=body.get("model"), scope=scope)
         if body.get("apply"):
             svc.capture.apply(user, extraction, by_request())
         return json_response(extraction.to_api())

@@ -8,6 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..services.chat_request import parse_chat_request
+from ..validation import check_scope
 from .models import ChatMessage, Cleared, ContextOut, Exported, ExtractionOut, Imported, OperationOut, Stats, TagCount, Tags
 
 
@@ -51,14 +52,17 @@ def register(tool) -> None:
         return Cleared(deleted_count=services.memories.delete_all(tool.user(ctx), by=tool.by(ctx)))
 
     @tool
-    def extract_memories(ctx: Context, messages: list[ChatMessage], apply: bool = False) -> ExtractionOut:
+    def extract_memories(ctx: Context, messages: list[ChatMessage], apply: bool = False,
+                         scope: Optional[str] = None) -> ExtractionOut:
         """Ask the capture model which durable facts about the user a conversation reveals, compared with
         their most similar memories: add / update / delete operations with reasons. apply=true carries them
-        out (source auto); an update or delete of a memory the user wrote becomes a pending suggestion."""
+        out (source auto); an update or delete of a memory the user wrote becomes a pending suggestion.
+        scope: the conversation's scope (candidates: global memories and that scope's; additions go there)."""
         request = parse_chat_request({"messages": [m.model_dump() for m in messages]},
                                      default_model=services.capture.model,
                                      max_messages=services.settings.max_chat_messages)
-        extraction = services.capture.propose(tool.user(ctx), request.messages)
+        extraction = services.capture.propose(tool.user(ctx), request.messages,
+                                              scope=check_scope(scope))
         if apply:
             services.capture.apply(tool.user(ctx), extraction, tool.by(ctx))
             rows = [o.to_api() for o in extraction.outcomes]

@@ -119,6 +119,7 @@ class Extraction:
     outcomes: list[Outcome] = field(default_factory=list)
     applied: bool = False
     usage: dict[str, Any] | None = None
+    scope: str | None = None  # where what it adds goes (None: global)
 
     def to_api(self) -> dict[str, Any]:
         return {"object": "memory.extraction", "applied": self.applied,
@@ -179,15 +180,20 @@ class CaptureService:
         self.candidates = candidates
         self.may_edit_user_memories = may_edit_user_memories
 
-    def propose(self, user_id: str, messages: list[dict[str, Any]], *, model: str | None = None) -> Extraction:
-        """Ask the capture model what this conversation means for the user's memories."""
+    def propose(self, user_id: str, messages: list[dict[str, Any]], *, model: str | None = None,
+                scope: str | None = None) -> Extraction:
+        """Ask the capture model what this conversation means for the user's memories. With a `scope` (a
+        scoped conversation's, or the chat's memory.scope), the candidates are the global memories and that
+        scope's, as chat injects them, never another scope's; what it adds goes into that scope."""
         self._upstream.ensure_configured()
         text = conversation_text(messages)
         if not text:
             return Extraction([])
         # The default mode: by meaning where it is available, so "I stopped eating meat" finds "I eat meat".
         mode = self._search.semantic.mode(None)
-        found = self._search.ranked(user_id, text, limit=self.candidates, mode=mode) if self.candidates else []
+        scopes = [None] if scope is None else [None, scope]  # what a chat in that scope would inject
+        found = self._search.ranked(user_id, text, limit=self.candidates, mode=mode, scopes=scopes) \
+            if self.candidates else []
         candidates = {f.memory.id: f.memory for f in found}
         shown = "\n".join(f"- {m.id}: {' '.join(m.content.split())}" for m in candidates.values()) or "(none)"
         response = self._upstream.complete({
@@ -204,7 +210,8 @@ class CaptureService:
             log.warning("capture: the model's answer was not usable, nothing changed: %s", err)
             raise BadGateway("The capture model's answer did not fit the memory operations schema; nothing "
                              f"was changed ({err}).", code="invalid_extraction") from None
-        return Extraction(operations, usage=response.get("usage") if isinstance(response, dict) else None)
+        return Extraction(operations, usage=response.get("usage") if isinstance(response, dict) else None,
+                          scope=scope)
 
     def apply(self, user_id: str, extraction: Extraction, by: Provenance, *, job_id: str | None = None
               ) -> Extraction:
@@ -214,18 +221,19 @@ class CaptureService:
         operation's place, so a job applied again after a crash creates each of them once; an update or
         delete is made only at the version the model was shown, so it is not made twice either (and
         never over an edit the user made meanwhile)."""
-        extraction.outcomes = [self._apply_one(user_id, op, by, job_id and f"{job_id}/{i}")
+        extraction.outcomes = [self._apply_one(user_id, op, by, job_id and f"{job_id}/{i}", extraction.scope)
                                for i, op in enumerate(extraction.operations)]
         extraction.applied = True
         return extraction
 
-    def _apply_one(self, user_id: str, op: Operation, by: Provenance, seed: str | None) -> Outcome:
+    def _apply_one(self, user_id: str, op: Operation, by: Provenance, seed: str | None,
+                   scope: str | None) -> Outcome:
         auto = Provenance(source="auto", actor=by.actor, reason=op.reason, conversation_id=by.conversation_id,
                           turn=by.turn)
         try:
             if op.action == "add":
                 memory_id = derived_id(MEMORY_PREFIX, seed.split("/")[0], seed) if seed else None
-                return Outcome(op, "applied", self._memories.create(user_id, op.content, by=auto,
+                return Outcome(op, "applied", self._memories.create(user_id, op.content, by=auto, scope=scope,
                                                                      memory_id=memory_id).memory)
             target = self._memories.get(user_id, op.memory_id)
             if target.source != "auto" and not self.may_edit_user_memories:

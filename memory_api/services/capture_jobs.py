@@ -43,6 +43,7 @@ class TurnToCapture:
     conversation_id: str | None
     turn: int | None
     actor: str | None
+    scope: str | None = None  # the conversation's or the request's scope: capture stays within it
 
 
 def turn_messages(request_messages: list[dict[str, Any]], reply: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -73,7 +74,7 @@ class CaptureJobs:
         """Queue a turn for capture (the answer has been given; this is all the chat waits for)."""
         self._queue.push(turn.user_id, job_id, {
             "messages": turn.messages, "conversation_id": turn.conversation_id, "turn": turn.turn,
-            "actor": turn.actor}, now=int(time.time()))
+            "actor": turn.actor, "scope": turn.scope}, now=int(time.time()))
 
     def status(self, user_id: str, job_id: str) -> dict[str, Any]:
         """A job's state as the API shows it (only to the user whose turn it was)."""
@@ -124,9 +125,9 @@ class CaptureJobs:
         by = Provenance(source="auto", actor=job.get("actor"), conversation_id=job.get("conversation_id"),
                         turn=job.get("turn"))
         try:
-            extraction = self._operations(user, job_id)
+            extraction = self._operations(user, job_id, job.get("scope"))
             if extraction is None:
-                extraction = self._capture.propose(user, job["messages"])
+                extraction = self._capture.propose(user, job["messages"], scope=job.get("scope"))
                 self._queue.record(user, job_id, operations=[o.to_job() for o in extraction.operations])
                 usage = extraction.usage or {}
                 self._queue.add_tokens(user, int(usage.get("total_tokens") or 0))
@@ -149,12 +150,12 @@ class CaptureJobs:
         self._queue.done(entry_id)
         _count("done", extraction.outcomes)
 
-    def _operations(self, user: str, job_id: str) -> Extraction | None:
+    def _operations(self, user: str, job_id: str, scope: str | None) -> Extraction | None:
         """The operations an earlier attempt got from the model, if it got that far."""
         state = self._queue.state(user, job_id) or {}
         if not state.get("operations"):
             return None
-        return Extraction([Operation.from_job(o) for o in json.loads(state["operations"])])
+        return Extraction([Operation.from_job(o) for o in json.loads(state["operations"])], scope=scope)
 
     def backlog(self) -> int:
         return self._queue.backlog()

@@ -41,6 +41,7 @@ class PreparedChat:
     system: str | None = None
     capture_job: str | None = None  # the id the turn's capture job gets once the turn is answered
     turn: int | None = None  # in a conversation: how many messages came before this turn
+    scope: str | None = None  # the scope memories come from (and captured ones go to) besides the global ones
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class ChatService:
             selection = self._select(user_id, request, scope)
             messages = inject_into_messages(request.messages, selection.text)
             yield PreparedChat(self._payload(request, messages), selection, capture_job=job,
-                               new_messages=list(request.messages))
+                               new_messages=list(request.messages), scope=scope)
             return
         cid = request.conversation_id
         if cid == NEW_CONVERSATION:
@@ -117,7 +118,8 @@ class ChatService:
             base = [{"role": "system", "content": system_text}] if system_text else []
             messages = inject_into_messages([*base, *thread.messages, *new_messages], extra)
             yield PreparedChat(self._payload(request, messages), selection, cid, lock, new_messages, system,
-                               capture_job=job, turn=state.summarized_through + len(state.messages))
+                               capture_job=job, turn=state.summarized_through + len(state.messages),
+                               scope=state.scope or scope)
 
     def _capture_job(self, requested: bool | None, conversation_default: bool | None) -> str | None:
         """The id of this turn's capture job, if it is to be captured: the request says, else its
@@ -157,7 +159,8 @@ class ChatService:
         if not prepared.capture_job or self._capture is None:
             return
         self._capture.enqueue(prepared.capture_job, TurnToCapture(
-            user_id, turn_messages(prepared.new_messages, reply), prepared.conversation_id, prepared.turn, actor))
+            user_id, turn_messages(prepared.new_messages, reply), prepared.conversation_id, prepared.turn, actor,
+            prepared.scope))
 
     def stream(self, user_id: str, request: ChatRequest, *, key_id: str) -> ChatStream:
         """A streamed completion, holding one of the API key `key_id`'s stream slots until it ends

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ...ids import CAPTURE_JOB_ID_PATTERN, MEMORY_ID_PATTERN, SUGGESTION_ID_PATTERN
+from ...validation import SCOPE_PATTERN
 from .chat import ChatMessage
 from .common import MemoryObject, Origin, StrictBool, constant, limits, list_of
 
@@ -24,6 +25,11 @@ class ExtractRequest(ma.Schema):
                        "memories a user wrote become pending suggestions unless "
                        "MEMORY_API_CAPTURE_MAY_EDIT_USER_MEMORIES is on."})
     model = fields.String(metadata={"description": "The model to ask (default: MEMORY_API_CAPTURE_MODEL)."})
+    scope = fields.String(allow_none=True, metadata={
+        "pattern": SCOPE_PATTERN,
+        "description": "The conversation's scope: the model is shown the global memories and this scope's "
+                       "(never another scope's), and what it adds goes into this scope. Absent or null: "
+                       "global memories only, as a chat without a scope injects."})
 
 
 class ProposedOperation(ma.Schema):
