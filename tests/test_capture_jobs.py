@@ -228,3 +228,26 @@ def test_capture_stays_within_the_conversations_scope(capture_env, fake_llm, mak
     assert extracted.status_code == 200, extracted.json
     shown = fake_llm.extraction_requests[-1]["messages"][1]["content"]
     assert shared["id"] in shown and other["id"] not in shown
+
+
+def test_a_user_who_turns_capture_off_is_never_captured(capture_env, fake_llm, make_key):
+    client, svc = capture_env(auto_capture=True)
+    key = make_key("alice")
+    assert client.get("/v1/memory/preferences", headers=auth(key)).json == {
+        "object": "memory.preferences", "capture": None, "capture_default": True}
+    queued = chat(client, key).json["memory"]["capture_job"]  # queued before the user says no
+    off = client.patch("/v1/memory/preferences", json={"capture": False}, headers=auth(key))
+    assert off.status_code == 200 and off.json["capture"] is False
+    assert "capture_job" not in chat(client, key).json["memory"]
+    assert "capture_job" not in chat(client, key, memory={"capture": True}).json["memory"]  # the user's word wins
+    conv = client.post("/v1/conversations", json={"capture": True}, headers=auth(key)).json
+    assert "capture_job" not in chat(client, key, conversation_id=conv["id"]).json["memory"]
+    svc.capture_jobs.work("w", block_ms=10)
+    assert job_state(client, key, queued)["state"] == "skipped"
+    assert fake_llm.extraction_requests == []
+    # Another user is not affected; null goes back to the server's default.
+    assert "capture_job" in chat(client, make_key("bob")).json["memory"]
+    client.patch("/v1/memory/preferences", json={"capture": None}, headers=auth(key))
+    assert "capture_job" in chat(client, key).json["memory"]
+    bad = client.patch("/v1/memory/preferences", json={"capture": "no"}, headers=auth(key))
+    assert bad.status_code == 400 and bad.json["error"]["param"] == "capture"

@@ -12,7 +12,15 @@ from .conditional import memory_response
 from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .memory_tools import blp
 from .parsing import by_request, json_response, principal, services
-from .schemas.capture import CaptureJob, Extraction, ExtractRequest, SuggestionDismissed, SuggestionList
+from .schemas.capture import (
+    CaptureJob,
+    Extraction,
+    ExtractRequest,
+    Preferences,
+    PreferencesUpdate,
+    SuggestionDismissed,
+    SuggestionList,
+)
 from .schemas.common import MemoryObject
 
 SUGGESTION_ID_PARAM = {"in": "path", "name": "suggestion_id", "required": True,
@@ -93,3 +101,25 @@ class CaptureJobView(MethodView):
         """Whether capture of a chat turn has finished: `queued`, `running`, `retrying` (the provider failed;
         another attempt follows), `done` (with what became of each operation) or `failed`."""
         return json_response(services().capture_jobs.status(principal().user_id, job_id))
+
+
+@blp.route("/preferences", parameters=[USER_HEADER_PARAM])
+class MemoryPreferences(MethodView):
+    @blp.doc(operationId="getMemoryPreferences", summary="The user's memory preferences")
+    @blp.response(200, Preferences)
+    @documents_errors(blp)
+    def get(self):
+        """Whether the user has turned automatic capture on or off for their turns (null: the server's
+        default)."""
+        return json_response(services().capture_jobs.preferences(principal().user_id))
+
+    @blp.doc(operationId="updateMemoryPreferences", summary="Turn automatic capture on or off")
+    @blp.arguments(PreferencesUpdate())
+    @blp.response(200, Preferences)
+    @documents_errors(blp, 413, 415)
+    @writes(blp)
+    def patch(self, body):
+        """`{"capture": false}`: none of the user's turns are captured, whatever a request or conversation
+        asks (turns already queued are skipped); `true`: captured unless a request or conversation says
+        not; `null`: the server's default."""
+        return json_response(services().capture_jobs.set_preferences(principal().user_id, body["capture"]))

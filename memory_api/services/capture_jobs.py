@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import metrics
-from ..errors import ApiError, NotFound
+from ..errors import ApiError, InvalidRequest, NotFound
 from ..ids import CAPTURE_JOB_ID_PATTERN, new_capture_job_id
 from ..models import Provenance
 from ..store.capture_queue import CaptureQueue
@@ -62,9 +62,29 @@ class CaptureJobs:
         self.max_attempts = max_attempts
         self.retry_seconds = retry_seconds
 
-    def wanted(self, requested: object) -> bool:
-        """Does this request's turn get captured? Its own `memory.capture`, else the server's default."""
-        return self.enabled_by_default if requested is None else bool(requested)
+    def wanted(self, user_id: str, requested: object) -> bool:
+        """Does this turn get captured? Never if the user turned capture off (their word wins); else the
+        request's (or its conversation's) choice, else the user's own, else the server's default."""
+        if requested is False:
+            return False
+        mine = self._queue.user_capture(user_id)
+        if mine is False:
+            return False
+        if requested is not None:
+            return True
+        return self.enabled_by_default if mine is None else mine
+
+    def preferences(self, user_id: str) -> dict[str, Any]:
+        return {"object": "memory.preferences", "capture": self._queue.user_capture(user_id),
+                "capture_default": self.enabled_by_default}
+
+    def set_preferences(self, user_id: str, capture: object) -> dict[str, Any]:
+        """The user turns capture on or off for all their turns (null: back to the server's default). Off
+        wins over every request and conversation, and stops their turns already queued: a worker skips them."""
+        if capture is not None and not isinstance(capture, bool):
+            raise InvalidRequest("'capture' must be true, false or null.", param="capture")
+        self._queue.set_user_capture(user_id, capture)
+        return self.preferences(user_id)
 
     @staticmethod
     def new_id() -> str:
@@ -121,6 +141,11 @@ class CaptureJobs:
             self._queue.record(user, job_id, state="failed", updated_at=now)
             self._queue.done(entry_id)
             _count("failed")
+            return
+        if self._queue.user_capture(user) is False:  # the user turned capture off after this was queued
+            self._queue.record(user, job_id, state="skipped", updated_at=now)
+            self._queue.done(entry_id)
+            _count("skipped")
             return
         by = Provenance(source="auto", actor=job.get("actor"), conversation_id=job.get("conversation_id"),
                         turn=job.get("turn"))

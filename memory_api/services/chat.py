@@ -91,7 +91,7 @@ class ChatService:
     def _prepared(self, user_id: str, request: ChatRequest) -> Iterator[PreparedChat]:
         self.upstream.ensure_configured()
         scope = request.memory_options.get("scope")
-        job = self._capture_job(request.memory_options.get("capture"), None)
+        job = self._capture_job(user_id, request.memory_options.get("capture"), None)
         if request.conversation_id is None:
             selection = self._select(user_id, request, scope)
             messages = inject_into_messages(request.messages, selection.text)
@@ -109,7 +109,7 @@ class ChatService:
                     param="memory.scope", code="scope_mismatch",
                 )
             selection = self._select(user_id, request, state.scope or scope, state.summary)
-            job = self._capture_job(request.memory_options.get("capture"), state.capture)
+            job = self._capture_job(user_id, request.memory_options.get("capture"), state.capture)
             system = joined_system_text(request.messages)
             new_messages = [m for m in request.messages if m.get("role") not in SYSTEM_ROLES]
             thread = self._conversations.prepare_thread(user_id, state, lock, new_messages)
@@ -121,12 +121,12 @@ class ChatService:
                                capture_job=job, turn=state.summarized_through + len(state.messages),
                                scope=state.scope or scope)
 
-    def _capture_job(self, requested: bool | None, conversation_default: bool | None) -> str | None:
+    def _capture_job(self, user_id: str, requested: bool | None, conversation_default: bool | None) -> str | None:
         """The id of this turn's capture job, if it is to be captured: the request says, else its
-        conversation, else the server."""
+        conversation, else the user, else the server."""
         if self._capture is None:
             return None
-        wanted = self._capture.wanted(requested if requested is not None else conversation_default)
+        wanted = self._capture.wanted(user_id, requested if requested is not None else conversation_default)
         return self._capture.new_id() if wanted else None
 
     @staticmethod

@@ -101,6 +101,17 @@ class CaptureQueue:
         pipe.hset(keys.capture_job(user_id, job_id), mapping={"state": "running", "updated_at": now})
         return int(pipe.execute()[0])
 
+    def user_capture(self, user_id: str) -> bool | None:
+        """The user's own capture choice (None: they made none)."""
+        value = self._client.hget(keys.user_preferences(user_id), "capture")
+        return None if value is None else text(value) == "1"
+
+    def set_user_capture(self, user_id: str, capture: bool | None) -> None:
+        if capture is None:
+            self._client.hdel(keys.user_preferences(user_id), "capture")
+        else:
+            self._client.hset(keys.user_preferences(user_id), "capture", "1" if capture else "0")
+
     def add_tokens(self, user_id: str, tokens: int) -> None:
         """What capture spent on the user's behalf (shown in their stats)."""
         if tokens > 0:

@@ -89,6 +89,11 @@ def capture_job(user_id: str, job_id: str) -> str:
     return f"{_user_tag(user_id)}:capjob:{job_id}"
 
 
+def user_preferences(user_id: str) -> str:
+    """HASH of the user's own choices about the service: capture ('1' on, '0' off; absent: the default)."""
+    return f"{_user_tag(user_id)}:prefs"
+
+
 def global_scope(user_id: str) -> str:
     """ZSET of the ids of the user's global (unscoped) memories, lexicographic."""
     return f"{_user_tag(user_id)}:sc0"

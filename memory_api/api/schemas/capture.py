@@ -78,10 +78,31 @@ class SuggestionDismissed(ma.Schema):
 class CaptureJob(ma.Schema):
     object = constant("memory.capture_job")
     id = fields.String(required=True, metadata={"pattern": CAPTURE_JOB_ID_PATTERN})
-    state = fields.String(required=True, metadata={"enum": ["queued", "running", "retrying", "done", "failed"]})
+    state = fields.String(required=True, metadata={
+        "enum": ["queued", "running", "retrying", "done", "failed", "skipped"],
+        "description": "skipped: the user turned capture off before a worker reached it."})
     attempts = fields.Integer(required=True)
     created_at = fields.Integer(required=True)
     updated_at = fields.Integer(required=True)
     results = fields.List(fields.Nested(AppliedOperation), required=True, allow_none=True,
                           metadata={"description": "Once done: what became of each operation."})
     error = fields.String(required=True, allow_none=True, metadata={"description": "The last failure, if any."})
+
+
+class Preferences(ma.Schema):
+    object = constant("memory.preferences")
+    capture = fields.Boolean(required=True, allow_none=True, metadata={
+        "description": "The user's own choice: never capture memories from their chat turns (false: no request "
+                       "or conversation can turn it back on), capture them unless a request or conversation says "
+                       "not to (true), or null: the server's default."})
+    capture_default = fields.Boolean(required=True, metadata={"description": "The server's default "
+                                                                             "(MEMORY_API_AUTO_CAPTURE)."})
+
+
+class PreferencesUpdate(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    capture = StrictBool(required=True, allow_none=True, metadata={
+        "description": "true, false, or null (back to the server's default). false also skips turns already "
+                       "queued."})
