@@ -59,6 +59,7 @@ class FakeLLM:
         # The next `hold_extractions` extraction requests wait for extraction_gate (bounded: 60 s) before
         # they are answered; the tests wait on extraction_received to know one arrived.
         self.hold_extractions = 0
+        self.failing_embeddings: set[str] = set()  # an embeddings request for one of these texts answers 503, once
         self.extraction_gate = threading.Event()
         self.extraction_received = threading.Event()
         self.sent_streams: list[bytes] = []  # the exact bytes of each stream written, in order
@@ -185,8 +186,13 @@ class FakeLLM:
                     f"event: {e['type']}\ndata: {fake._dumps(e)}\n\n".encode() for e in events])
 
             def _embeddings(self, body):
+                texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 with fake.lock:
                     error = fake.errors.pop(0) if fake.errors else None
+                    failing = fake.failing_embeddings & {str(t) for t in texts}
+                    if error is None and failing:
+                        fake.failing_embeddings -= failing
+                        error = (503, {"error": {"message": "embeddings overloaded", "type": "server_error"}}, {})
                 if error:
                     status, payload, headers = error
                     return self._json(status, payload, headers)

@@ -4,6 +4,8 @@ The provider stand-in answers extraction requests with scripted decisions (fake_
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpers import auth, with_provider
@@ -222,3 +224,50 @@ def test_the_mcp_tool_extracts_and_applies(capture_app, fake_llm, make_key):
     assert [(o["action"], o["status"]) for o in out["operations"]] == [("add", "applied")]
     [memory] = client.get("/v1/memory", headers=auth(key)).json["data"]
     assert (memory["content"], memory["source"]) == ("Is vegetarian.", "auto")
+
+
+@pytest.mark.parametrize("reason", ["x\ud800", "evil\x00\x1b[31mred", "   "])
+def test_a_reason_that_is_not_clean_text_is_a_malformed_answer(capture_app, fake_llm, make_key, reason):
+    client, svc = capture_app()
+    key = make_key("alice")
+    fake_llm.extractions.append(json.dumps({"operations": [
+        {"action": "add", "memory_id": None, "content": "Is vegetarian.", "reason": reason}]}))
+    resp = extract(client, key, apply=True)
+    assert resp.status_code == 502 and resp.json["error"]["code"] == "invalid_extraction", resp.json
+    assert client.get("/v1/memory", headers=auth(key)).json["data"] == []
+
+
+def test_content_parts_without_text_are_read_as_nothing(capture_app, fake_llm, make_key):
+    client, svc = capture_app()
+    messages = [{"role": "user", "content": [{"type": "text", "text": 5}, {"type": "text", "text": "I'm vegan."}]}]
+    resp = extract(client, make_key("alice"), messages=messages)
+    assert resp.status_code == 200, resp.json
+    assert "user: I'm vegan." in fake_llm.extraction_requests[-1]["messages"][1]["content"]
+
+
+def test_suggestions_are_one_per_proposal_and_go_with_their_memory(capture_app, fake_llm, make_key):
+    client, svc = capture_app()
+    key = make_key("alice")
+    mine = client.post("/v1/memory", json={"content": "I eat meat"}, headers=auth(key)).json
+    proposal = {"operations": [{"action": "update", "memory_id": mine["id"], "content": "Is vegetarian.",
+                                "reason": "stopped eating meat"}]}
+    for _ in range(3):
+        fake_llm.extractions.append(proposal)
+        assert extract(client, key, apply=True).json["results"][0]["status"] == "suggested"
+    assert len(client.get("/v1/memory/suggestions", headers=auth(key)).json["data"]) == 1
+    client.delete(f"/v1/memory/{mine['id']}", headers=auth(key))
+    assert client.get("/v1/memory/suggestions", headers=auth(key)).json["data"] == []
+
+
+def test_a_failed_accept_keeps_the_suggestion(capture_app, fake_llm, make_key):
+    client, svc = capture_app(quota_words=5)
+    key = make_key("alice")
+    mine = client.post("/v1/memory", json={"content": "I eat meat"}, headers=auth(key)).json
+    fake_llm.extractions.append({"operations": [{"action": "update", "memory_id": mine["id"],
+                                                 "content": "Has been a strict vegetarian since last spring.",
+                                                 "reason": "stopped eating meat"}]})
+    [result] = extract(client, key, apply=True).json["results"]
+    full = client.post(f"/v1/memory/suggestions/{result['suggestion_id']}/accept", headers=auth(key))
+    assert full.status_code == 409 and full.json["error"]["code"] == "memory_full"
+    assert [s["id"] for s in client.get("/v1/memory/suggestions", headers=auth(key)).json["data"]] == [
+        result["suggestion_id"]]

@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -251,3 +253,64 @@ def test_a_user_who_turns_capture_off_is_never_captured(capture_env, fake_llm, m
     assert "capture_job" in chat(client, key).json["memory"]
     bad = client.patch("/v1/memory/preferences", json={"capture": "no"}, headers=auth(key))
     assert bad.status_code == 400 and bad.json["error"]["param"] == "capture"
+
+
+# --- what a review of the job code found ---------------------------------------------------------
+
+
+def test_a_slow_model_does_not_get_the_job_taken_over(capture_env, fake_llm, make_key):
+    """A worker on a job renews its lease, so another worker does not take the job up while the model is
+    still thinking (longer than the retry delay), and the model is asked once."""
+    client, svc = capture_env(capture_retry_seconds=0.2)
+    key = make_key("alice")
+    job_id = chat(client, key, memory={"capture": True}).json["memory"]["capture_job"]
+    fake_llm.hold_extractions = 1
+    fake_llm.extractions.append(ADD_VEGETARIAN)
+    first = threading.Thread(target=svc.capture_jobs.work, args=("A",), kwargs={"block_ms": 10})
+    first.start()
+    try:
+        assert fake_llm.extraction_received.wait(10)
+        deadline = time.monotonic() + 1.0  # five retry delays: long enough for a takeover to happen
+        while time.monotonic() < deadline:
+            assert svc.capture_jobs.work("B", block_ms=10) == 0
+    finally:
+        fake_llm.extraction_gate.set()
+        first.join(10)
+    assert len(fake_llm.extraction_requests) == 1
+    assert job_state(client, key, job_id)["state"] == "done"
+    assert [m["content"] for m in client.get("/v1/memory", headers=auth(key)).json["data"]] == ["Is vegetarian."]
+
+
+def test_a_passing_failure_while_applying_is_retried_not_lost(capture_env, fake_llm, make_key):
+    client, svc = capture_env(embeddings="provider", embedding_dimensions=64, capture_retry_seconds=0.05)
+    key = make_key("alice")
+    job_id = chat(client, key, memory={"capture": True}).json["memory"]["capture_job"]
+    fake_llm.extractions.append(ADD_VEGETARIAN)
+    fake_llm.failing_embeddings = {"Is vegetarian."}  # embedding the new memory fails, once
+    svc.capture_jobs.work("w", block_ms=10)
+    assert job_state(client, key, job_id)["state"] == "retrying"
+    wait_until(lambda: svc.capture_jobs.work("w", block_ms=10) >= 0 and
+               job_state(client, key, job_id)["state"] == "done", what="the job to be done")
+    assert [m["content"] for m in client.get("/v1/memory", headers=auth(key)).json["data"]] == ["Is vegetarian."]
+    assert len(fake_llm.extraction_requests) == 1  # the model's operations were kept
+
+
+class Crash(BaseException):
+    """A worker dying between applying and recording the job done."""
+
+
+def test_a_retry_after_a_crash_does_not_redo_what_the_user_undid(capture_env, fake_llm, make_key, monkeypatch):
+    client, svc = capture_env()
+    key = make_key("alice")
+    chat(client, key, memory={"capture": True})
+    fake_llm.extractions.append(ADD_VEGETARIAN)
+    [(entry_id, job)] = svc.capture_jobs._queue.read("w1", count=1, block_ms=10)
+    with monkeypatch.context() as m:
+        m.setattr(svc.capture_jobs, "_finish", lambda *a, **k: (_ for _ in ()).throw(Crash()))
+        with pytest.raises(Crash):
+            svc.capture_jobs.process(entry_id, job)
+    [memory] = client.get("/v1/memory", headers=auth(key)).json["data"]
+    assert client.delete(f"/v1/memory/{memory['id']}", headers=auth(key)).status_code == 200  # the user says no
+    svc.capture_jobs.process(entry_id, job)  # delivered again
+    assert client.get("/v1/memory", headers=auth(key)).json["data"] == []
+    assert job_state(client, key, job["id"])["state"] == "done"

@@ -23,16 +23,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ApiError, BadGateway, NotFound
+from ..errors import ApiError, BadGateway, Conflict, NotFound
 from ..ids import MEMORY_PREFIX, SUGGESTION_PREFIX, derived_id, new_suggestion_id
 from ..models import Memory, Provenance
 from ..store.suggestions import SuggestionStore
+from ..validation import check_text
 from .memories import MemoryService
 from .search import SearchService
 
 log = logging.getLogger(__name__)
 
 ACTIONS = ("add", "update", "delete", "none")
+MAX_SUGGESTIONS = 100  # pending per user: past it, capture skips what it would suggest
 MAX_OPERATIONS = 20
 MAX_REASON_CHARS = 300
 CONVERSATION_CHARS = 24_000  # the newest part of a long conversation is what the model reads
@@ -133,7 +135,7 @@ def conversation_text(messages: list[dict[str, Any]]) -> str:
     for message in messages:
         content = message.get("content")
         if isinstance(content, list):  # content parts: their text only
-            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            content = " ".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
         if isinstance(content, str) and content.strip():
             lines.append(f"{message.get('role')}: {content.strip()}")
     return "\n".join(lines)[-CONVERSATION_CHARS:]
@@ -149,9 +151,12 @@ def parse_operations(answer: Any, candidates: dict[str, Memory], rules) -> list[
     for i, item in enumerate(answer["operations"]):
         if not isinstance(item, dict) or item.get("action") not in ACTIONS:
             raise ValueError(f"operation {i} has no valid action")
-        reason = item.get("reason")
-        if not isinstance(reason, str) or not reason.strip():
-            raise ValueError(f"operation {i} gives no reason")
+        try:  # the reason is shown to the user (history, feed): the same rules as any text we store
+            reason = check_text(" ".join(str(item.get("reason")).split())[:MAX_REASON_CHARS]
+                                if isinstance(item.get("reason"), str) else item.get("reason"),
+                                param="reason", max_chars=MAX_REASON_CHARS, strip=True)
+        except ApiError:
+            raise ValueError(f"operation {i} gives no usable reason") from None
         action, memory_id, content = item["action"], item.get("memory_id"), item.get("content")
         if action in ("update", "delete") and memory_id not in candidates:
             raise ValueError(f"operation {i} names a memory it was not shown: {memory_id!r}")
@@ -163,7 +168,7 @@ def parse_operations(answer: Any, candidates: dict[str, Memory], rules) -> list[
         if action == "none":
             continue
         shown = candidates[memory_id] if action != "add" else None
-        operations.append(Operation(action, " ".join(reason.split())[:MAX_REASON_CHARS],
+        operations.append(Operation(action, reason,
                                     shown.id if shown else None, content if action != "delete" else None,
                                     shown.version if shown else None))
     return operations
@@ -213,16 +218,28 @@ class CaptureService:
         return Extraction(operations, usage=response.get("usage") if isinstance(response, dict) else None,
                           scope=scope)
 
-    def apply(self, user_id: str, extraction: Extraction, by: Provenance, *, job_id: str | None = None
-              ) -> Extraction:
+    def apply(self, user_id: str, extraction: Extraction, by: Provenance, *, job_id: str | None = None,
+              done: dict[int, Outcome] | None = None, on_outcome=None) -> Extraction:
         """Carry out the operations with source `auto` (`by` gives the conversation turn and actor).
 
         With `job_id`, the ids of what it creates (memories, suggestions) derive from the job and the
         operation's place, so a job applied again after a crash creates each of them once; an update or
         delete is made only at the version the model was shown, so it is not made twice either (and
-        never over an edit the user made meanwhile)."""
-        extraction.outcomes = [self._apply_one(user_id, op, by, job_id and f"{job_id}/{i}", extraction.scope)
-                               for i, op in enumerate(extraction.operations)]
+        never over an edit the user made meanwhile). `done`: outcomes of operations an earlier attempt
+        finished (not done again, so a memory the user deleted since does not come back); `on_outcome(i,
+        outcome)` is told of each one finished now. A failure that may pass (a provider or Redis away)
+        raises, for the job to be tried again; an expected refusal (a duplicate, a full quota, a memory
+        changed or gone) skips that operation."""
+        outcomes = []
+        for i, op in enumerate(extraction.operations):
+            if done and i in done:
+                outcomes.append(done[i])
+                continue
+            outcome = self._apply_one(user_id, op, by, job_id and f"{job_id}/{i}", extraction.scope)
+            if on_outcome is not None:
+                on_outcome(i, outcome)
+            outcomes.append(outcome)
+        extraction.outcomes = outcomes
         extraction.applied = True
         return extraction
 
@@ -245,12 +262,20 @@ class CaptureService:
                                                                      expected_versions=expected, by=auto))
             return Outcome(op, "applied", self._memories.delete(user_id, op.memory_id, expected_versions=expected,
                                                                  by=auto))
-        except ApiError as err:  # a duplicate, a full quota, a memory changed or gone meanwhile
+        except ApiError as err:
+            if err.status >= 500 or err.status == 429:
+                raise  # may pass: the job is tried again, and this operation with it
+            # a duplicate, a full quota, too many suggestions, a memory changed or gone meanwhile
             log.info("capture: %s skipped for %s: %s", op.action, user_id, err.code)
             return Outcome(op, "skipped", detail=f"{err.code}: {err.message}")
 
     def _suggest(self, user_id: str, op: Operation, target: Memory, by: Provenance, seed: str | None) -> str:
-        suggestion_id = derived_id(SUGGESTION_PREFIX, seed.split("/")[0], seed) if seed else new_suggestion_id()
+        # The same proposal about the same version of a memory is one suggestion, however often it is made.
+        suggestion_id = derived_id(SUGGESTION_PREFIX, target.id, f"{target.version}|{op.action}|{op.content}")
+        pending = self._suggestions.count(user_id)
+        if pending >= MAX_SUGGESTIONS and not self._suggestions.exists(user_id, suggestion_id):
+            raise Conflict(f"This user has {pending} pending suggestions, the most kept; accept or dismiss some.",
+                           code="too_many_suggestions")
         self._suggestions.add(user_id, suggestion_id, {
             **op.to_api(), "id": suggestion_id, "revision": target.revision, "created_at": int(time.time()),
             "origin": by.origin()})
@@ -259,27 +284,46 @@ class CaptureService:
     # --- suggestions -----------------------------------------------------------------
 
     def suggestions(self, user_id: str) -> list[dict[str, Any]]:
-        """Pending suggestions, newest first."""
-        pending = self._suggestions.all(user_id).values()
-        return [_suggestion_api(s) for s in sorted(pending, key=lambda s: s["id"], reverse=True)]
+        """Pending suggestions, newest first. One about a memory that is gone, or has changed since (the
+        user decided otherwise), is dropped rather than shown."""
+        pending = self._suggestions.all(user_id)
+        current = self._memories.store.many(user_id, sorted({s["memory_id"] for s in pending.values()}))
+        kept = []
+        for suggestion_id, s in pending.items():
+            memory = current.get(s["memory_id"])
+            if memory is None or memory.revision != s["revision"]:
+                self._suggestions.remove(user_id, suggestion_id)
+            else:
+                kept.append(s)
+        return [_suggestion_api(s) for s in sorted(kept, key=lambda s: s["created_at"], reverse=True)]
 
     def accept(self, user_id: str, suggestion_id: str, by: Provenance) -> Memory:
         """Apply a suggestion as the user's own change (their door, the suggestion's reason); it is gone
         afterwards. If the memory changed since it was suggested, nothing is applied (412) and the
         suggestion stays dismissed: it was about a version that no longer exists."""
-        suggestion = self._take(user_id, suggestion_id)
+        suggestion = self._pending(user_id, suggestion_id)
         accepted = Provenance(source=by.source, actor=by.actor, reason=f"accepted suggestion: {suggestion['reason']}")
         versions = [str(suggestion["revision"])]
-        if suggestion["action"] == "update":
-            return self._memories.update(user_id, suggestion["memory_id"], {"content": suggestion["content"]},
-                                         expected_versions=versions, by=accepted)
-        return self._memories.delete(user_id, suggestion["memory_id"], expected_versions=versions, by=accepted)
+        try:  # written first, guarded by the suggestion's revision; removed once that settled it
+            if suggestion["action"] == "update":
+                memory = self._memories.update(user_id, suggestion["memory_id"], {"content": suggestion["content"]},
+                                               expected_versions=versions, by=accepted)
+            else:
+                memory = self._memories.delete(user_id, suggestion["memory_id"], expected_versions=versions,
+                                               by=accepted)
+        except ApiError as err:
+            if err.status in (404, 412):  # the memory is gone or changed: the suggestion is moot
+                self._suggestions.remove(user_id, suggestion_id)
+            raise
+        self._suggestions.remove(user_id, suggestion_id)
+        return memory
 
     def dismiss(self, user_id: str, suggestion_id: str) -> None:
-        self._take(user_id, suggestion_id)
+        self._pending(user_id, suggestion_id)
+        self._suggestions.remove(user_id, suggestion_id)
 
-    def _take(self, user_id: str, suggestion_id: str) -> dict[str, Any]:
-        suggestion = self._suggestions.take(user_id, suggestion_id) if isinstance(suggestion_id, str) else None
+    def _pending(self, user_id: str, suggestion_id: str) -> dict[str, Any]:
+        suggestion = self._suggestions.get(user_id, suggestion_id) if isinstance(suggestion_id, str) else None
         if suggestion is None:
             raise NotFound(f"No pending suggestion with id '{suggestion_id}'.", param="suggestion_id",
                            code="suggestion_not_found")

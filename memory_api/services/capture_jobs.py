@@ -13,13 +13,14 @@ applied twice changes memories once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from .. import metrics
 from ..errors import ApiError, InvalidRequest, NotFound
@@ -32,6 +33,18 @@ log = logging.getLogger(__name__)
 
 # Provider failures worth another try later (a 4xx other than 408/409/429 will not get better).
 _RETRYABLE_STATUSES = {408, 409, 429}
+
+
+class FinishedOperation:
+    """An operation an earlier attempt finished, as it recorded it."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.operation = Operation.from_job(data)
+        self.status = data.get("status")
+
+    def to_api(self) -> dict[str, Any]:
+        return self.data
 
 
 @dataclass(frozen=True)
@@ -127,53 +140,89 @@ class CaptureJobs:
         return len(jobs)
 
     def _due(self, job: dict[str, Any]) -> bool:
-        """Has a retried job waited its delay? (One not due stays pending; claiming it again later is cheap.)"""
+        """May this worker take up a job another left? Not while its lease is held (a worker is still on
+        it), nor before its retry delay has passed. (One not due stays pending; claiming it again later is
+        cheap.)"""
         state = self._queue.state(job["user"], job["id"]) or {}
-        return float(state.get("retry_at") or 0) <= time.time()
+        now = time.time()
+        return float(state.get("retry_at") or 0) <= now and float(state.get("lease_until") or 0) <= now
 
     def process(self, entry_id: str, job: dict[str, Any]) -> None:
-        """Do one job: ask the model (unless an earlier attempt already did), apply, record the outcome."""
+        """Do one job: ask the model (unless an earlier attempt already did), apply what is not applied
+        yet, record the outcome. While it works, the job's lease is renewed, so no other worker takes it
+        up however long the model takes; a worker that dies stops renewing it."""
         user, job_id = job["user"], job["id"]
         now = int(time.time())
         attempt = self._queue.start_attempt(user, job_id, now=now)
         if attempt > self.max_attempts:
             log.warning("capture job %s for %s given up after %d attempts", job_id, user, attempt - 1)
-            self._queue.record(user, job_id, state="failed", updated_at=now)
-            self._queue.done(entry_id)
-            _count("failed")
+            self._finish(entry_id, user, job_id, "failed")
             return
         if self._queue.user_capture(user) is False:  # the user turned capture off after this was queued
-            self._queue.record(user, job_id, state="skipped", updated_at=now)
-            self._queue.done(entry_id)
-            _count("skipped")
+            self._finish(entry_id, user, job_id, "skipped")
             return
         by = Provenance(source="auto", actor=job.get("actor"), conversation_id=job.get("conversation_id"),
                         turn=job.get("turn"))
         try:
-            extraction = self._operations(user, job_id, job.get("scope"))
-            if extraction is None:
-                extraction = self._capture.propose(user, job["messages"], scope=job.get("scope"))
-                self._queue.record(user, job_id, operations=[o.to_job() for o in extraction.operations])
-                usage = extraction.usage or {}
-                self._queue.add_tokens(user, int(usage.get("total_tokens") or 0))
-            self._capture.apply(user, extraction, by, job_id=job_id)
+            with self._leased(user, job_id):
+                extraction = self._operations(user, job_id, job.get("scope"))
+                if extraction is None:
+                    extraction = self._capture.propose(user, job["messages"], scope=job.get("scope"))
+                    self._queue.record(user, job_id, operations=[o.to_job() for o in extraction.operations])
+                    usage = extraction.usage or {}
+                    self._queue.add_tokens(user, int(usage.get("total_tokens") or 0))
+                self._capture.apply(user, extraction, by, job_id=job_id, done=self._finished_operations(user, job_id),
+                                    on_outcome=lambda i, outcome: self._queue.record(
+                                        user, job_id, **{f"op:{i}": outcome.to_api()}))
         except ApiError as err:
             if _retryable(err) and attempt < self.max_attempts:
-                log.info("capture job %s for %s: %s, retrying in %ss", job_id, user, err.code, self.retry_seconds)
-                self._queue.record(user, job_id, state="retrying", error=f"{err.code}: {err.message}",
-                                   updated_at=int(time.time()), retry_at=time.time() + self.delay(attempt))
-                _count("retrying")
+                self._retry_later(user, job_id, attempt, f"{err.code}: {err.message}")
                 return  # left pending: taken up again once it has been idle, and its retry_at has come
             log.warning("capture job %s for %s failed: %s %s", job_id, user, err.code, err.message)
-            self._queue.record(user, job_id, state="failed", error=f"{err.code}: {err.message}",
-                               updated_at=int(time.time()))
-            self._queue.done(entry_id)
-            _count("failed")
+            self._finish(entry_id, user, job_id, "failed", error=f"{err.code}: {err.message}")
             return
-        self._queue.record(user, job_id, state="done", error="", updated_at=int(time.time()),
-                           results=[o.to_api() for o in extraction.outcomes])
+        except Exception as exc:  # a bug, or a fault no ApiError names: tried again later, and said
+            log.exception("capture job %s for %s: unexpected error", job_id, user)
+            self._retry_later(user, job_id, attempt, f"internal_error: {type(exc).__name__}")
+            return
+        self._queue.record(user, job_id, results=[o.to_api() for o in extraction.outcomes])
+        self._finish(entry_id, user, job_id, "done", outcomes=extraction.outcomes)
+
+    def _retry_later(self, user: str, job_id: str, attempt: int, error: str) -> None:
+        delay = self.delay(attempt)
+        log.info("capture job %s for %s: %s; next attempt in %.0f s", job_id, user, error, delay)
+        self._queue.record(user, job_id, state="retrying", error=error, updated_at=int(time.time()),
+                           retry_at=time.time() + delay)
+        _count("retrying")
+
+    def _finish(self, entry_id: str, user: str, job_id: str, state: str, *, error: str = "",
+                outcomes: list | None = None) -> None:
+        self._queue.record(user, job_id, state=state, error=error, updated_at=int(time.time()))
         self._queue.done(entry_id)
-        _count("done", extraction.outcomes)
+        _count(state, outcomes)
+
+    @contextlib.contextmanager
+    def _leased(self, user: str, job_id: str) -> Iterator[None]:
+        """Hold the job's lease while working on it: renewed a few times per lease, released at the end."""
+        lease = max(self.retry_seconds, 0.05)
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(lease / 3):
+                try:
+                    self._queue.record(user, job_id, lease_until=time.time() + lease)
+                except Exception:  # noqa: BLE001 - Redis away: the next renewal may get through
+                    log.warning("capture job %s: could not renew its lease", job_id)
+
+        self._queue.record(user, job_id, lease_until=time.time() + lease)
+        renewer = threading.Thread(target=renew, daemon=True, name=f"lease-{job_id}")
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
+            self._queue.record(user, job_id, lease_until=0)
 
     def _operations(self, user: str, job_id: str, scope: str | None) -> Extraction | None:
         """The operations an earlier attempt got from the model, if it got that far."""
@@ -181,6 +230,12 @@ class CaptureJobs:
         if not state.get("operations"):
             return None
         return Extraction([Operation.from_job(o) for o in json.loads(state["operations"])], scope=scope)
+
+    def _finished_operations(self, user: str, job_id: str) -> dict[int, "FinishedOperation"]:
+        """What an earlier attempt already did, by the operation's place (not to be done again)."""
+        state = self._queue.state(user, job_id) or {}
+        return {int(name[3:]): FinishedOperation(json.loads(value)) for name, value in state.items()
+                if name.startswith("op:")}
 
     def backlog(self) -> int:
         return self._queue.backlog()

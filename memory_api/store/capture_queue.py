@@ -40,7 +40,8 @@ class CaptureQueue:
         return self._redis.client
 
     def push(self, user_id: str, job_id: str, job: dict[str, Any], *, now: int) -> None:
-        """Queue a job and record it as queued, in one transaction."""
+        """Record a job as queued, then queue it (one round trip; not a transaction, which a Redis Cluster
+        could not make of two slots: a state without its queue entry just stays `queued`)."""
         pipe = self._client.pipeline(transaction=False)
         state = keys.capture_job(user_id, job_id)
         pipe.hset(state, mapping={"state": "queued", "attempts": 0, "created_at": now, "updated_at": now})

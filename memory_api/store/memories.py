@@ -226,6 +226,13 @@ class MemoryStore:
         raw = self._redis.client.hget(keys.memory_items(user_id), memory_id)
         return None if raw is None else decode_record(memory_id, raw)
 
+    def many(self, user_id: str, memory_ids: list[str]) -> dict[str, Memory]:
+        """The stored memories among these ids, by id (one round trip)."""
+        if not memory_ids:
+            return {}
+        raws = self._redis.client.hmget(keys.memory_items(user_id), memory_ids)
+        return {i: decode_record(i, raw) for i, raw in zip(memory_ids, raws) if raw is not None}
+
     def page(self, user_id: str, walk: IdWalk, *, count: int, filters: Filters = Filters()) -> list[Memory]:
         """Up to `count` memories in `walk`, in its direction, passing the tag, scope and updated filters."""
         sets = [keys.tag_members(user_id, t) for t in filters.tags]

@@ -23,11 +23,15 @@ class SuggestionStore:
         raw = self._redis.client.hgetall(keys.memory_suggestions(user_id))
         return {text(k): json.loads(v) for k, v in raw.items()}
 
-    def take(self, user_id: str, suggestion_id: str) -> dict[str, Any] | None:
-        """Remove a suggestion and return it (None: there is none by that id). Atomic, so two
-        accepts of the same suggestion apply it once."""
-        pipe = self._redis.client.pipeline(transaction=True)
-        pipe.hget(keys.memory_suggestions(user_id), suggestion_id)
-        pipe.hdel(keys.memory_suggestions(user_id), suggestion_id)
-        raw, removed = pipe.execute()
-        return json.loads(raw) if raw is not None and removed else None
+    def get(self, user_id: str, suggestion_id: str) -> dict[str, Any] | None:
+        raw = self._redis.client.hget(keys.memory_suggestions(user_id), suggestion_id)
+        return json.loads(raw) if raw is not None else None
+
+    def exists(self, user_id: str, suggestion_id: str) -> bool:
+        return bool(self._redis.client.hexists(keys.memory_suggestions(user_id), suggestion_id))
+
+    def count(self, user_id: str) -> int:
+        return int(self._redis.client.hlen(keys.memory_suggestions(user_id)))
+
+    def remove(self, user_id: str, suggestion_id: str) -> None:
+        self._redis.client.hdel(keys.memory_suggestions(user_id), suggestion_id)
