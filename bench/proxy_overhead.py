@@ -269,7 +269,9 @@ def main() -> None:
     provider = InstantProvider()
     workdir = tempfile.mkdtemp(prefix="bench-proxy-")
     env_settings = {"REDIS_URL": redis_server.url, "OPENAI_BASE_URL": provider.url, "OPENAI_API_KEY": "sk-upstream",
-                    "MEMORY_API_EMBEDDINGS": args.embeddings, "MEMORY_API_DATA_DIR": workdir}
+                    "MEMORY_API_EMBEDDINGS": args.embeddings, "MEMORY_API_DATA_DIR": workdir,
+                    # the proxy's own cost: no capture worker beside it (capture is off for these chats anyway)
+                    "MEMORY_API_CAPTURE_WORKERS": "0"}
     settings = Settings.from_env(env_settings)
     proc = None
     try:
