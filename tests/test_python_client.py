@@ -244,3 +244,46 @@ def test_the_async_client_does_the_same(live_server, make_key):
             assert missing.value.code == "memory_not_found"
 
     asyncio.run(scenario())
+
+
+def test_stats_tags_and_capture(connect, fake_llm, services):
+    client = connect()
+    mine = client.memory.create(content="I eat meat", tags=["food"])
+    assert client.memory.stats().count == 1
+    assert [(t.tag, t.count) for t in client.memory.tags().data] == [("food", 1)]
+    fake_llm.extractions.append({"operations": [{"action": "update", "memory_id": mine.id, "content": "Is vegetarian.",
+                                                 "reason": "stopped eating meat"}]})
+    extraction = client.memory.extract(messages=[{"role": "user", "content": "I don't eat meat any more."}],
+                                       apply=True)
+    [result] = extraction.results
+    assert result.status == "suggested" and result.suggestion_id
+    [suggestion] = client.memory.suggestions().data
+    assert client.memory.accept_suggestion(suggestion.id).content == "Is vegetarian."
+    assert client.memory.set_preferences(capture=True).capture is True
+    completion = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "I run daily."}])
+    job = memory_report(completion).capture_job
+    fake_llm.extractions.append({"operations": [{"action": "add", "memory_id": None, "content": "Runs daily.",
+                                                 "reason": "said so"}]})
+    services.capture_jobs.work("w", block_ms=10)
+    done = client.memory.capture_job(job)
+    assert done.state == "done" and done.results[0].memory.source == "auto"
+    with pytest.raises(openai.NotFoundError):
+        client.memory.capture_job("cap_01JDQ3R8X0V2W9Y7Z6A5B4C3D2")
+    assert client.memory.set_preferences(capture=None).capture is None
+
+
+def test_the_async_client_reads_stats_and_extracts(live_server, make_key, fake_llm):
+    key = make_key("alice")
+    fake_llm.extractions.append({"operations": [{"action": "add", "memory_id": None, "content": "Likes tea.",
+                                                 "reason": "said so"}]})
+
+    async def scenario() -> None:
+        async with AsyncMemoryAPI(base_url=f"{live_server.url}/v1", api_key=key, max_retries=0) as client:
+            extraction = await client.memory.extract(messages=[{"role": "user", "content": "I like tea."}],
+                                                     apply=True)
+            assert extraction.results[0].memory.content == "Likes tea."
+            assert (await client.memory.stats()).count == 1
+            assert (await client.memory.preferences()).capture is None
+            assert (await client.memory.suggestions()).data == []
+
+    asyncio.run(scenario())

@@ -16,6 +16,7 @@ from openai.pagination import AsyncCursorPage
 from typing_extensions import Literal, Unpack
 
 from . import _requests as r
+from .capture import AsyncCaptureMethods
 from .types import (
     ImportResult, Memory, MemoryContext, MemoryDeleted, MemoryEvent, MemoryHistory, MemorySearchResult,
     SearchMode, Source,
@@ -36,7 +37,7 @@ class AsyncEvents(AsyncAPIResource):
                                   options=r.options(extras, query=query))
 
 
-class AsyncMemories(AsyncAPIResource):
+class AsyncMemories(AsyncCaptureMethods, AsyncAPIResource):
     """`client.memory` of AsyncMemoryAPI: the user's memories."""
 
     @cached_property

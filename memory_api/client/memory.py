@@ -15,6 +15,7 @@ from openai.pagination import SyncCursorPage
 from typing_extensions import Literal, Unpack
 
 from . import _requests as r
+from .capture import CaptureMethods
 from .types import (
     ImportResult, Memory, MemoryContext, MemoryDeleted, MemoryEvent, MemoryHistory, MemorySearchResult,
     SearchMode, Source,
@@ -35,7 +36,7 @@ class Events(SyncAPIResource):
                                   options=r.options(extras, query=query))
 
 
-class Memories(SyncAPIResource):
+class Memories(CaptureMethods, SyncAPIResource):
     """`client.memory`: the user's memories."""
 
     @cached_property

@@ -15,7 +15,8 @@ Source = Literal["api", "mcp", "import", "auto"]
 SearchMode = Literal["hybrid", "semantic", "keyword"]
 
 __all__ = [
-    "ImportResult", "Memory", "MemoryContext", "MemoryDeleted", "MemoryEvent", "MemoryHistory",
+    "CaptureJob", "Extraction", "ExtractedOperation", "ImportResult", "Memory", "MemoryContext", "MemoryDeleted",
+    "MemoryEvent", "MemoryHistory", "MemoryStats", "Preferences", "Suggestion", "SuggestionList", "TagList",
     "MemoryOptions", "MemoryReport", "MemorySearchResult", "MemoryVersion", "Origin", "ScoredMemory",
     "SearchMode", "Source", "memory_report",
 ]
@@ -128,6 +129,86 @@ class ImportResult(BaseModel):
     total: int
 
 
+class MemoryStats(BaseModel):
+    object: Literal["memory.stats"]
+    count: int
+    words: int
+    tokens: int
+    tags: int
+    scopes: int
+    capture_tokens: int
+    oldest: Optional[Dict[str, Any]] = None
+    newest: Optional[Dict[str, Any]] = None
+
+
+class TagCount(BaseModel):
+    tag: str
+    count: int
+
+
+class TagList(BaseModel):
+    object: Literal["list"]
+    data: List[TagCount]
+    has_more: bool
+
+
+class ExtractedOperation(BaseModel):
+    """An operation the capture model proposed; with `apply`, what became of it."""
+
+    action: Literal["add", "update", "delete"]
+    memory_id: Optional[str] = None
+    content: Optional[str] = None
+    reason: str
+    status: Optional[Literal["applied", "suggested", "skipped"]] = None
+    memory: Optional[Memory] = None
+    suggestion_id: Optional[str] = None
+    detail: Optional[str] = None
+
+
+class Extraction(BaseModel):
+    object: Literal["memory.extraction"]
+    applied: bool
+    operations: List[ExtractedOperation]
+    results: Optional[List[ExtractedOperation]] = None
+
+
+class Suggestion(BaseModel):
+    """A change capture proposed to a memory the user wrote: accept or dismiss it."""
+
+    id: str
+    object: Literal["memory.suggestion"]
+    action: Literal["update", "delete"]
+    memory_id: str
+    content: Optional[str] = None
+    reason: str
+    revision: int
+    origin: Optional[Origin] = None
+    created_at: int
+
+
+class SuggestionList(BaseModel):
+    object: Literal["list"]
+    data: List[Suggestion]
+    has_more: bool
+
+
+class Preferences(BaseModel):
+    object: Literal["memory.preferences"]
+    capture: Optional[bool] = None
+    capture_default: bool
+
+
+class CaptureJob(BaseModel):
+    id: str
+    object: Literal["memory.capture_job"]
+    state: Literal["queued", "running", "retrying", "done", "failed", "skipped"]
+    attempts: int
+    created_at: int
+    updated_at: int
+    results: Optional[List[ExtractedOperation]] = None
+    error: Optional[str] = None
+
+
 class MemoryOptions(TypedDict, total=False):
     """Chat's and Responses' per-request memory options: `extra_body={"memory": MemoryOptions(...)}`."""
 
@@ -136,6 +217,7 @@ class MemoryOptions(TypedDict, total=False):
     max_tokens: int  # lower the token cap
     mode: SearchMode  # how memories are ranked for this request
     scope: str  # inject the global memories plus this scope's
+    capture: bool  # chat completions: capture memories from this turn once answered (a job)
 
 
 class MemoryReport(BaseModel):
@@ -146,6 +228,7 @@ class MemoryReport(BaseModel):
     token_count: int
     omitted_count: int
     mode: Optional[SearchMode] = None  # not in the headers of a stream
+    capture_job: Optional[str] = None  # the capture job queued for this turn, when capture is on
 
 
 def memory_report(answer: Any) -> Optional[MemoryReport]:
@@ -155,7 +238,8 @@ def memory_report(answer: Any) -> Optional[MemoryReport]:
         ids = answer["x-memory-injected-ids"]
         return MemoryReport(
             injected_ids=[i for i in ids.split(",") if i], word_count=int(answer["x-memory-word-count"]),
-            token_count=int(answer["x-memory-token-count"]), omitted_count=int(answer["x-memory-omitted-count"]))
+            token_count=int(answer["x-memory-token-count"]), omitted_count=int(answer["x-memory-omitted-count"]),
+            capture_job=answer.get("x-memory-capture-job"))
     report = getattr(answer, "memory", None)
     if report is None and isinstance(getattr(answer, "model_extra", None), dict):
         report = answer.model_extra.get("memory")
