@@ -181,3 +181,19 @@ def test_stats(client, make_key):
     assert (stats["count"], stats["words"], stats["tags"], stats["scopes"]) == (2, 5, 2, 1)
     assert stats["tokens"] == a["token_count"] + b["token_count"]
     assert stats["oldest"]["id"] == a["id"] and stats["newest"]["id"] == b["id"]
+
+
+def test_a_shared_content_stays_a_duplicate_after_its_first_holder_is_deleted(client, make_key, services):
+    """Updates may give two memories one content (only creates refuse duplicates): deleting the first must
+    leave the other in the duplicate map, so a create of that content is still refused and check is clean."""
+    key = make_key("alice")
+    first = create(client, key, "updated")
+    second = create(client, key, "something else")
+    assert client.patch(f"/v1/memory/{second['id']}", json={"content": "updated"}, headers=auth(key)).status_code == 200
+    assert client.delete(f"/v1/memory/{first['id']}", headers=auth(key)).status_code == 200
+    assert services.check_consistency("alice").ok, services.check_consistency("alice").problems
+    again = client.post("/v1/memory", json={"content": "Updated"}, headers=auth(key))
+    assert again.status_code == 409 and again.json["error"]["existing_id"] == second["id"]
+    client.delete(f"/v1/memory/{second['id']}", headers=auth(key))
+    assert create(client, key, "updated")["content"] == "updated"  # no holder left: a create is new
+    assert services.check_consistency("alice").ok

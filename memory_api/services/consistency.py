@@ -109,8 +109,8 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
         if value != expected:
             problems.append(f"{memory_id}: posting of {term!r} is {value}, content says {expected}")
     owners = scanner.duplicate_owners(user_id, [f for _, f in dedup_fields])
-    for (memory_id, _), owner in zip(dedup_fields, owners):
-        if owner is None:
+    for (memory_id, _), listed in zip(dedup_fields, owners):
+        if memory_id not in listed:
             problems.append(f"{memory_id}: missing from the duplicate map")
     if stale:
         problems.append(f"{stale} memories are indexed under older search rules: run `memory-api reindex`")

@@ -102,8 +102,8 @@ class IndexScanner:
             pipe.hget(keys.term_postings(user_id, term), docno)
         return [None if v is None else int(v) for v in (pipe.execute() if wanted else [])]
 
-    def duplicate_owners(self, user_id: str, fields: list[str]) -> list[str | None]:
-        """The memory id the duplicate map holds for each "<scope>|<fingerprint>" field."""
+    def duplicate_owners(self, user_id: str, fields: list[str]) -> list[list[str]]:
+        """The memory ids the duplicate map lists for each "<scope>|<fingerprint>" field."""
         if not fields:
             return []
-        return [None if v is None else text(v) for v in self._redis.client.hmget(keys.duplicates(user_id), fields)]
+        return [[] if v is None else text(v).split() for v in self._redis.client.hmget(keys.duplicates(user_id), fields)]

@@ -5,7 +5,7 @@ before a script runs, so a script can never stop half-way on a key that moved).
 KEYS[1..12] are the user's fixed keys (store/keys.py memory_keys):
   1 items    HASH id -> record             6 tags     HASH tag -> count
   2 ids      ZSET ids (lexicographic)      7 scopes   HASH scope -> count
-  3 stats    HASH words/tokens/terms/seq   8 dedup    HASH "<scope>|<fingerprint>" -> id
+  3 stats    HASH words/tokens/terms/seq   8 dedup    HASH "<scope>|<fingerprint>" -> "id id ..."
   4 docs     HASH docno -> "id len fingerprint"   9 updated  ZSET id -> updated_at
   5 terms    HASH docno -> "term tf ..."         10 sc0      ZSET ids of global memories
                                                 11 vec      VECTOR SET docno -> embedding (Redis >= 8)
@@ -112,6 +112,32 @@ local function dedup_field(scope, fingerprint)
   return (scope or '') .. '|' .. fingerprint
 end
 
+-- The duplicate map lists every memory with a content (an update may give one the content of another:
+-- creates refuse duplicates, updates do not), so deleting one leaves the others findable. Almost every
+-- list has one id; the first is the one a refused create names.
+local function dedup_add(field, id)
+  local ids = redis.call('HGET', DEDUP, field)
+  if not ids then
+    redis.call('HSET', DEDUP, field, id)
+  elseif string.find(' ' .. ids .. ' ', ' ' .. id .. ' ', 1, true) == nil then
+    redis.call('HSET', DEDUP, field, ids .. ' ' .. id)
+  end
+end
+
+local function dedup_remove(field, id)
+  local ids = redis.call('HGET', DEDUP, field)
+  if not ids then return end
+  local kept = {}
+  for other in string.gmatch(ids, '%S+') do
+    if other ~= id then kept[#kept + 1] = other end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', DEDUP, field)
+  else
+    redis.call('HSET', DEDUP, field, table.concat(kept, ' '))
+  end
+end
+
 -- Are the stored records still the ones the caller read? (expect: id -> raw record, or false: absent)
 local function unchanged(expect)
   for id, raw in pairs(expect or {}) do
@@ -147,7 +173,7 @@ local function index(id, rec, terms, len, fingerprint)
   redis.call('HINCRBY', STATS, 'words', rec.w)
   redis.call('HINCRBY', STATS, 'tokens', rec.t)
   redis.call('HINCRBY', STATS, 'terms', len)
-  redis.call('HSETNX', DEDUP, dedup_field(rec.s, fingerprint), id)
+  dedup_add(dedup_field(rec.s, fingerprint), id)
 end
 
 -- Take a stored memory out of every index; returns its terms, length and fingerprint.
@@ -176,8 +202,7 @@ local function unindex(id, rec)
   redis.call('HINCRBY', STATS, 'tokens', 0 - rec.t)
   redis.call('HINCRBY', STATS, 'terms', 0 - len)
   if fingerprint then
-    local field = dedup_field(rec.s, fingerprint)
-    if redis.call('HGET', DEDUP, field) == id then redis.call('HDEL', DEDUP, field) end
+    dedup_remove(dedup_field(rec.s, fingerprint), id)
   end
   return terms, len, fingerprint or ''
 end
@@ -223,7 +248,7 @@ for i, item in ipairs(P.items) do
     plan[#plan + 1] = {'exists', item.id}
   else
     if P.dup then
-      local dup = seen[field] or redis.call('HGET', DEDUP, field)
+      local dup = seen[field] or string.match(redis.call('HGET', DEDUP, field) or '', '^(%S+)')
       if dup and (seen[field] or redis.call('HEXISTS', ITEMS, dup) == 1) then
         return {'duplicate', i - 1, dup}
       end
