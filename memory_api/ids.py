@@ -90,10 +90,6 @@ def new_key_id() -> str:
     return KEY_PREFIX + new_ulid()
 
 
-def new_suggestion_id() -> str:
-    return SUGGESTION_PREFIX + new_ulid()
-
-
 CAPTURE_JOB_PREFIX = "cap_"
 CAPTURE_JOB_ID_PATTERN = f"^{CAPTURE_JOB_PREFIX}{_ULID_RE}$"
 

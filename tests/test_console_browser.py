@@ -243,7 +243,6 @@ def test_history_restores_an_older_version(open_console, client, make_key):
         client.patch(f"/v1/memory/{memory['id']}", json={"content": content}, headers=auth(key))
     tab = open_console()
     page = tab.page
-    ui = tab.screen
     tab.sign_in(key)
     page.get_by_role("link", name="History: Version three").click()
     expect(page.get_by_text("2 previous versions.")).to_be_visible()
@@ -372,7 +371,6 @@ def test_the_page_works_at_phone_width_in_dark_mode(open_console, client, make_k
     tab = open_console(viewport={"width": 375, "height": 740}, color_scheme="dark")
     tab.sign_in(key)
     page = tab.page
-    ui = tab.screen
     expect(page.get_by_text("Readable on a phone")).to_be_visible()
     # Nothing wider than the screen, and the text is light on dark.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ApiError, BadGateway, Conflict, NotFound
-from ..ids import MEMORY_PREFIX, SUGGESTION_PREFIX, derived_id, new_suggestion_id
+from ..ids import MEMORY_PREFIX, SUGGESTION_PREFIX, derived_id
 from ..models import Memory, Provenance
 from ..store.suggestions import SuggestionStore
 from ..validation import check_text

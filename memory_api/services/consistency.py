@@ -61,7 +61,7 @@ def memory_problems(scanner: IndexScanner, user_id: str, vector_model: str | Non
 def _vector_problems(stored: UserIndexes, records: dict, vector_model: str | None) -> list[str]:
     if stored.vector_docs is None:
         return []
-    # Vectors of documents without records are tombstones, expected (memory_lua.py put_vector).
+    # Vectors of documents without records are tombstones, expected (memory_lua_prelude.py put_vector).
     docnos = {str(rec["n"]) for rec in records.values()}
     problems: list[str] = []
     if vector_model is not None and records:

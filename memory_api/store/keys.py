@@ -152,7 +152,7 @@ def family_member(user_id: str, family: str, key: str) -> str:
 
 
 def memory_keys(user_id: str) -> list[str]:
-    """KEYS[1..12] of every memory write script, in this order (see memory_lua.py)."""
+    """KEYS[1..12] of every memory write script, in this order (see memory_lua_prelude.py)."""
     return [
         memory_items(user_id), memory_ids(user_id), memory_stats(user_id), memory_docs(user_id),
         memory_terms(user_id), tag_counts(user_id), scope_counts(user_id), duplicates(user_id),

@@ -1,4 +1,4 @@
-"""Memory records in Redis, and the indexes kept with them (memory_lua.py sets out the layout).
+"""Memory records in Redis, and the indexes kept with them (memory_lua_prelude.py sets out the layout).
 
 Every write is one Lua script: the record, the id index, the scope and tag
 indexes, the search index (postings per term), the duplicate map, the
@@ -332,5 +332,5 @@ class MemoryStore:
 
 
 def _by_plan(by: Provenance) -> dict[str, Any]:
-    """A write's provenance as the scripts' `by` (memory_lua.py): short names, api left out."""
+    """A write's provenance as the scripts' `by` (memory_lua_prelude.py): short names, api left out."""
     return {"o": None if by.source == "api" else by.source, "a": by.actor, "y": by.reason, "x": by.origin()}

