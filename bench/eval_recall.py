@@ -1,6 +1,6 @@
 """Semantic recall: does search find, and does injection carry, the memory a question needs?
 
-    python bench/eval_recall.py [--set bench/data/recall_set.json]
+    python bench/eval_recall.py [--set bench/data/recall_set.json] [--query-profile on|off]
 
 The data set (bench/data/recall_set.json) is a fictional user's memories: 70
 facts hidden among 531 everyday notes, and for each fact a question phrased
@@ -69,11 +69,13 @@ def evaluate(services: Services, data: dict, fact_ids: dict[str, str], mode: str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", default=os.path.join(HERE, "data", "recall_set.json"))
+    parser.add_argument("--query-profile", choices=("on", "off"), default="on",
+                        help="adapt queries to the user (MEMORY_API_QUERY_PROFILE; default on, as the service)")
     args = parser.parse_args()
     with open(args.set, encoding="utf-8") as fh:
         data = json.load(fh)
     server = PrivateRedis()
-    services = Services.build(Settings(redis_url=server.url))
+    services = Services.build(Settings(redis_url=server.url, query_profile=args.query_profile == "on"))
     try:
         caps = services.capabilities()
         print(f"Redis {caps['redis_version']}, embedding model {caps['embedding_model']}; "

@@ -219,6 +219,10 @@ class Settings:
     hybrid_semantic_weight: float = _setting(
         "MEMORY_API_HYBRID_SEMANTIC_WEIGHT", 0.8,
         "In hybrid ranking, the weight of meaning (0-1); keywords weigh the rest.")
+    query_profile: bool = _setting(
+        "MEMORY_API_QUERY_PROFILE", True,
+        "Adapt semantic queries to each user: once they have 100 memories, what most of them share (the "
+        "mean and top directions of their vectors) is taken out of a query's vector before the search.")
     embedding_threads: int = _setting(
         "MEMORY_API_EMBEDDING_THREADS", 1, "CPU threads each worker's local embedding model may use.")
 

@@ -74,7 +74,8 @@ class Services:
         redis_store = redis_store or RedisStore.from_settings(settings)
         rules = InputRules.from_settings(settings)
         semantic = SemanticIndex(build_embedder(settings), redis_store, default_mode=settings.search_mode,
-                                 hybrid_weight=settings.hybrid_semantic_weight)
+                                 hybrid_weight=settings.hybrid_semantic_weight,
+                                 query_profile=settings.query_profile)
         memory_store = MemoryStore(redis_store, vector_model=semantic.model, events_kept=settings.events_kept)
         upstream = Upstream(settings)
         search = SearchService(memory_store, semantic, rules,

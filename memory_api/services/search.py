@@ -5,9 +5,10 @@ Lua script as every write (store/memory_lua.py); a query reads the postings of
 its terms in one transaction and is scored here, so Redis only serves reads.
 What matches is set out in memory_api/text.py. Meaning: the query is embedded
 and the user's vector set gives its nearest memories (services/semantic.py).
-Hybrid fuses the two by relative score: each list's scores are scaled to 0-1
-over its candidates and mixed, meaning weighted MEMORY_API_HYBRID_SEMANTIC_WEIGHT
-(0.8) and keywords the rest. (Reciprocal-rank fusion was measured too: it lets
+Hybrid fuses the two by relative score: each list's scores are scaled (its best
+1, its FUSION_DEPTH-th best 0) and mixed, meaning weighted
+MEMORY_API_HYBRID_SEMANTIC_WEIGHT (0.8) and keywords the rest. The query's
+vector is first adapted to the user (services/query_profile.py). (Reciprocal-rank fusion was measured too: it lets
 a keyword-only match outrank the memory the question means; see
 docs/benchmarks.md.) Filters (tags, scope, times) apply to every mode.
 
@@ -85,19 +86,32 @@ def _best_first(item: tuple[Any, float]) -> tuple[float, int]:
     return item[1], int(item[0])  # ties: the later-stored document first
 
 
+# Scores are scaled over each list's best FUSION_DEPTH candidates, however deep a caller reads: the
+# same query then ranks its first results alike whether a search wants 5 or a chat's context 200.
+# (Scaled over every candidate instead, a deep read squeezed the similarities of the best few into a
+# sliver of 0-1, and keyword matches outranked the memory a question meant: docs/benchmarks.md.)
+FUSION_DEPTH = 50
+
+
 def _scaled(ranking: list[tuple[Any, float]]) -> dict[Any, float]:
-    """Scores scaled to 0-1 over the candidates (the best 1, the worst 0)."""
+    """Scores scaled so that the best is 1 and the FUSION_DEPTH-th best (or the worst, if fewer) 0;
+    those below it go below 0, keeping their order."""
     if not ranking:
         return {}
-    high, low = max(score for _, score in ranking), min(score for _, score in ranking)
+    scores = sorted((score for _, score in ranking), reverse=True)
+    high, low = scores[0], scores[min(FUSION_DEPTH, len(scores)) - 1]
     return {docno: (score - low) / (high - low) if high > low else 1.0 for docno, score in ranking}
 
 
 def relative_score_fusion(keyword: list[tuple[Any, float]], semantic: list[tuple[Any, float]], *,
                           semantic_weight: float) -> list[tuple[Any, float]]:
-    """One ranking from a keyword and a semantic one: weight * scaled similarity + (1 - weight) * scaled BM25."""
+    """One ranking from a keyword and a semantic one: weight * scaled similarity + (1 - weight) * scaled BM25
+    (a document absent from a list scores as that list's last: no keyword match is the least of matches)."""
     by_keyword, by_meaning = _scaled(keyword), _scaled(semantic)
-    fused = {docno: semantic_weight * by_meaning.get(docno, 0.0) + (1 - semantic_weight) * by_keyword.get(docno, 0.0)
+    keyword_floor = min(min(by_keyword.values(), default=0.0), 0.0)
+    meaning_floor = min(min(by_meaning.values(), default=0.0), 0.0)
+    fused = {docno: semantic_weight * by_meaning.get(docno, meaning_floor)
+             + (1 - semantic_weight) * by_keyword.get(docno, keyword_floor)
              for docno in by_keyword.keys() | by_meaning.keys()}
     return sorted(fused.items(), key=_best_first, reverse=True)
 
@@ -164,7 +178,7 @@ class _Candidates:
             exhausted = n >= len(self._scored)
         if self._mode != "keyword":
             if self._vector is None:
-                self._vector = self._semantic.query_vector(self._text)
+                self._vector = self._semantic.user_query_vector(self._user, self._text)
             semantic = self._semantic.nearest(self._user, self._vector, n)
             exhausted = exhausted and len(semantic) < n
         if self._mode == "keyword":

@@ -10,11 +10,13 @@ is refused naming what is missing.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from ..errors import InvalidRequest
 from ..store.redis import RedisStore
 from ..store.vectors import VectorStore
+from .query_profile import PROFILE_SAMPLE, QueryProfile, needs_fit
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +25,16 @@ MODES = ("hybrid", "semantic", "keyword")
 
 class SemanticIndex:
     def __init__(self, embedder, redis_store: RedisStore, *, default_mode: str = "hybrid",
-                 hybrid_weight: float = 0.8) -> None:
+                 hybrid_weight: float = 0.8, query_profile: bool = True) -> None:
         self._embedder = embedder  # None: embeddings are off
         self._redis = redis_store
         self._vectors = VectorStore(redis_store)
         self.default_mode = default_mode
         self.hybrid_weight = hybrid_weight  # the weight of meaning in hybrid ranking (keywords: the rest)
         self._warned_models: set[str] = set()
+        self._query_profile = query_profile  # adapt queries to each user (services/query_profile.py)
+        self._fitting: set[str] = set()  # users whose profile this process is fitting now
+        self._fitting_lock = threading.Lock()
 
     def unavailable_reason(self) -> str | None:
         """Why semantic recall cannot run here (None: it can)."""
@@ -69,9 +74,43 @@ class SemanticIndex:
             return None
         return [row.astype("<f4").tobytes() for row in self._embedder.embed_documents(texts)]
 
-    def query_vector(self, query: str) -> bytes:
-        """The FP32 embedding of a query (compute it once per search, however deep the search reads)."""
-        return self._embedder.embed_query(query).astype("<f4").tobytes()
+    def user_query_vector(self, user_id: str, query: str) -> bytes:
+        """The FP32 vector to search `user_id`'s memories with: the query's embedding, adapted to the
+        user by their query profile when they have one (fitting or refitting it first when due)."""
+        vector = self._embedder.embed_query(query)
+        if self._query_profile:
+            profile = self._profile(user_id)
+            if profile is not None:
+                vector = profile.apply(vector)
+        return vector.astype("<f4").tobytes()
+
+    def _profile(self, user_id: str) -> QueryProfile | None:
+        model = self._embedder.model
+        state = self._vectors.profile_state(user_id)
+        if state.model != model:
+            return None  # no vectors, or another model's (nearest() then finds nothing to compare)
+        profile = QueryProfile.decode(state.profile) if state.profile else None
+        if needs_fit(profile, model, state.size):
+            profile = self._fit(user_id, model, state.size) or profile
+        return profile if profile is not None and profile.model == model else None
+
+    def _fit(self, user_id: str, model: str, size: int) -> QueryProfile | None:
+        """Fit and store the user's profile; None if another thread of this process is at it (that
+        search goes on with the profile it has: refitting is an improvement, never a must)."""
+        with self._fitting_lock:
+            if user_id in self._fitting:
+                return None
+            self._fitting.add(user_id)
+        try:
+            sample = self._vectors.sample(user_id, PROFILE_SAMPLE)
+            if len(sample) < 2 or sample.shape[1] != self._embedder.dimensions:
+                return None
+            profile = QueryProfile.fit(model, sample, size)
+            self._vectors.save_profile(user_id, model, profile.encode())
+            return profile
+        finally:
+            with self._fitting_lock:
+                self._fitting.discard(user_id)
 
     def nearest(self, user_id: str, vector: bytes, count: int) -> list[tuple[Any, float]]:
         """The user's `count` memories nearest to a query vector, as (docno, similarity), best first."""

@@ -75,7 +75,7 @@ class IndexScanner:
             updated={text(m): int(s) for m, s in c.zscan_iter(keys.memory_updated(user_id), count=1000)},
             docs={text(k): text(v) for k, v in c.hscan_iter(keys.memory_docs(user_id), count=1000)},
             terms={text(k): text(v) for k, v in c.hscan_iter(keys.memory_terms(user_id), count=1000)},
-            stats={text(k): int(v) for k, v in c.hgetall(keys.memory_stats(user_id)).items() if text(k) != "vmodel"},
+            stats={text(k): int(v) for k, v in c.hgetall(keys.memory_stats(user_id)).items() if text(k) not in ("vmodel", "vprofile")},
             tag_counts={text(k): int(v) for k, v in c.hgetall(keys.tag_counts(user_id)).items()},
             scope_counts={text(k): int(v) for k, v in c.hgetall(keys.scope_counts(user_id)).items()},
             tag_members={tag: self._members(key) for tag, key in self._family(user_id, keys.TAG_SUFFIX).items()},

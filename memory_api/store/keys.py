@@ -33,7 +33,8 @@ def memory_ids(user_id: str) -> str:
 
 def memory_stats(user_id: str) -> str:
     """HASH: words, tokens, terms (sums over the user's memories), seq (last document number),
-    vmodel (the embedding model of the user's vectors)."""
+    vmodel (the embedding model of the user's vectors), vprofile (their query profile,
+    services/query_profile.py)."""
     return f"{_user_tag(user_id)}:stats"
 
 

@@ -171,6 +171,7 @@ return out
 RESET_VECTORS = PRELUDE + """
 -- Drop a user's vectors and start a set for P.vmodel (reindex after the embedding model changed).
 redis.call('DEL', VECTORS)
+redis.call('HDEL', STATS, 'vprofile')
 redis.call('HSET', STATS, 'vmodel', P.vmodel)
 return 1
 """

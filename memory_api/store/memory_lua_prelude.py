@@ -93,7 +93,7 @@ end
 local function drop_vectors_if_empty()
   if redis.call('ZCARD', IDS) == 0 then
     redis.call('DEL', VECTORS)
-    redis.call('HDEL', STATS, 'vmodel')
+    redis.call('HDEL', STATS, 'vmodel', 'vprofile')
   end
 end
 

@@ -159,3 +159,14 @@ for i = 1, #ARGV do
 end
 return out
 """
+
+SAVE_QUERY_PROFILE = """
+-- Store a query profile (services/query_profile.py) fitted on vectors of ARGV[1]: only while the
+-- user's vector set (KEYS[2]) exists and is still of that model (KEYS[1] stats, field vmodel), so a
+-- profile never outlives the vectors it describes (a reindex or the last memory's delete drops both).
+if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('HGET', KEYS[1], 'vmodel') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'vprofile', ARGV[2])
+  return 1
+end
+return 0
+"""

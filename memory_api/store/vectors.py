@@ -6,11 +6,21 @@ this module only reads them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from . import keys
 from .records import text
 from .redis import RedisStore, raises_store_unavailable
+
+
+class ProfileState(NamedTuple):
+    """What a query needs to know about the user's query profile (services/query_profile.py)."""
+
+    model: str | None  # the model of the user's vectors
+    profile: bytes | None  # the stored profile, as QueryProfile.encode wrote it
+    size: int  # VCARD
 
 
 @raises_store_unavailable
@@ -54,6 +64,30 @@ class VectorStore:
             pairs = list(zip(reply[0::2], reply[1::2]))
         return model, [(docno, float(score)) for docno, score in pairs]
 
+    def profile_state(self, user_id: str) -> ProfileState:
+        """The user's vector model, stored query profile and vector count, in one transaction."""
+        pipe = self._redis.client.pipeline(transaction=True)
+        pipe.hmget(keys.memory_stats(user_id), "vmodel", "vprofile")
+        pipe.execute_command("VCARD", keys.memory_vectors(user_id))
+        (model, profile), size = pipe.execute()
+        return ProfileState(text(model) if model else None, profile or None, int(size or 0))
+
+    def sample(self, user_id: str, count: int) -> np.ndarray:
+        """Up to `count` of the user's vectors picked at random (unit rows, as stored: Q8-rounded)."""
+        key = keys.memory_vectors(user_id)
+        names = self._redis.client.execute_command("VRANDMEMBER", key, count) or []
+        pipe = self._redis.client.pipeline(transaction=False)
+        for name in names:
+            pipe.execute_command("VEMB", key, name, "RAW")  # the stored bytes: no float text to parse
+        rows = [row for row in map(_unit_vector, pipe.execute(raise_on_error=False)) if row is not None]
+        return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+    def save_profile(self, user_id: str, model: str, profile: bytes) -> None:
+        """Store a query profile fitted on vectors of `model`, unless the user's vectors have changed
+        model since (a reindex) or are gone; the profile goes with the vectors (memory_lua_prelude.py)."""
+        self._redis.script("SAVE_QUERY_PROFILE")(keys=[keys.memory_stats(user_id), keys.memory_vectors(user_id)],
+                                                 args=[model, profile])
+
     def deployment_model(self, model: str | None) -> str | None:
         """Record `model` as the deployment's embedding model unless one is recorded; returns the one that
         was recorded before (None: none)."""
@@ -67,3 +101,16 @@ class VectorStore:
 
     def set_deployment_model(self, model: str) -> None:
         self._redis.client.hset(keys.deployment_meta(), "vector_model", model)
+
+
+def _unit_vector(raw: Any) -> np.ndarray | None:
+    """A stored vector from VEMB ... RAW ([quantisation, bytes, norm(, range)]), at unit length; None for
+    a binary-quantised one (too coarse to learn from) or a reply that is not a vector."""
+    if not isinstance(raw, list) or len(raw) < 3:
+        return None
+    quantisation = text(raw[0])
+    if quantisation == "int8" and len(raw) >= 4:
+        return np.frombuffer(raw[1], dtype=np.int8).astype(np.float32) * (float(raw[3]) / 127)
+    if quantisation in ("f32", "fp32", "float32"):
+        return np.frombuffer(raw[1], dtype="<f4").astype(np.float32)
+    return None
