@@ -88,7 +88,7 @@ class Memory:
             "id": self.id,
             "object": "memory",
             "content": self.content,
-            "metadata": self.metadata,
+            "metadata": dict(self.metadata),  # a copy: decoded memories are shared (store/records.py)
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "word_count": self.word_count,
@@ -96,7 +96,7 @@ class Memory:
             "tags": list(self.tags),
             "scope": self.scope,
             "source": self.source,
-            "origin": self.origin,
+            "origin": dict(self.origin) if self.origin else None,
             "reason": self.reason,
         }
 

@@ -602,3 +602,15 @@ def test_a_record_orjson_refuses_is_still_decoded():
     raw = '{"c":"a \\ud800 b","m":[],"u":1,"w":3,"t":3,"r":1}'
     memory = decode_record("mem_01", raw)
     assert memory.content == "a \ud800 b" and memory.metadata == {} and memory.index_version == 1
+
+
+def test_decoded_records_are_shared_only_for_the_same_bytes_and_never_mutated_through_the_api():
+    raw = dumps({"c": "I like tea.", "m": {"k": "v"}, "u": 1, "w": 3, "t": 4, "r": 1, "n": 7}).encode()
+    first = decode_record(b"mem_1", raw)
+    assert decode_record(b"mem_1", raw) is first  # a chat's records, decoded once
+    changed = raw.replace(b'"r":1', b'"r":2')
+    assert decode_record(b"mem_1", changed).revision == 2  # other bytes: decoded anew
+    assert decode_record(b"mem_2", raw).id == "mem_2"  # the id is part of the key
+    shown = first.to_api()
+    shown["metadata"]["k"] = "changed by a caller"
+    assert decode_record(b"mem_1", raw).metadata == {"k": "v"}

@@ -44,10 +44,33 @@ def encode_record(memory: Memory) -> str:
     return dumps(record_of(memory))
 
 
+# Decoded records by (id, stored bytes). A chat weighs a couple of hundred records, mostly the same
+# ones from one chat to the next; the bytes are the whole record (its revision, times and document
+# number included), so an entry can never be out of date: a changed memory is other bytes. Bounded,
+# and emptied whole when full (no LRU bookkeeping on the hot path); the Memory objects are immutable
+# and carry no user, so sharing one between requests shares nothing a request could not read itself.
+_DECODED: dict[tuple[str | bytes, bytes], Memory] = {}
+DECODED_CACHE_SIZE = 8192
+
+
 def decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
-    """The memory a stored record holds. A chat decodes a couple of hundred of these (its ranked
-    candidates), so this is kept cheap: orjson parses about five times faster than json, and the
-    Memory is made without the frozen dataclass's __setattr__ per field (Memory.from_trusted_fields)."""
+    """The memory a stored record holds (a cached decoding when these bytes were decoded before)."""
+    if isinstance(raw, bytes):
+        key = (memory_id, raw)
+        memory = _DECODED.get(key)
+        if memory is None:
+            memory = _decode_record(memory_id, raw)
+            if len(_DECODED) >= DECODED_CACHE_SIZE:
+                _DECODED.clear()
+            _DECODED[key] = memory
+        return memory
+    return _decode_record(memory_id, raw)
+
+
+def _decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
+    """A chat decodes a couple of hundred records (its ranked candidates), so this is kept cheap:
+    orjson parses about five times faster than json, and the Memory is made without the frozen
+    dataclass's __setattr__ per field (Memory.from_trusted_fields)."""
     try:
         rec = orjson.loads(raw)
     except orjson.JSONDecodeError:  # stricter than json (a lone surrogate escape): never refuse a stored record
