@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
 import sys
 import threading
 
@@ -196,6 +197,40 @@ def test_a_forked_child_loads_its_own_session(local):
 
 def provider_settings(fake_llm, **changes) -> Settings:
     return with_provider(Settings(), fake_llm, embeddings="provider", **changes)
+
+
+GEVENT_TICKS = """
+from gevent import monkey
+monkey.patch_all()
+import sys, time, gevent
+from memory_api.embeddings.onnx_local import OnnxEmbedder, shipped_model_files
+embedder = OnnxEmbedder(shipped_model_files())
+embedder.warm_up()
+long_texts = ["The quarterly report is due on Friday and the numbers come from every region. " * 20] * 16
+ticks = []
+def ticker():
+    while True:
+        gevent.sleep(0.002)
+        ticks.append(time.perf_counter())
+other = gevent.spawn(ticker)
+gevent.sleep(0.02)
+started = time.perf_counter()
+embedder.embed_documents(long_texts)
+ended = time.perf_counter()
+other.kill()
+print(sum(started < t < ended for t in ticks), round((ended - started) * 1000))
+"""
+
+
+def test_under_gevent_a_local_embedding_does_not_stall_the_other_requests():
+    """serve's gevent workers run every request on one OS thread: the embedding goes to gevent's
+    thread pool, so another greenlet (another request) keeps running while the model computes."""
+    out = subprocess.run([sys.executable, "-c", GEVENT_TICKS], capture_output=True, text=True, timeout=120,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.returncode == 0, out.stderr
+    ticks, took_ms = map(int, out.stdout.split())
+    assert took_ms > 50  # long enough that a stalled loop would show
+    assert ticks >= took_ms / 2.0 / 4  # a tick every 2 ms wanted; a quarter of them is plenty under load
 
 
 def test_the_provider_returns_unit_vectors_of_the_requested_size(fake_llm):

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import EmbeddingModelUnavailable, l2_normalise
+from .base import EmbeddingModelUnavailable, l2_normalise, off_the_event_loop
 
 SHIPPED_MODEL_NAME = "all-MiniLM-L6-v2-int8"
 SHIPPED_DIMENSIONS = 384
@@ -203,7 +203,7 @@ class OnnxEmbedder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = types
-        hidden = self._session.run([self._output], feeds)[0]
+        hidden = off_the_event_loop(self._session.run, [self._output], feeds)[0]
         if hidden.ndim == 2:  # the model pools itself
             return l2_normalise(hidden)
         weights = mask[:, :, None].astype(np.float32)
