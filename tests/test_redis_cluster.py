@@ -80,3 +80,22 @@ def test_memory_api_on_redis_cluster(cluster, tmp_path):
     keys.revoke(secrets[users[0]])
     assert len(keys.list()) == len(users) - 1
     app.extensions["memory_api"].close()
+
+
+def test_query_profiles_on_redis_cluster(cluster):
+    """The query profile's reads (VCARD, VRANDMEMBER, VEMB) and its script run on the user's node."""
+    from memory_api.services import Services
+    from memory_api.services.query_profile import PROFILE_MIN_VECTORS, QueryProfile
+    from memory_api.store import keys as redis_keys
+
+    services = Services.build(Settings(redis_url=cluster[0].url, redis_cluster=True, log_level="WARNING"))
+    try:
+        for user in ("carol", "dave", "erin"):  # different slots
+            services.memories.create_batch(user, [{"content": f"{user} note {i} about the garden"}
+                                                  for i in range(PROFILE_MIN_VECTORS)])
+            assert services.search.search(user, "what grows well?", mode="semantic").items
+            blob = services.redis.client.hget(redis_keys.memory_stats(user), "vprofile")
+            assert QueryProfile.decode(blob).fitted_on == PROFILE_MIN_VECTORS
+        assert services.check_consistency().ok
+    finally:
+        services.close()
