@@ -23,6 +23,7 @@ from memory_api.embeddings import (
 from memory_api.embeddings.onnx_local import (
     SHIPPED_DIMENSIONS,
     SHIPPED_MODEL_NAME,
+    SHIPPED_QUANTIZED_NAME,
     OnnxEmbedder,
     model_files_in,
     shipped_model_files,
@@ -57,9 +58,11 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 def test_build_embedder_is_lazy_and_names_the_model_without_loading_it():
     embedder = build_embedder(Settings())
     assert isinstance(embedder, Embedder)
-    assert (embedder.model, embedder.dimensions) == (SHIPPED_MODEL_NAME, SHIPPED_DIMENSIONS) == (
-        "all-MiniLM-L6-v2-int8", 384)
+    assert (embedder.model, embedder.dimensions) == (SHIPPED_QUANTIZED_NAME, SHIPPED_DIMENSIONS) == (
+        "all-MiniLM-L6-v2-int8-dynq1", 384)  # quantised by default (the onnx package is installed)
     assert not embedder.loaded
+    as_shipped = build_embedder(Settings(embedding_quantize="off"))
+    assert as_shipped.model == SHIPPED_MODEL_NAME == "all-MiniLM-L6-v2-int8" and not as_shipped.loaded
 
 
 def test_vectors_have_the_right_shape_and_unit_length(local):
@@ -134,7 +137,8 @@ def test_a_model_directory_is_used_instead(tmp_path, local):
     assert embedder.dimensions == 384  # read from the model's output
     assert embedder.model.startswith(f"onnx:{tmp_path.name}:") and embedder.model != SHIPPED_MODEL_NAME
     vectors = embedder.embed_documents(TEXTS[:3])
-    assert np.abs(vectors - local.embed_documents(TEXTS[:3])).max() < 1e-5
+    as_shipped = build_embedder(Settings(embedding_quantize="off"))  # the same file, not quantised
+    assert np.abs(vectors - as_shipped.embed_documents(TEXTS[:3])).max() < 1e-5
     # The name follows the files' content: the same files elsewhere get the same digest.
     assert OnnxEmbedder(model_files_in(tmp_path)).model == embedder.model
 

@@ -156,8 +156,11 @@ def test_injection_also_follows_the_conversations_summary(services):
     from memory_api.services.context import Caps
 
     caps = Caps(max_words=1000, max_tokens=45)  # room for one memory
-    plain = services.context.build("alice", query="ok, sounds good", caps=caps)
-    assert plain.memory_ids != [fact.id]
+    # the same short turn, two threads about different things: what is injected follows the thread
+    tennis = next(m for m in services.memories.list("alice").items if m.content == "I play tennis on Sundays.")
+    about_tennis = services.context.build("alice", query="ok, sounds good", caps=caps,
+                                          background="The user is planning a match for the weekend.")
+    assert about_tennis.memory_ids == [tennis.id]
     with_summary = services.context.build("alice", query="ok, sounds good", caps=caps, background=(
         "The user is choosing a dish at a Thai restaurant and asked whether the peanut sauce is safe for "
         "them."))

@@ -2,8 +2,9 @@
 
 `build_embedder(settings)` picks the embedder MEMORY_API_EMBEDDINGS names:
 
-* ``local``: an int8 ONNX all-MiniLM-L6-v2 shipped in pip packages (or the user's own model
-  in MEMORY_API_EMBEDDING_MODEL_PATH), run in-process with onnxruntime, offline;
+* ``local``: an int8 ONNX all-MiniLM-L6-v2 shipped in pip packages, run as its quantised copy
+  (embeddings/quantize.py; or the user's own model in MEMORY_API_EMBEDDING_MODEL_PATH), in-process
+  with onnxruntime, offline;
 * ``provider``: an OpenAI-compatible ``/v1/embeddings``;
 * ``off``: no embedder (None): keyword search only.
 
@@ -66,7 +67,7 @@ class LazyEmbedder:
     they are not, reading them loads the embedder.
     """
 
-    def __init__(self, factory: Callable[[], Embedder], *, model: str | None = None,
+    def __init__(self, factory: Callable[[], Embedder], *, model: str | Callable[[], str] | None = None,
                  dimensions: int | None = None) -> None:
         self._factory = factory
         self._model = model
@@ -78,7 +79,9 @@ class LazyEmbedder:
 
     @property
     def model(self) -> str:
-        return self._model if self._model is not None else self._get().model
+        if self._model is None:
+            return self._get().model
+        return self._model() if callable(self._model) else self._model
 
     @property
     def dimensions(self) -> int:
@@ -146,8 +149,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def build_embedder(settings: Settings) -> LazyEmbedder | None:
-    """The embedder MEMORY_API_EMBEDDINGS asks for (None when it is `off`). Nothing loads yet."""
+def build_embedder(settings: Settings, *, quantize: Callable[[], bool] | None = None) -> LazyEmbedder | None:
+    """The embedder MEMORY_API_EMBEDDINGS asks for (None when it is `off`). Nothing loads yet.
+    `quantize`: asked once, on first use, whether the shipped model runs as its quantised copy (None: as
+    MEMORY_API_EMBEDDING_QUANTIZE says, `auto` meaning yes when the onnx package is installed; Services
+    passes one that also asks Redis which model made the deployment's vectors)."""
     kind = settings.embeddings
     if kind == "off":
         return None
@@ -159,9 +165,16 @@ def build_embedder(settings: Settings) -> LazyEmbedder | None:
             return LazyEmbedder(
                 lambda: onnx_local.OnnxEmbedder(onnx_local.model_files_in(directory),
                                                 threads=settings.embedding_threads))
+        quantized = _once(quantize or (lambda: wants_quantized(settings)))
+
+        def files() -> onnx_local.ModelFiles:
+            return onnx_local.shipped_model_files(quantized=quantized(),
+                                                  cache_dir=_quantized_cache_dir() if quantized() else None)
+
         return LazyEmbedder(
-            lambda: onnx_local.OnnxEmbedder(onnx_local.shipped_model_files(), threads=settings.embedding_threads),
-            model=onnx_local.SHIPPED_MODEL_NAME, dimensions=onnx_local.SHIPPED_DIMENSIONS)
+            lambda: onnx_local.OnnxEmbedder(files(), threads=settings.embedding_threads),
+            model=lambda: onnx_local.SHIPPED_QUANTIZED_NAME if quantized() else onnx_local.SHIPPED_MODEL_NAME,
+            dimensions=onnx_local.SHIPPED_DIMENSIONS)
     if kind == "provider":
         from . import provider
 
@@ -170,3 +183,34 @@ def build_embedder(settings: Settings) -> LazyEmbedder | None:
     from ..config import ConfigError
 
     raise ConfigError(f"MEMORY_API_EMBEDDINGS={kind!r}: expected local, provider or off.")
+
+
+def wants_quantized(settings: Settings) -> bool:
+    """MEMORY_API_EMBEDDING_QUANTIZE for the shipped model, `auto` resolved by what is installed."""
+    if settings.embedding_quantize == "auto":
+        from .quantize import can_quantize
+
+        return can_quantize()
+    return settings.embedding_quantize == "on"
+
+
+def _quantized_cache_dir():
+    from .quantize import default_cache_dir
+
+    return default_cache_dir()
+
+
+def _once(decide: Callable[[], bool]) -> Callable[[], bool]:
+    """`decide`, asked on the first call only (thread-safely): the model's name and the model it loads
+    must come from one decision."""
+    lock = threading.Lock()
+    decided: list[bool] = []
+
+    def decision() -> bool:
+        if not decided:
+            with lock:
+                if not decided:
+                    decided.append(bool(decide()))
+        return decided[0]
+
+    return decision

@@ -73,7 +73,9 @@ class Services:
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
         redis_store = redis_store or RedisStore.from_settings(settings)
         rules = InputRules.from_settings(settings)
-        semantic = SemanticIndex(build_embedder(settings), redis_store, default_mode=settings.search_mode,
+        semantic = SemanticIndex(build_embedder(settings, quantize=lambda: _quantize(settings, redis_store)),
+                                 redis_store,
+                                 default_mode=settings.search_mode,
                                  hybrid_weight=settings.hybrid_semantic_weight,
                                  query_profile=settings.query_profile)
         memory_store = MemoryStore(redis_store, vector_model=semantic.model, events_kept=settings.events_kept)
@@ -170,3 +172,18 @@ class Services:
     def close(self) -> None:
         self.chat.upstream.close()
         self.redis.close()
+
+
+def _quantize(settings: Settings, redis_store: RedisStore) -> bool:
+    """Whether the shipped embedding model runs quantised, asked on its first use (never while building
+    Services, which must not need Redis). `auto` keeps the model as shipped for a deployment whose vectors
+    it made, so an upgrade never leaves stored vectors that searches skip until a reindex; switching is
+    MEMORY_API_EMBEDDING_QUANTIZE=on and `memory-api reindex`."""
+    from ..embeddings import wants_quantized
+    from ..embeddings.onnx_local import SHIPPED_MODEL_NAME
+
+    if settings.embedding_quantize != "auto":
+        return settings.embedding_quantize == "on"
+    # (If Redis cannot answer, this raises and nothing is decided: the next use asks again.)
+    recorded = VectorStore(redis_store).deployment_model(None)
+    return recorded != SHIPPED_MODEL_NAME and wants_quantized(settings)

@@ -1,0 +1,122 @@
+"""A faster copy of the shipped model: its matrix products in int8, weights and activations.
+
+The shipped all-MiniLM-L6-v2 file stores int8 weights, but as a weight and a
+scale that onnxruntime multiplies back out when it loads the model: it runs in
+float32, reading ~40 MB of weights per embedding, which on a small VM is most
+of an embedding's time. onnxruntime's dynamic quantisation (per output
+channel, activations quantised at run time) makes its 36 weight products
+MatMulInteger: about half the time per embedding, and the same recall on
+bench/data/recall_set.json (docs/benchmarks.md).
+
+Built from the verified shipped bytes on first use (about 3 s), with the `onnx`
+package and onnxruntime's quantisation tools, then kept: in this process, and
+on disk in the user's cache directory (next to a sha256 of its bytes, checked
+on every load; a damaged copy is rebuilt). Nothing is downloaded. The result
+depends only on the source bytes and RECIPE (the same onnx and onnxruntime
+give the same bytes; another version may round a weight differently, which
+moves a vector by far less than two memories differ).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+RECIPE = "dynq1"  # per-channel int8 weights, dynamic int8 activations, every MatMul with a constant weight
+_MEMO: dict[str, bytes] = {}
+_LOCK = threading.Lock()
+
+
+class QuantizationUnavailable(RuntimeError):
+    """The quantised model cannot be built here (a package is missing, or building failed)."""
+
+
+def can_quantize() -> bool:
+    """Whether the packages quantisation needs are installed (checked without importing them)."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnx") is not None
+
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("memory-api", appauthor=False)) / "models"
+
+
+def quantized_model(source: bytes, cache_dir: Path | None) -> bytes:
+    """The quantised model made from `source` (ONNX bytes already verified by the caller)."""
+    key = f"{hashlib.sha256(source).hexdigest()[:24]}-{RECIPE}"
+    with _LOCK:
+        if key in _MEMO:
+            return _MEMO[key]
+        data = _read_cached(cache_dir, key) if cache_dir is not None else None
+        if data is None:
+            data = _build(source)
+            if cache_dir is not None:
+                _write_cached(cache_dir, key, data)
+        _MEMO[key] = data
+        return data
+
+
+def _read_cached(cache_dir: Path, key: str) -> bytes | None:
+    try:
+        data = (cache_dir / f"{key}.onnx").read_bytes()
+        digest = (cache_dir / f"{key}.onnx.sha256").read_text().strip()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != digest:
+        log.warning("the cached quantised embedding model in %s is damaged: rebuilding it", cache_dir)
+        return None
+    return data
+
+
+def _write_cached(cache_dir: Path, key: str, data: bytes) -> None:
+    """Best effort (a read-only home only costs the ~3 s rebuild per process): the model first, then
+    its digest, each by rename, so a reader never sees half a file or a digest without its model."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for name, content in ((f"{key}.onnx", data),
+                              (f"{key}.onnx.sha256", hashlib.sha256(data).hexdigest().encode())):
+            fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+            os.replace(tmp, cache_dir / name)
+    except OSError as exc:
+        log.warning("could not keep the quantised embedding model in %s (%s): it is rebuilt per process",
+                    cache_dir, exc)
+
+
+def _build(source: bytes) -> bytes:
+    try:
+        import onnx
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise QuantizationUnavailable(f"quantising the embedding model needs the onnx package: {exc}") from None
+    logging.getLogger("onnxruntime.quantization").setLevel(logging.ERROR)  # its "consider pre-processing" hint
+    with tempfile.TemporaryDirectory(prefix="memory-api-quantize-") as tmp:
+        folded, quantized = os.path.join(tmp, "folded.onnx"), os.path.join(tmp, "quantized.onnx")
+        try:
+            # First let onnxruntime fold the stored weight * scale into plain float weights (what it runs
+            # today), so the quantiser sees MatMuls with constant weights.
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+            options.optimized_model_filepath = folded
+            options.log_severity_level = 3
+            ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+            model = onnx.load(folded)
+            constants = {init.name for init in model.graph.initializer}
+            products = [node.name for node in model.graph.node
+                        if node.op_type == "MatMul" and any(name in constants for name in node.input)]
+            quantize_dynamic(folded, quantized, per_channel=True, weight_type=QuantType.QInt8,
+                             nodes_to_quantize=products)
+            return Path(quantized).read_bytes()
+        except Exception as exc:  # noqa: BLE001 - onnx and onnxruntime raise many types
+            raise QuantizationUnavailable(f"quantising the embedding model failed: {exc}") from None

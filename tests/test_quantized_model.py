@@ -1,0 +1,115 @@
+"""The shipped model's quantised copy: close to the model as shipped, built once and kept, and never
+switched on under a deployment whose stored vectors the model as shipped made."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from memory_api.config import Settings
+from memory_api.embeddings import build_embedder
+from memory_api.embeddings import quantize
+from memory_api.embeddings.onnx_local import (
+    SHIPPED_MODEL_NAME,
+    SHIPPED_QUANTIZED_NAME,
+    OnnxEmbedder,
+    shipped_model_files,
+)
+from memory_api.services import Services
+
+TEXTS = ["I am allergic to peanuts.", "Can I eat this satay sauce?", "My car is a blue Volvo.",
+         "The quarterly report is due on Friday; finance needs every region's numbers by Wednesday."]
+
+
+@pytest.fixture
+def fresh_memo(monkeypatch):
+    """No quantised model kept in this process: the next load goes to the cache directory (or builds)."""
+    monkeypatch.setattr(quantize, "_MEMO", {})
+
+
+def test_the_quantised_model_is_close_to_the_model_as_shipped_and_named_apart(fresh_memo):
+    as_shipped = OnnxEmbedder(shipped_model_files())
+    quantised = OnnxEmbedder(shipped_model_files(quantized=True, cache_dir=quantize.default_cache_dir()))
+    assert (as_shipped.model, quantised.model) == (SHIPPED_MODEL_NAME, SHIPPED_QUANTIZED_NAME)
+    a, b = as_shipped.embed_documents(TEXTS), quantised.embed_documents(TEXTS)
+    assert np.allclose(np.linalg.norm(b, axis=1), 1, atol=1e-5)
+    assert min(float(x @ y) for x, y in zip(a, b)) > 0.97  # the same meaning...
+    assert np.abs(a - b).max() > 1e-4  # ...but not the same vectors: hence the other name
+    # each text alone: its vector never depends on what else was in the batch
+    assert np.abs(b - np.stack([quantised.embed_query(t) for t in TEXTS])).max() < 1e-6
+
+
+def test_the_quantised_model_is_built_once_and_kept_and_rebuilt_if_damaged(tmp_path, fresh_memo, caplog):
+    files = shipped_model_files(quantized=True, cache_dir=tmp_path)
+    first = OnnxEmbedder(files).embed_query(TEXTS[0])
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert len(kept) == 2 and kept[0].endswith(f"-{quantize.RECIPE}.onnx") and kept[1].endswith(".onnx.sha256")
+    model_file = tmp_path / kept[0]
+
+    quantize._MEMO.clear()  # another process: reads the kept copy
+    built = []
+    real_build = quantize._build
+    quantize._build = lambda source: built.append(1) or real_build(source)
+    try:
+        assert np.array_equal(OnnxEmbedder(files).embed_query(TEXTS[0]), first) and not built
+        quantize._MEMO.clear()
+        model_file.write_bytes(model_file.read_bytes()[:-100] + b"x" * 100)  # damaged on disk
+        with caplog.at_level(logging.WARNING, logger="memory_api.embeddings.quantize"):
+            assert np.array_equal(OnnxEmbedder(files).embed_query(TEXTS[0]), first)
+        assert built == [1] and "damaged" in caplog.text
+    finally:
+        quantize._build = real_build
+    assert quantize._read_cached(tmp_path, model_file.name[:-len(".onnx")]) is not None  # rewritten whole
+
+
+def test_an_unwritable_cache_only_costs_a_rebuild(tmp_path, fresh_memo):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory would go")
+    embedder = OnnxEmbedder(shipped_model_files(quantized=True, cache_dir=blocker / "models"))
+    assert embedder.model == SHIPPED_QUANTIZED_NAME and embedder.embed_query("hello").shape == (384,)
+
+
+def test_auto_keeps_the_model_that_made_a_deployments_vectors(settings, redis_client):
+    """An upgrade must not leave stored vectors that searches skip: a deployment whose vectors the model
+    as shipped made keeps it under `auto`, until `on` and a reindex switch it."""
+    old = Services.build(settings.replace(embedding_quantize="off"))
+    try:
+        assert old.check_embedding_model() is None  # records the deployment's model
+        stored = old.memories.create("alice", "I am allergic to peanuts.").memory
+    finally:
+        old.close()
+    upgraded = Services.build(settings)  # auto
+    try:
+        assert upgraded.search.semantic.model() == SHIPPED_MODEL_NAME
+        assert upgraded.check_embedding_model() is None
+        assert upgraded.search.search("alice", "Can I eat this satay sauce?", mode="semantic").items[0].memory.id \
+            == stored.id
+    finally:
+        upgraded.close()
+    switched = Services.build(settings.replace(embedding_quantize="on"))
+    try:
+        assert switched.search.semantic.model() == SHIPPED_QUANTIZED_NAME
+        assert "memory-api reindex" in switched.check_embedding_model()
+        assert switched.reindexer().run(["alice"]).reindexed == 1
+        switched.record_embedding_model()
+        assert switched.check_embedding_model() is None
+    finally:
+        switched.close()
+    after = Services.build(settings)  # auto again: now the quantised model made the vectors
+    try:
+        assert after.search.semantic.model() == SHIPPED_QUANTIZED_NAME
+        assert after.search.search("alice", "Can I eat this satay sauce?", mode="semantic").items[0].memory.id \
+            == stored.id
+    finally:
+        after.close()
+
+
+def test_a_new_deployment_gets_the_quantised_model(settings):
+    assert build_embedder(Settings()).model == SHIPPED_QUANTIZED_NAME
+    fresh = Services.build(settings)
+    try:
+        assert fresh.search.semantic.model() == SHIPPED_QUANTIZED_NAME
+    finally:
+        fresh.close()
