@@ -179,8 +179,12 @@ class _Candidates:
         if self._mode != "keyword":
             if self._vector is None:
                 self._vector = self._semantic.user_query_vector(self._user, self._text)
-            semantic = self._semantic.nearest(self._user, self._vector, n)
-            exhausted = exhausted and len(semantic) < n
+            # Half as deep as the keyword side (at least FUSION_DEPTH): a nearest-neighbour read costs
+            # with its depth (a chat's context asks for 800: ~3 ms), and what lies past the first few
+            # hundred by meaning is read if filters turn the rest away (the caller widens n).
+            count = max(n // 2, FUSION_DEPTH)
+            semantic = self._semantic.nearest(self._user, self._vector, count)
+            exhausted = exhausted and len(semantic) < count
         if self._mode == "keyword":
             return keyword, exhausted
         if self._mode == "semantic":
