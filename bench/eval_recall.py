@@ -1,6 +1,7 @@
 """Semantic recall: does search find, and does injection carry, the memory a question needs?
 
     python bench/eval_recall.py [--set bench/data/recall_set.json] [--query-profile on|off]
+                                [--embedding-quantize auto|on|off]
 
 The data set (bench/data/recall_set.json) is a fictional user's memories: 70
 facts hidden among 531 everyday notes, and for each fact a question phrased
@@ -71,11 +72,14 @@ def main() -> None:
     parser.add_argument("--set", default=os.path.join(HERE, "data", "recall_set.json"))
     parser.add_argument("--query-profile", choices=("on", "off"), default="on",
                         help="adapt queries to the user (MEMORY_API_QUERY_PROFILE; default on, as the service)")
+    parser.add_argument("--embedding-quantize", choices=("auto", "on", "off"), default="auto",
+                        help="MEMORY_API_EMBEDDING_QUANTIZE: off runs the model as shipped (default auto, as the service)")
     args = parser.parse_args()
     with open(args.set, encoding="utf-8") as fh:
         data = json.load(fh)
     server = PrivateRedis()
-    services = Services.build(Settings(redis_url=server.url, query_profile=args.query_profile == "on"))
+    services = Services.build(Settings(redis_url=server.url, query_profile=args.query_profile == "on",
+                                       embedding_quantize=args.embedding_quantize))
     try:
         caps = services.capabilities()
         print(f"Redis {caps['redis_version']}, embedding model {caps['embedding_model']}; "

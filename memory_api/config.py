@@ -225,7 +225,7 @@ class Settings:
         "mean and top directions of their vectors) is taken out of a query's vector before the search.")
     embedding_quantize: str = _setting(
         "MEMORY_API_EMBEDDING_QUANTIZE", "auto",
-        "Run the shipped embedding model with int8 matrix products (about 2.7 times as fast, the same hybrid recall; built "
+        "Run the shipped embedding model with int8 matrix products (about 2.7 times as fast, a point or two of recall; built "
         "once from the shipped file and kept in the user's cache directory): on, off, or auto (on, unless "
         "this deployment's vectors were made by the model as shipped: then switch with on and `memory-api "
         "reindex`).")

@@ -5,8 +5,8 @@ scale that onnxruntime multiplies back out when it loads the model: it runs in
 float32, reading ~40 MB of weights per embedding, which on a small VM is most
 of an embedding's time. onnxruntime's dynamic quantisation (per output
 channel, activations quantised at run time) makes its 36 weight products
-MatMulInteger: about half the time per embedding, and the same recall on
-bench/data/recall_set.json (docs/benchmarks.md).
+MatMulInteger: about 2.7 times faster per embedding, for a point or two of
+recall on bench/data/recall_set.json (docs/benchmarks.md).
 
 Built from the verified shipped bytes on first use (about 3 s), with the `onnx`
 package and onnxruntime's quantisation tools, then kept: in this process, and
