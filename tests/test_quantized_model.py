@@ -113,3 +113,19 @@ def test_a_new_deployment_gets_the_quantised_model(settings):
         assert fresh.search.semantic.model() == SHIPPED_QUANTIZED_NAME
     finally:
         fresh.close()
+
+
+def test_building_says_nothing_through_the_root_logger(tmp_path):
+    """In a fresh process (a root logger with no handler, as in `serve`'s workers): no stray warning, and
+    no handler installed on the root logger behind the service's back."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, pathlib\n"
+        "from memory_api.embeddings.onnx_local import OnnxEmbedder, shipped_model_files\n"
+        f"OnnxEmbedder(shipped_model_files(quantized=True, cache_dir=pathlib.Path({str(tmp_path)!r})))\n"
+        "print(len(logging.getLogger().handlers))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "pre-processing" not in out.stderr and out.stdout.strip() == "0"

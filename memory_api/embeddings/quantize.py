@@ -23,7 +23,9 @@ import hashlib
 import logging
 import os
 import tempfile
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -100,8 +102,7 @@ def _build(source: bytes) -> bytes:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:
         raise QuantizationUnavailable(f"quantising the embedding model needs the onnx package: {exc}") from None
-    logging.getLogger("onnxruntime.quantization").setLevel(logging.ERROR)  # its "consider pre-processing" hint
-    with tempfile.TemporaryDirectory(prefix="memory-api-quantize-") as tmp:
+    with _quiet_root_logger(), tempfile.TemporaryDirectory(prefix="memory-api-quantize-") as tmp:
         folded, quantized = os.path.join(tmp, "folded.onnx"), os.path.join(tmp, "quantized.onnx")
         try:
             # First let onnxruntime fold the stored weight * scale into plain float weights (what it runs
@@ -120,3 +121,21 @@ def _build(source: bytes) -> bytes:
             return Path(quantized).read_bytes()
         except Exception as exc:  # noqa: BLE001 - onnx and onnxruntime raise many types
             raise QuantizationUnavailable(f"quantising the embedding model failed: {exc}") from None
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """The quantiser warns through the root logger ("consider pre-processing"), which would also give an
+    unconfigured root logger a handler of its own (logging.warning calls basicConfig): for the build,
+    the root has a handler that drops everything and warnings are off."""
+    root = logging.getLogger()
+    placeholder = logging.NullHandler() if not root.handlers else None
+    if placeholder is not None:
+        root.addHandler(placeholder)
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+        if placeholder is not None:
+            root.removeHandler(placeholder)
