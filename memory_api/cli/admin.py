@@ -77,7 +77,8 @@ def check(user: str | None, as_json: bool) -> None:
 @main.command()
 @click.option("--user", help="Only this user's memories.")
 def reindex(user: str | None) -> None:
-    """Re-index memories stored under older search rules (safe while serving; run it again to resume)."""
+    """Re-index memories stored under older search rules or another embedding model, and pack search postings
+    stored one per field (safe while serving; run it again to resume)."""
     with open_services() as services:
         reindexer = services.reindexer()
         users = reindexer.users(user)
@@ -85,7 +86,8 @@ def reindex(user: str | None) -> None:
             report = reindexer.run(users, progress=bar.update)
         if user is None:
             services.record_embedding_model()
-    click.echo(f"reindexed {report.reindexed} of {report.seen} memories of {report.users} user(s)")
+    moved = f"; moved {report.postings_moved} search postings into buckets" if report.postings_moved else ""
+    click.echo(f"reindexed {report.reindexed} of {report.seen} memories of {report.users} user(s){moved}")
 
 
 @main.command("settings")

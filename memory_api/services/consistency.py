@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..store.index_scan import IndexScanner, UserIndexes
+from ..store.postings import packed as packed_posting
 from ..text import ANALYZER_VERSION, content_fingerprint, term_frequencies
 
 
@@ -102,7 +103,7 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
             problems.append(f"{memory_id}: its terms in the search index do not match its content")
         for term, tf in frequencies.items():
             wanted_postings.append((term, docno))
-            expected_postings.append((memory_id, term, tf * 65536 + length))  # a posting: tf and length
+            expected_postings.append((memory_id, term, packed_posting(tf, length)))
         dedup_fields.append((memory_id, f"{rec.get('s') or ''}|{fingerprint}"))
     for (memory_id, term, expected), value in zip(expected_postings,
                                                   scanner.postings(user_id, wanted_postings)):
@@ -119,10 +120,14 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
         problems.append(f"document {docno} ({stored.docs[docno]}) has no record")
     for docno in sorted(stored.terms.keys() - docnos):
         problems.append(f"document {docno} has terms but no record")
-    for term, docs in stored.posting_docs.items():
-        stray = docs - docnos
+    for term, listing in stored.posting_docs.items():
+        stray = listing.docs - docnos
         if stray:
             problems.append(f"postings of {term!r} list documents without records: {sorted(stray)[:5]}")
+        if listing.listed != len(listing.docs):
+            problems.append(f"postings of {term!r} list a document more than once")
+        if listing.counted != listing.listed:
+            problems.append(f"postings of {term!r} count {listing.counted} documents and list {listing.listed}")
     for name in ("words", "tokens", "terms"):
         if stored.stats.get(name, 0) != totals[name]:
             problems.append(f"counter {name} is {stored.stats.get(name, 0)}, memories sum to {totals[name]}")

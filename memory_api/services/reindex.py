@@ -5,7 +5,9 @@ A memory is re-indexed when its search terms come from older analyzer rules
 recall is on and it has no vector of the current embedding model (stored
 before semantic recall, before the move to Redis 8, or under another model:
 then the user's vector set is started afresh, as it is when most of it is
-tombstones of deleted or re-embedded memories). Each memory is re-indexed in
+tombstones of deleted or re-embedded memories). Search postings written one per
+hash field (before buckets, store/postings.py) are moved into buckets, a few
+thousand per script call. Each memory is re-indexed in
 place, atomically: its content, revision and times do not change, a write
 racing with it simply wins (the re-index is planned again), and a memory
 already current is skipped. So the command is safe while the service runs,
@@ -33,6 +35,7 @@ class ReindexReport:
     users: int = 0
     seen: int = 0
     reindexed: int = 0
+    postings_moved: int = 0  # search postings moved from one hash field each into buckets
 
 
 class Reindexer:
@@ -69,6 +72,7 @@ class Reindexer:
                 report.seen += len(page)
                 report.reindexed += self._reindex_page(user, page, with_vectors=model is not None)
                 progress(len(page))
+            report.postings_moved += self._store.compact_postings(user)
         return report
 
     def _vectors_to_rebuild(self, user: str, model: str) -> bool:

@@ -10,9 +10,19 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from . import keys
-from .records import text
+from . import keys, postings
+from .records import hash_pairs, text
 from .redis import RedisStore, raises_store_unavailable
+
+
+@dataclass(frozen=True)
+class PostingList:
+    """What one term's postings list: the documents, how many entries name one (more than the documents:
+    a document listed twice), and the count the hash keeps (its `df`)."""
+
+    docs: set[str]
+    listed: int
+    counted: int
 
 
 @dataclass
@@ -29,7 +39,7 @@ class UserIndexes:
     scope_counts: dict[str, int]
     tag_members: dict[str, set[str]]  # every tag key's members
     scope_members: dict[str | None, set[str]]  # every scope key's members (None: global)
-    posting_docs: dict[str, set[str]]  # every term key's document numbers
+    posting_docs: dict[str, PostingList]  # every term key's postings
     histories: set[str]  # memory ids that have a history key
     vector_model: str | None = None  # the model of the user's vectors
     vector_docs: set[str] | None = None  # document numbers in the vector set (None: no vector sets)
@@ -81,8 +91,7 @@ class IndexScanner:
             tag_members={tag: self._members(key) for tag, key in self._family(user_id, keys.TAG_SUFFIX).items()},
             scope_members={None: self._members(keys.scope_members(user_id, None)),
                            **{name: self._members(key) for name, key in scopes.items()}},
-            posting_docs={term: {text(d) for d in c.hkeys(key)}
-                          for term, key in self._family(user_id, keys.TERM_SUFFIX).items()},
+            posting_docs=self._posting_docs(user_id),
             histories=set(self._family(user_id, keys.HISTORY_SUFFIX)),
             vector_model=text(c.hget(keys.memory_stats(user_id), "vmodel") or b"") or None,
             vector_docs=self._vector_docs(user_id) if self._redis.capabilities().vector_sets else None,
@@ -95,12 +104,26 @@ class IndexScanner:
             return set()
         return {text(d) for d in self._redis.client.execute_command("VRANDMEMBER", key, size)}
 
+    def _posting_docs(self, user_id: str) -> dict[str, PostingList]:
+        out = {}
+        for term, key in self._family(user_id, keys.TERM_SUFFIX).items():
+            pairs = hash_pairs(self._redis.client.execute_command("HGETALL", key))
+            df = next((value for field, value in pairs if field == postings.DF_FIELD), None)
+            listed = [text(docno) for docno, _ in postings.decode(pairs)]
+            out[term] = PostingList(docs=set(listed), listed=len(listed),
+                                    counted=postings.document_count(df, len(pairs)))
+        return out
+
     def postings(self, user_id: str, wanted: list[tuple[str, str]]) -> list[int | None]:
         """The stored posting of each (term, docno), None where absent (one round trip)."""
         pipe = self._redis.client.pipeline(transaction=False)
         for term, docno in wanted:
-            pipe.hget(keys.term_postings(user_id, term), docno)
-        return [None if v is None else int(v) for v in (pipe.execute() if wanted else [])]
+            # A one-field posting from before buckets, or the document's bucket.
+            pipe.hmget(keys.term_postings(user_id, term), docno, postings.bucket_field(int(docno)))
+        found = []
+        for (_, docno), (single, bucket) in zip(wanted, pipe.execute() if wanted else []):
+            found.append(int(single) if single is not None else postings.find(bucket, int(docno)))
+        return found
 
     def duplicate_owners(self, user_id: str, fields: list[str]) -> list[list[str]]:
         """The memory ids the duplicate map lists for each "<scope>|<fingerprint>" field."""

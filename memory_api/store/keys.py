@@ -119,7 +119,7 @@ def tag_members(user_id: str, tag: str) -> str:
 
 
 def term_postings(user_id: str, term: str) -> str:
-    """HASH document number -> tf * 65536 + document length: the search index's postings of `term`."""
+    """HASH of the search index's postings of `term`: buckets of documents with tf and length (store/postings.py)."""
     return f"{_user_prefix(user_id)}{TERM_SUFFIX}{term}"
 
 

@@ -18,6 +18,7 @@ from ..errors import Conflict
 from ..models import BY_API, Filters, IdWalk, Memory, Provenance
 from . import keys
 from .lex import lex_bounds
+from .postings import decode as postings_of, document_count
 from .records import (
     DuplicateContent,
     Indexed,
@@ -190,6 +191,18 @@ class MemoryStore:
         return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for, blobs)[0]) == 1
 
     @confirms_persistence
+    def compact_postings(self, user_id: str, *, per_call: int = 2048) -> int:
+        """Move the user's search postings stored one per field (before buckets, store/postings.py) into
+        buckets; returns how many moved. A bounded number per script call, so Redis is never held long."""
+        moved = 0
+        script = self._redis.script("COMPACT_POSTINGS")
+        for name in self._redis.client.scan_iter(match=keys.user_keys_pattern(user_id, keys.TERM_SUFFIX),
+                                                 count=1000):
+            while step := int(script(keys=[text(name)], args=[per_call])):
+                moved += step
+        return moved
+
+    @confirms_persistence
     def reset_vectors(self, user_id: str) -> None:
         """Drop a user's vectors and start a set for the current model (before re-embedding them all)."""
         self._run("RESET_VECTORS", DeclaredKeys(user_id), {})
@@ -256,10 +269,12 @@ class MemoryStore:
         """How many memories each term occurs in (the length of its postings), one round trip."""
         pipe = self._redis.client.pipeline(transaction=False)
         for term in terms:
+            pipe.hget(keys.term_postings(user_id, term), "df")
             pipe.hlen(keys.term_postings(user_id, term))
-        return [int(count) for count in pipe.execute()]
+        replies = pipe.execute()
+        return [document_count(df, fields) for df, fields in zip(replies[0::2], replies[1::2])]
 
-    def postings(self, user_id: str, terms: list[str]) -> tuple[int, int, list[list[tuple[bytes, Any]]]]:
+    def postings(self, user_id: str, terms: list[str]) -> tuple[int, int, list[list[tuple[bytes, int]]]]:
         """(memories, terms stored in all, per query term its postings as (docno, tf * 65536 + length)),
         read in one transaction."""
         pipe = self._redis.client.pipeline(transaction=True)
@@ -269,7 +284,7 @@ class MemoryStore:
             # Raw command: the reply as the parser made it, no per-item conversion.
             pipe.execute_command("HGETALL", keys.term_postings(user_id, term))
         n, total_terms, *postings = pipe.execute()
-        return int(n), int(total_terms or 0), [hash_pairs(p) for p in postings]
+        return int(n), int(total_terms or 0), [postings_of(hash_pairs(p)) for p in postings]
 
     def resolve_hits(self, user_id: str, docnos: list, *, want: int, filters: Filters,
                      scopes: list[str | None] | None, lowest_id: str | None,

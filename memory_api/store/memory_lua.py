@@ -4,6 +4,7 @@ Each is the shared PRELUDE (memory_lua_prelude.py: the KEYS, the record layout a
 followed by its own plan. Every key a script touches arrives in KEYS.
 """
 
+from . import postings
 from .memory_lua_prelude import PRELUDE
 
 CREATE_MEMORIES = PRELUDE + """
@@ -190,4 +191,42 @@ redis.call('HSET', ITEMS, P.id, cjson.encode(rec))
 index(P.id, rec, P.terms, P.len, P.fp)
 put_vector(rec.n, P.vec)
 return {1}
+"""
+
+COMPACT_POSTINGS = postings.ENTRY_LUA + """
+-- Move up to ARGV[1] of a term's one-field postings (written before buckets) into its buckets
+-- (store/postings.py). KEYS[1]: the term's postings. Returns how many moved (0: none are left).
+local k, most = KEYS[1], tonumber(ARGV[1])
+local moved, cursor = {}, '0'
+repeat
+  local page = redis.call('HSCAN', k, cursor, 'MATCH', '[0-9]*', 'COUNT', 1000)
+  cursor = page[1]
+  for i = 1, #page[2], 2 do
+    if #moved < most then moved[#moved + 1] = {page[2][i], tonumber(page[2][i]), tonumber(page[2][i + 1])} end
+  end
+until cursor == '0' or #moved >= most
+if #moved == 0 then return 0 end
+-- df counts every posting, one-field ones included, from the hash's first bucket on (POSTINGS_LUA `post`).
+if redis.call('HEXISTS', k, 'df') == 0 then redis.call('HSET', k, 'df', redis.call('HLEN', k)) end
+table.sort(moved, function(a, b) return a[2] < b[2] end)
+local i = 1
+while i <= #moved do
+  local number = math.floor(moved[i][2] / 256)
+  local field = 'b' .. number
+  local bucket = redis.call('HGET', k, field) or ''
+  local entries = {}
+  for at = 1, #bucket, 5 do entries[string.byte(bucket, at)] = string.sub(bucket, at, at + 4) end
+  while i <= #moved and math.floor(moved[i][2] / 256) == number do
+    local offset = moved[i][2] % 256
+    entries[offset] = posting_entry(offset, moved[i][3])
+    redis.call('HDEL', k, moved[i][1])
+    i = i + 1
+  end
+  local parts = {}
+  for offset = 0, 255 do
+    if entries[offset] then parts[#parts + 1] = entries[offset] end
+  end
+  redis.call('HSET', k, field, table.concat(parts))
+end
+return #moved
 """

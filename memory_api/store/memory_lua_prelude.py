@@ -21,14 +21,16 @@ A script first checks that the records are still the ones the caller read
 (`expect`), so the keys it declared are the ones needed; otherwise it changes
 nothing and answers 'retry'.
 
-Postings are HASHes docno -> tf * 65536 + document length (a hash entry costs
-less than a sorted-set entry, and search never needs them in order).
+Postings are HASHes of packed buckets of document numbers (store/postings.py, whose
+POSTINGS_LUA gives `post` and `unpost`).
 
 A record is {"c": content, "m": metadata, "u": updated_at, "w": words, "t": tokens,
 "r": revision, "n": document number, "g": tags (absent if none), "s": scope
 (absent if global), "o": source (absent: "api"), "x": origin {conversation_id, turn} and
 "y": reason (absent unless the service wrote this version on its own, or a revert did)}. Terms are "term tf term tf ...", computed by memory_api/text.py.
 """
+
+from .postings import POSTINGS_LUA
 
 PRELUDE = """
 local P = cjson.decode(ARGV[1])
@@ -78,9 +80,11 @@ end
 -- takes a new one (renumber), a deleted memory's vector stays behind as a tombstone that search
 -- cannot resolve (its document is gone), the set goes whole (DEL) with the user's last memory,
 -- and `memory-api reindex` rebuilds a set with many tombstones. VADD here always adds.
+-- EF 100 (the build search effort; Redis's default is 200): an insert at 20,000 vectors takes 0.47 ms
+-- instead of 0.83, for recall@10 98.6% instead of 98.8% (bench/vector_insert.py).
 local function put_vector(docno, vec)
   if P.vectors and vec and vectors_usable() then
-    redis.call('VADD', VECTORS, 'FP32', ARGV[vec], tostring(docno), 'Q8')
+    redis.call('VADD', VECTORS, 'FP32', ARGV[vec], tostring(docno), 'Q8', 'EF', 100)
   end
 end
 
@@ -105,6 +109,7 @@ local function key(family, name)
   return KEYS[i]
 end
 
+""" + POSTINGS_LUA + """
 local function scope_set(scope)
   return key('s', scope or '')
 end
@@ -166,10 +171,11 @@ local function index(id, rec, terms, len, fingerprint)
   end
   redis.call('HSET', DOCS, rec.n, id .. ' ' .. len .. ' ' .. fingerprint)
   redis.call('HSET', TERMS, rec.n, terms)
-  -- A posting maps the document number to tf * 65536 + document length (BM25 needs both),
-  -- so a search reads everything it scores with from the postings alone.
+  -- A posting gives the document tf * 65536 + document length (BM25 needs both; each capped at 65535,
+  -- store/postings.py `packed`), so a search reads everything it scores with from the postings alone.
+  local capped_len = math.min(len, 65535)
   for term, tf in string.gmatch(terms, '(%S+) (%d+)') do
-    redis.call('HSET', key('t', term), rec.n, tonumber(tf) * 65536 + len)
+    post(term, rec.n, math.min(tonumber(tf), 65535) * 65536 + capped_len)
   end
   redis.call('HINCRBY', STATS, 'words', rec.w)
   redis.call('HINCRBY', STATS, 'tokens', rec.t)
@@ -194,7 +200,7 @@ local function unindex(id, rec)
     end
   end
   for term in string.gmatch(terms, '(%S+) %d+') do
-    redis.call('HDEL', key('t', term), rec.n)
+    unpost(term, rec.n)
   end
   redis.call('HDEL', DOCS, rec.n)
   redis.call('HDEL', TERMS, rec.n)
