@@ -68,7 +68,11 @@ class PrivateRedis:
                 time.sleep(0.02)
 
     def used_memory(self) -> int:
-        return int(self.client.info("memory")["used_memory"])
+        """used_memory less the Lua VM's heap, which it includes: the write scripts' garbage waits there for
+        Lua's collector (3.7 MB after 10,000 creates, 7.4 MB with packed postings' string building, and
+        gone after SCRIPT FLUSH), which at small sizes would read as hundreds of bytes per memory."""
+        info = self.client.info("memory")
+        return int(info["used_memory"]) - int(info.get("used_memory_vm_eval", info.get("used_memory_lua", 0)))
 
     def version(self) -> str:
         return self.client.info("server")["redis_version"]

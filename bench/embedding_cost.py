@@ -1,4 +1,4 @@
-"""What the offline embedder costs: the model as shipped against its quantised copy (MEMORY_API_EMBEDDING_QUANTIZE).
+"""What the offline embedder costs: the model as shipped against its quantised copies (MEMORY_API_EMBEDDING_QUANTIZE).
 
     python bench/embedding_cost.py [--threads 1] [--rounds 200]
 
@@ -7,7 +7,9 @@ p50 of one memory's (what a create adds: short notes from bench/data/recall_set.
 the per-item time of a 64-memory batch (an import), and search recall on
 bench/data/recall_set.json by exact cosine (numpy, no Redis; the raw query,
 then with the user's query profile, services/query_profile.py), so the speed
-is never bought with recall unseen.
+is never bought with recall unseen. The p50s are measured interleaved: each
+text is embedded by every model in turn, so the machine's slow spells fall on
+all of them alike.
 """
 
 from __future__ import annotations
@@ -29,13 +31,17 @@ from memory_api.embeddings.onnx_local import OnnxEmbedder, shipped_model_files  
 from memory_api.services.query_profile import QueryProfile  # noqa: E402
 
 
-def p50_ms(work, items) -> float:
-    times = []
-    for item in items:
-        started = time.perf_counter()
-        work(item)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+def interleaved_p50_ms(embedders: list, work, items) -> list[float]:
+    """p50 of `work(embedder, item)` per embedder, each item run by every embedder in turn (the order
+    alternating), so a noisy machine's slow spells fall on all of them alike."""
+    times: list[list[float]] = [[] for _ in embedders]
+    for i, item in enumerate(items):
+        order = range(len(embedders)) if i % 2 == 0 else reversed(range(len(embedders)))
+        for k in order:
+            started = time.perf_counter()
+            work(embedders[k], item)
+            times[k].append(time.perf_counter() - started)
+    return [statistics.median(t) * 1000 for t in times]
 
 
 def recall(embedder: OnnxEmbedder, data: dict) -> tuple[float, float]:
@@ -63,16 +69,19 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs, onnxruntime threads {args.threads}, {args.rounds} rounds each")
     print("| model | load s | query p50 ms | memory p50 ms | batch of 64, ms per memory | R@5 raw | R@5 profile |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for quantized in (False, True):
+    embedders, loads = [], []
+    for quantized in (None, *quantize.RECIPES):
         quantize._MEMO.clear()
         started = time.perf_counter()
-        embedder = OnnxEmbedder(shipped_model_files(quantized=quantized, cache_dir=quantize.default_cache_dir()),
-                                threads=args.threads)
-        load = time.perf_counter() - started
+        embedders.append(OnnxEmbedder(shipped_model_files(quantized=quantized,
+                                                          cache_dir=quantize.default_cache_dir()),
+                                      threads=args.threads))
+        loads.append(time.perf_counter() - started)
         for text in questions[:20]:
-            embedder.embed_query(text)
-        query = p50_ms(embedder.embed_query, (questions * 10)[:args.rounds])
-        memory = p50_ms(lambda t: embedder.embed_documents([t]), notes[:args.rounds])
+            embedders[-1].embed_query(text)
+    queries = interleaved_p50_ms(embedders, lambda e, t: e.embed_query(t), (questions * 10)[:args.rounds])
+    memories = interleaved_p50_ms(embedders, lambda e, t: e.embed_documents([t]), notes[:args.rounds])
+    for embedder, load, query, memory in zip(embedders, loads, queries, memories):
         started = time.perf_counter()
         for i in range(0, 192, 64):
             embedder.embed_documents(notes[i:i + 64])

@@ -225,10 +225,10 @@ class Settings:
         "mean and top directions of their vectors) is taken out of a query's vector before the search.")
     embedding_quantize: str = _setting(
         "MEMORY_API_EMBEDDING_QUANTIZE", "auto",
-        "Run the shipped embedding model with int8 matrix products (about 2.7 times as fast, a point or two of recall; built "
-        "once from the shipped file and kept in the user's cache directory): on, off, or auto (on, unless "
-        "this deployment's vectors were made by the model as shipped: then switch with on and `memory-api "
-        "reindex`).")
+        "Run the shipped embedding model as an int8-quantised copy (about 3 times as fast, a point or two of recall; "
+        "built once from the shipped file and kept in the user's cache directory): on (the newest copy), off, or "
+        "auto (the newest copy, unless this deployment's vectors were made by the model as shipped or an older "
+        "copy: then that one, until on and `memory-api reindex`).")
     embedding_threads: int = _setting(
         "MEMORY_API_EMBEDDING_THREADS", 1, "CPU threads each worker's local embedding model may use.")
 

@@ -59,7 +59,7 @@ def test_build_embedder_is_lazy_and_names_the_model_without_loading_it():
     embedder = build_embedder(Settings())
     assert isinstance(embedder, Embedder)
     assert (embedder.model, embedder.dimensions) == (SHIPPED_QUANTIZED_NAME, SHIPPED_DIMENSIONS) == (
-        "all-MiniLM-L6-v2-int8-dynq1", 384)  # quantised by default (the onnx package is installed)
+        "all-MiniLM-L6-v2-int8-dynq2", 384)  # quantised by default (the onnx package is installed)
     assert not embedder.loaded
     as_shipped = build_embedder(Settings(embedding_quantize="off"))
     assert as_shipped.model == SHIPPED_MODEL_NAME == "all-MiniLM-L6-v2-int8" and not as_shipped.loaded

@@ -198,5 +198,5 @@ def test_healthz(client):
     assert resp.status_code == 200 and resp.json["status"] == "ok" and resp.json["redis"] == "ok"
     caps = resp.json["capabilities"]
     assert caps["vector_sets"] is True and caps["semantic_search"] is True  # the suite's Redis is >= 8
-    assert caps["redis_version"].split(".")[0] >= "8" and caps["embedding_model"] == "all-MiniLM-L6-v2-int8-dynq1"
+    assert caps["redis_version"].split(".")[0] >= "8" and caps["embedding_model"] == "all-MiniLM-L6-v2-int8-dynq2"
     assert caps["semantic_unavailable_reason"] is None

@@ -21,9 +21,11 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from .base import EmbeddingModelUnavailable
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import numpy as np
@@ -149,11 +151,13 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def build_embedder(settings: Settings, *, quantize: Callable[[], bool] | None = None) -> LazyEmbedder | None:
+def build_embedder(settings: Settings, *,
+                   quantize: Callable[[], str | None] | None = None) -> LazyEmbedder | None:
     """The embedder MEMORY_API_EMBEDDINGS asks for (None when it is `off`). Nothing loads yet.
-    `quantize`: asked once, on first use, whether the shipped model runs as its quantised copy (None: as
-    MEMORY_API_EMBEDDING_QUANTIZE says, `auto` meaning yes when the onnx package is installed; Services
-    passes one that also asks Redis which model made the deployment's vectors)."""
+    `quantize`: asked once, on first use, which quantised copy of the shipped model runs (a recipe of
+    embeddings/quantize.py, or None: the model as shipped). Without it, as MEMORY_API_EMBEDDING_QUANTIZE
+    says, `auto` meaning the newest recipe when the onnx package is installed; Services passes one that
+    also asks Redis which model made the deployment's vectors."""
     kind = settings.embeddings
     if kind == "off":
         return None
@@ -165,7 +169,7 @@ def build_embedder(settings: Settings, *, quantize: Callable[[], bool] | None = 
             return LazyEmbedder(
                 lambda: onnx_local.OnnxEmbedder(onnx_local.model_files_in(directory),
                                                 threads=settings.embedding_threads))
-        quantized = _once(quantize or (lambda: wants_quantized(settings)))
+        quantized = _once(quantize or (lambda: quantize_recipe(settings)))
 
         def files() -> onnx_local.ModelFiles:
             return onnx_local.shipped_model_files(quantized=quantized(),
@@ -173,7 +177,7 @@ def build_embedder(settings: Settings, *, quantize: Callable[[], bool] | None = 
 
         return LazyEmbedder(
             lambda: onnx_local.OnnxEmbedder(files(), threads=settings.embedding_threads),
-            model=lambda: onnx_local.SHIPPED_QUANTIZED_NAME if quantized() else onnx_local.SHIPPED_MODEL_NAME,
+            model=lambda: onnx_local.shipped_model_name(quantized()),
             dimensions=onnx_local.SHIPPED_DIMENSIONS)
     if kind == "provider":
         from . import provider
@@ -185,13 +189,14 @@ def build_embedder(settings: Settings, *, quantize: Callable[[], bool] | None = 
     raise ConfigError(f"MEMORY_API_EMBEDDINGS={kind!r}: expected local, provider or off.")
 
 
-def wants_quantized(settings: Settings) -> bool:
-    """MEMORY_API_EMBEDDING_QUANTIZE for the shipped model, `auto` resolved by what is installed."""
-    if settings.embedding_quantize == "auto":
-        from .quantize import can_quantize
+def quantize_recipe(settings: Settings) -> str | None:
+    """MEMORY_API_EMBEDDING_QUANTIZE for the shipped model: the newest recipe, or None (as shipped);
+    `auto` resolved by what is installed."""
+    from .quantize import RECIPE, can_quantize
 
-        return can_quantize()
-    return settings.embedding_quantize == "on"
+    if settings.embedding_quantize == "auto":
+        return RECIPE if can_quantize() else None
+    return RECIPE if settings.embedding_quantize == "on" else None
 
 
 def _quantized_cache_dir():
@@ -200,17 +205,17 @@ def _quantized_cache_dir():
     return default_cache_dir()
 
 
-def _once(decide: Callable[[], bool]) -> Callable[[], bool]:
+def _once(decide: Callable[[], T]) -> Callable[[], T]:
     """`decide`, asked on the first call only (thread-safely): the model's name and the model it loads
     must come from one decision."""
     lock = threading.Lock()
-    decided: list[bool] = []
+    decided: list[T] = []
 
-    def decision() -> bool:
+    def decision() -> T:
         if not decided:
             with lock:
                 if not decided:
-                    decided.append(bool(decide()))
+                    decided.append(decide())
         return decided[0]
 
     return decision

@@ -174,16 +174,20 @@ class Services:
         self.redis.close()
 
 
-def _quantize(settings: Settings, redis_store: RedisStore) -> bool:
-    """Whether the shipped embedding model runs quantised, asked on its first use (never while building
-    Services, which must not need Redis). `auto` keeps the model as shipped for a deployment whose vectors
-    it made, so an upgrade never leaves stored vectors that searches skip until a reindex; switching is
-    MEMORY_API_EMBEDDING_QUANTIZE=on and `memory-api reindex`."""
-    from ..embeddings import wants_quantized
-    from ..embeddings.onnx_local import SHIPPED_MODEL_NAME
+def _quantize(settings: Settings, redis_store: RedisStore) -> str | None:
+    """Which quantised copy of the shipped embedding model runs (a recipe of embeddings/quantize.py, or
+    None: the model as shipped), asked on its first use (never while building Services, which must not
+    need Redis). `auto` keeps the model that made a deployment's vectors (as shipped, or an older
+    recipe), so an upgrade never leaves stored vectors that searches skip until a reindex; moving to
+    the newest is MEMORY_API_EMBEDDING_QUANTIZE=on and `memory-api reindex`."""
+    from ..embeddings import quantize_recipe
+    from ..embeddings.onnx_local import QUANTIZED_NAMES, SHIPPED_MODEL_NAME
 
-    if settings.embedding_quantize != "auto":
-        return settings.embedding_quantize == "on"
+    newest = quantize_recipe(settings)
+    if settings.embedding_quantize != "auto" or newest is None:
+        return newest
     # (If Redis cannot answer, this raises and nothing is decided: the next use asks again.)
     recorded = VectorStore(redis_store).deployment_model(None)
-    return recorded != SHIPPED_MODEL_NAME and wants_quantized(settings)
+    if recorded == SHIPPED_MODEL_NAME:
+        return None
+    return next((recipe for recipe, name in QUANTIZED_NAMES.items() if name == recorded), newest)
