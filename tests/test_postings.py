@@ -113,25 +113,63 @@ def test_hashes_from_before_buckets_keep_working(client, make_key, services, red
     assert redis_client.exists(term_key("plum")) == 0
 
 
-@pytest.mark.parametrize("damage", ["count", "twice", "stray"])
-def test_check_finds_damaged_postings(client, make_key, services, redis_client, damage):
-    make_key(USER)
+@pytest.mark.parametrize("damage", ["count", "twice", "stray", "torn", "unsorted", "name"])
+def test_check_finds_damaged_postings_and_search_still_answers(client, make_key, services, redis_client, damage):
+    key = make_key(USER)
     first = services.memories.create(USER, "the pear tree").memory
     services.memories.create(USER, "pear cider")
-    key, field = term_key("pear"), postings.bucket_field(first.docno)
+    term, field = term_key("pear"), postings.bucket_field(first.docno)
+    bucket = redis_client.hget(term, field)
     if damage == "count":
-        redis_client.hincrby(key, "df", 1)
+        redis_client.hincrby(term, "df", 1)
         expected = "count 3 documents and list 2"
     elif damage == "twice":
-        bucket = redis_client.hget(key, field)
-        redis_client.hset(key, field, bucket + bucket[:5])
+        redis_client.hset(term, field, bucket + bucket[:5])
         expected = "more than once"
-    else:
-        redis_client.hset(key, "9999", 65537)
-        redis_client.hincrby(key, "df", 1)
+    elif damage == "stray":
+        redis_client.hset(term, "9999", 65537)
+        redis_client.hincrby(term, "df", 1)
         expected = "without records"
+    elif damage == "torn":
+        redis_client.hset(term, field, bucket + b"\x07\x00")
+        expected = "not whole 5-byte entries"
+    elif damage == "unsorted":
+        redis_client.hset(term, field, bucket[5:] + bucket[:5])
+        expected = "not in ascending order"
+    else:
+        redis_client.hset(term, "bx", b"junk")
+        expected = "no bucket"
     problems = services.check_consistency().problems
     assert any("'pear'" in p and expected in p for p in problems), problems
+    assert client.get("/v1/memory/search", query_string={"query": "pear", "mode": "keyword"},
+                      headers=auth(key)).status_code == 200
+
+
+def test_a_wrong_count_never_drops_live_postings_and_reindex_repairs_it(client, make_key, services,
+                                                                        redis_client):
+    """A writer of the previous version adds one-field postings without counting them: a delete that takes
+    the count to 0 must not take the term's other postings with it."""
+    key = make_key(USER)
+    ids = [services.memories.create(USER, f"quince jelly jar {i}").memory.id for i in range(3)]
+    redis_client.hincrby(term_key("quince"), "df", -1)  # counted 2, lists 3
+    for memory_id in ids[:2]:
+        assert client.delete(f"/v1/memory/{memory_id}", headers=auth(key)).status_code == 200
+    assert ranked(client, key, "quince") == [ids[2]]  # still found: recounted, not dropped
+    redis_client.hincrby(term_key("quince"), "df", 5)
+    assert not services.check_consistency().ok
+    report = services.reindexer().run([USER])
+    assert report.counts_repaired == 1 and services.check_consistency().ok
+
+
+def test_compaction_keeps_the_bucket_entry_of_a_document_listed_both_ways(services, make_key, redis_client):
+    make_key(USER)
+    memory = services.memories.create(USER, "a fig tree").memory
+    term = term_key("fig")
+    redis_client.hset(term, str(memory.docno), 9 * 65536 + 99)  # a stale one-field copy beside the bucket
+    assert not services.check_consistency().ok  # listed twice
+    assert services.memories.store.compact_postings(USER) == (1, 0)  # moved (its count was right: 1)
+    assert not any(f.isdigit() for f in stored(redis_client, "fig"))
+    assert services.check_consistency().ok  # the bucket's (right) value kept, counted once
 
 
 def test_reindex_moves_postings_from_before_buckets_into_buckets(client, make_key, services, redis_client):
@@ -143,7 +181,7 @@ def test_reindex_moves_postings_from_before_buckets_into_buckets(client, make_ke
     before = [list(scored(client, key, q, complete=False).items()) for q in queries]  # in order
     assert before[3][0][0] == ids[-1] and before[1][0][0] == ids[7] and before[2][0][0] == ids[280]
 
-    assert services.memories.store.compact_postings(USER, per_call=64) == 300  # several calls
+    assert services.memories.store.compact_postings(USER, per_call=64) == (300, 0)  # several calls
     fields = stored(redis_client, "olive")
     assert not any(f.isdigit() for f in fields) and int(fields["df"]) == 301
     assert {"b0", "b1"} <= fields.keys()

@@ -87,6 +87,8 @@ def reindex(user: str | None) -> None:
         if user is None:
             services.record_embedding_model()
     moved = f"; moved {report.postings_moved} search postings into buckets" if report.postings_moved else ""
+    if report.counts_repaired:
+        moved += f"; repaired the postings count of {report.counts_repaired} term(s)"
     click.echo(f"reindexed {report.reindexed} of {report.seen} memories of {report.users} user(s){moved}")
 
 

@@ -127,7 +127,9 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
         if listing.listed != len(listing.docs):
             problems.append(f"postings of {term!r} list a document more than once")
         if listing.counted != listing.listed:
-            problems.append(f"postings of {term!r} count {listing.counted} documents and list {listing.listed}")
+            problems.append(f"postings of {term!r} count {listing.counted} documents and list {listing.listed}: "
+                            "run `memory-api reindex`")
+        problems += [f"postings of {term!r}: {damage}" for damage in listing.damage]
     for name in ("words", "tokens", "terms"):
         if stored.stats.get(name, 0) != totals[name]:
             problems.append(f"counter {name} is {stored.stats.get(name, 0)}, memories sum to {totals[name]}")

@@ -7,7 +7,8 @@ before semantic recall, before the move to Redis 8, or under another model:
 then the user's vector set is started afresh, as it is when most of it is
 tombstones of deleted or re-embedded memories). Search postings written one per
 hash field (before buckets, store/postings.py) are moved into buckets, a few
-thousand per script call. Each memory is re-indexed in
+thousand per script call, and every term's postings count is set to what it
+lists (a repair after a writer of the previous version ran beside this one). Each memory is re-indexed in
 place, atomically: its content, revision and times do not change, a write
 racing with it simply wins (the re-index is planned again), and a memory
 already current is skipped. So the command is safe while the service runs,
@@ -36,6 +37,7 @@ class ReindexReport:
     seen: int = 0
     reindexed: int = 0
     postings_moved: int = 0  # search postings moved from one hash field each into buckets
+    counts_repaired: int = 0  # terms whose postings count was wrong
 
 
 class Reindexer:
@@ -72,7 +74,9 @@ class Reindexer:
                 report.seen += len(page)
                 report.reindexed += self._reindex_page(user, page, with_vectors=model is not None)
                 progress(len(page))
-            report.postings_moved += self._store.compact_postings(user)
+            moved, repaired = self._store.compact_postings(user)
+            report.postings_moved += moved
+            report.counts_repaired += repaired
         return report
 
     def _vectors_to_rebuild(self, user: str, model: str) -> bool:

@@ -18,11 +18,12 @@ from .redis import RedisStore, raises_store_unavailable
 @dataclass(frozen=True)
 class PostingList:
     """What one term's postings list: the documents, how many entries name one (more than the documents:
-    a document listed twice), and the count the hash keeps (its `df`)."""
+    a document listed twice), the count the hash keeps (its `df`), and damaged fields."""
 
     docs: set[str]
     listed: int
     counted: int
+    damage: list[str]  # what is wrong with its fields (postings.bucket_problem)
 
 
 @dataclass
@@ -110,8 +111,10 @@ class IndexScanner:
             pairs = hash_pairs(self._redis.client.execute_command("HGETALL", key))
             df = next((value for field, value in pairs if field == postings.DF_FIELD), None)
             listed = [text(docno) for docno, _ in postings.decode(pairs)]
+            damage = [problem for field, value in pairs
+                      if (problem := postings.bucket_problem(field, value)) is not None]
             out[term] = PostingList(docs=set(listed), listed=len(listed),
-                                    counted=postings.document_count(df, len(pairs)))
+                                    counted=postings.document_count(df, len(pairs)), damage=damage)
         return out
 
     def postings(self, user_id: str, wanted: list[tuple[str, str]]) -> list[int | None]:
@@ -122,7 +125,10 @@ class IndexScanner:
             pipe.hmget(keys.term_postings(user_id, term), docno, postings.bucket_field(int(docno)))
         found = []
         for (_, docno), (single, bucket) in zip(wanted, pipe.execute() if wanted else []):
-            found.append(int(single) if single is not None else postings.find(bucket, int(docno)))
+            if single is not None:  # (a damaged one reads as absent: `check` names the damage too)
+                found.append(int(single) if single.isdigit() else None)
+            else:
+                found.append(postings.find(bucket, int(docno)))
         return found
 
     def duplicate_owners(self, user_id: str, fields: list[str]) -> list[list[str]]:

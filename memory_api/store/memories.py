@@ -191,16 +191,20 @@ class MemoryStore:
         return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for, blobs)[0]) == 1
 
     @confirms_persistence
-    def compact_postings(self, user_id: str, *, per_call: int = 2048) -> int:
+    def compact_postings(self, user_id: str, *, per_call: int = 2048) -> tuple[int, int]:
         """Move the user's search postings stored one per field (before buckets, store/postings.py) into
-        buckets; returns how many moved. A bounded number per script call, so Redis is never held long."""
-        moved = 0
+        buckets, a bounded number per script call so Redis is never held long, and set every term's
+        count to what it lists; returns (postings moved, terms whose count was wrong)."""
+        moved = recounted = 0
         script = self._redis.script("COMPACT_POSTINGS")
         for name in self._redis.client.scan_iter(match=keys.user_keys_pattern(user_id, keys.TERM_SUFFIX),
                                                  count=1000):
-            while step := int(script(keys=[text(name)], args=[per_call])):
-                moved += step
-        return moved
+            while True:
+                step, wrong = (int(v) for v in script(keys=[text(name)], args=[per_call]))
+                moved, recounted = moved + step, recounted + wrong
+                if not step:
+                    break
+        return moved, recounted
 
     @confirms_persistence
     def reset_vectors(self, user_id: str) -> None:

@@ -195,8 +195,11 @@ return {1}
 
 COMPACT_POSTINGS = postings.ENTRY_LUA + """
 -- Move up to ARGV[1] of a term's one-field postings (written before buckets) into its buckets
--- (store/postings.py). KEYS[1]: the term's postings. Returns how many moved (0: none are left).
+-- (store/postings.py), then count what the hash lists and set df to it (a repair, after a writer of
+-- the previous version). KEYS[1]: the term's postings. Returns {moved (0: none are left), 1 if df
+-- was wrong, else 0}.
 local k, most = KEYS[1], tonumber(ARGV[1])
+local counted = redis.call('HGET', k, 'df')  -- absent: a hash from before buckets, nothing to repair
 local moved, cursor = {}, '0'
 repeat
   local page = redis.call('HSCAN', k, cursor, 'MATCH', '[0-9]*', 'COUNT', 1000)
@@ -205,9 +208,6 @@ repeat
     if #moved < most then moved[#moved + 1] = {page[2][i], tonumber(page[2][i]), tonumber(page[2][i + 1])} end
   end
 until cursor == '0' or #moved >= most
-if #moved == 0 then return 0 end
--- df counts every posting, one-field ones included, from the hash's first bucket on (POSTINGS_LUA `post`).
-if redis.call('HEXISTS', k, 'df') == 0 then redis.call('HSET', k, 'df', redis.call('HLEN', k)) end
 table.sort(moved, function(a, b) return a[2] < b[2] end)
 local i = 1
 while i <= #moved do
@@ -215,10 +215,11 @@ while i <= #moved do
   local field = 'b' .. number
   local bucket = redis.call('HGET', k, field) or ''
   local entries = {}
-  for at = 1, #bucket, 5 do entries[string.byte(bucket, at)] = string.sub(bucket, at, at + 4) end
+  for at = 1, #bucket - 4, 5 do entries[string.byte(bucket, at)] = string.sub(bucket, at, at + 4) end
   while i <= #moved and math.floor(moved[i][2] / 256) == number do
     local offset = moved[i][2] % 256
-    entries[offset] = posting_entry(offset, moved[i][3])
+    -- A document in both forms keeps its bucket entry (the newer write).
+    entries[offset] = entries[offset] or posting_entry(offset, moved[i][3])
     redis.call('HDEL', k, moved[i][1])
     i = i + 1
   end
@@ -228,5 +229,12 @@ while i <= #moved do
   end
   redis.call('HSET', k, field, table.concat(parts))
 end
-return #moved
+local n = recount(k)
+if n == 0 then
+  redis.call('DEL', k)
+  return {#moved, 0}
+end
+local wrong = counted ~= false and tonumber(counted) ~= n
+if tonumber(redis.call('HGET', k, 'df')) ~= n then redis.call('HSET', k, 'df', n) end
+return {#moved, wrong and 1 or 0}
 """

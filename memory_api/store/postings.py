@@ -45,21 +45,50 @@ def encode_bucket(entries: list[tuple[int, int]]) -> bytes:
 
 def decode(pairs: list[tuple[Any, Any]]) -> list[tuple[bytes, int]]:
     """(docno, tf * 65536 + length) for every document a term's hash lists, from its (field, value) pairs
-    (HGETALL, raw bytes); docno as bytes, the way vector search names documents too."""
+    (HGETALL, raw bytes); docno as bytes, the way vector search names documents too. A damaged field
+    (bucket_problem) is read as far as it can be, never failing a search; `memory-api check` names it."""
     out: list[tuple[bytes, int]] = []
     for field, value in pairs:
         if field[:1] == b"b":
+            if not field[1:].isdigit():
+                continue
             base = int(field[1:]) * BUCKET_SIZE
-            out.extend((b"%d" % (base + offset), packed) for offset, packed in _ENTRY.iter_unpack(value))
-        elif field != DF_FIELD:
+            whole = value[:len(value) - len(value) % _ENTRY.size]
+            out.extend((b"%d" % (base + offset), packed) for offset, packed in _ENTRY.iter_unpack(whole))
+        elif field != DF_FIELD and field.isdigit() and value.isdigit():
             out.append((field, int(value)))  # one posting per field, written before buckets
     return out
+
+
+def bucket_problem(field: bytes, value: bytes) -> str | None:
+    """What is wrong with one field of a term's hash (None: nothing): a bucket must be named b<number>
+    and hold whole 5-byte entries in strictly ascending order (the write scripts' binary search relies
+    on it); any other field is `df` or a one-field posting (digits -> digits)."""
+    if field[:1] == b"b":
+        if not field[1:].isdigit():
+            return f"a field {field.decode(errors='replace')!r} that is no bucket"
+        if not value or len(value) % _ENTRY.size:
+            return f"bucket {field.decode()} is {len(value)} bytes, not whole 5-byte entries"
+        offsets = value[0::_ENTRY.size]
+        if any(a >= b for a, b in zip(offsets, offsets[1:])):
+            return f"bucket {field.decode()} is not in ascending order"
+        return None
+    if field == DF_FIELD:
+        return None if value.lstrip(b"-").isdigit() else f"a count {value!r} that is no number"
+    if not (field.isdigit() and value.isdigit()):
+        return f"a field {field.decode(errors='replace')!r} that is neither a bucket nor a posting"
+    return None
 
 
 def document_count(df: Any, fields: int) -> int:
     """How many documents a term occurs in, from its hash's `df` field (None: a hash from before buckets,
     where every field is one posting) and its number of fields."""
-    return int(df) if df is not None else int(fields)
+    if df is None:
+        return int(fields)
+    try:
+        return int(df)
+    except ValueError:  # a damaged count: the term reads as absent until `memory-api reindex` recounts it
+        return 0
 
 
 def find(bucket: bytes | None, docno: int) -> int | None:
@@ -67,7 +96,7 @@ def find(bucket: bytes | None, docno: int) -> int | None:
     if not bucket:
         return None
     offset = docno % BUCKET_SIZE
-    for entry_offset, packed in _ENTRY.iter_unpack(bucket):
+    for entry_offset, packed in _ENTRY.iter_unpack(bucket[:len(bucket) - len(bucket) % _ENTRY.size]):
         if entry_offset == offset:
             return packed
     return None
@@ -90,6 +119,28 @@ local function entry_position(bucket, offset)
     if string.byte(bucket, middle * 5 + 1) < offset then low = middle + 1 else high = middle end
   end
   return low * 5 + 1
+end
+
+-- How many postings a term's hash lists, counted (bucket entries and one-field postings).
+local function recount(k)
+  local all, n = redis.call('HGETALL', k), 0
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 1) == 'b' then
+      n = n + math.floor(#all[i + 1] / 5)
+    elseif all[i] ~= 'df' then
+      n = n + 1
+    end
+  end
+  return n
+end
+
+-- After a removal took the count to `left`: at 0 the hash goes, unless postings remain (a wrong count,
+-- e.g. from a writer of the previous version, which knew no df): then they are counted again, never
+-- dropped with it.
+local function settle(k, left)
+  if left > 0 then return end
+  local n = recount(k)
+  if n == 0 then redis.call('DEL', k) else redis.call('HSET', k, 'df', n) end
 end
 """
 
@@ -120,9 +171,7 @@ local function unpost(term, docno)
   if redis.call('HDEL', k, docno) == 1 then
     -- A one-field posting from before buckets (a hash without buckets has no df, and goes with its
     -- last field).
-    if redis.call('HEXISTS', k, 'df') == 1 and redis.call('HINCRBY', k, 'df', -1) <= 0 then
-      redis.call('DEL', k)
-    end
+    if redis.call('HEXISTS', k, 'df') == 1 then settle(k, redis.call('HINCRBY', k, 'df', -1)) end
     return
   end
   local field, offset = 'b' .. math.floor(docno / 256), docno % 256
@@ -135,6 +184,6 @@ local function unpost(term, docno)
   else
     redis.call('HSET', k, field, string.sub(bucket, 1, at - 1) .. string.sub(bucket, at + 5))
   end
-  if redis.call('HINCRBY', k, 'df', -1) <= 0 then redis.call('DEL', k) end
+  settle(k, redis.call('HINCRBY', k, 'df', -1))
 end
 """
