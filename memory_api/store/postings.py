@@ -43,6 +43,11 @@ def encode_bucket(entries: list[tuple[int, int]]) -> bytes:
     return b"".join(_ENTRY.pack(docno % BUCKET_SIZE, value) for docno, value in sorted(entries))
 
 
+def _whole_entries(bucket: bytes) -> bytes:
+    """A bucket's value without a torn last entry (damage `check` reports), so reading never fails on it."""
+    return bucket[:len(bucket) - len(bucket) % _ENTRY.size]
+
+
 def decode(pairs: list[tuple[Any, Any]]) -> list[tuple[bytes, int]]:
     """(docno, tf * 65536 + length) for every document a term's hash lists, from its (field, value) pairs
     (HGETALL, raw bytes); docno as bytes, the way vector search names documents too. A damaged field
@@ -53,8 +58,8 @@ def decode(pairs: list[tuple[Any, Any]]) -> list[tuple[bytes, int]]:
             if not field[1:].isdigit():
                 continue
             base = int(field[1:]) * BUCKET_SIZE
-            whole = value[:len(value) - len(value) % _ENTRY.size]
-            out.extend((b"%d" % (base + offset), packed) for offset, packed in _ENTRY.iter_unpack(whole))
+            out.extend((b"%d" % (base + offset), packed)
+                       for offset, packed in _ENTRY.iter_unpack(_whole_entries(value)))
         elif field != DF_FIELD and field.isdigit() and value.isdigit():
             out.append((field, int(value)))  # one posting per field, written before buckets
     return out
@@ -96,7 +101,7 @@ def find(bucket: bytes | None, docno: int) -> int | None:
     if not bucket:
         return None
     offset = docno % BUCKET_SIZE
-    for entry_offset, packed in _ENTRY.iter_unpack(bucket[:len(bucket) - len(bucket) % _ENTRY.size]):
+    for entry_offset, packed in _ENTRY.iter_unpack(_whole_entries(bucket)):
         if entry_offset == offset:
             return packed
     return None
