@@ -10,7 +10,12 @@ finds "peanuts" and "cooking" finds "cooked". There is no phrase search: a
 query's terms are matched independently and ranked with BM25.
 
 ANALYZER_VERSION names these rules: memories indexed under other rules are
-re-indexed by `memory-api reindex`.
+re-indexed by `memory-api reindex`. A memory's terms are not stored beside it
+(they would be a tenth of the store): a write that takes a memory out of the
+index recomputes them from its content under the rules its record names
+(`indexed_terms`). So the rules of every version that records may still name
+must stay here; a version from before this (1) kept a term list per memory,
+which is used instead.
 
 Duplicates: two memories are duplicates when their contents are equal after
 NFKC normalisation, case-folding and collapsing whitespace.
@@ -91,6 +96,23 @@ def content_fingerprint(text: str) -> str:
 
 def _fingerprint_of_normalized(normalized: str) -> str:
     return hashlib.sha1(" ".join(normalized.split()).encode("utf-8")).hexdigest()[:20]
+
+
+class RulesGone(LookupError):
+    """The terms of a memory indexed under rules this code no longer has."""
+
+
+def terms_text(frequencies: Counter) -> str:
+    """A document's terms as the write scripts take them: "term tf term tf ..."."""
+    return " ".join(f"{term} {tf}" for term, tf in frequencies.items())
+
+
+def indexed_terms(text: str, version: int) -> str:
+    """The terms (as `terms_text`) a memory with this content was indexed with under rules `version`."""
+    if version != ANALYZER_VERSION:
+        raise RulesGone(f"search rules {version} are not in this version of memory-api (it has "
+                        f"{ANALYZER_VERSION}); a memory indexed under them cannot be taken out of the index")
+    return terms_text(term_frequencies(text))
 
 
 def analyze(text: str) -> tuple[Counter, str]:

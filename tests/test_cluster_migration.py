@@ -90,7 +90,8 @@ def terms(text: str) -> list[str]:
 def migrating(source: Node, target: Node, slot: int, key: str, declared: list[str]):
     """The slot half-way from `source` to `target`, with `key` already moved; undone (key moved back, slot
     stable on both) on exit. `declared`: the keys the write under test declares, all but `key` present."""
-    assert [k for k in declared if k != key and not source.client.exists(k)] == []
+    # (term lists exist only for memories indexed before terms were recomputed: none here)
+    assert [k for k in declared if k not in (key, keys.memory_terms(USER)) and not source.client.exists(k)] == []
     assert key in declared
     target.client.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", source.id)
     source.client.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", target.id)
@@ -116,7 +117,6 @@ def _untouched(source: Node, expected_count: int, ids: dict) -> None:
     assert source.client.zcard(keys.memory_ids(USER)) == expected_count
     assert source.client.hlen(keys.memory_items(USER)) == expected_count
     assert source.client.hlen(keys.memory_docs(USER)) == expected_count
-    assert source.client.hlen(keys.memory_terms(USER)) == expected_count
     assert source.client.zcard(keys.memory_updated(USER)) == expected_count
     if expected_count == 2:
         assert source.client.hget(keys.tag_counts(USER), "fruit") == "2"

@@ -89,6 +89,8 @@ def reindex(user: str | None) -> None:
     moved = f"; moved {report.postings_moved} search postings into buckets" if report.postings_moved else ""
     if report.counts_repaired:
         moved += f"; repaired the postings count of {report.counts_repaired} term(s)"
+    if report.postings_swept:
+        moved += f"; dropped {report.postings_swept} search postings of memories that are gone"
     click.echo(f"reindexed {report.reindexed} of {report.seen} memories of {report.users} user(s){moved}")
 
 

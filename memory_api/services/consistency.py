@@ -87,8 +87,12 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
         if stored.updated.get(memory_id) != rec["u"]:
             problems.append(f"{memory_id}: updated-time index says {stored.updated.get(memory_id)}, record {rec['u']}")
         if rec.get("v", 1) != ANALYZER_VERSION:
-            # Indexed under older rules: its terms cannot be recomputed here; `reindex` brings it up to date.
+            # Indexed under older rules: its terms cannot be recomputed here (its term list has them);
+            # `reindex` brings it up to date.
             stale += 1
+            if docno not in stored.terms:
+                problems.append(f"{memory_id}: indexed under older search rules and has no term list: "
+                                "run `memory-api reindex`")
             parts = stored.terms.get(docno, "").split()
             totals.update(terms=sum(int(tf) for tf in parts[1::2]))
             continue
@@ -98,9 +102,10 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
         totals.update(terms=length)
         if stored.docs.get(docno) != f"{memory_id} {length} {fingerprint}":
             problems.append(f"{memory_id}: document {docno} is {stored.docs.get(docno)!r} in the search index")
-        parts = stored.terms.get(docno, "").split()
-        if dict(zip(parts[0::2], parts[1::2])) != {t: str(f) for t, f in frequencies.items()}:
-            problems.append(f"{memory_id}: its terms in the search index do not match its content")
+        # Only a memory indexed before terms were recomputed from the record has a term list.
+        parts = stored.terms[docno].split() if docno in stored.terms else None
+        if parts is not None and dict(zip(parts[0::2], parts[1::2])) != {t: str(f) for t, f in frequencies.items()}:
+            problems.append(f"{memory_id}: its term list does not match its content")
         for term, tf in frequencies.items():
             wanted_postings.append((term, docno))
             expected_postings.append((memory_id, term, packed_posting(tf, length)))

@@ -17,7 +17,7 @@ from ..ids import memory_id_bounds, new_memory_id
 from ..models import BY_API, Filters, Memory, Page, Provenance
 from ..store.memories import MemoryStore
 from ..store.records import DuplicateContent, Indexed, QuotaExceeded, WriteResult
-from ..text import ANALYZER_VERSION, analyze
+from ..text import ANALYZER_VERSION, analyze, terms_text
 from ..tokens import count_tokens, count_words
 from ..validation import InputRules, check_memory_id, check_scope
 from .pagination import check_cursor_range, cursor_walk
@@ -64,7 +64,7 @@ def indexed(text: str) -> Indexed:
     """The search-index and duplicate data of a memory's content (memory_api/text.py rules)."""
     frequencies, fingerprint = analyze(text)
     return Indexed(
-        terms=" ".join(f"{term} {tf}" for term, tf in frequencies.items()),
+        terms=terms_text(frequencies),
         length=sum(frequencies.values()),
         fingerprint=fingerprint,
         version=ANALYZER_VERSION,

@@ -5,10 +5,13 @@ A memory is re-indexed when its search terms come from older analyzer rules
 recall is on and it has no vector of the current embedding model (stored
 before semantic recall, before the move to Redis 8, or under another model:
 then the user's vector set is started afresh, as it is when most of it is
-tombstones of deleted or re-embedded memories). Search postings written one per
+tombstones of deleted or re-embedded memories), and when it still has a term
+list (indexed before terms were recomputed from the record; re-indexed without
+it). Search postings written one per
 hash field (before buckets, store/postings.py) are moved into buckets, a few
-thousand per script call, and every term's postings count is set to what it
-lists (a repair after a writer of the previous version ran beside this one). Each memory is re-indexed in
+thousand per script call, every term's postings count is set to what it
+lists (a repair after a writer of the previous version ran beside this one),
+and postings of documents that are gone are dropped. Each memory is re-indexed in
 place, atomically: its content, revision and times do not change, a write
 racing with it simply wins (the re-index is planned again), and a memory
 already current is skipped. So the command is safe while the service runs,
@@ -38,6 +41,7 @@ class ReindexReport:
     reindexed: int = 0
     postings_moved: int = 0  # search postings moved from one hash field each into buckets
     counts_repaired: int = 0  # terms whose postings count was wrong
+    postings_swept: int = 0  # postings of documents that are gone, dropped
 
 
 class Reindexer:
@@ -77,6 +81,7 @@ class Reindexer:
             moved, repaired = self._store.compact_postings(user)
             report.postings_moved += moved
             report.counts_repaired += repaired
+            report.postings_swept += self._store.sweep_postings(user)
         return report
 
     def _vectors_to_rebuild(self, user: str, model: str) -> bool:
@@ -89,7 +94,10 @@ class Reindexer:
 
     def _reindex_page(self, user: str, page: list[Memory], *, with_vectors: bool) -> int:
         unvectored = self._vectors.missing(user, [m.id for m in page]) if with_vectors else set()
-        stale = [m for m in page if m.index_version != ANALYZER_VERSION or m.id in unvectored]
+        # A memory with a term list (indexed before terms were recomputed from the record) is re-indexed
+        # without it: the list is a tenth of the store.
+        listed = self._store.term_lists(user, [m.id for m in page])
+        stale = [m for m in page if m.index_version != ANALYZER_VERSION or m.id in unvectored or m.id in listed]
         embeddings = self._memories.embeddings([m.content for m in stale]) if stale and with_vectors else None
         done = 0
         for i, memory in enumerate(stale):

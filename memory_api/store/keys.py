@@ -44,7 +44,8 @@ def memory_docs(user_id: str) -> str:
 
 
 def memory_terms(user_id: str) -> str:
-    """HASH document number -> the document's terms as "term tf term tf ..." (to unindex it)."""
+    """HASH document number -> the document's terms as "term tf term tf ..." (to unindex it): only
+    memories indexed before terms were recomputed from the record (store/memories.py) have one."""
     return f"{_user_tag(user_id)}:terms"
 
 

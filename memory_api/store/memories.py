@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import Conflict
 from ..models import BY_API, Filters, IdWalk, Memory, Provenance
+from ..text import ANALYZER_VERSION, RulesGone, indexed_terms
 from . import keys
 from .lex import lex_bounds
 from .postings import decode as postings_of, document_count
@@ -37,6 +38,18 @@ from .write_plan import Blobs, DeclaredKeys, accepted_versions, no_vectors, with
 _MAX_PLANS = 8
 
 
+def _indexed_terms(raw: str | bytes) -> str:
+    """The terms a stored memory is indexed with, recomputed from its content under its record's rules."""
+    rec = json.loads(raw)
+    try:
+        return indexed_terms(rec["c"], rec.get("v", 1))
+    except RulesGone:
+        # Only a record of rules this code lacks and without a term list (damage, or a downgrade):
+        # it is still written and deleted; the postings its terms leave behind list a document
+        # that is gone, which search skips, `memory-api check` names and `memory-api reindex` sweeps.
+        return ""
+
+
 @raises_store_unavailable
 class MemoryStore:
     """Reads and writes memories; every write is one Lua script (atomic).
@@ -56,6 +69,7 @@ class MemoryStore:
         plan["k"] = declared.index
         plan["events_kept"] = self.events_kept
         plan["by"] = _by_plan(by)
+        plan["rules"] = ANALYZER_VERSION  # the search rules whose terms this code can recompute
         model = self._vector_model()
         plan["vectors"] = model is not None
         args: list[Any] = [None]
@@ -66,11 +80,21 @@ class MemoryStore:
         return self._redis.script(script)(keys=declared.keys, args=args,
                                           client=pipe if pipe is not None else self._redis.client)
 
-    def _read_for_write(self, user_id: str, memory_ids: list[str]) -> dict[str, tuple[Any, Any]]:
-        """{id: (raw record, indexed terms)} as stored now; (False, False) for an absent id."""
+    def _read_for_write(self, user_id: str, memory_ids: list[str]) -> dict[str, tuple[Any, str]]:
+        """{id: (raw record, the terms it is indexed with)} as stored now; (False, '') for an absent id."""
         reply = self._redis.script("READ_FOR_WRITE")(
             keys=[keys.memory_items(user_id), keys.memory_terms(user_id)], args=memory_ids)
-        return {memory_id: (reply[2 * i], reply[2 * i + 1]) for i, memory_id in enumerate(memory_ids)}
+        stored = {}
+        for i, memory_id in enumerate(memory_ids):
+            raw, listed = reply[2 * i], reply[2 * i + 1]
+            stored[memory_id] = (raw, text(listed) if listed else (_indexed_terms(raw) if raw else ""))
+        return stored
+
+    def term_lists(self, user_id: str, memory_ids: list[str]) -> set[str]:
+        """Which of these memories still have a term list (written before terms were recomputed)."""
+        reply = self._redis.script("READ_FOR_WRITE")(
+            keys=[keys.memory_items(user_id), keys.memory_terms(user_id)], args=memory_ids)
+        return {memory_id for i, memory_id in enumerate(memory_ids) if reply[2 * i + 1]}
 
     def _planned(self, user_id: str, memory_ids: list[str], script: str, plan_for,
                  blobs: Blobs | None = None, by: Provenance = BY_API) -> Any:
@@ -83,6 +107,8 @@ class MemoryStore:
                     declared.stored(raw, terms)
             plan = plan_for(declared, stored)
             plan["expect"] = {i: (text(raw) if raw else False) for i, (raw, _) in stored.items()}
+            # What each stored memory is indexed with: unindex takes it out of exactly those postings.
+            plan["was"] = {i: terms for i, (raw, terms) in stored.items() if raw}
             reply = self._run(script, declared, plan, blobs=blobs, by=by)
             if not (reply and text(reply[0]) == "retry"):
                 return reply
@@ -205,6 +231,23 @@ class MemoryStore:
                 if not step:
                     break
         return moved, recounted
+
+    @confirms_persistence
+    def sweep_postings(self, user_id: str, *, per_call: int = 16) -> int:
+        """Drop the user's search postings of documents that are gone (SWEEP_POSTINGS), a few buckets
+        per script call so Redis is never held long; returns how many were dropped."""
+        dropped = 0
+        script = self._redis.script("SWEEP_POSTINGS")
+        for name in self._redis.client.scan_iter(match=keys.user_keys_pattern(user_id, keys.TERM_SUFFIX),
+                                                 count=1000):
+            cursor = "0"
+            while True:
+                cursor, step = script(keys=[text(name), keys.memory_docs(user_id)], args=[cursor, per_call])
+                dropped += int(step)
+                cursor = text(cursor)
+                if cursor == "0":
+                    break
+        return dropped
 
     @confirms_persistence
     def reset_vectors(self, user_id: str) -> None:

@@ -193,6 +193,41 @@ put_vector(rec.n, P.vec)
 return {1}
 """
 
+SWEEP_POSTINGS = postings.ENTRY_LUA + """
+-- Drop a term's postings of documents that are gone: listed in no entry of the user's docs, since their
+-- memory left the index without them (its terms, recomputed from the record, came out otherwise than
+-- when it was indexed, e.g. after an upgrade changed how a word is stemmed). Search never resolves
+-- them; this keeps counts true and `memory-api check` quiet. ARGV[2] hash fields at a time, from HSCAN
+-- cursor ARGV[1]; a damaged bucket is left as it is (check names it). KEYS[1]: the term's postings,
+-- KEYS[2]: the user's docs. Returns {next cursor ('0': done), postings dropped}.
+local k, docs = KEYS[1], KEYS[2]
+local page = redis.call('HSCAN', k, ARGV[1], 'COUNT', tonumber(ARGV[2]))
+local dropped = 0
+for i = 1, #page[2], 2 do
+  local field, value = page[2][i], page[2][i + 1]
+  local number = string.match(field, '^b(%d+)$')
+  if number and #value % 5 == 0 then
+    local base, kept = tonumber(number) * 256, {}
+    for at = 1, #value, 5 do
+      if redis.call('HEXISTS', docs, tostring(base + string.byte(value, at))) == 1 then
+        kept[#kept + 1] = string.sub(value, at, at + 4)
+      end
+    end
+    if #kept * 5 < #value then
+      dropped = dropped + (#value / 5 - #kept)
+      if #kept == 0 then redis.call('HDEL', k, field) else redis.call('HSET', k, field, table.concat(kept)) end
+    end
+  elseif string.match(field, '^%d+$') and redis.call('HEXISTS', docs, field) == 0 then
+    redis.call('HDEL', k, field)  -- a one-field posting from before buckets
+    dropped = dropped + 1
+  end
+end
+if dropped > 0 and redis.call('HEXISTS', k, 'df') == 1 then
+  settle(k, redis.call('HINCRBY', k, 'df', 0 - dropped))
+end
+return {page[1], dropped}
+"""
+
 COMPACT_POSTINGS = postings.ENTRY_LUA + """
 -- Move up to ARGV[1] of a term's one-field postings (written before buckets) into its buckets
 -- (store/postings.py), then count what the hash lists and set df to it (a repair, after a writer of

@@ -8,9 +8,11 @@ KEYS[1..12] are the user's fixed keys (store/keys.py memory_keys):
   2 ids      ZSET ids (lexicographic)      7 scopes   HASH scope -> count
   3 stats    HASH words/tokens/terms/seq   8 dedup    HASH "<scope>|<fingerprint>" -> "id id ..."
   4 docs     HASH docno -> "id len fingerprint"   9 updated  ZSET id -> updated_at
-  5 terms    HASH docno -> "term tf ..."         10 sc0      ZSET ids of global memories
+  5 terms    HASH docno -> "term tf ..." (1)     10 sc0      ZSET ids of global memories
                                                 11 vec      VECTOR SET docno -> embedding (Redis >= 8)
                                                 12 events   STREAM of writes (the activity feed)
+(1) only memories indexed before terms were recomputed from the record have a term list; a script
+    that takes a memory out of the index is told its terms in P.was (store/memories.py).
 and after them every per-scope, per-tag, per-term and history key the call
 needs, which the caller (store/memories.py) works out from the records it read
 and the ones it writes. ARGV[1] is one JSON plan; embeddings (FP32 blobs) follow
@@ -170,7 +172,10 @@ local function index(id, rec, terms, len, fingerprint)
     end
   end
   redis.call('HSET', DOCS, rec.n, id .. ' ' .. len .. ' ' .. fingerprint)
-  redis.call('HSET', TERMS, rec.n, terms)
+  -- Terms are recomputed from the record when it leaves the index, under the rules it names; a record
+  -- indexed under other rules than this code's (P.rules; a metadata change keeps a memory's rules)
+  -- keeps its term list, since they could not be.
+  if (rec.v or 1) ~= P.rules then redis.call('HSET', TERMS, rec.n, terms) end
   -- A posting gives the document tf * 65536 + document length (BM25 needs both; each capped at 65535,
   -- store/postings.py `packed`), so a search reads everything it scores with from the postings alone.
   local capped_len = math.min(len, 65535)
@@ -183,12 +188,14 @@ local function index(id, rec, terms, len, fingerprint)
   dedup_add(dedup_field(rec.s, fingerprint), id)
 end
 
--- Take a stored memory out of every index; returns its terms, length and fingerprint.
+-- Take a stored memory out of every index; returns its terms, length and fingerprint. Its terms are
+-- its term list if it has one (indexed before terms were recomputed), else what the caller recomputed
+-- from this very record (P.was; `expect` has checked it is unchanged since).
 local function unindex(id, rec)
   local doc = redis.call('HGET', DOCS, rec.n) or ''
   local len, fingerprint = string.match(doc, '^%S+ (%d+) (%S+)$')
   len = tonumber(len) or 0
-  local terms = redis.call('HGET', TERMS, rec.n) or ''
+  local terms = redis.call('HGET', TERMS, rec.n) or (P.was and P.was[id]) or ''
   redis.call('ZREM', IDS, id)
   redis.call('ZREM', UPDATED, id)
   redis.call('ZREM', scope_set(rec.s), id)

@@ -134,9 +134,10 @@ return out
 """
 
 READ_FOR_WRITE = """
--- What a write must know before it declares its keys: each memory's record and indexed terms.
+-- What a write must know before it declares its keys: each memory's record and its term list, which
+-- only memories indexed before terms were recomputed from the record have ('' for the others).
 -- KEYS[1] items, KEYS[2] terms (by document number); ARGV: memory ids.
--- Returns {record or false, terms or false, ...} per id.
+-- Returns {record or false, term list or '' (false with no record), ...} per id.
 local out = {}
 for i = 1, #ARGV do
   local raw = redis.call('HGET', KEYS[1], ARGV[i])
