@@ -145,3 +145,88 @@ def test_a_memory_whose_terms_came_out_otherwise_is_still_deleted_and_reindex_sw
     assert int(stored(redis_client, "plum")["df"]) == 1 and ranked(client, key, "plum") == [keep]
     assert postings.decode(list(redis_client.hgetall(term_key("plum")).items())) == [
         (str(services.memories.get(USER, keep).docno).encode(), 2 * 65536 + 4)]
+
+
+def test_an_import_naming_an_id_twice_leaves_only_the_last_lines_postings(client, make_key, services,
+                                                                          redis_client):
+    key = make_key(USER)
+    h = {**auth(key), "Content-Type": "application/x-ndjson"}
+    created = client.post("/v1/memory", json={"content": "a damson crumble"}, headers=auth(key)).json
+    export = client.get("/v1/memory/export", headers=auth(key)).get_data(as_text=True).splitlines()
+    header, line = export[0], json.loads(export[1])
+    fresh = dict(line, id=created["id"][:-4] + "ZZZZ", content="the medlar tree")
+    twice = [dict(line, content="a greengage tart"), dict(line, content="a mirabelle jam"),
+             fresh, dict(fresh, content="the loquat tree")]
+    resp = client.post("/v1/memory/import?on_conflict=overwrite",
+                       data="\n".join([header, *(json.dumps(x) for x in twice)]), headers=h)
+    assert resp.status_code == 200, resp.json
+    for gone in ("damson", "greengage", "medlar"):
+        assert redis_client.exists(term_key(gone)) == 0, gone
+    assert ranked(client, key, "mirabelle") == [created["id"]] and ranked(client, key, "loquat") == [fresh["id"]]
+    assert services.check_consistency().ok
+
+
+def docs_listed(redis_client, term: str) -> set[str]:
+    key = keys.term_postings(USER, term)
+    return {docno.decode() for docno, _ in postings.decode(list(redis_client.hgetall(key).items()))}
+
+
+def test_a_reindex_racing_a_content_update_leaves_the_update_indexed(client, make_key, services, redis_client):
+    key = make_key(USER)
+    memory_id = with_term_list(services, redis_client, "the quince jelly jar")
+    store = services.memories.store
+    original = store.term_lists
+
+    def racing(user, ids):  # the reindex has read its page; a user's write lands before it re-indexes
+        listed = original(user, ids)
+        services.memories.update(USER, memory_id, {"content": "a pear tart"})
+        return listed
+
+    store.term_lists = racing
+    try:
+        report = services.reindexer().run([USER])
+    finally:
+        store.term_lists = original
+    assert report.reindexed == 0  # planned from content that is gone: the update's indexing stands
+    assert ranked(client, key, "pear") == [memory_id] and ranked(client, key, "quince") == []
+    assert services.check_consistency().ok
+
+
+def test_an_update_that_keeps_the_content_keeps_the_postings(client, make_key, services, redis_client,
+                                                             monkeypatch):
+    """Were a word analysed otherwise after an upgrade, a metadata change or a vector-only re-index must not
+    leave a live memory half under the old analysis and half under the new."""
+    from memory_api import text as text_module
+
+    key = make_key(USER)
+    memory = services.memories.create(USER, "I enjoy running").memory
+    assert docs_listed(redis_client, "run") == {str(memory.docno)}
+    real_stem = text_module.stem
+    monkeypatch.setattr(text_module, "stem", lambda w: w if w == "running" else real_stem(w))
+    resp = client.patch(f"/v1/memory/{memory.id}", json={"metadata": {"k": "v"}, "tags": ["sport"]},
+                        headers=auth(key))
+    assert resp.status_code == 200
+    services.memories.store.reindex(USER, memory.id, memory.content, indexed(memory.content))
+    assert docs_listed(redis_client, "run") == {str(memory.docno)}
+    assert redis_client.exists(keys.term_postings(USER, "running")) == 0
+    monkeypatch.undo()
+    assert services.check_consistency().ok
+
+
+def test_an_empty_term_list_is_reclaimed_too(services, make_key, redis_client):
+    make_key(USER)
+    with_term_list(services, redis_client, "the and of")  # no terms: the previous version wrote ''
+    assert set(term_lists(redis_client).values()) == {""}
+    assert services.reindexer().run([USER]).reindexed == 1
+    assert term_lists(redis_client) == {} and services.check_consistency().ok
+
+
+def test_check_names_postings_a_live_memory_should_not_have(services, make_key, redis_client):
+    make_key(USER)
+    memory = services.memories.create(USER, "a plum tree").memory
+    other = services.memories.create(USER, "a fig").memory
+    redis_client.hset(term_key("fig"), postings.bucket_field(other.docno),
+                      postings.encode_bucket(sorted([(other.docno, 65537), (memory.docno, 65538)])))
+    redis_client.hincrby(term_key("fig"), "df", 1)  # "fig" now lists the plum tree too
+    problems = services.check_consistency().problems
+    assert any("content has no such term" in p for p in problems), problems

@@ -80,6 +80,7 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
     problems: list[str] = []
     totals: Counter = Counter()
     wanted_postings, expected_postings, dedup_fields = [], [], []
+    doc_terms: dict[str, set[str]] = {}  # each live document's terms, where known
     stale = 0
     for memory_id, rec in records.items():
         docno = str(rec["n"])
@@ -95,6 +96,8 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
                                 "run `memory-api reindex`")
             parts = stored.terms.get(docno, "").split()
             totals.update(terms=sum(int(tf) for tf in parts[1::2]))
+            if docno in stored.terms:
+                doc_terms[docno] = set(parts[0::2])
             continue
         frequencies = term_frequencies(rec["c"])
         fingerprint = content_fingerprint(rec["c"])
@@ -106,6 +109,7 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
         parts = stored.terms[docno].split() if docno in stored.terms else None
         if parts is not None and dict(zip(parts[0::2], parts[1::2])) != {t: str(f) for t, f in frequencies.items()}:
             problems.append(f"{memory_id}: its term list does not match its content")
+        doc_terms[docno] = set(frequencies)
         for term, tf in frequencies.items():
             wanted_postings.append((term, docno))
             expected_postings.append((memory_id, term, packed_posting(tf, length)))
@@ -129,6 +133,9 @@ def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserInde
         stray = listing.docs - docnos
         if stray:
             problems.append(f"postings of {term!r} list documents without records: {sorted(stray)[:5]}")
+        extra = sorted(d for d in listing.docs & doc_terms.keys() if term not in doc_terms[d])
+        if extra:
+            problems.append(f"postings of {term!r} list documents whose content has no such term: {extra[:5]}")
         if listing.listed != len(listing.docs):
             problems.append(f"postings of {term!r} list a document more than once")
         if listing.counted != listing.listed:

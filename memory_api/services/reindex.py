@@ -102,5 +102,5 @@ class Reindexer:
         done = 0
         for i, memory in enumerate(stale):
             embedding = embeddings[i] if embeddings else None
-            done += self._store.reindex(user, memory.id, indexed(memory.content), embedding)
+            done += self._store.reindex(user, memory.id, memory.content, indexed(memory.content), embedding)
         return done

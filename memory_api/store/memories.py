@@ -38,6 +38,10 @@ from .write_plan import Blobs, DeclaredKeys, accepted_versions, no_vectors, with
 _MAX_PLANS = 8
 
 
+class _Superseded(Exception):
+    """A re-index planned from content that a write has changed since."""
+
+
 def _indexed_terms(raw: str | bytes) -> str:
     """The terms a stored memory is indexed with, recomputed from its content under its record's rules."""
     rec = json.loads(raw)
@@ -45,8 +49,10 @@ def _indexed_terms(raw: str | bytes) -> str:
         return indexed_terms(rec["c"], rec.get("v", 1))
     except RulesGone:
         # Only a record of rules this code lacks and without a term list (damage, or a downgrade):
-        # it is still written and deleted; the postings its terms leave behind list a document
-        # that is gone, which search skips, `memory-api check` names and `memory-api reindex` sweeps.
+        # it is still written and deleted. A write that changes its content or deletes it leaves its
+        # postings on a document that is gone (search skips them, `memory-api check` names them and
+        # `memory-api reindex` sweeps them); re-indexed in place, its old postings stay on the live
+        # document, which `check` names.
         return ""
 
 
@@ -87,14 +93,14 @@ class MemoryStore:
         stored = {}
         for i, memory_id in enumerate(memory_ids):
             raw, listed = reply[2 * i], reply[2 * i + 1]
-            stored[memory_id] = (raw, text(listed) if listed else (_indexed_terms(raw) if raw else ""))
+            stored[memory_id] = (raw, text(listed) if listed is not None else (_indexed_terms(raw) if raw else ""))
         return stored
 
     def term_lists(self, user_id: str, memory_ids: list[str]) -> set[str]:
         """Which of these memories still have a term list (written before terms were recomputed)."""
         reply = self._redis.script("READ_FOR_WRITE")(
             keys=[keys.memory_items(user_id), keys.memory_terms(user_id)], args=memory_ids)
-        return {memory_id for i, memory_id in enumerate(memory_ids) if reply[2 * i + 1]}
+        return {memory_id for i, memory_id in enumerate(memory_ids) if reply[2 * i + 1] is not None}
 
     def _planned(self, user_id: str, memory_ids: list[str], script: str, plan_for,
                  blobs: Blobs | None = None, by: Provenance = BY_API) -> Any:
@@ -203,18 +209,26 @@ class MemoryStore:
         return results
 
     @confirms_persistence
-    def reindex(self, user_id: str, memory_id: str, indexed: Indexed, embedding: bytes | None = None) -> bool:
-        """Re-index one memory (search terms under the current rules, and its embedding if given);
-        False if it is gone."""
+    def reindex(self, user_id: str, memory_id: str, content: str, indexed: Indexed,
+                embedding: bytes | None = None) -> bool:
+        """Re-index one memory (search terms under the current rules, and its embedding if given), whose
+        `indexed` and `embedding` were made from `content`; False if it is gone or its content has
+        changed since (the write that changed it indexed it)."""
         blobs = Blobs()
         vec = blobs.add(embedding)
 
         def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
+            raw = stored[memory_id][0]
+            if raw and json.loads(raw)["c"] != content:
+                raise _Superseded
             declared.memory(None, (), indexed.term_names)
             return {"id": memory_id, "terms": indexed.terms, "len": indexed.length, "fp": indexed.fingerprint,
                     "v": indexed.version, "vec": vec}
 
-        return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for, blobs)[0]) == 1
+        try:
+            return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for, blobs)[0]) == 1
+        except _Superseded:
+            return False
 
     @confirms_persistence
     def compact_postings(self, user_id: str, *, per_call: int = 2048) -> tuple[int, int]:

@@ -71,7 +71,8 @@ local content = P.content
 if content and over_quota(0, content.w - rec.w, 0, P.max_words) then
   return {-2, 'words'}
 end
-local terms, len, fingerprint = unindex(id, rec)
+-- Without new content the postings stay as they are: the memory keeps its document number and terms.
+local terms, len, fingerprint = unindex(id, rec, not content)
 if content then
   rec.c, rec.w, rec.t, rec.v = content.c, content.w, content.t, content.v
   terms, len, fingerprint = content.terms, content.len, content.fp
@@ -89,7 +90,7 @@ rec.r = rec.r + 1
 stamp(rec)
 local encoded = cjson.encode(rec)
 redis.call('HSET', ITEMS, id, encoded)
-index(id, rec, terms, len, fingerprint)
+index(id, rec, terms, len, fingerprint, not content)
 if content then put_vector(rec.n, content.vec) end
 event('memory.updated', id, rec)
 if P.history_depth > 0 then
@@ -185,10 +186,14 @@ if not unchanged(P.expect) then return {'retry'} end
 local raw = redis.call('HGET', ITEMS, P.id)
 if not raw then return {0} end
 local rec = cjson.decode(raw)
-unindex(P.id, rec)
+-- Already under these rules and without a term list (re-indexed for its vector only): its postings are
+-- the ones these rules give, and stay; unposting recomputed terms could only miss some, had a word's
+-- analysis changed since.
+local same = (rec.v or 1) == P.v and redis.call('HEXISTS', TERMS, rec.n) == 0
+unindex(P.id, rec, same)
 rec.v = P.v
 redis.call('HSET', ITEMS, P.id, cjson.encode(rec))
-index(P.id, rec, P.terms, P.len, P.fp)
+index(P.id, rec, P.terms, P.len, P.fp, same)
 put_vector(rec.n, P.vec)
 return {1}
 """

@@ -159,8 +159,15 @@ local function unchanged(expect)
   return true
 end
 
+-- The terms this script indexed each memory with: a memory indexed and then unindexed by one script
+-- (an import naming an id twice) is taken out of those, not of what P.was says it had before.
+local indexed_with = {}
+
 -- Put a stored memory into every index.
-local function index(id, rec, terms, len, fingerprint)
+-- `same_postings`: the memory's content is unchanged and it keeps its document number (an update of
+-- metadata, tags or scope), so its postings stay as they are, neither unposted nor posted again.
+local function index(id, rec, terms, len, fingerprint, same_postings)
+  indexed_with[id] = terms
   redis.call('ZADD', IDS, 0, id)
   redis.call('ZADD', UPDATED, rec.u, id)
   redis.call('ZADD', scope_set(rec.s), 0, id)
@@ -179,8 +186,10 @@ local function index(id, rec, terms, len, fingerprint)
   -- A posting gives the document tf * 65536 + document length (BM25 needs both; each capped at 65535,
   -- store/postings.py `packed`), so a search reads everything it scores with from the postings alone.
   local capped_len = math.min(len, 65535)
-  for term, tf in string.gmatch(terms, '(%S+) (%d+)') do
-    post(term, rec.n, math.min(tonumber(tf), 65535) * 65536 + capped_len)
+  if not same_postings then
+    for term, tf in string.gmatch(terms, '(%S+) (%d+)') do
+      post(term, rec.n, math.min(tonumber(tf), 65535) * 65536 + capped_len)
+    end
   end
   redis.call('HINCRBY', STATS, 'words', rec.w)
   redis.call('HINCRBY', STATS, 'tokens', rec.t)
@@ -189,13 +198,15 @@ local function index(id, rec, terms, len, fingerprint)
 end
 
 -- Take a stored memory out of every index; returns its terms, length and fingerprint. Its terms are
--- its term list if it has one (indexed before terms were recomputed), else what the caller recomputed
--- from this very record (P.was; `expect` has checked it is unchanged since).
-local function unindex(id, rec)
+-- its term list if it has one (indexed before terms were recomputed), else those this script indexed
+-- it with, else what the caller recomputed from the record as stored (P.was; `expect` has checked it
+-- is unchanged since).
+local function unindex(id, rec, same_postings)
   local doc = redis.call('HGET', DOCS, rec.n) or ''
   local len, fingerprint = string.match(doc, '^%S+ (%d+) (%S+)$')
   len = tonumber(len) or 0
-  local terms = redis.call('HGET', TERMS, rec.n) or (P.was and P.was[id]) or ''
+  local terms = redis.call('HGET', TERMS, rec.n) or indexed_with[id] or (P.was and P.was[id]) or ''
+  indexed_with[id] = nil
   redis.call('ZREM', IDS, id)
   redis.call('ZREM', UPDATED, id)
   redis.call('ZREM', scope_set(rec.s), id)
@@ -206,8 +217,10 @@ local function unindex(id, rec)
       if redis.call('HINCRBY', TAGS, tag, -1) <= 0 then redis.call('HDEL', TAGS, tag) end
     end
   end
-  for term in string.gmatch(terms, '(%S+) %d+') do
-    unpost(term, rec.n)
+  if not same_postings then
+    for term in string.gmatch(terms, '(%S+) %d+') do
+      unpost(term, rec.n)
+    end
   end
   redis.call('HDEL', DOCS, rec.n)
   redis.call('HDEL', TERMS, rec.n)

@@ -135,14 +135,14 @@ return out
 
 READ_FOR_WRITE = """
 -- What a write must know before it declares its keys: each memory's record and its term list, which
--- only memories indexed before terms were recomputed from the record have ('' for the others).
+-- only memories indexed before terms were recomputed from the record have (an empty one is '').
 -- KEYS[1] items, KEYS[2] terms (by document number); ARGV: memory ids.
--- Returns {record or false, term list or '' (false with no record), ...} per id.
+-- Returns {record or false, term list or false, ...} per id.
 local out = {}
 for i = 1, #ARGV do
   local raw = redis.call('HGET', KEYS[1], ARGV[i])
   out[#out + 1] = raw or false
-  out[#out + 1] = raw and (redis.call('HGET', KEYS[2], cjson.decode(raw).n) or '') or false
+  out[#out + 1] = raw and redis.call('HGET', KEYS[2], cjson.decode(raw).n) or false
 end
 return out
 """
