@@ -230,3 +230,18 @@ def test_check_names_postings_a_live_memory_should_not_have(services, make_key, 
     redis_client.hincrby(term_key("fig"), "df", 1)  # "fig" now lists the plum tree too
     problems = services.check_consistency().problems
     assert any("content has no such term" in p for p in problems), problems
+
+
+def test_reindex_reclaims_term_lists_without_embedding_again(services, make_key, redis_client, monkeypatch):
+    make_key(USER)
+    ids = [with_term_list(services, redis_client, f"the medlar tree number {i}") for i in range(3)]
+    assert services.memories.semantic is not None  # vectors are kept: each memory has one
+    embedded: list[str] = []
+    real = services.memories.embeddings
+    monkeypatch.setattr(services.memories, "embeddings", lambda texts: embedded.extend(texts) or real(texts))
+    assert services.reindexer().run([USER]).reindexed == 3
+    assert embedded == [] and term_lists(redis_client) == {}
+    assert services.check_consistency().ok  # (which checks every memory has a vector)
+    services.memories.store.reset_vectors(USER)  # a model change: then every memory is embedded again
+    assert services.reindexer().run([USER]).reindexed == 3 and sorted(embedded) == sorted(
+        services.memories.get(USER, i).content for i in ids)

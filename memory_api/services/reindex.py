@@ -98,9 +98,13 @@ class Reindexer:
         # without it: the list is a tenth of the store.
         listed = self._store.term_lists(user, [m.id for m in page])
         stale = [m for m in page if m.index_version != ANALYZER_VERSION or m.id in unvectored or m.id in listed]
-        embeddings = self._memories.embeddings([m.content for m in stale]) if stale and with_vectors else None
+        # Only a memory without a vector is embedded: one re-indexed for its terms keeps its vector (after
+        # an upgrade that is every memory, and embedding them all again would be slow, or paid for).
+        to_embed = [m for m in stale if m.id in unvectored]
+        vectors = (self._memories.embeddings([m.content for m in to_embed]) or []) if to_embed else []
+        embedding_of = {m.id: vector for m, vector in zip(to_embed, vectors)}
         done = 0
-        for i, memory in enumerate(stale):
-            embedding = embeddings[i] if embeddings else None
-            done += self._store.reindex(user, memory.id, memory.content, indexed(memory.content), embedding)
+        for memory in stale:
+            done += self._store.reindex(user, memory.id, memory.content, indexed(memory.content),
+                                        embedding_of.get(memory.id))
         return done
