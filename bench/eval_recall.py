@@ -1,7 +1,7 @@
 """Semantic recall: does search find, and does injection carry, the memory a question needs?
 
     python bench/eval_recall.py [--set bench/data/recall_set.json] [--query-profile on|off]
-                                [--embedding-quantize auto|on|off]
+                                [--embedding-quantize auto|on|off] [--ranks]
 
 The data set (bench/data/recall_set.json) is a fictional user's memories: 70
 facts hidden among 531 everyday notes, and for each fact a question phrased
@@ -14,6 +14,10 @@ question it reports:
 - R@1 / R@5: the fact is the first / among the first five search results;
 - in block: the fact reaches the memory block chat would inject, at a tight
   cap of 60 tokens (the question as the query).
+
+With --ranks it also prints, per mode, where the fact ranks among the first
+100 results (1, 2-5, 6-10, 11-20, 21-50, 51-100, beyond): how far a reranker
+of the first candidates could take R@5.
 """
 
 from __future__ import annotations
@@ -67,6 +71,20 @@ def evaluate(services: Services, data: dict, fact_ids: dict[str, str], mode: str
     return {"R@1": at1 / n, "R@5": at5 / n, "in block": in_block / n, "ms per query": ms}
 
 
+RANK_BANDS = ((1, "1"), (5, "2-5"), (10, "6-10"), (20, "11-20"), (50, "21-50"), (100, "51-100"))
+
+
+def rank_bands(services: Services, data: dict, fact_ids: dict[str, str], mode: str) -> dict[str, int]:
+    """How many facts rank in each band of the first 100 results ("beyond": not among them)."""
+    bands = {name: 0 for _, name in RANK_BANDS} | {"beyond": 0}
+    for fact in data["facts"]:
+        found = [s.memory.id for s in services.search.search(USER, fact["question"], limit=100, mode=mode).items]
+        wanted = fact_ids[fact["id"]]
+        rank = found.index(wanted) + 1 if wanted in found else None
+        bands[next((name for top, name in RANK_BANDS if rank is not None and rank <= top), "beyond")] += 1
+    return bands
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", default=os.path.join(HERE, "data", "recall_set.json"))
@@ -74,6 +92,7 @@ def main() -> None:
                         help="adapt queries to the user (MEMORY_API_QUERY_PROFILE; default on, as the service)")
     parser.add_argument("--embedding-quantize", choices=("auto", "on", "off"), default="auto",
                         help="MEMORY_API_EMBEDDING_QUANTIZE: off runs the model as shipped (default auto, as the service)")
+    parser.add_argument("--ranks", action="store_true", help="also print where each mode ranks the facts")
     args = parser.parse_args()
     with open(args.set, encoding="utf-8") as fh:
         data = json.load(fh)
@@ -93,6 +112,11 @@ def main() -> None:
         for mode in ("keyword", "semantic", "hybrid"):
             r = evaluate(services, data, fact_ids, mode)
             print(f"| {mode} | {r['R@1']:.0%} | {r['R@5']:.0%} | {r['in block']:.0%} | {r['ms per query']:.1f} |")
+        if args.ranks:
+            print("\nwhere the fact ranks among the first 100 results (number of questions):")
+            for mode in ("keyword", "semantic", "hybrid"):
+                bands = rank_bands(services, data, fact_ids, mode)
+                print(f"  {mode:<9} " + "  ".join(f"{name}: {n}" for name, n in bands.items()))
     finally:
         services.close()
         server.stop()
