@@ -10,6 +10,7 @@ import pytest
 
 from helpers import auth
 from memory_api.store import keys, postings
+from memory_api.store.postings_upkeep import PostingsUpkeep
 from memory_api.text import search_terms
 from test_search import brute_force
 
@@ -167,7 +168,7 @@ def test_compaction_keeps_the_bucket_entry_of_a_document_listed_both_ways(servic
     term = term_key("fig")
     redis_client.hset(term, str(memory.docno), 9 * 65536 + 99)  # a stale one-field copy beside the bucket
     assert not services.check_consistency().ok  # listed twice
-    assert services.memories.store.compact_postings(USER) == (1, 0)  # moved (its count was right: 1)
+    assert PostingsUpkeep(services.redis).compact(USER) == (1, 0)  # moved (its count was right: 1)
     assert not any(f.isdigit() for f in stored(redis_client, "fig"))
     assert services.check_consistency().ok  # the bucket's (right) value kept, counted once
 
@@ -181,7 +182,7 @@ def test_reindex_moves_postings_from_before_buckets_into_buckets(client, make_ke
     before = [list(scored(client, key, q, complete=False).items()) for q in queries]  # in order
     assert before[3][0][0] == ids[-1] and before[1][0][0] == ids[7] and before[2][0][0] == ids[280]
 
-    assert services.memories.store.compact_postings(USER, per_call=64) == (300, 0)  # several calls
+    assert PostingsUpkeep(services.redis).compact(USER, per_call=64) == (300, 0)  # several calls
     fields = stored(redis_client, "olive")
     assert not any(f.isdigit() for f in fields) and int(fields["df"]) == 301
     assert {"b0", "b1"} <= fields.keys()

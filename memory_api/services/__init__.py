@@ -19,6 +19,7 @@ from ..store.capture_queue import CaptureQueue
 from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
+from ..store.postings_upkeep import PostingsUpkeep
 from ..store.rate_limits import rate_limit_storage
 from ..store.redis import RedisStore
 from ..store.stream_slots import StreamSlotStore
@@ -161,7 +162,7 @@ class Services:
 
     def reindexer(self) -> Reindexer:
         """Re-indexes memories stored under older rules or another embedding model (`memory-api reindex`)."""
-        return Reindexer(self.memories, IndexScanner(self.redis), VectorStore(self.redis))
+        return Reindexer(self.memories, IndexScanner(self.redis), VectorStore(self.redis), PostingsUpkeep(self.redis))
 
     def record_embedding_model(self) -> None:
         """After a full reindex: the stored vectors are the current model's."""

@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 
 from ..models import IdWalk, Memory
 from ..store.index_scan import IndexScanner
+from ..store.postings_upkeep import PostingsUpkeep
 from ..store.vectors import VectorStore
 from ..text import ANALYZER_VERSION
 from .memories import MemoryService, indexed
@@ -45,11 +46,13 @@ class ReindexReport:
 
 
 class Reindexer:
-    def __init__(self, memories: MemoryService, scanner: IndexScanner, vectors: VectorStore) -> None:
+    def __init__(self, memories: MemoryService, scanner: IndexScanner, vectors: VectorStore,
+                 postings: PostingsUpkeep) -> None:
         self._memories = memories
         self._store = memories.store
         self._scanner = scanner
         self._vectors = vectors
+        self._postings = postings
 
     def users(self, user_id: str | None = None) -> list[str]:
         return [user_id] if user_id else list(self._scanner.users())
@@ -78,10 +81,10 @@ class Reindexer:
                 report.seen += len(page)
                 report.reindexed += self._reindex_page(user, page, with_vectors=model is not None)
                 progress(len(page))
-            moved, repaired = self._store.compact_postings(user)
+            moved, repaired = self._postings.compact(user)
             report.postings_moved += moved
             report.counts_repaired += repaired
-            report.postings_swept += self._store.sweep_postings(user)
+            report.postings_swept += self._postings.sweep(user)
         return report
 
     def _vectors_to_rebuild(self, user: str, model: str) -> bool:

@@ -86,21 +86,21 @@ class MemoryStore:
         return self._redis.script(script)(keys=declared.keys, args=args,
                                           client=pipe if pipe is not None else self._redis.client)
 
-    def _read_for_write(self, user_id: str, memory_ids: list[str]) -> dict[str, tuple[Any, str]]:
-        """{id: (raw record, the terms it is indexed with)} as stored now; (False, '') for an absent id."""
+    def _records_and_lists(self, user_id: str, memory_ids: list[str]) -> list[tuple[Any, Any]]:
+        """(raw record or None, term list or None) of each memory, as stored now (READ_FOR_WRITE)."""
         reply = self._redis.script("READ_FOR_WRITE")(
             keys=[keys.memory_items(user_id), keys.memory_terms(user_id)], args=memory_ids)
-        stored = {}
-        for i, memory_id in enumerate(memory_ids):
-            raw, listed = reply[2 * i], reply[2 * i + 1]
-            stored[memory_id] = (raw, text(listed) if listed is not None else (_indexed_terms(raw) if raw else ""))
-        return stored
+        return list(zip(reply[0::2], reply[1::2]))
+
+    def _read_for_write(self, user_id: str, memory_ids: list[str]) -> dict[str, tuple[Any, str]]:
+        """{id: (raw record, the terms it is indexed with)} as stored now; (None, '') for an absent id."""
+        return {memory_id: (raw, text(listed) if listed is not None else (_indexed_terms(raw) if raw else ""))
+                for memory_id, (raw, listed) in zip(memory_ids, self._records_and_lists(user_id, memory_ids))}
 
     def term_lists(self, user_id: str, memory_ids: list[str]) -> set[str]:
         """Which of these memories still have a term list (written before terms were recomputed)."""
-        reply = self._redis.script("READ_FOR_WRITE")(
-            keys=[keys.memory_items(user_id), keys.memory_terms(user_id)], args=memory_ids)
-        return {memory_id for i, memory_id in enumerate(memory_ids) if reply[2 * i + 1] is not None}
+        return {memory_id for memory_id, (_, listed) in zip(memory_ids, self._records_and_lists(user_id, memory_ids))
+                if listed is not None}
 
     def _planned(self, user_id: str, memory_ids: list[str], script: str, plan_for,
                  blobs: Blobs | None = None, by: Provenance = BY_API) -> Any:
@@ -229,39 +229,6 @@ class MemoryStore:
             return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for, blobs)[0]) == 1
         except _Superseded:
             return False
-
-    @confirms_persistence
-    def compact_postings(self, user_id: str, *, per_call: int = 2048) -> tuple[int, int]:
-        """Move the user's search postings stored one per field (before buckets, store/postings.py) into
-        buckets, a bounded number per script call so Redis is never held long, and set every term's
-        count to what it lists; returns (postings moved, terms whose count was wrong)."""
-        moved = recounted = 0
-        script = self._redis.script("COMPACT_POSTINGS")
-        for name in self._redis.client.scan_iter(match=keys.user_keys_pattern(user_id, keys.TERM_SUFFIX),
-                                                 count=1000):
-            while True:
-                step, wrong = (int(v) for v in script(keys=[text(name)], args=[per_call]))
-                moved, recounted = moved + step, recounted + wrong
-                if not step:
-                    break
-        return moved, recounted
-
-    @confirms_persistence
-    def sweep_postings(self, user_id: str, *, per_call: int = 16) -> int:
-        """Drop the user's search postings of documents that are gone (SWEEP_POSTINGS), a few buckets
-        per script call so Redis is never held long; returns how many were dropped."""
-        dropped = 0
-        script = self._redis.script("SWEEP_POSTINGS")
-        for name in self._redis.client.scan_iter(match=keys.user_keys_pattern(user_id, keys.TERM_SUFFIX),
-                                                 count=1000):
-            cursor = "0"
-            while True:
-                cursor, step = script(keys=[text(name), keys.memory_docs(user_id)], args=[cursor, per_call])
-                dropped += int(step)
-                cursor = text(cursor)
-                if cursor == "0":
-                    break
-        return dropped
 
     @confirms_persistence
     def reset_vectors(self, user_id: str) -> None:
