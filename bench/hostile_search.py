@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import PrivateRedis  # noqa: E402
 from memory_api.config import Settings  # noqa: E402
 from memory_api.services import Services  # noqa: E402
-from memory_api.text import query_terms  # noqa: E402
+from memory_api.index.analyzer import query_terms  # noqa: E402
 
 USER = "hostile"
 

@@ -47,7 +47,6 @@ class Memory:
     revision: int = 1
     tags: tuple[str, ...] = ()
     scope: str | None = None  # None: a global memory
-    index_version: int = 0  # the analyzer rules its search terms come from (text.ANALYZER_VERSION)
     # The store's document number: new with every content write and every import, never reused for
     # the user (0: a version in history). With the revision it tells every write apart, where the
     # revision alone cannot: an import may set any revision, the one the memory has now included.

@@ -22,7 +22,7 @@ from test_redis_cluster import cluster  # noqa: F401 - the three-node cluster fi
 from memory_api import create_app
 from memory_api.config import Settings
 from memory_api.store import keys
-from memory_api.text import search_terms
+from memory_api.index.analyzer import search_terms
 
 USER = "alice"
 
@@ -78,7 +78,7 @@ def setup(cluster):  # noqa: F811 - the imported fixture
 
 
 def documents_listed(node: Node, term_key: str) -> int:
-    """How many documents a term's postings list (their count, store/postings.py)."""
+    """How many documents a term's postings list (their count, index/postings.py)."""
     return int(node.client.hget(term_key, "df") or 0)
 
 
@@ -90,8 +90,7 @@ def terms(text: str) -> list[str]:
 def migrating(source: Node, target: Node, slot: int, key: str, declared: list[str]):
     """The slot half-way from `source` to `target`, with `key` already moved; undone (key moved back, slot
     stable on both) on exit. `declared`: the keys the write under test declares, all but `key` present."""
-    # (term lists exist only for memories indexed before terms were recomputed: none here)
-    assert [k for k in declared if k not in (key, keys.memory_terms(USER)) and not source.client.exists(k)] == []
+    assert [k for k in declared if k != key and not source.client.exists(k)] == []
     assert key in declared
     target.client.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", source.id)
     source.client.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", target.id)

@@ -587,9 +587,8 @@ def test_a_decoded_record_is_the_memory_the_constructor_makes(content, metadata,
     be the very object Memory(...) makes, every field set, whatever the record holds."""
     updated, words, tokens, revision, docno = numbers
     memory = Memory(id="mem_01", content=content, metadata=metadata, updated_at=updated, word_count=words,
-                    token_count=tokens, revision=revision, tags=tuple(tags), scope=scope, index_version=2,
-                    docno=docno)
-    rec = {**record_of(memory, 2), "n": docno}
+                    token_count=tokens, revision=revision, tags=tuple(tags), scope=scope, docno=docno)
+    rec = {**record_of(memory), "n": docno}
     decoded = decode_record(b"mem_01", dumps(rec).encode())
     assert decoded == memory
     assert decoded.__dict__ == memory.__dict__  # no field missing and none extra
@@ -601,7 +600,7 @@ def test_a_record_orjson_refuses_is_still_decoded():
     """A lone surrogate escape (json.loads takes it, orjson does not) must not make a memory unreadable."""
     raw = '{"c":"a \\ud800 b","m":[],"u":1,"w":3,"t":3,"r":1}'
     memory = decode_record("mem_01", raw)
-    assert memory.content == "a \ud800 b" and memory.metadata == {} and memory.index_version == 1
+    assert memory.content == "a \ud800 b" and memory.metadata == {}
 
 
 def test_decoded_records_are_shared_only_for_the_same_bytes_and_never_mutated_through_the_api():

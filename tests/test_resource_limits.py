@@ -14,7 +14,7 @@ from helpers import LiveServer, auth, with_provider
 from memory_api import create_app
 from memory_api.ids import new_memory_id
 from memory_api.services import Services
-from memory_api.services.memories import indexed
+from memory_api.index.analyzer import analyze
 from memory_api.tokens import count_tokens
 
 MANY = 9000  # the report's chat: more messages than one Lua unpack() takes
@@ -115,7 +115,7 @@ def test_an_import_holds_a_bounded_amount_of_memory_whatever_its_size(settings, 
     services = Services.build(settings.replace(embeddings="off"))
     try:
         # The tokenizer's tables and the stemmer load once per process: not the import's memory.
-        count_tokens("warm up") and indexed("warm up")
+        count_tokens("warm up") and analyze("warm up")
         tracemalloc.start()
         try:
             with open(export, "rb") as source:

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from helpers import auth
-from memory_api.text import query_terms, term_frequencies
+from memory_api.index.analyzer import analyze, query_terms
 
 VOCABULARY = (
     "tea coffee Lyon Berlin Osaka piano marathon peanuts vegetarian budget March deadline Pixel Miso "
@@ -20,7 +20,7 @@ SCOPES = [None, "alpha", "beta"]
 
 def brute_force(memories: list[dict], query: str, *, tags=(), scope="any", k1=1.2, b=0.75) -> list[tuple]:
     """BM25 as the service defines it, computed from scratch over every memory of the user."""
-    docs = {m["id"]: term_frequencies(m["content"]) for m in memories}
+    docs = {m["id"]: analyze(m["content"]).frequencies for m in memories}
     n = len(docs)
     if n == 0:
         return []

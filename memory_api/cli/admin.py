@@ -1,4 +1,4 @@
-"""`memory-api keys`, `check` and `settings`: administration on the configured Redis."""
+"""`memory-api keys`, `check`, `reindex`, `migrate` and `settings`: administration on the configured Redis."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import time
 
 import click
 
-from . import main, open_services
+from ..errors import ApiError
+from ..services import Services
+from . import ApiErrorExit, announce_store, main, open_services, settings_from_env
 
 
 @main.group()
@@ -77,8 +79,9 @@ def check(user: str | None, as_json: bool) -> None:
 @main.command()
 @click.option("--user", help="Only this user's memories.")
 def reindex(user: str | None) -> None:
-    """Re-index memories stored under older search rules or another embedding model, and pack search postings
-    stored one per field (safe while serving; run it again to resume)."""
+    """Re-index memories whose search index entries are wrong or missing (what `check` names) or that lack a
+    vector of the current embedding model, and mend damaged postings (safe while serving; run it again to
+    resume)."""
     with open_services() as services:
         reindexer = services.reindexer()
         users = reindexer.users(user)
@@ -86,12 +89,43 @@ def reindex(user: str | None) -> None:
             report = reindexer.run(users, progress=bar.update)
         if user is None:
             services.record_embedding_model()
-    moved = f"; moved {report.postings_moved} search postings into buckets" if report.postings_moved else ""
-    if report.counts_repaired:
-        moved += f"; repaired the postings count of {report.counts_repaired} term(s)"
-    if report.postings_swept:
-        moved += f"; dropped {report.postings_swept} search postings of memories that are gone"
-    click.echo(f"reindexed {report.reindexed} of {report.seen} memories of {report.users} user(s){moved}")
+    mended = f"; mended the postings of {report.terms_mended} term(s)" if report.terms_mended else ""
+    if report.postings_dropped:
+        mended += f"; dropped {report.postings_dropped} search postings no memory explains"
+    click.echo(f"reindexed {report.reindexed} of {report.seen} memories of {report.users} user(s){mended}")
+
+
+@main.command()
+@click.option("--drop-previous", is_flag=True,
+              help="Afterwards, delete the previous format's keys (kept by default, as a way back).")
+def migrate(drop_previous: bool) -> None:
+    """Copy a store of the previous format into this version's, and index every memory anew. Stop every
+    older memory-api using this Redis first; until this has run, this version refuses to serve it. Run it
+    again to resume."""
+    from ..services.migration import migrate_store
+    from ..store import keys
+    from ..store.migrate import StoreMigration
+    from ..store.redis import RedisStore
+
+    settings = settings_from_env()
+    announce_store(settings)
+    redis_store = RedisStore.from_settings(settings, check_format=False)
+    services = Services.build(settings, redis_store)
+    try:
+        migration = StoreMigration(redis_store.client)
+        if migration.pending():
+            report = migrate_store(migration, services.reindexer())
+            click.echo(f"migrated {keys.PREVIOUS_PREFIX} -> {keys.PREFIX}: copied {report.copied.copied} keys "
+                       f"({report.copied.skipped} copied before), indexed {report.indexed.reindexed} memories "
+                       f"of {report.indexed.users} user(s)")
+        else:
+            click.echo(f"nothing to migrate: this store is of format {keys.PREFIX}")
+        if drop_previous:
+            click.echo(f"deleted {migration.drop_previous()} keys of format {keys.PREVIOUS_PREFIX}")
+    except ApiError as exc:
+        raise ApiErrorExit(exc) from None
+    finally:
+        services.close()
 
 
 @main.command("settings")

@@ -181,8 +181,8 @@ def recall_status(services) -> list[str]:
     try:
         reason = services.search.semantic.unavailable_reason()
         mismatch = services.check_embedding_model()
-    except ApiError:  # Redis not reachable yet: requests will say so (503) until it is
-        return ["Redis is not reachable yet; requests answer 503 store_unavailable until it is"]
+    except ApiError as exc:  # Redis not reachable yet, or a store to migrate: requests say so (503) until fixed
+        return [f"WARNING: {exc.message} Until then requests answer 503 store_unavailable."]
     if reason:
         lines = [f"keyword recall only: {reason}"]
     else:

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from ..embeddings import build_embedder
+from ..index.query import KeywordIndex, SearchBounds
+from ..index.repair import PostingsRepair
+from ..index.verify import IndexVerifier
 from ..store.api_keys import ApiKeyStore
 from ..store.conversations import ConversationStore
 from ..store.events import EventStore
@@ -19,7 +22,6 @@ from ..store.capture_queue import CaptureQueue
 from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
-from ..store.postings_upkeep import PostingsUpkeep
 from ..store.rate_limits import rate_limit_storage
 from ..store.redis import RedisStore
 from ..store.stream_slots import StreamSlotStore
@@ -40,7 +42,7 @@ from .provider_api import ProviderApi
 from .rate_limits import RateLimits
 from .reindex import Reindexer
 from .responses import ResponsesService
-from .search import SearchBounds, SearchService
+from .search import SearchService
 from .semantic import SemanticIndex
 from .stats import StatsService
 from .streams import StreamLimiter
@@ -81,8 +83,8 @@ class Services:
                                  query_profile=settings.query_profile)
         memory_store = MemoryStore(redis_store, vector_model=semantic.model, events_kept=settings.events_kept)
         upstream = Upstream(settings)
-        search = SearchService(memory_store, semantic, rules,
-                               bounds=SearchBounds(settings.max_query_terms, settings.max_search_postings))
+        keyword = KeywordIndex(redis_store, SearchBounds(settings.max_query_terms, settings.max_search_postings))
+        search = SearchService(memory_store, keyword, semantic, rules)
         memories = MemoryService(memory_store, rules=rules, history_depth=settings.history_depth,
                                  quota_memories=settings.quota_memories, quota_words=settings.quota_words,
                                  semantic=semantic)
@@ -158,11 +160,14 @@ class Services:
 
     def check_consistency(self, user_id: str | None = None) -> ConsistencyReport:
         """Compare every record with every index (all users, or one)."""
-        return check_consistency(IndexScanner(self.redis), user_id, vector_model=self.search.semantic.model())
+        return check_consistency(IndexScanner(self.redis), IndexVerifier(self.redis), user_id,
+                                 vector_model=self.search.semantic.model())
 
     def reindexer(self) -> Reindexer:
-        """Re-indexes memories stored under older rules or another embedding model (`memory-api reindex`)."""
-        return Reindexer(self.memories, IndexScanner(self.redis), VectorStore(self.redis), PostingsUpkeep(self.redis))
+        """Re-indexes memories whose index entries are wrong or missing, or that lack a vector of the current
+        embedding model (`memory-api reindex`)."""
+        return Reindexer(self.memories, IndexScanner(self.redis), IndexVerifier(self.redis), VectorStore(self.redis),
+                         PostingsRepair(self.redis))
 
     def record_embedding_model(self) -> None:
         """After a full reindex: the stored vectors are the current model's."""
@@ -173,6 +178,12 @@ class Services:
     def close(self) -> None:
         self.chat.upstream.close()
         self.redis.close()
+
+    def __enter__(self) -> "Services":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _quantize(settings: Settings, redis_store: RedisStore) -> str | None:

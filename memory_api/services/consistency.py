@@ -2,21 +2,18 @@
 
 Each multi-key write is one Lua script, so Redis applies it whole or not at
 all, even when the worker that sent it is killed; this check is how the tests
-(and an operator) verify that nothing is half written. Besides every structural
-index (ids, updated times, scopes, tags, counters, document numbers), it
-recomputes each memory's search terms and fingerprint from its content
-(memory_api/text.py) and compares them with what the index holds, so a stale
-search index is caught too.
+(and an operator) verify that nothing is half written. It compares every
+structural index (ids, updated times, scopes, tags, counters, vectors) with the
+records, and asks the search index to verify itself against them
+(index/verify.py), so a stale search index is caught too.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
+from ..index.verify import Document, IndexVerifier
 from ..store.index_scan import IndexScanner, UserIndexes
-from ..store.postings import packed as packed_posting
-from ..text import ANALYZER_VERSION, content_fingerprint, term_frequencies
 
 
 @dataclass
@@ -30,21 +27,21 @@ class ConsistencyReport:
         return not self.problems
 
 
-def check_consistency(scanner: IndexScanner, user_id: str | None = None, *,
+def check_consistency(scanner: IndexScanner, verifier: IndexVerifier, user_id: str | None = None, *,
                       vector_model: str | None = None) -> ConsistencyReport:
     """Every disagreement between records and indexes. With `vector_model` (semantic recall is on),
     every memory must also have a vector of that model."""
     report = ConsistencyReport()
     for user in [user_id] if user_id else scanner.users():
         report.users += 1
-        count, problems = memory_problems(scanner, user, vector_model)
+        count, problems = memory_problems(scanner, verifier, user, vector_model)
         report.memories += count
         report.problems += [f"user {user}: {p}" for p in problems]
     return report
 
 
-def memory_problems(scanner: IndexScanner, user_id: str, vector_model: str | None = None
-                    ) -> tuple[int, list[str]]:
+def memory_problems(scanner: IndexScanner, verifier: IndexVerifier, user_id: str,
+                    vector_model: str | None = None) -> tuple[int, list[str]]:
     """(number of valid records, every disagreement found) for one user."""
     stored = scanner.scan(user_id)
     records = {i: rec for i, rec in stored.records.items() if rec is not None}
@@ -53,7 +50,9 @@ def memory_problems(scanner: IndexScanner, user_id: str, vector_model: str | Non
         problems.append(f"{memory_id}: in the id index but has no record")
     for memory_id in sorted(stored.records.keys() - stored.ids):
         problems.append(f"{memory_id}: has a record but is missing from the id index")
-    problems += _search_index_problems(scanner, user_id, stored, records)
+    problems += _record_problems(stored, records)
+    documents = [Document(memory_id, rec["n"], rec["c"], rec.get("s")) for memory_id, rec in records.items()]
+    problems += verifier.verify(user_id, lambda: documents).problems
     problems += _set_problems(stored, records)
     problems += _vector_problems(stored, records, vector_model)
     return len(records), problems
@@ -76,75 +75,16 @@ def _vector_problems(stored: UserIndexes, records: dict, vector_model: str | Non
     return problems
 
 
-def _search_index_problems(scanner: IndexScanner, user_id: str, stored: UserIndexes, records: dict) -> list[str]:
-    problems: list[str] = []
-    totals: Counter = Counter()
-    wanted_postings, expected_postings, dedup_fields = [], [], []
-    doc_terms: dict[str, set[str]] = {}  # each live document's terms, where known
-    stale = 0
+def _record_problems(stored: UserIndexes, records: dict) -> list[str]:
+    """The updated-time index and the word and token counters against the records."""
+    problems = []
     for memory_id, rec in records.items():
-        docno = str(rec["n"])
-        totals.update(words=rec["w"], tokens=rec["t"])
         if stored.updated.get(memory_id) != rec["u"]:
             problems.append(f"{memory_id}: updated-time index says {stored.updated.get(memory_id)}, record {rec['u']}")
-        if rec.get("v", 1) != ANALYZER_VERSION:
-            # Indexed under older rules: its terms cannot be recomputed here (its term list has them);
-            # `reindex` brings it up to date.
-            stale += 1
-            if docno not in stored.terms:
-                problems.append(f"{memory_id}: indexed under older search rules and has no term list: "
-                                "run `memory-api reindex`")
-            parts = stored.terms.get(docno, "").split()
-            totals.update(terms=sum(int(tf) for tf in parts[1::2]))
-            if docno in stored.terms:
-                doc_terms[docno] = set(parts[0::2])
-            continue
-        frequencies = term_frequencies(rec["c"])
-        fingerprint = content_fingerprint(rec["c"])
-        length = sum(frequencies.values())
-        totals.update(terms=length)
-        if stored.docs.get(docno) != f"{memory_id} {length} {fingerprint}":
-            problems.append(f"{memory_id}: document {docno} is {stored.docs.get(docno)!r} in the search index")
-        # Only a memory indexed before terms were recomputed from the record has a term list.
-        parts = stored.terms[docno].split() if docno in stored.terms else None
-        if parts is not None and dict(zip(parts[0::2], parts[1::2])) != {t: str(f) for t, f in frequencies.items()}:
-            problems.append(f"{memory_id}: its term list does not match its content")
-        doc_terms[docno] = set(frequencies)
-        for term, tf in frequencies.items():
-            wanted_postings.append((term, docno))
-            expected_postings.append((memory_id, term, packed_posting(tf, length)))
-        dedup_fields.append((memory_id, f"{rec.get('s') or ''}|{fingerprint}"))
-    for (memory_id, term, expected), value in zip(expected_postings,
-                                                  scanner.postings(user_id, wanted_postings)):
-        if value != expected:
-            problems.append(f"{memory_id}: posting of {term!r} is {value}, content says {expected}")
-    owners = scanner.duplicate_owners(user_id, [f for _, f in dedup_fields])
-    for (memory_id, _), listed in zip(dedup_fields, owners):
-        if memory_id not in listed:
-            problems.append(f"{memory_id}: missing from the duplicate map")
-    if stale:
-        problems.append(f"{stale} memories are indexed under older search rules: run `memory-api reindex`")
-    docnos = {str(rec["n"]) for rec in records.values()}
-    for docno in sorted(stored.docs.keys() - docnos):
-        problems.append(f"document {docno} ({stored.docs[docno]}) has no record")
-    for docno in sorted(stored.terms.keys() - docnos):
-        problems.append(f"document {docno} has terms but no record")
-    for term, listing in stored.posting_docs.items():
-        stray = listing.docs - docnos
-        if stray:
-            problems.append(f"postings of {term!r} list documents without records: {sorted(stray)[:5]}")
-        extra = sorted(d for d in listing.docs & doc_terms.keys() if term not in doc_terms[d])
-        if extra:
-            problems.append(f"postings of {term!r} list documents whose content has no such term: {extra[:5]}")
-        if listing.listed != len(listing.docs):
-            problems.append(f"postings of {term!r} list a document more than once")
-        if listing.counted != listing.listed:
-            problems.append(f"postings of {term!r} count {listing.counted} documents and list {listing.listed}: "
-                            "run `memory-api reindex`")
-        problems += [f"postings of {term!r}: {damage}" for damage in listing.damage]
-    for name in ("words", "tokens", "terms"):
-        if stored.stats.get(name, 0) != totals[name]:
-            problems.append(f"counter {name} is {stored.stats.get(name, 0)}, memories sum to {totals[name]}")
+    for name, field in (("words", "w"), ("tokens", "t")):
+        total = sum(rec[field] for rec in records.values())
+        if stored.stats.get(name, 0) != total:
+            problems.append(f"counter {name} is {stored.stats.get(name, 0)}, memories sum to {total}")
     return problems
 
 

@@ -15,9 +15,8 @@ from typing import Any
 from ..errors import ApiError, Conflict, InvalidRequest, NotFound, PreconditionFailed
 from ..ids import memory_id_bounds, new_memory_id
 from ..models import BY_API, Filters, Memory, Page, Provenance
-from ..store.memories import MemoryStore
-from ..store.records import DuplicateContent, Indexed, QuotaExceeded, WriteResult
-from ..text import ANALYZER_VERSION, analyze, terms_text
+from ..store.memories import MemoryStore, NewContent
+from ..store.records import DuplicateContent, QuotaExceeded, WriteResult
 from ..tokens import count_tokens, count_words
 from ..validation import InputRules, check_memory_id, check_scope
 from .pagination import check_cursor_range, cursor_walk
@@ -42,11 +41,11 @@ def _memory_full(err: QuotaExceeded, quota_memories: int, quota_words: int) -> C
     )
 
 
-def _duplicate(err: DuplicateContent, items: list[tuple[Memory, Indexed]], param: str) -> ApiError:
+def _duplicate(err: DuplicateContent, items: list[Memory], param: str) -> ApiError:
     """409 duplicate_memory naming the stored memory a new one equals (in the message and in
     `existing_id`); within one batch, 409 duplicate_in_batch naming both items (none is stored yet, so
     there is no existing id to give)."""
-    new_ids = [memory.id for memory, _ in items]
+    new_ids = [memory.id for memory in items]
     where = f"{param}[{err.index}]." if param else ""
     if err.equal_to in new_ids:
         return Conflict(
@@ -58,17 +57,6 @@ def _duplicate(err: DuplicateContent, items: list[tuple[Memory, Indexed]], param
         f"{prefix}Memory '{err.equal_to}' already has this content (ignoring case and spacing, in the same "
         "scope); nothing was stored. Update or delete that memory instead.",
         param=f"{where}content", code="duplicate_memory", extra={"existing_id": err.equal_to})
-
-
-def indexed(text: str) -> Indexed:
-    """The search-index and duplicate data of a memory's content (memory_api/text.py rules)."""
-    frequencies, fingerprint = analyze(text)
-    return Indexed(
-        terms=terms_text(frequencies),
-        length=sum(frequencies.values()),
-        fingerprint=fingerprint,
-        version=ANALYZER_VERSION,
-    )
 
 
 @dataclass(frozen=True)
@@ -89,7 +77,7 @@ class MemoryService:
         self.quota_words = quota_words
 
     def _new(self, content: object, metadata: object, tags: object, scope: object, *, memory_id: str | None,
-             by: Provenance, param: str = "") -> tuple[Memory, Indexed]:
+             by: Provenance, param: str = "") -> Memory:
         text = self.rules.content(content, param=f"{param}content")
         memory = Memory(
             id=memory_id or new_memory_id(),
@@ -105,19 +93,19 @@ class MemoryService:
             origin=by.origin(),
             reason=by.reason,
         )
-        return memory, indexed(text)
+        return memory
 
     def embeddings(self, texts: list[str]) -> list[bytes] | None:
         """The embeddings to store with these contents (None: no vectors are kept). Computed before any
         write, so a failing embedding provider leaves nothing half-written."""
         return self.semantic.document_vectors(texts) if self.semantic else None
 
-    def _store_new(self, user_id: str, items: list[tuple[Memory, Indexed]], *, by: Provenance,
+    def _store_new(self, user_id: str, items: list[Memory], *, by: Provenance,
                    param: str = "") -> list[Created]:
         try:
             results = self.store.create_many(user_id, items, max_count=self.quota_memories,
                                               max_words=self.quota_words,
-                                              embeddings=self.embeddings([m.content for m, _ in items]), by=by)
+                                              embeddings=self.embeddings([m.content for m in items]), by=by)
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None
         except DuplicateContent as err:
@@ -174,7 +162,7 @@ class MemoryService:
         content = embedding = None
         if "content" in changes:
             text = self.rules.content(changes["content"])
-            content = (text, count_words(text), count_tokens(text), indexed(text))
+            content = NewContent(text, count_words(text), count_tokens(text))
             embedding = (self.embeddings([text]) or [None])[0]
         try:
             result = self.store.update(

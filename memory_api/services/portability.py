@@ -19,10 +19,10 @@ from typing import Any, BinaryIO, Iterator
 from ..errors import ApiError, Conflict, InvalidRequest
 from ..models import IdWalk, Memory, Provenance
 from ..store.memories import MemoryStore
-from ..store.records import Indexed, QuotaExceeded
+from ..store.records import QuotaExceeded
 from ..tokens import count_tokens, count_words
 from ..validation import MAX_REVISION, MAX_UNIX_TIME, check_int_range, check_memory_id, check_scope
-from .memories import MemoryService, indexed
+from .memories import MemoryService
 
 FORMAT = "memory-api.memories"
 VERSION = 1
@@ -95,7 +95,7 @@ class Portability:
                     outcomes = self._store.put_many(
                         user_id, items, overwrite=on_conflict == "overwrite",
                         max_count=self._memories.quota_memories, max_words=self._memories.quota_words,
-                        embeddings=self._memories.embeddings([memory.content for memory, _, _ in items]),
+                        embeddings=self._memories.embeddings([memory.content for memory, _ in items]),
                         by=Provenance(source="import", actor=actor))
                 except QuotaExceeded:
                     raise Conflict(
@@ -151,11 +151,11 @@ class Portability:
         return memory_id, [current, *old[: self._memories.history_depth]]
 
     @staticmethod
-    def _to_write(memory_id: str, versions: list[dict[str, Any]]) -> tuple[Memory, Indexed, list[Memory]]:
-        """A checked line as put_many takes it: the memory with its counts and search data, its history."""
+    def _to_write(memory_id: str, versions: list[dict[str, Any]]) -> tuple[Memory, list[Memory]]:
+        """A checked line as put_many takes it: the memory with its counts, its history."""
         current, *old = [Memory(id=memory_id, word_count=count_words(v["content"]),
                                 token_count=count_tokens(v["content"]), source="import", **v) for v in versions]
-        return current, indexed(current.content), old
+        return current, old
 
     def _version(self, data: Any, where: str) -> dict[str, Any]:
         """One version's fields, checked (word and token counts are left to the write)."""

@@ -1,9 +1,9 @@
 """Search over a user's memories: by keyword (BM25), by meaning (vectors), or both fused (hybrid).
 
-Keyword: the index lives in Redis next to the records and changes in the same
-Lua script as every write (store/memory_lua.py); a query reads the postings of
-its terms in one transaction and is scored here, so Redis only serves reads.
-What matches is set out in memory_api/text.py. Meaning: the query is embedded
+Keyword: the search index (memory_api/index/) lives in Redis next to the
+records and changes in the same Lua script as every write; it scores a query's
+terms with BM25 (index/query.py, which also bounds what one query may read).
+What matches is set out in index/analyzer.py. Meaning: the query is embedded
 and the user's vector set gives its nearest memories (services/semantic.py).
 Hybrid fuses the two by relative score: each list's scores are scaled (its best
 1, its FUSION_DEPTH-th best 0) and mixed, meaning weighted
@@ -11,31 +11,20 @@ MEMORY_API_HYBRID_SEMANTIC_WEIGHT (0.8) and keywords the rest. The query's
 vector is first adapted to the user (services/query_profile.py). (Reciprocal-rank fusion was measured too: it lets
 a keyword-only match outrank the memory the question means; see
 docs/benchmarks.md.) Filters (tags, scope, times) apply to every mode.
-
-A keyword search costs in proportion to the postings it reads, so it is
-bounded (SearchBounds, from Settings): it reads the query's rarest terms
-first, at most MEMORY_API_MAX_QUERY_TERMS of them and
-MEMORY_API_MAX_SEARCH_POSTINGS postings in all, and ignores the rest: the most
-common terms, which weigh least in BM25.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..ids import memory_id_bounds
+from ..index.query import KeywordIndex
 from ..models import Filters, Memory
 from ..store.memories import MemoryStore
-from ..text import query_terms
 from ..validation import InputRules
 from .semantic import SemanticIndex
-
-# BM25 parameters (the usual ones).
-BM25_K1 = 1.2
-BM25_B = 0.75
 
 
 class ScoredMemory(NamedTuple):
@@ -59,27 +48,6 @@ class SearchResults:
         data = [item.to_api() for item in self.items]
         return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
                 "last_id": data[-1]["id"] if data else None, "has_more": self.has_more, "mode": self.mode}
-
-
-def bm25_rank(postings: list, *, n: int, total_terms: int) -> list[tuple[Any, float]]:
-    """(document number, score) for every document a query term occurs in, unordered.
-
-    postings: per query term, (docno, tf * 65536 + document length) pairs.
-    """
-    avgdl = total_terms / n if total_terms > 0 else 1.0
-    scores: dict[Any, float] = {}
-    get = scores.get
-    for entries in postings:
-        df = len(entries)
-        if not df:
-            continue
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        for docno, packed in entries:
-            packed = int(packed)
-            tf, dl = packed >> 16, packed & 0xFFFF  # divmod by 65536 without making a tuple per posting
-            scores[docno] = get(docno, 0.0) + idf * tf * (BM25_K1 + 1) / (
-                tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / avgdl))
-    return list(scores.items())
 
 
 def _best_first(item: tuple[Any, float]) -> tuple[float, int]:
@@ -116,49 +84,13 @@ def relative_score_fusion(keyword: list[tuple[Any, float]], semantic: list[tuple
     return sorted(fused.items(), key=_best_first, reverse=True)
 
 
-@dataclass(frozen=True)
-class SearchBounds:
-    """How much one keyword search may read: Redis serves every user, so no query may hold it long."""
-
-    max_terms: int = 64
-    max_postings: int = 100_000
-
-
-def terms_to_score(terms: list[str], document_counts: list[int], bounds: SearchBounds) -> list[str]:
-    """The query terms a keyword search reads: the rarest first (they weigh most in BM25; the most
-    common weigh least and cost most), at most `max_terms`, and no more postings in all than
-    `max_postings`, except that the rarest term present is always read. Absent terms cost nothing
-    and score nothing, so they are left out."""
-    by_rarity = sorted((count, i) for i, count in enumerate(document_counts) if count)
-    chosen: list[str] = []
-    postings = 0
-    for count, i in by_rarity:
-        if len(chosen) == bounds.max_terms or (chosen and postings + count > bounds.max_postings):
-            break
-        chosen.append(terms[i])
-        postings += count
-    return chosen
-
-
-def keyword_scores(store: MemoryStore, user_id: str, text: str, bounds: SearchBounds) -> list[tuple[Any, float]]:
-    """(document number, BM25 score) of every memory a scored term of `text` occurs in, unordered."""
-    terms = query_terms(text)
-    if len(terms) > 1:  # one term is read whatever its length: nothing to choose
-        terms = terms_to_score(terms, store.document_counts(user_id, terms), bounds)
-    if not terms:
-        return []
-    n, total_terms, postings = store.postings(user_id, terms)
-    return bm25_rank(postings, n=n, total_terms=total_terms) if n else []
-
-
 class _Candidates:
     """Ranked document numbers for one query in one mode; `top(n)` widens as filters ask for more."""
 
-    def __init__(self, store: MemoryStore, semantic: SemanticIndex, user_id: str, text: str, mode: str,
-                 bounds: SearchBounds) -> None:
+    def __init__(self, keyword: KeywordIndex, semantic: SemanticIndex, user_id: str, text: str, mode: str) -> None:
         self._semantic, self._user, self._text, self._mode = semantic, user_id, text, mode
         # every document a scored query term occurs in, unordered
-        self._scored = keyword_scores(store, user_id, text, bounds) if mode != "semantic" else []
+        self._scored = keyword.scores(user_id, text) if mode != "semantic" else []
         self._all_sorted: list[tuple[Any, float]] | None = None
         self._vector: bytes | None = None  # the query's embedding, computed on first use
 
@@ -193,12 +125,12 @@ class _Candidates:
 
 
 class SearchService:
-    def __init__(self, store: MemoryStore, semantic: SemanticIndex, rules: InputRules = InputRules(),
-                 bounds: SearchBounds = SearchBounds()) -> None:
+    def __init__(self, store: MemoryStore, keyword: KeywordIndex, semantic: SemanticIndex,
+                 rules: InputRules = InputRules()) -> None:
         self._store = store
+        self.keyword = keyword
         self.semantic = semantic
         self.rules = rules
-        self.bounds = bounds
 
     def search(self, user_id: str, query: object, *, limit: int | None = None, filters: Filters = Filters(),
                mode: object = None) -> SearchResults:
@@ -221,7 +153,7 @@ class SearchService:
         if scopes is None and filters.scoped:
             scopes = [filters.scope]
         lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
-        candidates = _Candidates(self._store, self.semantic, user_id, text, mode, self.bounds)
+        candidates = _Candidates(self.keyword, self.semantic, user_id, text, mode)
         depth = max(limit * 4, 50)
         while True:
             ranked, exhausted = candidates.top(depth)

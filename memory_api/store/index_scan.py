@@ -1,4 +1,5 @@
-"""Read-only scans of a user's memory records and every index that refers to them (for `check`).
+"""Read-only scans of a user's memory records and the structural indexes that refer to them (for
+`check`; the search index verifies itself: index/verify.py).
 
 Only reads, and only raw stored values: what they should be is the consistency
 service's business (services/consistency.py).
@@ -10,20 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from . import keys, postings
-from .records import hash_pairs, text
+from . import keys
+from .records import text
 from .redis import RedisStore, raises_store_unavailable
-
-
-@dataclass(frozen=True)
-class PostingList:
-    """What one term's postings list: the documents, how many entries name one (more than the documents:
-    a document listed twice), the count the hash keeps (its `df`), and damaged fields."""
-
-    docs: set[str]
-    listed: int
-    counted: int
-    damage: list[str]  # what is wrong with its fields (postings.bucket_problem)
 
 
 @dataclass
@@ -33,14 +23,11 @@ class UserIndexes:
     records: dict[str, dict[str, Any] | None]
     ids: set[str]
     updated: dict[str, int]
-    docs: dict[str, str]  # docno -> "id length fingerprint"
-    terms: dict[str, str]  # docno -> "term tf ..."
     stats: dict[str, int]
     tag_counts: dict[str, int]
     scope_counts: dict[str, int]
     tag_members: dict[str, set[str]]  # every tag key's members
     scope_members: dict[str | None, set[str]]  # every scope key's members (None: global)
-    posting_docs: dict[str, PostingList]  # every term key's postings
     histories: set[str]  # memory ids that have a history key
     vector_model: str | None = None  # the model of the user's vectors
     vector_docs: set[str] | None = None  # document numbers in the vector set (None: no vector sets)
@@ -84,15 +71,12 @@ class IndexScanner:
             records={text(i): _decoded(raw) for i, raw in c.hscan_iter(keys.memory_items(user_id), count=1000)},
             ids={text(m) for m, _ in c.zscan_iter(keys.memory_ids(user_id), count=1000)},
             updated={text(m): int(s) for m, s in c.zscan_iter(keys.memory_updated(user_id), count=1000)},
-            docs={text(k): text(v) for k, v in c.hscan_iter(keys.memory_docs(user_id), count=1000)},
-            terms={text(k): text(v) for k, v in c.hscan_iter(keys.memory_terms(user_id), count=1000)},
             stats={text(k): int(v) for k, v in c.hgetall(keys.memory_stats(user_id)).items() if text(k) not in ("vmodel", "vprofile")},
             tag_counts={text(k): int(v) for k, v in c.hgetall(keys.tag_counts(user_id)).items()},
             scope_counts={text(k): int(v) for k, v in c.hgetall(keys.scope_counts(user_id)).items()},
             tag_members={tag: self._members(key) for tag, key in self._family(user_id, keys.TAG_SUFFIX).items()},
             scope_members={None: self._members(keys.scope_members(user_id, None)),
                            **{name: self._members(key) for name, key in scopes.items()}},
-            posting_docs=self._posting_docs(user_id),
             histories=set(self._family(user_id, keys.HISTORY_SUFFIX)),
             vector_model=text(c.hget(keys.memory_stats(user_id), "vmodel") or b"") or None,
             vector_docs=self._vector_docs(user_id) if self._redis.capabilities().vector_sets else None,
@@ -104,35 +88,3 @@ class IndexScanner:
         if not size:
             return set()
         return {text(d) for d in self._redis.client.execute_command("VRANDMEMBER", key, size)}
-
-    def _posting_docs(self, user_id: str) -> dict[str, PostingList]:
-        out = {}
-        for term, key in self._family(user_id, keys.TERM_SUFFIX).items():
-            pairs = hash_pairs(self._redis.client.execute_command("HGETALL", key))
-            df = next((value for field, value in pairs if field == postings.DF_FIELD), None)
-            listed = [text(docno) for docno, _ in postings.decode(pairs)]
-            damage = [problem for field, value in pairs
-                      if (problem := postings.bucket_problem(field, value)) is not None]
-            out[term] = PostingList(docs=set(listed), listed=len(listed),
-                                    counted=postings.document_count(df, len(pairs)), damage=damage)
-        return out
-
-    def postings(self, user_id: str, wanted: list[tuple[str, str]]) -> list[int | None]:
-        """The stored posting of each (term, docno), None where absent (one round trip)."""
-        pipe = self._redis.client.pipeline(transaction=False)
-        for term, docno in wanted:
-            # A one-field posting from before buckets, or the document's bucket.
-            pipe.hmget(keys.term_postings(user_id, term), docno, postings.bucket_field(int(docno)))
-        found = []
-        for (_, docno), (single, bucket) in zip(wanted, pipe.execute() if wanted else []):
-            if single is not None:  # (a damaged one reads as absent: `check` names the damage too)
-                found.append(int(single) if single.isdigit() else None)
-            else:
-                found.append(postings.find(bucket, int(docno)))
-        return found
-
-    def duplicate_owners(self, user_id: str, fields: list[str]) -> list[list[str]]:
-        """The memory ids the duplicate map lists for each "<scope>|<fingerprint>" field."""
-        if not fields:
-            return []
-        return [[] if v is None else text(v).split() for v in self._redis.client.hmget(keys.duplicates(user_id), fields)]

@@ -9,8 +9,12 @@ named here.
 
 from __future__ import annotations
 
-# Bump when the layout changes incompatibly; it prefixes every key.
-PREFIX = "ma1"
+# The store format: it prefixes every key. Bumped when the layout, or how the search index analyses
+# text (index/analyzer.py), changes; `memory-api migrate` copies a store of PREVIOUS_PREFIX into it.
+# ma1 -> ma2: one search-index format (no per-memory term lists, no one-field postings, no analyzer
+# version in records).
+PREFIX = "ma2"
+PREVIOUS_PREFIX = "ma1"
 
 
 def _user_tag(user_id: str) -> str:
@@ -39,14 +43,8 @@ def memory_stats(user_id: str) -> str:
 
 
 def memory_docs(user_id: str) -> str:
-    """HASH document number -> "<memory id> <length in terms> <content fingerprint>"."""
+    """HASH document number -> "<memory id> <length in terms> <content fingerprint>" (index/lua.py)."""
     return f"{_user_tag(user_id)}:docs"
-
-
-def memory_terms(user_id: str) -> str:
-    """HASH document number -> the document's terms as "term tf term tf ..." (to unindex it): only
-    memories indexed before terms were recomputed from the record (store/memories.py) have one."""
-    return f"{_user_tag(user_id)}:terms"
 
 
 def tag_counts(user_id: str) -> str:
@@ -120,7 +118,7 @@ def tag_members(user_id: str, tag: str) -> str:
 
 
 def term_postings(user_id: str, term: str) -> str:
-    """HASH of the search index's postings of `term`: buckets of documents with tf and length (store/postings.py)."""
+    """HASH of the search index's postings of `term`: buckets of documents with tf and length (index/postings.py)."""
     return f"{_user_prefix(user_id)}{TERM_SUFFIX}{term}"
 
 
@@ -154,11 +152,11 @@ def family_member(user_id: str, family: str, key: str) -> str:
 
 
 def memory_keys(user_id: str) -> list[str]:
-    """KEYS[1..12] of every memory write script, in this order (see memory_lua_prelude.py)."""
+    """KEYS[1..11] of every memory write script, in this order (see memory_lua_prelude.py)."""
     return [
         memory_items(user_id), memory_ids(user_id), memory_stats(user_id), memory_docs(user_id),
-        memory_terms(user_id), tag_counts(user_id), scope_counts(user_id), duplicates(user_id),
-        memory_updated(user_id), global_scope(user_id), memory_vectors(user_id), memory_events(user_id),
+        tag_counts(user_id), scope_counts(user_id), duplicates(user_id), memory_updated(user_id),
+        global_scope(user_id), memory_vectors(user_id), memory_events(user_id),
     ]
 
 
@@ -224,8 +222,36 @@ def api_key_index() -> str:
 
 
 def deployment_meta() -> str:
-    """HASH of the deployment: vector_model (the embedding model the stored vectors were made with)."""
+    """HASH of the deployment: format (PREFIX, once the store is of this format: store/migrate.py),
+    migrated_from, vector_model (the embedding model the stored vectors were made with)."""
     return f"{PREFIX}:meta"
+
+
+# --- the previous store format, for `memory-api migrate` (store/migrate.py) ------------------------
+
+# The per-user keys of the previous format's search index, which migrate indexes anew instead of copying
+# (by the part of the key after the user's tag; "t:" is every term's postings).
+PREVIOUS_INDEX_SUFFIXES = ("docs", "terms", "dedup")
+PREVIOUS_INDEX_FAMILIES = (TERM_SUFFIX,)
+
+
+def previous_keys_pattern() -> str:
+    """SCAN pattern matching every key of the previous store format."""
+    return f"{PREVIOUS_PREFIX}:*"
+
+
+def from_previous(key: str) -> str:
+    """A key of the previous format under this format's name (the layout of every copied key is kept)."""
+    return PREFIX + key[len(PREVIOUS_PREFIX):]
+
+
+def previous_user_part(key: str) -> str | None:
+    """What follows the user's tag in a previous-format key ("stats", "t:peanut", ...); None for a key that
+    is no user's."""
+    head = f"{PREVIOUS_PREFIX}:{{u:"
+    if not key.startswith(head) or "}:" not in key:
+        return None
+    return key[key.index("}:") + 2:]
 
 
 def rate_limit_prefix() -> str:

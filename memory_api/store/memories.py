@@ -1,36 +1,25 @@
 """Memory records in Redis, and the indexes kept with them (memory_lua_prelude.py sets out the layout).
 
 Every write is one Lua script: the record, the id index, the scope and tag
-indexes, the search index (postings per term), the duplicate map, the
-counters and the history change together or not at all. A script is told
-every key it touches (KEYS), so the keys a stored memory occupies are read
-first (READ_FOR_WRITE) and the script checks that the memory has not changed
-since; if it has, the write is planned again. Reads of one page are one script
-(one round trip).
+indexes, the search index (index/lua.py: postings per term, the duplicate map),
+the counters and the history change together or not at all. A script is told
+every key it touches (KEYS), so the records of the stored memories it changes
+are read first, their search terms recomputed from them (index/analyzer.py),
+and the script checks that the memories have not changed since; if they have,
+the write is planned again. Reads of one page are one script (one round trip).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import Conflict
+from ..index.analyzer import Analysis, analyze
 from ..models import BY_API, Filters, IdWalk, Memory, Provenance
-from ..text import ANALYZER_VERSION, RulesGone, indexed_terms
 from . import keys
 from .lex import lex_bounds
-from .postings import decode as postings_of, document_count
-from .records import (
-    DuplicateContent,
-    Indexed,
-    QuotaExceeded,
-    WriteResult,
-    decode_record,
-    dumps,
-    hash_pairs,
-    record_of,
-    text,
-)
+from .records import DuplicateContent, QuotaExceeded, WriteResult, decode_record, dumps, record_of, text
 from .redis import RedisStore, confirms_persistence, raises_store_unavailable
 from .write_plan import Blobs, DeclaredKeys, accepted_versions, no_vectors, without_nulls
 
@@ -42,18 +31,20 @@ class _Superseded(Exception):
     """A re-index planned from content that a write has changed since."""
 
 
-def _indexed_terms(raw: str | bytes) -> str:
-    """The terms a stored memory is indexed with, recomputed from its content under its record's rules."""
-    rec = json.loads(raw)
-    try:
-        return indexed_terms(rec["c"], rec.get("v", 1))
-    except RulesGone:
-        # Only a record of rules this code lacks and without a term list (damage, or a downgrade):
-        # it is still written and deleted. A write that changes its content or deletes it leaves its
-        # postings on a document that is gone (search skips them, `memory-api check` names them and
-        # `memory-api reindex` sweeps them); re-indexed in place, its old postings stay on the live
-        # document, which `check` names.
-        return ""
+class NewContent(NamedTuple):
+    """A memory's new content with its counts (MemoryStore.update)."""
+
+    text: str
+    words: int
+    tokens: int
+
+
+class _Stored(NamedTuple):
+    """A memory's record as a write read it (None: absent), decoded, and what the index holds of it."""
+
+    raw: bytes | None
+    record: dict[str, Any]
+    analysis: Analysis | None
 
 
 @raises_store_unavailable
@@ -75,7 +66,6 @@ class MemoryStore:
         plan["k"] = declared.index
         plan["events_kept"] = self.events_kept
         plan["by"] = _by_plan(by)
-        plan["rules"] = ANALYZER_VERSION  # the search rules whose terms this code can recompute
         model = self._vector_model()
         plan["vectors"] = model is not None
         args: list[Any] = [None]
@@ -86,21 +76,14 @@ class MemoryStore:
         return self._redis.script(script)(keys=declared.keys, args=args,
                                           client=pipe if pipe is not None else self._redis.client)
 
-    def _records_and_lists(self, user_id: str, memory_ids: list[str]) -> list[tuple[Any, Any]]:
-        """(raw record or None, term list or None) of each memory, as stored now (READ_FOR_WRITE)."""
-        reply = self._redis.script("READ_FOR_WRITE")(
-            keys=[keys.memory_items(user_id), keys.memory_terms(user_id)], args=memory_ids)
-        return list(zip(reply[0::2], reply[1::2]))
-
-    def _read_for_write(self, user_id: str, memory_ids: list[str]) -> dict[str, tuple[Any, str]]:
-        """{id: (raw record, the terms it is indexed with)} as stored now; (None, '') for an absent id."""
-        return {memory_id: (raw, text(listed) if listed is not None else (_indexed_terms(raw) if raw else ""))
-                for memory_id, (raw, listed) in zip(memory_ids, self._records_and_lists(user_id, memory_ids))}
-
-    def term_lists(self, user_id: str, memory_ids: list[str]) -> set[str]:
-        """Which of these memories still have a term list (written before terms were recomputed)."""
-        return {memory_id for memory_id, (_, listed) in zip(memory_ids, self._records_and_lists(user_id, memory_ids))
-                if listed is not None}
+    def _read_for_write(self, user_id: str, memory_ids: list[str]) -> dict[str, _Stored]:
+        """Each memory's record as stored now, and the terms it is indexed with (recomputed from it)."""
+        raws = self._redis.client.hmget(keys.memory_items(user_id), memory_ids)
+        stored = {}
+        for memory_id, raw in zip(memory_ids, raws):
+            record = json.loads(raw) if raw is not None else {}
+            stored[memory_id] = _Stored(raw, record, analyze(record["c"]) if raw is not None else None)
+        return stored
 
     def _planned(self, user_id: str, memory_ids: list[str], script: str, plan_for,
                  blobs: Blobs | None = None, by: Provenance = BY_API) -> Any:
@@ -108,13 +91,13 @@ class MemoryStore:
         for _ in range(_MAX_PLANS):
             stored = self._read_for_write(user_id, memory_ids) if memory_ids else {}
             declared = DeclaredKeys(user_id)
-            for raw, terms in stored.values():
-                if raw:
-                    declared.stored(raw, terms)
+            for memory in stored.values():
+                if memory.analysis is not None:
+                    declared.stored(memory.record, memory.analysis)
             plan = plan_for(declared, stored)
-            plan["expect"] = {i: (text(raw) if raw else False) for i, (raw, _) in stored.items()}
+            plan["expect"] = {i: (text(m.raw) if m.raw is not None else False) for i, m in stored.items()}
             # What each stored memory is indexed with: unindex takes it out of exactly those postings.
-            plan["was"] = {i: terms for i, (raw, terms) in stored.items() if raw}
+            plan["was"] = {i: m.analysis.terms for i, m in stored.items() if m.analysis is not None}
             reply = self._run(script, declared, plan, blobs=blobs, by=by)
             if not (reply and text(reply[0]) == "retry"):
                 return reply
@@ -123,9 +106,9 @@ class MemoryStore:
     # --- writes --------------------------------------------------------------------
 
     @confirms_persistence
-    def create_many(self, user_id: str, memories: list[tuple[Memory, Indexed]], *, max_count: int = 0,
-                    max_words: int = 0, refuse_duplicates: bool = True, pipe: Any = None,
-                    embeddings: list[bytes] | None = None, by: Provenance = BY_API):
+    def create_many(self, user_id: str, memories: list[Memory], *, max_count: int = 0, max_words: int = 0,
+                    refuse_duplicates: bool = True, pipe: Any = None, embeddings: list[bytes] | None = None,
+                    by: Provenance = BY_API):
         """Store new memories, all or nothing; per memory ("created"|"exists", Memory).
 
         Raises QuotaExceeded (nothing stored) when they would break a quota, and
@@ -138,10 +121,10 @@ class MemoryStore:
         declared = DeclaredKeys(user_id)
         blobs = Blobs()
         items = []
-        for i, (memory, indexed) in enumerate(memories):
-            declared.memory(memory.scope, memory.tags, indexed.term_names)
-            items.append({"id": memory.id, "rec": record_of(memory, indexed.version), "terms": indexed.terms,
-                          "len": indexed.length, "fp": indexed.fingerprint,
+        for i, memory in enumerate(memories):
+            analysis = analyze(memory.content)
+            declared.memory(memory.scope, memory.tags, analysis.term_names)
+            items.append({"id": memory.id, "rec": record_of(memory), **_index_plan(analysis),
                           "vec": blobs.add(embeddings[i] if embeddings else None)})
         plan = {"max_count": max_count, "max_words": max_words, "dup": refuse_duplicates, "items": items}
         reply = self._run("CREATE_MEMORIES", declared, plan, pipe, blobs, by)
@@ -154,31 +137,28 @@ class MemoryStore:
         return [(text(reply[i]), decode_record(reply[i + 1], reply[i + 2])) for i in range(0, len(reply), 3)]
 
     @confirms_persistence
-    def update(self, user_id: str, memory_id: str, *, updated_at: int,
-               content: tuple[str, int, int, Indexed] | None = None, metadata: dict[str, str] | None = None,
-               tags: list[str] | None = None, scope: str | None = None, scope_given: bool = False,
-               expected_versions: list[str] | None = None, history_depth: int = 0,
+    def update(self, user_id: str, memory_id: str, *, updated_at: int, content: NewContent | None = None,
+               metadata: dict[str, str] | None = None, tags: list[str] | None = None, scope: str | None = None,
+               scope_given: bool = False, expected_versions: list[str] | None = None, history_depth: int = 0,
                max_words: int = 0, embedding: bytes | None = None, by: Provenance = BY_API) -> WriteResult:
-        """Change content (text, words, tokens, index data, embedding), metadata, tags and/or scope; the
-        new version's provenance is `by`'s."""
+        """Change content (with its embedding), metadata, tags and/or scope; the new version's provenance
+        is `by`'s."""
         blobs = Blobs()
         vec = blobs.add(embedding)
+        analysis = analyze(content.text) if content else None
 
-        def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
-            raw = stored[memory_id][0]
-            rec = json.loads(raw) if raw else {}
+        def plan_for(declared: DeclaredKeys, stored: dict[str, _Stored]) -> dict[str, Any]:
+            rec = stored[memory_id].record
             declared.memory(scope if scope_given else rec.get("s"),
                             tags if tags is not None else rec.get("g") or (),
-                            content[3].term_names if content else ())
+                            analysis.term_names if analysis else ())
             declared.history(memory_id)
             plan: dict[str, Any] = {"id": memory_id, "versions": accepted_versions(expected_versions),
                                     "updated_at": updated_at, "scope_given": scope_given, "scope": scope or "",
                                     "history_depth": history_depth, "max_words": max_words}
-            if content:
-                body, words, tokens, indexed = content
-                plan["content"] = {"c": body, "w": words, "t": tokens, "terms": indexed.terms,
-                                   "len": indexed.length, "fp": indexed.fingerprint, "v": indexed.version,
-                                   "vec": vec}
+            if content and analysis:
+                plan["content"] = {"c": content.text, "w": content.words, "t": content.tokens,
+                                   **_index_plan(analysis), "vec": vec}
             if metadata is not None:
                 plan["metadata"] = metadata
             if tags is not None:
@@ -196,7 +176,7 @@ class MemoryStore:
     @confirms_persistence
     def delete_many(self, user_id: str, memory_ids: list[str], *,
                     expected_versions: list[str] | None = None, by: Provenance = BY_API) -> list[WriteResult]:
-        def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
+        def plan_for(declared: DeclaredKeys, stored: dict[str, _Stored]) -> dict[str, Any]:
             for memory_id in memory_ids:
                 declared.history(memory_id)
             return {"versions": accepted_versions(expected_versions), "ids": memory_ids}
@@ -209,21 +189,18 @@ class MemoryStore:
         return results
 
     @confirms_persistence
-    def reindex(self, user_id: str, memory_id: str, content: str, indexed: Indexed,
-                embedding: bytes | None = None) -> bool:
-        """Re-index one memory (search terms under the current rules, and its embedding if given), whose
-        `indexed` and `embedding` were made from `content`; False if it is gone or its content has
-        changed since (the write that changed it indexed it)."""
+    def reindex(self, user_id: str, memory_id: str, content: str, embedding: bytes | None = None) -> bool:
+        """Index one memory again from its content (and add its embedding, if given, made from `content`);
+        False if it is gone or its content has changed since (the write that changed it indexed it)."""
         blobs = Blobs()
         vec = blobs.add(embedding)
+        analysis = analyze(content)
 
-        def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
-            raw = stored[memory_id][0]
-            if raw and json.loads(raw)["c"] != content:
+        def plan_for(declared: DeclaredKeys, stored: dict[str, _Stored]) -> dict[str, Any]:
+            if stored[memory_id].raw is not None and stored[memory_id].record["c"] != content:
                 raise _Superseded
-            declared.memory(None, (), indexed.term_names)
-            return {"id": memory_id, "terms": indexed.terms, "len": indexed.length, "fp": indexed.fingerprint,
-                    "v": indexed.version, "vec": vec}
+            declared.memory(None, (), analysis.term_names)
+            return {"id": memory_id, **_index_plan(analysis), "vec": vec}
 
         try:
             return int(self._planned(user_id, [memory_id], "REINDEX_MEMORY", plan_for, blobs)[0]) == 1
@@ -239,24 +216,24 @@ class MemoryStore:
         return [text(i) for i in self._redis.client.zrange(keys.memory_ids(user_id), 0, count - 1)]
 
     @confirms_persistence
-    def put_many(self, user_id: str, items: list[tuple[Memory, Indexed, list[Memory]]], *, overwrite: bool,
+    def put_many(self, user_id: str, items: list[tuple[Memory, list[Memory]]], *, overwrite: bool,
                  max_count: int = 0, max_words: int = 0, embeddings: list[bytes] | None = None,
                  by: Provenance = BY_API) -> list[str]:
         """Import: store memories with their own ids, revisions and history (and embeddings, if given)."""
         blobs = Blobs()
         vecs = [blobs.add(embeddings[i] if embeddings else None) for i in range(len(items))]
+        analyses = [analyze(memory.content) for memory, _ in items]
 
-        def plan_for(declared: DeclaredKeys, stored) -> dict[str, Any]:
+        def plan_for(declared: DeclaredKeys, stored: dict[str, _Stored]) -> dict[str, Any]:
             planned = []
-            for (memory, indexed, history), vec in zip(items, vecs):
-                declared.memory(memory.scope, memory.tags, indexed.term_names)
+            for (memory, history), analysis, vec in zip(items, analyses, vecs):
+                declared.memory(memory.scope, memory.tags, analysis.term_names)
                 declared.history(memory.id)
-                planned.append({"id": memory.id, "rec": record_of(memory, indexed.version), "terms": indexed.terms,
-                                "len": indexed.length, "fp": indexed.fingerprint,
+                planned.append({"id": memory.id, "rec": record_of(memory), **_index_plan(analysis),
                                 "vec": vec, "history": [dumps(record_of(old)) for old in history]})
             return {"overwrite": overwrite, "max_count": max_count, "max_words": max_words, "items": planned}
 
-        reply = self._planned(user_id, [memory.id for memory, _, _ in items], "PUT_MEMORIES", plan_for, blobs, by)
+        reply = self._planned(user_id, [memory.id for memory, _ in items], "PUT_MEMORIES", plan_for, blobs, by)
         if reply and text(reply[0]) == "full":
             raise QuotaExceeded(text(reply[1]))
         return [text(r) for r in reply]
@@ -292,27 +269,6 @@ class MemoryStore:
             args=[dumps(plan)],
         )
         return [decode_record(i, raw) for i, raw in zip(ids, records) if raw]
-
-    def document_counts(self, user_id: str, terms: list[str]) -> list[int]:
-        """How many memories each term occurs in (the length of its postings), one round trip."""
-        pipe = self._redis.client.pipeline(transaction=False)
-        for term in terms:
-            pipe.hget(keys.term_postings(user_id, term), "df")
-            pipe.hlen(keys.term_postings(user_id, term))
-        replies = pipe.execute()
-        return [document_count(df, fields) for df, fields in zip(replies[0::2], replies[1::2])]
-
-    def postings(self, user_id: str, terms: list[str]) -> tuple[int, int, list[list[tuple[bytes, int]]]]:
-        """(memories, terms stored in all, per query term its postings as (docno, tf * 65536 + length)),
-        read in one transaction."""
-        pipe = self._redis.client.pipeline(transaction=True)
-        pipe.zcard(keys.memory_ids(user_id))
-        pipe.hget(keys.memory_stats(user_id), "terms")
-        for term in terms:
-            # Raw command: the reply as the parser made it, no per-item conversion.
-            pipe.execute_command("HGETALL", keys.term_postings(user_id, term))
-        n, total_terms, *postings = pipe.execute()
-        return int(n), int(total_terms or 0), [postings_of(hash_pairs(p)) for p in postings]
 
     def resolve_hits(self, user_id: str, docnos: list, *, want: int, filters: Filters,
                      scopes: list[str | None] | None, lowest_id: str | None,
@@ -372,6 +328,11 @@ class MemoryStore:
             pipe.lrange(keys.memory_history(user_id, memory.id), 0, max(depth - 1, 0))
         histories = pipe.execute() if memories else []
         return [(m, [decode_record(m.id, raw) for raw in h]) for m, h in zip(memories, histories)]
+
+
+def _index_plan(analysis: Analysis) -> dict[str, Any]:
+    """What a write script's index_document takes of a memory's content (index/lua.py)."""
+    return {"terms": analysis.terms, "len": analysis.length, "fp": analysis.fingerprint}
 
 
 def _by_plan(by: Provenance) -> dict[str, Any]:

@@ -4,7 +4,6 @@ Each is the shared PRELUDE (memory_lua_prelude.py: the KEYS, the record layout a
 followed by its own plan. Every key a script touches arrives in KEYS.
 """
 
-from . import postings
 from .memory_lua_prelude import PRELUDE
 
 CREATE_MEMORIES = PRELUDE + """
@@ -16,12 +15,12 @@ CREATE_MEMORIES = PRELUDE + """
 local plan, new_count, new_words, seen = {}, 0, 0, {}
 for i, item in ipairs(P.items) do
   local rec = item.rec
-  local field = dedup_field(rec.s, item.fp)
+  local field = duplicate_field(rec.s, item.fp)
   if redis.call('HEXISTS', ITEMS, item.id) == 1 then
     plan[#plan + 1] = {'exists', item.id}
   else
     if P.dup then
-      local dup = seen[field] or string.match(redis.call('HGET', DEDUP, field) or '', '^(%S+)')
+      local dup = seen[field] or duplicate_of(rec.s, item.fp)
       if dup and (seen[field] or redis.call('HEXISTS', ITEMS, dup) == 1) then
         return {'duplicate', i - 1, dup}
       end
@@ -57,7 +56,7 @@ return out
 
 UPDATE_MEMORY = PRELUDE + """
 -- Plan: id, expect {id: raw}, versions (accepted versions ",3.17,4," from If-Match, or ''), updated_at,
--- content (absent: unchanged) {c, w, t, terms, len, fp, v (analyzer version), vec}, metadata (absent: unchanged), tags (absent:
+-- content (absent: unchanged) {c, w, t, terms, len, fp, vec}, metadata (absent: unchanged), tags (absent:
 -- unchanged), scope_given + scope ('' = global), history_depth, max_words.
 -- Returns {'retry'} if the record moved since it was read, {1, record}, {0} if missing,
 -- {-1, current record} on a revision mismatch, {-2, 'words'} over quota.
@@ -74,7 +73,7 @@ end
 -- Without new content the postings stay as they are: the memory keeps its document number and terms.
 local terms, len, fingerprint = unindex(id, rec, not content)
 if content then
-  rec.c, rec.w, rec.t, rec.v = content.c, content.w, content.t, content.v
+  rec.c, rec.w, rec.t = content.c, content.w, content.t
   terms, len, fingerprint = content.terms, content.len, content.fp
   renumber(rec)
 end
@@ -179,102 +178,21 @@ return 1
 """
 
 REINDEX_MEMORY = PRELUDE + """
--- Re-index a stored memory under the current analyzer rules; the memory itself (content, revision,
--- times) does not change. Plan: id, expect {id: raw}, terms, len, fp, v, vec (absent: keep the vector).
--- Returns {'retry'} if the record moved since it was read, {0} if it is gone, {1} when done.
+-- Re-index a stored memory: its postings, document entry and duplicate-map entry are written again from
+-- its content (a repair of whatever `check` found), and its vector added if given; the memory itself
+-- (content, revision, times) does not change. Plan: id, expect {id: raw}, terms, len, fp, vec (absent:
+-- keep the vector). Returns {'retry'} if the record moved since it was read, {0} if it is gone, {1}.
 if not unchanged(P.expect) then return {'retry'} end
 local raw = redis.call('HGET', ITEMS, P.id)
 if not raw then return {0} end
 local rec = cjson.decode(raw)
--- Already under these rules and without a term list (re-indexed for its vector only): its postings are
--- the ones these rules give, and stay; unposting recomputed terms could only miss some, had a word's
--- analysis changed since.
-local same = (rec.v or 1) == P.v and redis.call('HEXISTS', TERMS, rec.n) == 0
-unindex(P.id, rec, same)
-rec.v = P.v
-redis.call('HSET', ITEMS, P.id, cjson.encode(rec))
-index(P.id, rec, P.terms, P.len, P.fp, same)
+unindex(P.id, rec)
+if rec.v then
+  -- The analyzer version records of store format ma1 carried: a format now has one analyzer.
+  rec.v = nil
+  redis.call('HSET', ITEMS, P.id, cjson.encode(rec))
+end
+index(P.id, rec, P.terms, P.len, P.fp)
 put_vector(rec.n, P.vec)
 return {1}
-"""
-
-SWEEP_POSTINGS = postings.ENTRY_LUA + """
--- Drop a term's postings of documents that are gone: listed in no entry of the user's docs, since their
--- memory left the index without them (its terms, recomputed from the record, came out otherwise than
--- when it was indexed, e.g. after an upgrade changed how a word is stemmed). Search never resolves
--- them; this keeps counts true and `memory-api check` quiet. ARGV[2] hash fields at a time, from HSCAN
--- cursor ARGV[1]; a damaged bucket is left as it is (check names it). KEYS[1]: the term's postings,
--- KEYS[2]: the user's docs. Returns {next cursor ('0': done), postings dropped}.
-local k, docs = KEYS[1], KEYS[2]
-local page = redis.call('HSCAN', k, ARGV[1], 'COUNT', tonumber(ARGV[2]))
-local dropped = 0
-for i = 1, #page[2], 2 do
-  local field, value = page[2][i], page[2][i + 1]
-  local number = string.match(field, '^b(%d+)$')
-  if number and #value % 5 == 0 then
-    local base, kept = tonumber(number) * 256, {}
-    for at = 1, #value, 5 do
-      if redis.call('HEXISTS', docs, tostring(base + string.byte(value, at))) == 1 then
-        kept[#kept + 1] = string.sub(value, at, at + 4)
-      end
-    end
-    if #kept * 5 < #value then
-      dropped = dropped + (#value / 5 - #kept)
-      if #kept == 0 then redis.call('HDEL', k, field) else redis.call('HSET', k, field, table.concat(kept)) end
-    end
-  elseif string.match(field, '^%d+$') and redis.call('HEXISTS', docs, field) == 0 then
-    redis.call('HDEL', k, field)  -- a one-field posting from before buckets
-    dropped = dropped + 1
-  end
-end
-if dropped > 0 and redis.call('HEXISTS', k, 'df') == 1 then
-  settle(k, redis.call('HINCRBY', k, 'df', 0 - dropped))
-end
-return {page[1], dropped}
-"""
-
-COMPACT_POSTINGS = postings.ENTRY_LUA + """
--- Move up to ARGV[1] of a term's one-field postings (written before buckets) into its buckets
--- (store/postings.py), then count what the hash lists and set df to it (a repair, after a writer of
--- the previous version). KEYS[1]: the term's postings. Returns {moved (0: none are left), 1 if df
--- was wrong, else 0}.
-local k, most = KEYS[1], tonumber(ARGV[1])
-local counted = redis.call('HGET', k, 'df')  -- absent: a hash from before buckets, nothing to repair
-local moved, cursor = {}, '0'
-repeat
-  local page = redis.call('HSCAN', k, cursor, 'MATCH', '[0-9]*', 'COUNT', 1000)
-  cursor = page[1]
-  for i = 1, #page[2], 2 do
-    if #moved < most then moved[#moved + 1] = {page[2][i], tonumber(page[2][i]), tonumber(page[2][i + 1])} end
-  end
-until cursor == '0' or #moved >= most
-table.sort(moved, function(a, b) return a[2] < b[2] end)
-local i = 1
-while i <= #moved do
-  local number = math.floor(moved[i][2] / 256)
-  local field = 'b' .. number
-  local bucket = redis.call('HGET', k, field) or ''
-  local entries = {}
-  for at = 1, #bucket - 4, 5 do entries[string.byte(bucket, at)] = string.sub(bucket, at, at + 4) end
-  while i <= #moved and math.floor(moved[i][2] / 256) == number do
-    local offset = moved[i][2] % 256
-    -- A document in both forms keeps its bucket entry (the newer write).
-    entries[offset] = entries[offset] or posting_entry(offset, moved[i][3])
-    redis.call('HDEL', k, moved[i][1])
-    i = i + 1
-  end
-  local parts = {}
-  for offset = 0, 255 do
-    if entries[offset] then parts[#parts + 1] = entries[offset] end
-  end
-  redis.call('HSET', k, field, table.concat(parts))
-end
-local n = recount(k)
-if n == 0 then
-  redis.call('DEL', k)
-  return {#moved, 0}
-end
-local wrong = counted ~= false and tonumber(counted) ~= n
-if tonumber(redis.call('HGET', k, 'df')) ~= n then redis.call('HSET', k, 'df', n) end
-return {#moved, wrong and 1 or 0}
 """

@@ -1,18 +1,15 @@
 """What every memory write script starts with: the keys, the record layout, and the helpers that keep
-the record and every index in step (index, unindex, the duplicate map, the feed, vectors).
+the record and every index in step (index, unindex, the feed, vectors).
 
 Every key a script touches arrives in KEYS (Redis Cluster checks declared keys
 before a script runs, so a script can never stop half-way on a key that moved).
-KEYS[1..12] are the user's fixed keys (store/keys.py memory_keys):
-  1 items    HASH id -> record             6 tags     HASH tag -> count
-  2 ids      ZSET ids (lexicographic)      7 scopes   HASH scope -> count
-  3 stats    HASH words/tokens/terms/seq   8 dedup    HASH "<scope>|<fingerprint>" -> "id id ..."
-  4 docs     HASH docno -> "id len fingerprint"   9 updated  ZSET id -> updated_at
-  5 terms    HASH docno -> "term tf ..." (1)     10 sc0      ZSET ids of global memories
-                                                11 vec      VECTOR SET docno -> embedding (Redis >= 8)
-                                                12 events   STREAM of writes (the activity feed)
-(1) only memories indexed before terms were recomputed from the record have a term list; a script
-    that takes a memory out of the index is told its terms in P.was (store/memories.py).
+KEYS[1..11] are the user's fixed keys (store/keys.py memory_keys):
+  1 items    HASH id -> record             6 scopes   HASH scope -> count
+  2 ids      ZSET ids (lexicographic)      7 dedup    HASH "<scope>|<fingerprint>" -> "id id ..."
+  3 stats    HASH words/tokens/terms/seq   8 updated  ZSET id -> updated_at
+  4 docs     HASH docno -> "id len fp"     9 sc0      ZSET ids of global memories
+  5 tags     HASH tag -> count            10 vec      VECTOR SET docno -> embedding (Redis >= 8)
+                                          11 events   STREAM of writes (the activity feed)
 and after them every per-scope, per-tag, per-term and history key the call
 needs, which the caller (store/memories.py) works out from the records it read
 and the ones it writes. ARGV[1] is one JSON plan; embeddings (FP32 blobs) follow
@@ -21,25 +18,27 @@ false (no vector sets, or embeddings off) the vector set is never touched; its `
 family and name to its KEYS index: k.s[scope], k.g[tag], k.t[term], k.h[id].
 A script first checks that the records are still the ones the caller read
 (`expect`), so the keys it declared are the ones needed; otherwise it changes
-nothing and answers 'retry'.
+nothing and answers 'retry'. A script that takes a stored memory out of the
+index is told the terms it is indexed with in `P.was` (recomputed from the
+record it read, which `expect` proves unchanged).
 
-Postings are HASHes of packed buckets of document numbers (store/postings.py, whose
-POSTINGS_LUA gives `post` and `unpost`).
+The search index's part (docs, postings, the duplicate map, the terms counter)
+is index/lua.py's DOCUMENT_LUA: `index_document` and `unindex_document`.
 
 A record is {"c": content, "m": metadata, "u": updated_at, "w": words, "t": tokens,
 "r": revision, "n": document number, "g": tags (absent if none), "s": scope
 (absent if global), "o": source (absent: "api"), "x": origin {conversation_id, turn} and
-"y": reason (absent unless the service wrote this version on its own, or a revert did)}. Terms are "term tf term tf ...", computed by memory_api/text.py.
+"y": reason (absent unless the service wrote this version on its own, or a revert did)}.
 """
 
-from .postings import POSTINGS_LUA
+from ..index.lua import DOCUMENT_LUA
 
 PRELUDE = """
 local P = cjson.decode(ARGV[1])
 local K = P.k
-local ITEMS, IDS, STATS, DOCS, TERMS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local TAGS, SCOPES, DEDUP, UPDATED, VECTORS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[11]
-local EVENTS = KEYS[12]
+local ITEMS, IDS, STATS, DOCS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local TAGS, SCOPES, DEDUP, UPDATED, VECTORS = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10]
+local EVENTS = KEYS[11]
 local BY = P.by or {}  -- who writes: o source (absent: api), a actor key id, y reason, x origin
 
 -- The activity feed gets one entry per memory written, from the same script as the write, so it
@@ -111,39 +110,9 @@ local function key(family, name)
   return KEYS[i]
 end
 
-""" + POSTINGS_LUA + """
+""" + DOCUMENT_LUA + """
 local function scope_set(scope)
   return key('s', scope or '')
-end
-
-local function dedup_field(scope, fingerprint)
-  return (scope or '') .. '|' .. fingerprint
-end
-
--- The duplicate map lists every memory with a content (an update may give one the content of another:
--- creates refuse duplicates, updates do not), so deleting one leaves the others findable. Almost every
--- list has one id; the first is the one a refused create names.
-local function dedup_add(field, id)
-  local ids = redis.call('HGET', DEDUP, field)
-  if not ids then
-    redis.call('HSET', DEDUP, field, id)
-  elseif string.find(' ' .. ids .. ' ', ' ' .. id .. ' ', 1, true) == nil then
-    redis.call('HSET', DEDUP, field, ids .. ' ' .. id)
-  end
-end
-
-local function dedup_remove(field, id)
-  local ids = redis.call('HGET', DEDUP, field)
-  if not ids then return end
-  local kept = {}
-  for other in string.gmatch(ids, '%S+') do
-    if other ~= id then kept[#kept + 1] = other end
-  end
-  if #kept == 0 then
-    redis.call('HDEL', DEDUP, field)
-  else
-    redis.call('HSET', DEDUP, field, table.concat(kept, ' '))
-  end
 end
 
 -- Are the stored records still the ones the caller read? (expect: id -> raw record, or false: absent)
@@ -163,9 +132,7 @@ end
 -- (an import naming an id twice) is taken out of those, not of what P.was says it had before.
 local indexed_with = {}
 
--- Put a stored memory into every index.
--- `same_postings`: the memory's content is unchanged and it keeps its document number (an update of
--- metadata, tags or scope), so its postings stay as they are, neither unposted nor posted again.
+-- Put a stored memory into every index. `same_postings`: see index_document.
 local function index(id, rec, terms, len, fingerprint, same_postings)
   indexed_with[id] = terms
   redis.call('ZADD', IDS, 0, id)
@@ -178,34 +145,14 @@ local function index(id, rec, terms, len, fingerprint, same_postings)
       redis.call('HINCRBY', TAGS, tag, 1)
     end
   end
-  redis.call('HSET', DOCS, rec.n, id .. ' ' .. len .. ' ' .. fingerprint)
-  -- Terms are recomputed from the record when it leaves the index, under the rules it names; a record
-  -- indexed under other rules than this code's (P.rules; a metadata change keeps a memory's rules)
-  -- keeps its term list, since they could not be.
-  if (rec.v or 1) ~= P.rules then redis.call('HSET', TERMS, rec.n, terms) end
-  -- A posting gives the document tf * 65536 + document length (BM25 needs both; each capped at 65535,
-  -- store/postings.py `packed`), so a search reads everything it scores with from the postings alone.
-  local capped_len = math.min(len, 65535)
-  if not same_postings then
-    for term, tf in string.gmatch(terms, '(%S+) (%d+)') do
-      post(term, rec.n, math.min(tonumber(tf), 65535) * 65536 + capped_len)
-    end
-  end
   redis.call('HINCRBY', STATS, 'words', rec.w)
   redis.call('HINCRBY', STATS, 'tokens', rec.t)
-  redis.call('HINCRBY', STATS, 'terms', len)
-  dedup_add(dedup_field(rec.s, fingerprint), id)
+  index_document(id, rec.n, rec.s, terms, len, fingerprint, same_postings)
 end
 
--- Take a stored memory out of every index; returns its terms, length and fingerprint. Its terms are
--- its term list if it has one (indexed before terms were recomputed), else those this script indexed
--- it with, else what the caller recomputed from the record as stored (P.was; `expect` has checked it
--- is unchanged since).
+-- Take a stored memory out of every index; returns its terms, length and fingerprint.
 local function unindex(id, rec, same_postings)
-  local doc = redis.call('HGET', DOCS, rec.n) or ''
-  local len, fingerprint = string.match(doc, '^%S+ (%d+) (%S+)$')
-  len = tonumber(len) or 0
-  local terms = redis.call('HGET', TERMS, rec.n) or indexed_with[id] or (P.was and P.was[id]) or ''
+  local terms = indexed_with[id] or (P.was and P.was[id]) or ''
   indexed_with[id] = nil
   redis.call('ZREM', IDS, id)
   redis.call('ZREM', UPDATED, id)
@@ -217,21 +164,11 @@ local function unindex(id, rec, same_postings)
       if redis.call('HINCRBY', TAGS, tag, -1) <= 0 then redis.call('HDEL', TAGS, tag) end
     end
   end
-  if not same_postings then
-    for term in string.gmatch(terms, '(%S+) %d+') do
-      unpost(term, rec.n)
-    end
-  end
-  redis.call('HDEL', DOCS, rec.n)
-  redis.call('HDEL', TERMS, rec.n)
   -- 0 - x, not -x: Lua writes -0 as "-0", which HINCRBY refuses
   redis.call('HINCRBY', STATS, 'words', 0 - rec.w)
   redis.call('HINCRBY', STATS, 'tokens', 0 - rec.t)
-  redis.call('HINCRBY', STATS, 'terms', 0 - len)
-  if fingerprint then
-    dedup_remove(dedup_field(rec.s, fingerprint), id)
-  end
-  return terms, len, fingerprint or ''
+  local len, fingerprint = unindex_document(id, rec.n, rec.s, terms, same_postings)
+  return terms, len, fingerprint
 end
 
 -- Would adding `count` memories and `words` words break a quota (0 = none)? Returns 'count', 'words' or nil.

@@ -1,9 +1,11 @@
-"""Lua scripts that read memories: one filtered page, the hits of a search, records before a write.
+"""Lua scripts that read memories: one filtered page, and the hits of a search.
 
 They walk indexes that memory_lua.py keeps and write nothing. Every key they
-read arrives in KEYS. Search scoring itself happens in the search service, so a
+read arrives in KEYS. Search scoring itself happens in Python (index/query.py), so a
 search over large postings never holds Redis' single thread for long.
 """
+
+from ..index.lua import DOCUMENT_ID_LUA
 
 LIST_MEMORIES = """
 -- KEYS[1] items, KEYS[2] updated, KEYS[3..] sets every listed id belongs to (the id index,
@@ -55,7 +57,7 @@ if #ids == 0 then return {ids, {}} end
 return {ids, redis.call('HMGET', KEYS[1], unpack(ids))}
 """
 
-RESOLVE_SEARCH_HITS = """
+RESOLVE_SEARCH_HITS = DOCUMENT_ID_LUA + """
 -- The second step of a search: turn ranked document numbers into memories, applying the filters.
 -- KEYS[1] items, KEYS[2] docs, KEYS[3] updated, then the required tags' sets, then the allowed scopes'
 -- sets. ARGV[1] JSON: want (how many hits), tags (how many tag sets follow KEYS[3]), scopes (how many
@@ -79,12 +81,7 @@ while found < want and next_doc <= #docs do
   local entries = redis.call('HMGET', KEYS[2], unpack(batch))
   local ids, docnos, keep = {}, {}, {}
   for i = 1, #batch do
-    local entry, id = entries[i], nil  -- "<id> <length> <fingerprint>"; a deleted document has none
-    if entry then
-      local space = string.find(entry, ' ', 1, true)  -- a plain find: a third of the cost of a pattern match
-      id = string.sub(entry, 1, (space or #entry + 1) - 1)
-      if id == '' then id = nil end
-    end
+    local id = document_id(entries[i])
     if id and (not low or id >= low) and (not high or id <= high) then
       ids[#ids + 1], docnos[#docnos + 1], keep[#keep + 1] = id, batch[i], true
     end
@@ -129,20 +126,6 @@ while found < want and next_doc <= #docs do
       end
     end
   end
-end
-return out
-"""
-
-READ_FOR_WRITE = """
--- What a write must know before it declares its keys: each memory's record and its term list, which
--- only memories indexed before terms were recomputed from the record have (an empty one is '').
--- KEYS[1] items, KEYS[2] terms (by document number); ARGV: memory ids.
--- Returns {record or false, term list or false, ...} per id.
-local out = {}
-for i = 1, #ARGV do
-  local raw = redis.call('HGET', KEYS[1], ARGV[i])
-  out[#out + 1] = raw or false
-  out[#out + 1] = raw and redis.call('HGET', KEYS[2], cjson.decode(raw).n) or false
 end
 return out
 """

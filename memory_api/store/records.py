@@ -13,10 +13,10 @@ from ..models import Memory
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def record_of(memory: Memory, index_version: int | None = None) -> dict[str, Any]:
-    """A memory's stored record (short field names; the document number `n` is added by Redis;
-    `v`: the analyzer rules its search terms were computed with, for a stored version; `o`, `x`, `y`:
-    its source, origin and reason, absent for the commonest case, a user's write through the API)."""
+def record_of(memory: Memory) -> dict[str, Any]:
+    """A memory's stored record (short field names; the document number `n` is added by Redis; `o`,
+    `x`, `y`: its source, origin and reason, absent for the commonest case, a user's write through the
+    API)."""
     rec: dict[str, Any] = {
         "c": memory.content,
         "m": memory.metadata,
@@ -25,8 +25,6 @@ def record_of(memory: Memory, index_version: int | None = None) -> dict[str, Any
         "t": memory.token_count,
         "r": memory.revision,
     }
-    if index_version is not None:
-        rec["v"] = index_version
     if memory.tags:
         rec["g"] = list(memory.tags)
     if memory.scope:
@@ -87,26 +85,11 @@ def _decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
         revision=int(rec["r"]),
         tags=tuple(tags) if isinstance(tags, list) else (),
         scope=rec.get("s") or None,
-        index_version=int(rec.get("v", 1)),
         docno=int(rec.get("n", 0)),
         source=rec.get("o") or "api",
         origin=rec.get("x") if isinstance(rec.get("x"), dict) else None,
         reason=rec.get("y") or None,
     )
-
-
-@dataclass(frozen=True)
-class Indexed:
-    """What the search index and the duplicate map need of a memory's content."""
-
-    terms: str  # "term tf term tf ..."
-    length: int  # terms counted with repeats (BM25's document length)
-    fingerprint: str  # equal for duplicate contents
-    version: int  # the analyzer rules the terms come from (text.ANALYZER_VERSION)
-
-    @property
-    def term_names(self) -> list[str]:
-        return self.terms.split()[0::2]
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ from redis.retry import Retry
 
 from .. import metrics
 from ..errors import StoreUnavailable
+from ..index import lua as index_lua
 from . import api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua, stream_lua
 from .cluster_url import cluster_seeds
 from .capabilities import Capabilities, detect_capabilities
 from .embedded import EmbeddedRedis
+from .migrate import format_problem
 
 log = logging.getLogger("memory_api.store")
 
@@ -46,11 +48,12 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.ExecAbortError,
 )
 
+# Every script constant of these modules; PRELUDE and *_LUA are fragments that scripts include.
 _SCRIPTS = {
     name: source
-    for module in (api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua, stream_lua)
+    for module in (api_key_lua, conversation_lua, idempotency_lua, index_lua, memory_lua, query_lua, stream_lua)
     for name, source in vars(module).items()
-    if name.isupper() and isinstance(source, str) and name != "PRELUDE"
+    if name.isupper() and isinstance(source, str) and name != "PRELUDE" and not name.endswith("_LUA")
 }
 
 
@@ -180,8 +183,10 @@ class RedisStore:
 
     _UNTIMED = frozenset(("script", "close"))  # a dict lookup, and a shutdown: no round trip to time
 
-    def __init__(self, url: str | None, *, data_dir: str, cluster: bool = False, timeout: float = 2.0):
+    def __init__(self, url: str | None, *, data_dir: str, cluster: bool = False, timeout: float = 2.0,
+                 check_format: bool = True):
         self._url = url
+        self._check_format = check_format  # off only for `memory-api migrate`
         self._data_dir = data_dir
         self._cluster = cluster
         self._timeout = timeout
@@ -192,12 +197,13 @@ class RedisStore:
         self.embedded: EmbeddedRedis | None = None
 
     @classmethod
-    def from_settings(cls, settings) -> "RedisStore":
+    def from_settings(cls, settings, *, check_format: bool = True) -> "RedisStore":
         return cls(
             settings.redis_url,
             data_dir=settings.data_dir,
             cluster=settings.redis_cluster,
             timeout=settings.redis_timeout,
+            check_format=check_format,
         )
 
     @property
@@ -213,10 +219,17 @@ class RedisStore:
     def _open(self) -> Any:
         url = self._url
         if not url:
-            self.embedded = EmbeddedRedis.attach(self._data_dir)
-            atexit.register(self.close)
+            if self.embedded is None:  # (attached already when an earlier try found the store unusable)
+                self.embedded = EmbeddedRedis.attach(self._data_dir)
+                atexit.register(self.close)
             url = self.embedded.url
         client = connect(url, cluster=self._cluster, timeout=self._timeout)
+        if self._check_format:
+            # Once per process: a store of an earlier format is never served (it would look empty).
+            problem = format_problem(client)
+            if problem is not None:
+                client.close()
+                raise StoreUnavailable(f"The memory store cannot be used yet: {problem}.")
         self._scripts = {name: client.register_script(src) for name, src in _SCRIPTS.items()}
         return client
 

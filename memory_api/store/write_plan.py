@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
+from ..index.analyzer import Analysis
 from . import keys
-from .records import text
 
 
 def accepted_versions(versions: list[str] | None) -> str:
@@ -23,7 +22,8 @@ class DeclaredKeys:
     def __init__(self, user_id: str) -> None:
         self._user = user_id
         self.keys = keys.memory_keys(user_id)
-        self.index: dict[str, dict[str, int]] = {"s": {"": 10}, "g": {}, "t": {}, "h": {}}
+        # The global scope's set is one of the fixed keys (KEYS[9], keys.memory_keys).
+        self.index: dict[str, dict[str, int]] = {"s": {"": 9}, "g": {}, "t": {}, "h": {}}
 
     def _add(self, family: str, name: str, key: str) -> None:
         if name not in self.index[family]:
@@ -39,9 +39,9 @@ class DeclaredKeys:
         for term in term_names:
             self._add("t", term, keys.term_postings(self._user, term))
 
-    def stored(self, raw: str | bytes, terms: str | bytes) -> None:
-        rec = json.loads(raw)
-        self.memory(rec.get("s"), rec.get("g") or (), text(terms).split()[0::2])
+    def stored(self, rec: dict[str, Any], analysis: Analysis) -> None:
+        """The keys a stored memory (its record, decoded) occupies."""
+        self.memory(rec.get("s"), rec.get("g") or (), analysis.term_names)
 
     def history(self, memory_id: str) -> None:
         self._add("h", memory_id, keys.memory_history(self._user, memory_id))
@@ -62,8 +62,6 @@ class Blobs:
             return None
         self.values.append(blob)
         return len(self.values) + 1
-
-
 
 
 def without_nulls(value: Any) -> Any:

@@ -9,13 +9,11 @@ English stem (Snowball), the same way at index and at query time, so "peanut"
 finds "peanuts" and "cooking" finds "cooked". There is no phrase search: a
 query's terms are matched independently and ranked with BM25.
 
-ANALYZER_VERSION names these rules: memories indexed under other rules are
-re-indexed by `memory-api reindex`. A memory's terms are not stored beside it
-(they would be a tenth of the store): a write that takes a memory out of the
-index recomputes them from its content under the rules its record names
-(`indexed_terms`). So the rules of every version that records may still name
-must stay here; a version from before this (1) kept a term list per memory,
-which is used instead.
+A memory's terms are not stored beside it: a write that takes a memory out of
+the index recomputes them from the content it reads anyway. That holds only
+while these rules stay as they are, so changing them (or a stemmer upgrade that
+stems a word otherwise) is a new store format: bump `store.keys.PREFIX`, and
+`memory-api migrate` re-indexes every memory under the new rules.
 
 Duplicates: two memories are duplicates when their contents are equal after
 NFKC normalisation, case-folding and collapsing whitespace.
@@ -28,6 +26,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 
 import snowballstemmer
 
@@ -35,14 +34,12 @@ _WORD = re.compile(r"\w+")
 # Han, Hiragana, Katakana, Hangul: one term per character.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 MAX_TERM_CHARS = 64
-ANALYZER_VERSION = 2  # 1: no stemming; 2: English Snowball stems
 
 STOP_WORDS = frozenset(
     """a an and are as at be been but by for from had has have he her hers him his i if in into is it its
     me my of on or our ours she so than that the their theirs them then there these they this those to
     too us was we were what when where which who whom why will with you your yours""".split()
 )
-
 
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -80,10 +77,6 @@ def _terms_of_normalized(normalized: str) -> list[str]:
     return terms
 
 
-def term_frequencies(text: str) -> Counter:
-    return Counter(search_terms(text))
-
-
 def query_terms(text: str) -> list[str]:
     """A query's distinct terms, in order of first appearance."""
     return list(dict.fromkeys(search_terms(text)))
@@ -98,24 +91,29 @@ def _fingerprint_of_normalized(normalized: str) -> str:
     return hashlib.sha1(" ".join(normalized.split()).encode("utf-8")).hexdigest()[:20]
 
 
-class RulesGone(LookupError):
-    """The terms of a memory indexed under rules this code no longer has."""
+@dataclass(frozen=True)
+class Analysis:
+    """What the search index and the duplicate map hold of a memory's content."""
+
+    frequencies: dict[str, int]  # term -> occurrences
+    fingerprint: str  # equal for duplicate contents
+
+    @property
+    def length(self) -> int:
+        """Terms counted with repeats (BM25's document length)."""
+        return sum(self.frequencies.values())
+
+    @property
+    def terms(self) -> str:
+        """The terms as the write scripts take them: "term tf term tf ..."."""
+        return " ".join(f"{term} {tf}" for term, tf in self.frequencies.items())
+
+    @property
+    def term_names(self) -> list[str]:
+        return list(self.frequencies)
 
 
-def terms_text(frequencies: Counter) -> str:
-    """A document's terms as the write scripts take them: "term tf term tf ..."."""
-    return " ".join(f"{term} {tf}" for term, tf in frequencies.items())
-
-
-def indexed_terms(text: str, version: int) -> str:
-    """The terms (as `terms_text`) a memory with this content was indexed with under rules `version`."""
-    if version != ANALYZER_VERSION:
-        raise RulesGone(f"search rules {version} are not in this version of memory-api (it has "
-                        f"{ANALYZER_VERSION}); a memory indexed under them cannot be taken out of the index")
-    return terms_text(term_frequencies(text))
-
-
-def analyze(text: str) -> tuple[Counter, str]:
-    """(term frequencies, duplicate fingerprint) of a memory's content, normalising it once."""
+def analyze(text: str) -> Analysis:
+    """A memory content's terms and duplicate fingerprint, normalising it once."""
     normalized = _normalized(text)
-    return Counter(_terms_of_normalized(normalized)), _fingerprint_of_normalized(normalized)
+    return Analysis(dict(Counter(_terms_of_normalized(normalized))), _fingerprint_of_normalized(normalized))

@@ -1,20 +1,15 @@
-"""How the search index stores a term's postings, and how they are read back.
+"""How a term's postings are stored, read back, and checked.
 
 A term's HASH (keys.term_postings) lists the documents it occurs in, in buckets
 of BUCKET_SIZE document numbers: field ``b<docno // 256>`` holds 5-byte entries,
 the document number's last byte (docno % 256) then tf * 65536 + document length
 as a big-endian uint32, in ascending document order; field ``df`` counts the
-documents the hash lists. One posting used to be one hash field
-("<docno>" -> "<tf * 65536 + length>"), which in a hash too big to be a
-listpack costs ~50 bytes (a dict entry, two strings, allocator rounding): 1,579
-of the 4,032 bytes a memory cost at 100,000 memories. In a bucket it costs five
-bytes plus its share of the bucket's field (docs/benchmarks.md).
+documents the hash lists. A posting costs five bytes plus its share of the
+bucket's field (one field per posting cost ~50 bytes in a hash too big to be a
+listpack: docs/benchmarks.md).
 
-Hashes written before buckets keep their one-field postings: they are still
-read (any field that is a plain document number), removed as before, and
-counted in ``df`` once the hash gets its first bucket; `memory-api reindex`
-rewrites them into buckets. The Lua side (write scripts) is POSTINGS_LUA,
-used by store/memory_lua_prelude.py.
+The write scripts' side of the same layout is POSTINGS_LUA (index/lua.py
+includes it); nothing outside this package knows a posting's bytes.
 """
 
 from __future__ import annotations
@@ -51,47 +46,37 @@ def _whole_entries(bucket: bytes) -> bytes:
 def decode(pairs: list[tuple[Any, Any]]) -> list[tuple[bytes, int]]:
     """(docno, tf * 65536 + length) for every document a term's hash lists, from its (field, value) pairs
     (HGETALL, raw bytes); docno as bytes, the way vector search names documents too. A damaged field
-    (bucket_problem) is read as far as it can be, never failing a search; `memory-api check` names it."""
+    (field_problem) is read as far as it can be, never failing a search; `memory-api check` names it."""
     out: list[tuple[bytes, int]] = []
     for field, value in pairs:
-        if field[:1] == b"b":
-            if not field[1:].isdigit():
-                continue
+        if field[:1] == b"b" and field[1:].isdigit():
             base = int(field[1:]) * BUCKET_SIZE
-            out.extend((b"%d" % (base + offset), packed)
-                       for offset, packed in _ENTRY.iter_unpack(_whole_entries(value)))
-        elif field != DF_FIELD and field.isdigit() and value.isdigit():
-            out.append((field, int(value)))  # one posting per field, written before buckets
+            out.extend((b"%d" % (base + offset), posting)
+                       for offset, posting in _ENTRY.iter_unpack(_whole_entries(value)))
     return out
 
 
-def bucket_problem(field: bytes, value: bytes) -> str | None:
+def field_problem(field: bytes, value: bytes) -> str | None:
     """What is wrong with one field of a term's hash (None: nothing): a bucket must be named b<number>
     and hold whole 5-byte entries in strictly ascending order (the write scripts' binary search relies
-    on it); any other field is `df` or a one-field posting (digits -> digits)."""
-    if field[:1] == b"b":
-        if not field[1:].isdigit():
-            return f"a field {field.decode(errors='replace')!r} that is no bucket"
-        if not value or len(value) % _ENTRY.size:
-            return f"bucket {field.decode()} is {len(value)} bytes, not whole 5-byte entries"
-        offsets = value[0::_ENTRY.size]
-        if any(a >= b for a, b in zip(offsets, offsets[1:])):
-            return f"bucket {field.decode()} is not in ascending order"
-        return None
+    on it); the only other field is `df`."""
+    name = field.decode(errors="replace")
     if field == DF_FIELD:
-        return None if value.lstrip(b"-").isdigit() else f"a count {value!r} that is no number"
-    if not (field.isdigit() and value.isdigit()):
-        return f"a field {field.decode(errors='replace')!r} that is neither a bucket nor a posting"
+        return None if value.isdigit() else f"a count {value!r} that is no number"
+    if field[:1] != b"b" or not field[1:].isdigit():
+        return f"a field {name!r} that is no bucket"
+    if not value or len(value) % _ENTRY.size:
+        return f"bucket {name} is {len(value)} bytes, not whole 5-byte entries"
+    offsets = value[0::_ENTRY.size]
+    if any(a >= b for a, b in zip(offsets, offsets[1:])):
+        return f"bucket {name} is not in ascending order"
     return None
 
 
-def document_count(df: Any, fields: int) -> int:
-    """How many documents a term occurs in, from its hash's `df` field (None: a hash from before buckets,
-    where every field is one posting) and its number of fields."""
-    if df is None:
-        return int(fields)
+def document_count(df: Any) -> int:
+    """How many documents a term occurs in, from its hash's `df` field (None: the term is in no memory)."""
     try:
-        return int(df)
+        return int(df) if df is not None else 0
     except ValueError:  # a damaged count: the term reads as absent until `memory-api reindex` recounts it
         return 0
 
@@ -101,15 +86,14 @@ def find(bucket: bytes | None, docno: int) -> int | None:
     if not bucket:
         return None
     offset = docno % BUCKET_SIZE
-    for entry_offset, packed in _ENTRY.iter_unpack(_whole_entries(bucket)):
+    for entry_offset, posting in _ENTRY.iter_unpack(_whole_entries(bucket)):
         if entry_offset == offset:
-            return packed
+            return posting
     return None
 
 
-# The write scripts' side of the same layout (store/memory_lua_prelude.py, COMPACT_POSTINGS): an entry's
-# bytes, and where an entry goes in a bucket. Entries stay in ascending order, found by binary search, so
-# a bucket holding 256 documents costs 8 probes, not a scan.
+# The Lua side: an entry's bytes, where an entry goes in a bucket, and a term's count. Entries stay in
+# ascending order, found by binary search, so a bucket holding 256 documents costs 8 probes, not a scan.
 ENTRY_LUA = """
 local function posting_entry(offset, value)
   return string.char(offset, math.floor(value / 16777216) % 256, math.floor(value / 65536) % 256,
@@ -126,22 +110,17 @@ local function entry_position(bucket, offset)
   return low * 5 + 1
 end
 
--- How many postings a term's hash lists, counted (bucket entries and one-field postings).
+-- How many postings a term's hash lists, counted.
 local function recount(k)
   local all, n = redis.call('HGETALL', k), 0
   for i = 1, #all, 2 do
-    if string.sub(all[i], 1, 1) == 'b' then
-      n = n + math.floor(#all[i + 1] / 5)
-    elseif all[i] ~= 'df' then
-      n = n + 1
-    end
+    if string.sub(all[i], 1, 1) == 'b' then n = n + math.floor(#all[i + 1] / 5) end
   end
   return n
 end
 
--- After a removal took the count to `left`: at 0 the hash goes, unless postings remain (a wrong count,
--- e.g. from a writer of the previous version, which knew no df): then they are counted again, never
--- dropped with it.
+-- After a removal took the count to `left`: at 0 the hash goes, unless postings remain (a damaged
+-- count): then they are counted again, never dropped with it.
 local function settle(k, left)
   if left > 0 then return end
   local n = recount(k)
@@ -164,21 +143,19 @@ local function post(term, docno, value)
     return
   end
   redis.call('HSET', k, field, string.sub(bucket, 1, at - 1) .. entry .. string.sub(bucket, at))
-  if redis.call('HINCRBY', k, 'df', 1) == 1 then
-    -- The hash's first bucket: count the one-field postings written before buckets, if any.
-    local older = redis.call('HLEN', k) - 2
-    if older > 0 then redis.call('HINCRBY', k, 'df', older) end
-  end
+  redis.call('HINCRBY', k, 'df', 1)
+end
+
+-- Whether the term's postings list the document.
+local function posted(term, docno)
+  local bucket = redis.call('HGET', key('t', term), 'b' .. math.floor(docno / 256))
+  if not bucket then return false end
+  local at = entry_position(bucket, docno % 256)
+  return at <= #bucket and string.byte(bucket, at) == docno % 256
 end
 
 local function unpost(term, docno)
   local k = key('t', term)
-  if redis.call('HDEL', k, docno) == 1 then
-    -- A one-field posting from before buckets (a hash without buckets has no df, and goes with its
-    -- last field).
-    if redis.call('HEXISTS', k, 'df') == 1 then settle(k, redis.call('HINCRBY', k, 'df', -1)) end
-    return
-  end
   local field, offset = 'b' .. math.floor(docno / 256), docno % 256
   local bucket = redis.call('HGET', k, field)
   if not bucket then return end
