@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ..config import Settings
-from . import capture, chat, context, conversations, health, memory, memory_events, memory_tools, models, responses  # noqa: F401 - capture, context and memory_events register their views on memory_tools
+from . import capture, chat, context, conversations, health, memory, memory_events, memory_tools, provider_models, responses  # noqa: F401 - capture, context and memory_events register their views on memory_tools
 from .cors import init_cors
 from .errors import register_error_handlers
 from .hooks import register_request_hooks
@@ -71,7 +71,7 @@ def init_api(app: Flask) -> MemoryApi:
     api.register_blueprint(memory_tools.blp)
     api.register_blueprint(chat.blp)
     api.register_blueprint(responses.blp)
-    api.register_blueprint(models.blp)
+    api.register_blueprint(provider_models.blp)
     api.register_blueprint(conversations.blp)
     api.register_blueprint(health.blp)
     register_request_hooks(app)

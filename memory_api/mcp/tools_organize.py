@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from ..services.chat_request import parse_chat_request
 from ..validation import check_scope
-from .models import ChatMessage, Cleared, ContextOut, Exported, ExtractionOut, Imported, OperationOut, Stats, TagCount, Tags
+from .outputs import ChatMessage, Cleared, ContextOut, Exported, ExtractionOut, Imported, OperationOut, Stats, TagCount, Tags
 
 
 def register(tool) -> None:
