@@ -15,7 +15,7 @@ from .docs import (
     documents_headers,
     writes,
 )
-from .hooks import authenticate_request
+from .hooks import register_v1_hooks
 from .idempotency import idempotent_id
 from .parsing import Blueprint, by_request, json_response, principal, services
 from .schemas.common import (
@@ -29,7 +29,7 @@ from .schemas.common import (
 from .schemas.tools import DeleteAllQuery, DeletedAll, HistoryList, RevertRequest
 
 blp = Blueprint("memory", __name__, url_prefix="/v1/memory", description="The caller's memories.")
-blp.before_request(authenticate_request)
+register_v1_hooks(blp)
 
 MEMORY_ID_PARAM = {
     "in": "path",

@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from ..ids import MEMORY_PREFIX
 from .docs import USER_HEADER_PARAM, documents_errors, writes
-from .hooks import authenticate_request
+from .hooks import register_v1_hooks
 from .idempotency import idempotent_id
 from .memory import filters_of
 from .parsing import Blueprint, by_request, json_response, principal, request_body_file, services
@@ -27,7 +27,7 @@ from .schemas.tools import (
 
 blp = Blueprint("memory_tools", __name__, url_prefix="/v1/memory",
                 description="Search, tags, stats, batches, export and import of the caller's memories.")
-blp.before_request(authenticate_request)
+register_v1_hooks(blp)
 
 JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json")
 
@@ -132,7 +132,7 @@ class MemoryExport(MethodView):
 
 @blp.route("/import", parameters=[USER_HEADER_PARAM])
 class MemoryImport(MethodView):
-    body_types = JSONL_TYPES  # the export's own format (authenticate_request accepts these)
+    body_types = JSONL_TYPES  # the export's own format (check_body_media_type accepts these)
     max_body_setting = "max_import_bytes"  # MEMORY_API_MAX_IMPORT_BYTES, not MEMORY_API_MAX_BODY_BYTES
 
     @blp.doc(operationId="importMemories", summary="Import an export", requestBody=IMPORT_BODY_DOC)
