@@ -1,5 +1,5 @@
-"""/v1/memory/extract and /v1/memory/suggestions: memories proposed by a model from a conversation
-(services/capture.py), on the memory_tools blueprint."""
+"""/v1/memory/extract, suggestions, capture jobs and preferences: memories proposed by a model from a
+conversation (services/capture.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from ..services.chat_request import parse_chat_request
 from ..validation import check_scope
 from .conditional import memory_response
 from .docs import USER_HEADER_PARAM, documents_errors, writes
-from .memory_tools import blp
-from .parsing import by_request, json_response, principal, services
+from .hooks import register_v1_hooks
+from .parsing import Blueprint, by_request, json_response, principal, services
 from .schemas.capture import (
     CaptureJob,
     Extraction,
@@ -22,6 +22,10 @@ from .schemas.capture import (
     SuggestionList,
 )
 from .schemas.common import MemoryObject
+
+blp = Blueprint("memory_capture", __name__, url_prefix="/v1/memory",
+                description="Memories a model proposes from a conversation, and the user's say over them.")
+register_v1_hooks(blp)
 
 SUGGESTION_ID_PARAM = {"in": "path", "name": "suggestion_id", "required": True,
                        "schema": {"type": "string", "pattern": SUGGESTION_ID_PATTERN},
