@@ -6,8 +6,6 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from ..ids import CAPTURE_JOB_ID_PATTERN, SUGGESTION_ID_PATTERN
-from ..services.chat_request import parse_chat_request
-from ..validation import check_scope
 from .conditional import memory_response
 from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .hooks import register_v1_hooks
@@ -45,14 +43,8 @@ class MemoryExtract(MethodView):
         With `apply: true` they are carried out with source `auto`; an update or delete of a memory the
         user wrote becomes a pending suggestion instead (unless the server allows capture to edit them).
         A model answer that does not fit the schema changes nothing: 502 `invalid_extraction`."""
-        svc = services()
-        request = parse_chat_request({"messages": body["messages"], "model": body.get("model")},
-                                     default_model=svc.capture.model, max_messages=svc.settings.max_chat_messages)
-        user = principal().user_id
-        scope = check_scope(body.get("scope"))
-        extraction = svc.capture.propose(user, request.messages, model=body.get("model"), scope=scope)
-        if body.get("apply"):
-            svc.capture.apply(user, extraction, by_request())
+        extraction = services().capture.extract(principal().user_id, body["messages"], model=body.get("model"),
+                                                scope=body.get("scope"), apply=body["apply"], by=by_request())
         return json_response(extraction.to_api())
 
 

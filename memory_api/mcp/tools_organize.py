@@ -7,8 +7,6 @@ from typing import Literal, Optional
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from ..services.chat_request import parse_chat_request
-from ..validation import check_scope
 from .outputs import ChatMessage, Cleared, ContextOut, Exported, ExtractionOut, Imported, OperationOut, Stats, TagCount, Tags
 
 
@@ -58,16 +56,9 @@ def register(tool) -> None:
         their most similar memories: add / update / delete operations with reasons. apply=true carries them
         out (source auto); an update or delete of a memory the user wrote becomes a pending suggestion.
         scope: the conversation's scope (candidates: global memories and that scope's; additions go there)."""
-        request = parse_chat_request({"messages": [m.model_dump() for m in messages]},
-                                     default_model=services.capture.model,
-                                     max_messages=services.settings.max_chat_messages)
-        extraction = services.capture.propose(tool.user(ctx), request.messages,
-                                              scope=check_scope(scope))
-        if apply:
-            services.capture.apply(tool.user(ctx), extraction, tool.by(ctx))
-            rows = [o.to_api() for o in extraction.outcomes]
-        else:
-            rows = [o.to_api() for o in extraction.operations]
+        extraction = services.capture.extract(tool.user(ctx), [m.model_dump() for m in messages], scope=scope,
+                                              apply=apply, by=tool.by(ctx))
+        rows = [o.to_api() for o in (extraction.outcomes if extraction.applied else extraction.operations)]
         return ExtractionOut(applied=extraction.applied, operations=[
             OperationOut(**{k: row.get(k) for k in OperationOut.model_fields if k in row}) for row in rows])
 
