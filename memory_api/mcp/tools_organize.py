@@ -1,4 +1,5 @@
-"""MCP tools for the whole store of a user: stats, tags, export, import, clear, and the context block."""
+"""MCP tools for the whole store of a user: stats, tags, export, import, clear; extraction and the context
+block."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ from typing import Literal, Optional
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from .outputs import ChatMessage, Cleared, ContextOut, Exported, ExtractionOut, Imported, OperationOut, Stats, TagCount, Tags
+from .outputs import (
+    ChatMessage,
+    Cleared,
+    ContextOut,
+    Exported,
+    ExtractionOut,
+    Imported,
+    OperationOut,
+    Stats,
+    TagCount,
+    Tags,
+)
 
 
 def register(tool) -> None:
@@ -48,6 +60,13 @@ def register(tool) -> None:
             raise ToolError("Nothing was deleted: clear_memories needs confirm=true, and only on the user's "
                             "explicit request to delete every memory.")
         return Cleared(deleted_count=services.memories.delete_all(tool.user(ctx), by=tool.by(ctx)))
+
+    register_extract_and_context(tool)
+
+
+def register_extract_and_context(tool) -> None:
+    """The tools that read a conversation or prepare one: extract_memories and get_context."""
+    services = tool.services
 
     @tool
     def extract_memories(ctx: Context, messages: list[ChatMessage], apply: bool = False,
