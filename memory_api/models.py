@@ -82,7 +82,7 @@ class Memory:
         return f'"{self.version}"'
 
     def to_api(self) -> dict:
-        """The memory object of the REST API (OpenAI style)."""
+        """The memory object of the REST API (OpenAI style), as memory_api/memory_object.py describes it."""
         return {
             "id": self.id,
             "object": "memory",

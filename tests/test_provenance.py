@@ -201,7 +201,7 @@ def test_mcp_writes_are_marked_mcp_and_can_revert(services, client, make_key):
     from mcp import Client
     from typing import get_args
 
-    from memory_api.mcp.models import Source
+    from memory_api.mcp.outputs import Source
     from memory_api.models import SOURCES
     from memory_api.mcp.server import build_mcp_server
 

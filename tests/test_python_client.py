@@ -6,6 +6,7 @@ The model provider is the local fake (tests/fake_llm.py), so chat on the same cl
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import re
 
@@ -287,3 +288,66 @@ def test_the_async_client_reads_stats_and_extracts(live_server, make_key, fake_l
             assert (await client.memory.suggestions()).data == []
 
     asyncio.run(scenario())
+
+
+# --- the sync and async resources are twins ----------------------------------------------------
+
+# A value for each parameter of client.memory's methods: what matters is that both flavours pass it on.
+SAMPLE_ARGUMENTS = {
+    "memory_id": "mem_1", "content": "c", "metadata": {"k": "v"}, "tags": ["a"], "scope": "s", "query": "q",
+    "idempotency_key": "i", "if_match": '"1.1"', "mode": "keyword", "limit": 3, "tag": ["a", "b"], "source": "api",
+    "created_after": 1, "created_before": 2, "updated_after": 3, "updated_before": 4, "order": "asc",
+    "after": "mem_a", "before": "mem_b", "max_words": 5, "max_tokens": 6, "model": "m", "data": "line\n",
+    "on_conflict": "overwrite", "revision": 2, "messages": [{"role": "user", "content": "hi"}], "apply": True,
+    "suggestion_id": "sug_1", "capture": False, "job_id": "cap_1",
+    "extra_headers": {"X-Extra": "1"}, "extra_query": {"q": "v"}, "extra_body": {"b": 1}, "timeout": 7,
+}
+
+
+def public_methods(resource) -> dict:
+    return {name: getattr(type(resource), name) for name in dir(type(resource))
+            if not name.startswith("_") and name not in ("with_raw_response", "with_streaming_response", "events")}
+
+
+def twin_resources():
+    """(sync, async) pairs of the client's resources: client.memory and client.memory.events."""
+    sync, asynchronous = MemoryAPI(api_key="k"), AsyncMemoryAPI(api_key="k")
+    return [(sync.memory, asynchronous.memory), (sync.memory.events, asynchronous.memory.events)]
+
+
+def test_sync_and_async_resources_declare_the_same_methods():
+    for sync, asynchronous in twin_resources():
+        sync_methods, async_methods = public_methods(sync), public_methods(asynchronous)
+        assert sorted(sync_methods) == sorted(async_methods)
+        for name, method in sync_methods.items():
+            twin = async_methods[name]
+            assert inspect.signature(method).parameters == inspect.signature(twin).parameters, name
+            assert method.__doc__ == twin.__doc__, name
+            # Lists hand back the SDK's paginator (awaited, or walked with `async for`); the rest are awaited.
+            assert inspect.iscoroutinefunction(twin) == (name != "list"), name
+
+
+def test_sync_and_async_resources_send_the_same_request_for_the_same_call():
+    """Each method of both flavours, given every argument it takes and every extra: the same Request
+    (memory_api/client/_operations.py), so neither passes an argument on wrongly or drops one."""
+    extras = {name: SAMPLE_ARGUMENTS[name] for name in ("extra_headers", "extra_query", "extra_body", "timeout")}
+    for sync, asynchronous in twin_resources():
+        sent: dict = {"sync": [], "async": []}
+
+        async def send_async(request):
+            sent["async"].append(request)
+
+        sync._send = sync._pages = sent["sync"].append
+        asynchronous._pages = sent["async"].append
+        asynchronous._send = send_async
+        for name, method in public_methods(sync).items():
+            arguments = {p: SAMPLE_ARGUMENTS[p] for p in inspect.signature(method).parameters
+                         if p not in ("self", "extras")}
+            sent["sync"].clear()
+            sent["async"].clear()
+            getattr(sync, name)(**arguments, **extras)
+            answer = getattr(asynchronous, name)(**arguments, **extras)
+            if inspect.iscoroutine(answer):
+                asyncio.run(answer)
+            assert len(sent["sync"]) == 1 and sent["sync"] == sent["async"], name
+            assert sent["sync"][0].options["headers"]["X-Extra"] == "1", name

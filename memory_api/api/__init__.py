@@ -8,11 +8,26 @@ from flask import Flask
 from flask_smorest import Api
 
 from ..config import Settings
-from . import capture, chat, context, conversations, health, memory, memory_events, memory_tools, models, responses  # noqa: F401 - capture, context and memory_events register their views on memory_tools
+from . import (
+    batches,
+    capture,
+    chat,
+    context,
+    conversations,
+    health,
+    memory,
+    memory_events,
+    portability,
+    provider_models,
+    responses,
+    search,
+    stats,
+)
 from .cors import init_cors
 from .errors import register_error_handlers
 from .hooks import register_request_hooks
 from .metrics import init_metrics
+from .parsing import Blueprint
 from .ratelimit import init_rate_limits
 from .schemas.common import ErrorEnvelope, SchemaExtrasPlugin, property_names_attribute, settings_attribute
 
@@ -36,6 +51,23 @@ SPEC_OPTIONS = {
     },
     "security": [{"bearerAuth": []}],
 }
+
+
+# The blueprints of openapi.yaml's `memory_tools` tag: what /v1/memory serves besides the memories one
+# by one. Generated clients name a module after each tag (memory_api_client.api.memory_tools), so these
+# keep the tag they had when they shared one blueprint.
+MEMORY_TOOLS_BLUEPRINTS = (search.blp, stats.blp, batches.blp, portability.blp, capture.blp, context.blp,
+                           memory_events.blp)
+
+
+def memory_tools_tag() -> Blueprint:
+    """openapi.yaml's `memory_tools` tag, the way flask-smorest files several blueprints under one tag:
+    nested in a blueprint of that name, which adds no URL prefix, hook or route of its own."""
+    tag = Blueprint("memory_tools", __name__,
+                    description="Search, tags, stats, batches, export and import of the caller's memories.")
+    for blp in MEMORY_TOOLS_BLUEPRINTS:
+        tag.register_blueprint(blp)
+    return tag
 
 
 class MemoryApi(Api):
@@ -68,10 +100,10 @@ def init_api(app: Flask) -> MemoryApi:
     api.ma_plugin.converter.add_attribute_function(property_names_attribute)
     api.ma_plugin.converter.add_attribute_function(settings_attribute(app.config["MEMORY_API_SETTINGS"]))
     api.register_blueprint(memory.blp)
-    api.register_blueprint(memory_tools.blp)
+    api.register_blueprint(memory_tools_tag())
     api.register_blueprint(chat.blp)
     api.register_blueprint(responses.blp)
-    api.register_blueprint(models.blp)
+    api.register_blueprint(provider_models.blp)
     api.register_blueprint(conversations.blp)
     api.register_blueprint(health.blp)
     register_request_hooks(app)

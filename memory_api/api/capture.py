@@ -1,17 +1,15 @@
-"""/v1/memory/extract and /v1/memory/suggestions: memories proposed by a model from a conversation
-(services/capture.py), on the memory_tools blueprint."""
+"""/v1/memory/extract, suggestions, capture jobs and preferences: memories proposed by a model from a
+conversation (services/capture.py)."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
 
 from ..ids import CAPTURE_JOB_ID_PATTERN, SUGGESTION_ID_PATTERN
-from ..services.chat_request import parse_chat_request
-from ..validation import check_scope
 from .conditional import memory_response
 from .docs import USER_HEADER_PARAM, documents_errors, writes
-from .memory_tools import blp
-from .parsing import by_request, json_response, principal, services
+from .hooks import register_v1_hooks
+from .parsing import Blueprint, by_request, json_response, principal, services
 from .schemas.capture import (
     CaptureJob,
     Extraction,
@@ -22,6 +20,10 @@ from .schemas.capture import (
     SuggestionList,
 )
 from .schemas.common import MemoryObject
+
+blp = Blueprint("memory_capture", __name__, url_prefix="/v1/memory",
+                description="Memories a model proposes from a conversation, and the user's say over them.")
+register_v1_hooks(blp)
 
 SUGGESTION_ID_PARAM = {"in": "path", "name": "suggestion_id", "required": True,
                        "schema": {"type": "string", "pattern": SUGGESTION_ID_PATTERN},
@@ -41,14 +43,8 @@ class MemoryExtract(MethodView):
         With `apply: true` they are carried out with source `auto`; an update or delete of a memory the
         user wrote becomes a pending suggestion instead (unless the server allows capture to edit them).
         A model answer that does not fit the schema changes nothing: 502 `invalid_extraction`."""
-        svc = services()
-        request = parse_chat_request({"messages": body["messages"], "model": body.get("model")},
-                                     default_model=svc.capture.model, max_messages=svc.settings.max_chat_messages)
-        user = principal().user_id
-        scope = check_scope(body.get("scope"))
-        extraction = svc.capture.propose(user, request.messages, model=body.get("model"), scope=scope)
-        if body.get("apply"):
-            svc.capture.apply(user, extraction, by_request())
+        extraction = services().capture.extract(principal().user_id, body["messages"], model=body.get("model"),
+                                                scope=body.get("scope"), apply=body["apply"], by=by_request())
         return json_response(extraction.to_api())
 
 

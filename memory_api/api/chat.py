@@ -8,7 +8,7 @@ from flask.views import MethodView
 from ..services.chat import ChatOutcome
 from ..services.chat_request import parse_chat_request
 from .docs import USER_HEADER_PARAM, documents_errors, writes
-from .hooks import authenticate_request
+from .hooks import register_v1_hooks
 from .parsing import Blueprint, json_response, principal, services
 from .provider_headers import relayed_provider_headers
 from .schemas.chat import ChatCompletion, ChatCompletionRequest
@@ -16,7 +16,7 @@ from .sse import framed
 from .streaming import StreamBody
 
 blp = Blueprint("chat", __name__, url_prefix="/v1", description="Chat completions with the user's memories.")
-blp.before_request(authenticate_request)
+register_v1_hooks(blp)
 
 # With `stream: true` the 200 answer is the provider's server-sent events instead. The schema
 # describes one event (as schemathesis and OpenAPI 3.2's itemSchema read it).

@@ -5,9 +5,13 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from .docs import USER_HEADER_PARAM, documents_errors, writes
-from .memory_tools import blp
-from .parsing import json_response, principal, services
+from .hooks import register_v1_hooks
+from .parsing import Blueprint, json_response, principal, services
 from .schemas.chat import ContextRequest, MemoryContext
+
+blp = Blueprint("memory_context", __name__, url_prefix="/v1/memory",
+                description="The memory block chat would inject, without calling a model.")
+register_v1_hooks(blp)
 
 
 @blp.route("/context", parameters=[USER_HEADER_PARAM])

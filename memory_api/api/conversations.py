@@ -7,7 +7,7 @@ from flask.views import MethodView
 from ..ids import CONVERSATION_ID_PATTERN, CONVERSATION_PREFIX
 from ..services.conversations import conversation_to_api
 from .docs import USER_HEADER_PARAM, documents_errors, writes
-from .hooks import authenticate_request
+from .hooks import register_v1_hooks
 from .idempotency import idempotent_id
 from .parsing import Blueprint, json_response, principal, services
 from .schemas.conversations import (
@@ -20,7 +20,7 @@ from .schemas.conversations import (
 
 blp = Blueprint("conversations", __name__, url_prefix="/v1/conversations",
                 description="Conversation threads kept by the chat endpoint.")
-blp.before_request(authenticate_request)
+register_v1_hooks(blp)
 
 CONVERSATION_ID_PARAM = {
     "in": "path",

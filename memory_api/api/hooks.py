@@ -1,4 +1,4 @@
-"""Request hooks: request ids, body limits, authentication, Idempotency-Key, the access log."""
+"""Request hooks: request ids, body limits, the caller, the body's media type, Idempotency-Key, the access log."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ import uuid
 
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, g, request
+from flask import Blueprint, Flask, g, request
 
 from .. import metrics
 from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ..services.auth import USER_HEADER
-from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import IDEMPOTENT_METHODS, begin_idempotency, finish_idempotency
+from .idempotency import begin_idempotency, finish_idempotency
 from .parsing import services, view_attribute
 
 access_log = logging.getLogger("memory_api.access")
@@ -51,27 +50,38 @@ def check_body_charset(req) -> None:
         )
 
 
-def authenticate_request():
-    """before_request hook of every /v1 blueprint: who is calling, is the body JSON, and
-    is this a retry of a request already answered (Idempotency-Key)?"""
-    req = request._get_current_object()  # one proxy lookup, not one per attribute
-    headers = req.headers
+def authenticate_caller() -> None:
+    """before_request hook of the /v1 blueprints: who is calling (`g.principal`), from the API key and,
+    with a service key, X-Memory-User (401 or 403 otherwise)."""
+    headers = request.headers
     g.principal = services().keys.authenticate(headers.get("Authorization"), headers.get(USER_HEADER))
-    method = req.method
-    if method in _BODY_METHODS:
-        accepted = view_attribute("body_types")
-        if (req.mimetype not in accepted) if accepted else not req.is_json:
-            # A body we would not read: say so instead of "content is required".
-            if req.content_length or req.mimetype:
-                raise UnsupportedMediaType(
-                    f"Unsupported Content-Type {req.mimetype or '(none)'!r}: send "
-                    f"{' or '.join(accepted or ('application/json',))}.",
-                    param="Content-Type",
-                )
-        check_body_charset(req)
-    if method in IDEMPOTENT_METHODS and IDEMPOTENCY_HEADER in headers:
-        return begin_idempotency(req)
-    return None
+
+
+def check_body_media_type() -> None:
+    """before_request hook of the /v1 blueprints: 415 for a body the endpoint would not read (JSON, or
+    its view's `body_types`), or one declared in a charset other than UTF-8."""
+    req = request._get_current_object()  # one proxy lookup, not one per attribute
+    if req.method not in _BODY_METHODS:
+        return
+    accepted = view_attribute("body_types")
+    if (req.mimetype not in accepted) if accepted else not req.is_json:
+        # A body we would not read: say so instead of "content is required".
+        if req.content_length or req.mimetype:
+            raise UnsupportedMediaType(
+                f"Unsupported Content-Type {req.mimetype or '(none)'!r}: send "
+                f"{' or '.join(accepted or ('application/json',))}.",
+                param="Content-Type",
+            )
+    check_body_charset(req)
+
+
+def register_v1_hooks(blp: Blueprint) -> None:
+    """The before_request hooks of a /v1 blueprint, in the order they must run: who is calling (a 401
+    comes before anything else), whether the body is one the endpoint reads (415), and whether the
+    request retries one this caller already made (Idempotency-Key: a replay, or the key reserved)."""
+    blp.before_request(authenticate_caller)
+    blp.before_request(check_body_media_type)
+    blp.before_request(begin_idempotency)
 
 
 def register_request_hooks(app: Flask) -> None:

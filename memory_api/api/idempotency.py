@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 
-from flask import current_app, g
+from flask import current_app, g, request
 
 from ..errors import StoreUnavailable
 from ..services.idempotency import Replay
@@ -42,8 +42,12 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 IDEMPOTENT_METHODS = frozenset(("POST", "PATCH", "DELETE"))
 
 
-def begin_idempotency(req):
-    """Answer a replay, or reserve the key for this request (None: go on)."""
+def begin_idempotency():
+    """before_request hook of the /v1 blueprints (after authentication): for a write that carries an
+    Idempotency-Key, answer a replay, or reserve the key for this request (None: go on)."""
+    req = request._get_current_object()
+    if req.method not in IDEMPOTENT_METHODS or HEADER not in req.headers:
+        return None
     key = req.headers[HEADER]
     request_fp = fingerprint(req.method, req.path, req.query_string.decode("latin-1"), req.get_data(cache=True))
     outcome = services().idempotency.begin(g.principal.user_id, key, request_fp, param=HEADER)

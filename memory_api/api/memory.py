@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from ..ids import MEMORY_ID_PATTERN, MEMORY_PREFIX
+from ..models import Memory
 from .conditional import if_match_versions, memory_response, not_modified, not_modified_response
 from .docs import (
     ETAG_HEADER_DOC,
@@ -15,7 +16,7 @@ from .docs import (
     documents_headers,
     writes,
 )
-from .hooks import authenticate_request
+from .hooks import register_v1_hooks
 from .idempotency import idempotent_id
 from .parsing import Blueprint, by_request, json_response, principal, services
 from .schemas.common import (
@@ -29,7 +30,7 @@ from .schemas.common import (
 from .schemas.tools import DeleteAllQuery, DeletedAll, HistoryList, RevertRequest
 
 blp = Blueprint("memory", __name__, url_prefix="/v1/memory", description="The caller's memories.")
-blp.before_request(authenticate_request)
+register_v1_hooks(blp)
 
 MEMORY_ID_PARAM = {
     "in": "path",
@@ -134,11 +135,15 @@ class MemoryHistory(MethodView):
     def get(self, memory_id):
         """Previous versions, newest first (MEMORY_API_HISTORY_DEPTH of them at most)."""
         versions = services().memories.history(principal().user_id, memory_id)
-        data = [{"object": "memory.version", "id": v.id, "revision": v.revision, "updated_at": v.updated_at,
-                 "content": v.content, "metadata": v.metadata, "tags": list(v.tags), "scope": v.scope,
-                 "source": v.source, "reason": v.reason}
-                for v in versions]
-        return json_response({"object": "list", "data": data, "has_more": False})
+        return json_response({"object": "list", "data": [history_entry(v) for v in versions], "has_more": False})
+
+
+def history_entry(version: Memory) -> dict:
+    """A previous version of a memory as its history lists it: memory_api/memory_object.py's HISTORY view
+    (tests/test_memory_object.py checks the two agree)."""
+    return {"object": "memory.version", "id": version.id, "revision": version.revision,
+            "updated_at": version.updated_at, "content": version.content, "metadata": version.metadata,
+            "tags": list(version.tags), "scope": version.scope, "source": version.source, "reason": version.reason}
 
 
 @blp.route("/<string:memory_id>/revert", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])

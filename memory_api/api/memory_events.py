@@ -1,14 +1,18 @@
-"""/v1/memory/events: the activity feed of the caller's memories (on the memory_tools blueprint)."""
+"""/v1/memory/events: the activity feed of the caller's memories."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
 
 from .docs import USER_HEADER_PARAM, documents_errors
+from .hooks import register_v1_hooks
 from .memory import page_args
-from .memory_tools import blp
-from .parsing import json_response, principal, services
+from .parsing import Blueprint, json_response, principal, services
 from .schemas.tools import EventList, EventListQuery
+
+blp = Blueprint("memory_events", __name__, url_prefix="/v1/memory",
+                description="The activity feed of the caller's memories.")
+register_v1_hooks(blp)
 
 
 @blp.route("/events", parameters=[USER_HEADER_PARAM])

@@ -7,14 +7,14 @@ from flask.views import MethodView
 from ..services.responses import parse_responses_request
 from .chat import memory_headers, relayed_stream
 from .docs import USER_HEADER_PARAM, documents_errors, writes
-from .hooks import authenticate_request
+from .hooks import register_v1_hooks
 from .parsing import Blueprint, json_response, principal, services
 from .schemas.responses import Response, ResponseCreateRequest
 from .sse import responses_framed
 
 blp = Blueprint("responses", __name__, url_prefix="/v1",
                 description="OpenAI's Responses API with the user's memories.")
-blp.before_request(authenticate_request)
+register_v1_hooks(blp)
 
 STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": {
     "type": "object",

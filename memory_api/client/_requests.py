@@ -1,10 +1,10 @@
-"""How each memory call becomes a request: paths, query strings, bodies and headers.
-
-Shared by the sync and async resources, so the two differ only in `await`.
+"""What every memory call is made of: the Request that the sync and async resources send, and the
+helpers _operations.py builds one with (query strings, bodies, headers).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 from urllib.parse import quote
 
@@ -73,18 +73,11 @@ def memory_path(memory_id: str, suffix: str = "") -> str:
     return f"/memory/{quote(memory_id, safe='')}{suffix}"
 
 
-def list_query(*, limit, order, after, before, tag, scope, source, created_after, created_before,
-               updated_after, updated_before) -> Dict[str, Any]:
-    return given(limit=limit, order=order, after=after, before=before, tag=tag_list(tag), scope=scope,
-                 source=source, created_after=created_after, created_before=created_before,
-                 updated_after=updated_after, updated_before=updated_before)
-
-
-def search_body(*, query, mode, limit, tag, scope, source, created_after, created_before, updated_after,
-                updated_before) -> Dict[str, Any]:
-    return given(query=query, mode=mode, limit=limit, tags=tag_list(tag), scope=scope, source=source,
-                 created_after=created_after, created_before=created_before, updated_after=updated_after,
-                 updated_before=updated_before)
+def id_path(prefix: str, value: str, suffix: str = "") -> str:
+    """`prefix` + an id (a suggestion's, a capture job's) as one path segment + `suffix`."""
+    if not value:
+        raise ValueError(f"Expected a non-empty id but received {value!r}")
+    return f"{prefix}{quote(value, safe='')}{suffix}"
 
 
 def import_content(data: Union[str, bytes]) -> bytes:
@@ -97,3 +90,27 @@ def with_etag(raw: Any) -> Any:
     memory = raw.parse()
     memory.etag = raw.headers.get("ETag")
     return memory
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call of `client.memory`, the same for the sync and the async client: what to send, and how to
+    read the answer. The resources send it with the SDK's own methods (retries, timeouts, error classes)."""
+
+    method: str  # "get", "post", "patch" or "delete"
+    path: str
+    cast_to: Any  # the answer's type (a list's, read a page at a time: one item's)
+    options: Dict[str, Any]  # the SDK's request options (`options()`)
+    body: Any = None  # JSON
+    content: Optional[bytes] = None  # a body sent as it is (an import)
+    etag: bool = False  # the answer is a memory that takes its `.etag` from the response's header
+
+    def arguments(self) -> Dict[str, Any]:
+        """The keyword arguments of the SDK's `_get` / `_post` / `_patch` / `_delete` for this call."""
+        if self.method == "get":
+            return {"cast_to": self.cast_to, "options": self.options}
+        return {"cast_to": self.cast_to, "options": self.options, "body": self.body, "content": self.content}
+
+    def answer(self, response: Any) -> Any:
+        """What the method returns for the SDK's `response`."""
+        return with_etag(response) if self.etag else response

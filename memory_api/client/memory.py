@@ -1,42 +1,53 @@
 """`client.memory`: the memory endpoints as an openai SDK resource (synchronous).
 
 Requests go through the SDK's own machinery (retries, timeouts, error classes); lists are the SDK's
-cursor pages, so iterating one walks every page. The async twin is async_memory.py.
+cursor pages, so iterating one walks every page. Each method sends the request _operations.py builds
+for it; the async twin, async_memory.py, declares the same methods and sends the same requests.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Dict, Sequence, Union
+from typing import Any, Dict, List, Sequence, Union
 
 from openai import NOT_GIVEN, NotGiven
 from openai._resource import SyncAPIResource
 from openai.pagination import SyncCursorPage
 from typing_extensions import Literal, Unpack
 
+from . import _operations as op
 from . import _requests as r
-from .capture import CaptureMethods
 from .types import (
-    ImportResult, Memory, MemoryContext, MemoryDeleted, MemoryEvent, MemoryHistory, MemorySearchResult,
-    SearchMode, Source,
+    CaptureJob, Extraction, ImportResult, Memory, MemoryContext, MemoryDeleted, MemoryEvent, MemoryHistory,
+    MemorySearchResult, MemoryStats, Preferences, SearchMode, Source, SuggestionList, TagList,
 )
 
 Order = Literal["desc", "asc"]
 
 
-class Events(SyncAPIResource):
+class _Resource(SyncAPIResource):
+    """Sends the requests of _operations.py with the SDK's synchronous methods."""
+
+    def _send(self, request: r.Request) -> Any:
+        sdk_method = getattr(self, f"_{request.method}")  # the SDK's _get, _post, _patch or _delete
+        return request.answer(sdk_method(request.path, **request.arguments()))
+
+    def _pages(self, request: r.Request) -> Any:
+        return self._get_api_list(request.path, page=SyncCursorPage[request.cast_to], model=request.cast_to,
+                                  options=request.options)
+
+
+class Events(_Resource):
     """`client.memory.events`: the activity feed."""
 
     def list(self, *, limit: Union[int, NotGiven] = NOT_GIVEN, order: Union[Order, NotGiven] = NOT_GIVEN,
              after: Union[str, NotGiven] = NOT_GIVEN, before: Union[str, NotGiven] = NOT_GIVEN,
              **extras: Unpack[r.RequestExtras]) -> SyncCursorPage[MemoryEvent]:
         """Every create, update and delete of the user's memories, newest first; iterate to walk all."""
-        query = r.given(limit=limit, order=order, after=after, before=before)
-        return self._get_api_list("/memory/events", page=SyncCursorPage[MemoryEvent], model=MemoryEvent,
-                                  options=r.options(extras, query=query))
+        return self._pages(op.list_events(limit=limit, order=order, after=after, before=before, extras=extras))
 
 
-class Memories(CaptureMethods, SyncAPIResource):
+class Memories(_Resource):
     """`client.memory`: the user's memories."""
 
     @cached_property
@@ -52,24 +63,21 @@ class Memories(CaptureMethods, SyncAPIResource):
              **extras: Unpack[r.RequestExtras]) -> SyncCursorPage[Memory]:
         """A page of memories (newest first unless `order="asc"`); iterating it walks every page.
         `tag`: one or a list (all must match); `scope="global"`: only the unscoped ones."""
-        query = r.list_query(limit=limit, order=order, after=after, before=before, tag=tag, scope=scope,
-                             source=source, created_after=created_after, created_before=created_before,
-                             updated_after=updated_after, updated_before=updated_before)
-        return self._get_api_list("/memory", page=SyncCursorPage[Memory], model=Memory,
-                                  options=r.options(extras, query=query))
+        return self._pages(op.list_memories(
+            limit=limit, order=order, after=after, before=before, tag=tag, scope=scope, source=source,
+            created_after=created_after, created_before=created_before, updated_after=updated_after,
+            updated_before=updated_before, extras=extras))
 
     def create(self, *, content: str, metadata: Union[Dict[str, str], None, NotGiven] = NOT_GIVEN,
                tags: Union[Sequence[str], None, NotGiven] = NOT_GIVEN, scope: Union[str, None, NotGiven] = NOT_GIVEN,
                idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
         """Store a memory. The same content again (same scope): openai.ConflictError, code duplicate_memory."""
-        body = r.given(content=content, metadata=metadata, tags=tags, scope=scope)
-        return r.with_etag(self._post("/memory", body=body, cast_to=Memory, options=r.options(
-            extras, headers={**r.RAW, **r.write_headers(idempotency_key=idempotency_key)})))
+        return self._send(op.create(content=content, metadata=metadata, tags=tags, scope=scope,
+                                    idempotency_key=idempotency_key, extras=extras))
 
     def retrieve(self, memory_id: str, **extras: Unpack[r.RequestExtras]) -> Memory:
         """One memory, with its `etag` (for `if_match=`)."""
-        return r.with_etag(self._get(r.memory_path(memory_id), cast_to=Memory,
-                                     options=r.options(extras, headers=r.RAW)))
+        return self._send(op.retrieve(memory_id, extras=extras))
 
     def update(self, memory_id: str, *, content: Union[str, NotGiven] = NOT_GIVEN,
                metadata: Union[Dict[str, str], None, NotGiven] = NOT_GIVEN,
@@ -78,14 +86,13 @@ class Memories(CaptureMethods, SyncAPIResource):
                **extras: Unpack[r.RequestExtras]) -> Memory:
         """Change what is given (metadata and tags are replaced whole; None clears; scope None: global).
         `if_match`: an ETag; if the memory changed since, PreconditionFailedError (412)."""
-        body = r.given(content=content, metadata=metadata, tags=tags, scope=scope)
-        return r.with_etag(self._patch(r.memory_path(memory_id), body=body, cast_to=Memory, options=r.options(
-            extras, headers={**r.RAW, **r.write_headers(if_match, idempotency_key)})))
+        return self._send(op.update(memory_id, content=content, metadata=metadata, tags=tags, scope=scope,
+                                    if_match=if_match, idempotency_key=idempotency_key, extras=extras))
 
     def delete(self, memory_id: str, *, if_match: Union[str, NotGiven] = NOT_GIVEN,
                idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> MemoryDeleted:
-        return self._delete(r.memory_path(memory_id), cast_to=MemoryDeleted,
-                            options=r.options(extras, headers=r.write_headers(if_match, idempotency_key)))
+        """Delete a memory for good (its history too); `if_match`: only if unchanged since that ETag."""
+        return self._send(op.delete(memory_id, if_match=if_match, idempotency_key=idempotency_key, extras=extras))
 
     def search(self, *, query: str, mode: Union[SearchMode, NotGiven] = NOT_GIVEN,
                limit: Union[int, NotGiven] = NOT_GIVEN, tag: Union[str, Sequence[str], NotGiven] = NOT_GIVEN,
@@ -95,37 +102,77 @@ class Memories(CaptureMethods, SyncAPIResource):
                **extras: Unpack[r.RequestExtras]) -> MemorySearchResult:
         """The memories that best match `query`, best first, ranked in `mode` (the server's default:
         hybrid); each with its `score`."""
-        body = r.search_body(query=query, mode=mode, limit=limit, tag=tag, scope=scope, source=source,
-                             created_after=created_after, created_before=created_before,
-                             updated_after=updated_after, updated_before=updated_before)
-        return self._post("/memory/search", body=body, cast_to=MemorySearchResult, options=r.options(extras))
+        return self._send(op.search(
+            query=query, mode=mode, limit=limit, tag=tag, scope=scope, source=source, created_after=created_after,
+            created_before=created_before, updated_after=updated_after, updated_before=updated_before,
+            extras=extras))
 
     def context(self, *, query: Union[str, NotGiven] = NOT_GIVEN, scope: Union[str, NotGiven] = NOT_GIVEN,
                 mode: Union[SearchMode, NotGiven] = NOT_GIVEN, max_words: Union[int, NotGiven] = NOT_GIVEN,
                 max_tokens: Union[int, NotGiven] = NOT_GIVEN, model: Union[str, NotGiven] = NOT_GIVEN,
                 **extras: Unpack[r.RequestExtras]) -> MemoryContext:
         """The memory block chat would inject for a message `query`, without calling a model."""
-        body = r.given(query=query, scope=scope, mode=mode, max_words=max_words, max_tokens=max_tokens, model=model)
-        return self._post("/memory/context", body=body, cast_to=MemoryContext, options=r.options(extras))
+        return self._send(op.context(query=query, scope=scope, mode=mode, max_words=max_words,
+                                     max_tokens=max_tokens, model=model, extras=extras))
 
     def export(self, **extras: Unpack[r.RequestExtras]) -> str:
         """Every memory as JSON Lines (a format line, then one memory per line): what import_ takes."""
-        return self._get("/memory/export", cast_to=str, options=r.options(extras))
+        return self._send(op.export(extras=extras))
 
-    def import_(self, data: Union[str, bytes], *, on_conflict: Union[Literal["skip", "overwrite"], NotGiven] = NOT_GIVEN,
+    def import_(self, data: Union[str, bytes], *,
+                on_conflict: Union[Literal["skip", "overwrite"], NotGiven] = NOT_GIVEN,
                 idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> ImportResult:
         """Restore an export; ids that exist are kept (`on_conflict="skip"`) or replaced ("overwrite")."""
-        headers = {"Content-Type": r.JSONL, **r.write_headers(idempotency_key=idempotency_key)}
-        return self._post("/memory/import", content=r.import_content(data), cast_to=ImportResult,
-                          options=r.options(extras, query=r.given(on_conflict=on_conflict), headers=headers))
+        return self._send(op.import_(data, on_conflict=on_conflict, idempotency_key=idempotency_key, extras=extras))
 
     def history(self, memory_id: str, **extras: Unpack[r.RequestExtras]) -> MemoryHistory:
         """The memory's previous versions, newest first."""
-        return self._get(r.memory_path(memory_id, "/history"), cast_to=MemoryHistory, options=r.options(extras))
+        return self._send(op.history(memory_id, extras=extras))
 
     def revert(self, memory_id: str, *, revision: int, if_match: Union[str, NotGiven] = NOT_GIVEN,
                idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
         """Bring a revision from history back, as a new revision."""
-        return r.with_etag(self._post(r.memory_path(memory_id, "/revert"), body={"revision": revision},
-                                      cast_to=Memory, options=r.options(
-                                          extras, headers={**r.RAW, **r.write_headers(if_match, idempotency_key)})))
+        return self._send(op.revert(memory_id, revision=revision, if_match=if_match,
+                                    idempotency_key=idempotency_key, extras=extras))
+
+    # --- stats, tags and capture -------------------------------------------------------------------
+
+    def stats(self, **extras: Unpack[r.RequestExtras]) -> MemoryStats:
+        """How many memories, words and tokens the user has, tags, scopes, oldest and newest."""
+        return self._send(op.stats(extras=extras))
+
+    def tags(self, **extras: Unpack[r.RequestExtras]) -> TagList:
+        """Every tag of the user's memories with how many carry it, most used first."""
+        return self._send(op.tags(extras=extras))
+
+    def extract(self, *, messages: List[Dict[str, Any]], apply: Union[bool, NotGiven] = NOT_GIVEN,
+                scope: Union[str, None, NotGiven] = NOT_GIVEN, model: Union[str, NotGiven] = NOT_GIVEN,
+                idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Extraction:
+        """What the capture model proposes to remember from a conversation; `apply=True` carries it out."""
+        return self._send(op.extract(messages=messages, apply=apply, scope=scope, model=model,
+                                     idempotency_key=idempotency_key, extras=extras))
+
+    def suggestions(self, **extras: Unpack[r.RequestExtras]) -> SuggestionList:
+        """Changes capture proposed to memories the user wrote."""
+        return self._send(op.suggestions(extras=extras))
+
+    def accept_suggestion(self, suggestion_id: str, **extras: Unpack[r.RequestExtras]) -> Memory:
+        """Apply a suggestion as the user's own change; returns the memory as written."""
+        return self._send(op.accept_suggestion(suggestion_id, extras=extras))
+
+    def dismiss_suggestion(self, suggestion_id: str, **extras: Unpack[r.RequestExtras]) -> Dict[str, Any]:
+        """Drop a suggestion; the memory stays as the user wrote it."""
+        return self._send(op.dismiss_suggestion(suggestion_id, extras=extras))
+
+    def preferences(self, **extras: Unpack[r.RequestExtras]) -> Preferences:
+        """Whether the user turned automatic capture on or off (None: the server's default)."""
+        return self._send(op.preferences(extras=extras))
+
+    def set_preferences(self, *, capture: Union[bool, None], **extras: Unpack[r.RequestExtras]) -> Preferences:
+        """capture=False: never capture this user's turns; True: capture unless a request says not; None:
+        the server's default."""
+        return self._send(op.set_preferences(capture=capture, extras=extras))
+
+    def capture_job(self, job_id: str, **extras: Unpack[r.RequestExtras]) -> CaptureJob:
+        """A chat turn's capture job (its id: `memory_report(completion).capture_job`)."""
+        return self._send(op.capture_job(job_id, extras=extras))

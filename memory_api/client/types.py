@@ -1,7 +1,9 @@
 """The objects memory-api answers with, as the openai SDK's pydantic models (openapi.yaml's schemas).
 
 Like the SDK's own types they are built without validation, so a field a newer server adds is kept
-(as an extra attribute) rather than refused.
+(as an extra attribute) rather than refused. Memory and MemoryVersion are written out, for type checkers
+to read; tests/test_memory_object.py checks them against the server's one description of a memory
+(memory_api/memory_object.py) field by field.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from .models import (
+from .outputs import (
     AddResult,
     BatchAddResult,
     Deleted,

@@ -1,4 +1,5 @@
-"""MCP tools for the whole store of a user: stats, tags, export, import, clear, and the context block."""
+"""MCP tools for the whole store of a user: stats, tags, export, import, clear; extraction and the context
+block."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ from typing import Literal, Optional
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from ..services.chat_request import parse_chat_request
-from ..validation import check_scope
-from .models import ChatMessage, Cleared, ContextOut, Exported, ExtractionOut, Imported, OperationOut, Stats, TagCount, Tags
+from .outputs import (
+    ChatMessage,
+    Cleared,
+    ContextOut,
+    Exported,
+    ExtractionOut,
+    Imported,
+    OperationOut,
+    Stats,
+    TagCount,
+    Tags,
+)
 
 
 def register(tool) -> None:
@@ -51,6 +61,13 @@ def register(tool) -> None:
                             "explicit request to delete every memory.")
         return Cleared(deleted_count=services.memories.delete_all(tool.user(ctx), by=tool.by(ctx)))
 
+    register_extract_and_context(tool)
+
+
+def register_extract_and_context(tool) -> None:
+    """The tools that read a conversation or prepare one: extract_memories and get_context."""
+    services = tool.services
+
     @tool
     def extract_memories(ctx: Context, messages: list[ChatMessage], apply: bool = False,
                          scope: Optional[str] = None) -> ExtractionOut:
@@ -58,16 +75,9 @@ def register(tool) -> None:
         their most similar memories: add / update / delete operations with reasons. apply=true carries them
         out (source auto); an update or delete of a memory the user wrote becomes a pending suggestion.
         scope: the conversation's scope (candidates: global memories and that scope's; additions go there)."""
-        request = parse_chat_request({"messages": [m.model_dump() for m in messages]},
-                                     default_model=services.capture.model,
-                                     max_messages=services.settings.max_chat_messages)
-        extraction = services.capture.propose(tool.user(ctx), request.messages,
-                                              scope=check_scope(scope))
-        if apply:
-            services.capture.apply(tool.user(ctx), extraction, tool.by(ctx))
-            rows = [o.to_api() for o in extraction.outcomes]
-        else:
-            rows = [o.to_api() for o in extraction.operations]
+        extraction = services.capture.extract(tool.user(ctx), [m.model_dump() for m in messages], scope=scope,
+                                              apply=apply, by=tool.by(ctx))
+        rows = [o.to_api() for o in (extraction.outcomes if extraction.applied else extraction.operations)]
         return ExtractionOut(applied=extraction.applied, operations=[
             OperationOut(**{k: row.get(k) for k in OperationOut.model_fields if k in row}) for row in rows])
 

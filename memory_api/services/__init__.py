@@ -98,7 +98,8 @@ class Services:
         keys = KeyService(ApiKeyStore(redis_store), cache_seconds=settings.key_cache_seconds)
         capture = CaptureService(upstream, memories, search, SuggestionStore(redis_store),
                                  model=settings.effective_capture_model, candidates=settings.capture_candidates,
-                                 may_edit_user_memories=settings.capture_may_edit_user_memories)
+                                 may_edit_user_memories=settings.capture_may_edit_user_memories,
+                                 max_messages=settings.max_chat_messages)
         capture_jobs = CaptureJobs(CaptureQueue(redis_store), capture, enabled_by_default=settings.auto_capture,
                                    max_attempts=settings.capture_max_attempts,
                                    retry_seconds=settings.capture_retry_seconds)

@@ -27,7 +27,8 @@ from ..errors import ApiError, BadGateway, Conflict, NotFound
 from ..ids import MEMORY_PREFIX, SUGGESTION_PREFIX, derived_id
 from ..models import Memory, Provenance
 from ..store.suggestions import SuggestionStore
-from ..validation import check_text
+from ..validation import check_scope, check_text
+from .chat_request import parse_chat_request
 from .memories import MemoryService
 from .search import SearchService
 
@@ -176,7 +177,7 @@ def parse_operations(answer: Any, candidates: dict[str, Memory], rules) -> list[
 
 class CaptureService:
     def __init__(self, upstream, memories: MemoryService, search: SearchService, suggestions: SuggestionStore,
-                 *, model: str, candidates: int, may_edit_user_memories: bool) -> None:
+                 *, model: str, candidates: int, may_edit_user_memories: bool, max_messages: int) -> None:
         self._upstream = upstream
         self._memories = memories
         self._search = search
@@ -184,6 +185,19 @@ class CaptureService:
         self.model = model
         self.candidates = candidates
         self.may_edit_user_memories = may_edit_user_memories
+        self.max_messages = max_messages  # a conversation to extract from, as a chat request: at most these
+
+    def extract(self, user_id: str, messages: Any, *, model: str | None = None, scope: str | None = None,
+                apply: bool = False, by: Provenance) -> Extraction:
+        """The extract use case, whichever door asks: check the conversation (the messages of a chat
+        request) and the scope, ask the capture model what it means for the user's memories (`propose`),
+        and with `apply`, carry that out as `by` (`apply`)."""
+        request = parse_chat_request({"messages": messages, "model": model}, default_model=self.model,
+                                     max_messages=self.max_messages)
+        extraction = self.propose(user_id, request.messages, model=model, scope=check_scope(scope))
+        if apply:
+            self.apply(user_id, extraction, by)
+        return extraction
 
     def propose(self, user_id: str, messages: list[dict[str, Any]], *, model: str | None = None,
                 scope: str | None = None) -> Extraction:

@@ -17,6 +17,19 @@ from marshmallow import fields
 import dataclasses
 
 from ...ids import MEMORY_ID_PATTERN
+from ...memory_object import (
+    API,
+    INTEGER,
+    OBJECT,
+    ORIGIN,
+    SOURCE,
+    STRING,
+    STRING_LIST,
+    STRING_MAP,
+    MemoryField,
+    field_named,
+    fields_in,
+)
 from ...models import SOURCES
 from ...validation import GLOBAL_SCOPE, NON_BLANK_TEXT_PATTERN, ORDERS, SCOPE_PATTERN, TAG_PATTERN, TEXT_PATTERN
 
@@ -219,10 +232,8 @@ class MemoryListQuery(FilterQuery, PageQuery):
 
 
 def source_field() -> fields.String:
-    return fields.String(required=True, metadata={
-        "enum": list(SOURCES),
-        "description": "Where this version came from: `api` (the REST API or the CLI), `mcp`, `import`, or "
-                       "`auto` (the service captured it from a conversation)."})
+    return fields.String(required=True, metadata={"enum": list(SOURCES),
+                                                  "description": field_named("source").description})
 
 
 class Origin(ma.Schema):
@@ -230,24 +241,30 @@ class Origin(ma.Schema):
     turn = fields.Integer(required=True, allow_none=True)
 
 
-class MemoryObject(ma.Schema):
-    id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
-    object = constant("memory")
-    content = fields.String(required=True)
-    metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    created_at = fields.Integer(required=True, metadata={"description": "Unix seconds."})
-    updated_at = fields.Integer(required=True, metadata={"description": "Unix seconds."})
-    word_count = fields.Integer(required=True, metadata={"description": "Whitespace-separated words."})
-    token_count = fields.Integer(required=True, metadata={"description": "Tokens (tiktoken o200k_base)."})
-    tags = fields.List(fields.String(), required=True)
-    scope = fields.String(required=True, allow_none=True, metadata={"description": "null: a global memory."})
-    source = source_field()
-    origin = fields.Nested(Origin, required=True, allow_none=True,
-                           metadata={"description": "The conversation turn an automatic memory came from; "
-                                                    "null otherwise."})
-    reason = fields.String(required=True, allow_none=True,
-                           metadata={"description": "Why this version was written, when the service wrote it on "
-                                                    "its own (or a revert did); null otherwise."})
+def memory_schema_field(field: MemoryField) -> fields.Field:
+    """The marshmallow field of one field of the memory object, as memory_api/memory_object.py describes it."""
+    metadata = {name: value for name, value in (("description", field.description), ("pattern", field.pattern))
+                if value is not None}
+    options = {"required": True, "allow_none": field.nullable, "metadata": metadata}
+    if field.kind == STRING:
+        return fields.String(**options)
+    if field.kind == INTEGER:
+        return fields.Integer(**options)
+    if field.kind == STRING_MAP:
+        return fields.Dict(keys=fields.String(), values=fields.String(), **options)
+    if field.kind == STRING_LIST:
+        return fields.List(fields.String(), **options)
+    if field.kind == SOURCE:
+        return fields.String(**{**options, "metadata": {"enum": list(SOURCES), **metadata}})
+    if field.kind == ORIGIN:
+        return fields.Nested(Origin, **options)
+    raise ValueError(f"a memory field of unknown kind: {field.kind!r}")
+
+
+# The REST API's memory object, built from the one description of its fields (memory_api/memory_object.py).
+MemoryObject = ma.Schema.from_dict(
+    {"object": constant(OBJECT[API]), **{field.name: memory_schema_field(field) for field in fields_in(API)}},
+    name="MemoryObject")
 
 
 def list_of(name: str, item: type[ma.Schema], *, cursors: bool = True) -> type[ma.Schema]:

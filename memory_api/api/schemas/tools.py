@@ -90,6 +90,9 @@ class MemoryStats(ma.Schema):
 
 
 class MemoryVersion(ma.Schema):
+    """memory_api/memory_object.py's HISTORY view, written out: unlike the memory object, its fields carry
+    no descriptions or id pattern in openapi.yaml. tests/test_memory_object.py checks the two agree."""
+
     object = constant("memory.version")
     id = fields.String(required=True)
     revision = fields.Integer(required=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from .docs import USER_HEADER_PARAM, documents_errors
-from .hooks import authenticate_request
+from .hooks import register_v1_hooks
 from .parsing import Blueprint, json_response, services
 from .provider_headers import relayed_provider_headers
 from .schemas.responses import Model, ModelList
 
 blp = Blueprint("models", __name__, url_prefix="/v1", description="The model provider's models.")
-blp.before_request(authenticate_request)
+register_v1_hooks(blp)
 
 
 @blp.route("/models", parameters=[USER_HEADER_PARAM])

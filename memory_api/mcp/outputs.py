@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from ..models import Memory
+from ..memory_object import INTEGER, MCP, SOURCE, STRING, STRING_LIST, STRING_MAP, MemoryField, fields_in
+from ..models import SOURCES, Memory
 
-Source = Literal["api", "mcp", "import", "auto"]  # memory_api.models.SOURCES
+Source = Literal[SOURCES]
 
-class MemoryOut(BaseModel):
-    id: str
-    content: str
-    metadata: dict[str, str]
-    tags: list[str]
-    scope: Optional[str] = Field(description="null: a global memory")
-    created_at: int
-    updated_at: int
-    revision: int = Field(description="Pass as expected_revision to update/delete only this version")
-    word_count: int
-    token_count: int
-    source: Source = Field(description="Where this version came from: api, mcp, import, or auto (captured "
-                                       "from a conversation)")
-    reason: Optional[str] = Field(default=None, description="Why the service wrote this version, if it did")
+# The type of each kind of memory field (memory_api/memory_object.py) in the MCP outputs. The MCP view has
+# no `origin`, so ORIGIN has none: should the view ever gain one, building MemoryOut fails (KeyError).
+_FIELD_TYPES: dict[str, Any] = {STRING: str, INTEGER: int, STRING_MAP: dict[str, str], STRING_LIST: list[str],
+                                SOURCE: Source}
+
+
+def _memory_out_field(field: MemoryField) -> tuple[Any, Any]:
+    """A field of the memory object (memory_api/memory_object.py) as a pydantic field of MemoryOut."""
+    annotation = _FIELD_TYPES[field.kind]
+    return (Optional[annotation] if field.nullable else annotation), Field(description=field.description)
+
+
+# A memory as the MCP tools give it: the one description's MCP view.
+MemoryOut = create_model("MemoryOut", **{field.name: _memory_out_field(field) for field in fields_in(MCP)})
 
 
 def memory_out(memory: Memory) -> MemoryOut:
-    return MemoryOut(id=memory.id, content=memory.content, metadata=memory.metadata, tags=list(memory.tags),
-                     scope=memory.scope, created_at=memory.created_at, updated_at=memory.updated_at,
-                     revision=memory.revision, word_count=memory.word_count, token_count=memory.token_count,
-                     source=memory.source, reason=memory.reason)
+    """A memory as the MCP tools give it: its values as the REST object has them, or as `memory` holds
+    them where the REST object has none (`revision`)."""
+    api = memory.to_api()
+    return MemoryOut(**{name: api[name] if name in api else getattr(memory, name)
+                        for name in MemoryOut.model_fields})
 
 
 class AddResult(BaseModel):
