@@ -10,7 +10,7 @@ from .config import Settings
 from .logs import configure_logging
 from .services import Services
 
-__all__ = ["create_app", "Settings"]
+__all__ = ["Settings", "create_app"]
 
 
 class MemoryApiFlask(Flask):

@@ -1,34 +1,32 @@
 """Settings, read once from the environment (and a `.env` file via python-dotenv).
 
-Every setting is declared once below with its environment variable, default and a
-one-line meaning; `.env.example` and the README's table are checked against this
-list by the tests, so the three cannot drift apart.
+Every setting is declared once below with its environment variable, default, a
+one-line meaning and the values it may take; `.env.example` and the settings
+table are generated from these declarations (memory_api/settings_docs.py) and
+checked against them by the tests, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+
+from .setting_values import parse_bool, parse_cors_origins, parse_path_rate_limits, parse_rate_limits
 
 
 class ConfigError(ValueError):
     """A setting in the environment has a value we cannot use."""
 
 
-def _setting(env: str, default: Any, help: str) -> Any:
-    return field(default=default, metadata={"env": env, "help": help})
-
-
-def _parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"expected true/false, got {raw!r}")
+def _setting(env: str, default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None,
+             choices: tuple[str, ...] | None = None) -> Any:
+    """A setting: its environment variable, default and meaning, and the values it may take (checked by
+    Settings when it is made, whatever made it)."""
+    return field(default=default, metadata={"env": env, "help": help, "minimum": minimum, "maximum": maximum,
+                                            "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -54,21 +52,22 @@ class Settings:
     # --- HTTP server ---------------------------------------------------------
     host: str = _setting("MEMORY_API_HOST", "127.0.0.1", "Address `memory-api serve` binds to.")
     port: int = _setting("MEMORY_API_PORT", 8000, "Port `memory-api serve` listens on.")
-    workers: int = _setting("MEMORY_API_WORKERS", 2, "gunicorn worker processes.")
+    workers: int = _setting("MEMORY_API_WORKERS", 2, "gunicorn worker processes.", minimum=1)
     worker_class: str = _setting(
         "MEMORY_API_WORKER_CLASS", "gevent",
         "gunicorn worker model: gevent (a slow or long-lived connection costs no thread) or gthread "
-        "(a thread per connection, MEMORY_API_THREADS of them).")
+        "(a thread per connection, MEMORY_API_THREADS of them).", choices=("gevent", "gthread"))
     worker_connections: int = _setting(
-        "MEMORY_API_WORKER_CONNECTIONS", 1000, "Most simultaneous connections per gevent worker.")
-    threads: int = _setting("MEMORY_API_THREADS", 4, "Threads per gunicorn worker (gthread only).")
+        "MEMORY_API_WORKER_CONNECTIONS", 1000, "Most simultaneous connections per gevent worker.", minimum=1)
+    threads: int = _setting("MEMORY_API_THREADS", 4, "Threads per gunicorn worker (gthread only).", minimum=1)
     graceful_timeout: int = _setting(
         "MEMORY_API_GRACEFUL_TIMEOUT", 30,
         "Seconds in-flight requests get to finish after SIGTERM.")
     log_level: str = _setting("MEMORY_API_LOG_LEVEL", "INFO", "Log level (DEBUG logs memory content).")
     log_format: str = _setting(
         "MEMORY_API_LOG_FORMAT", "text",
-        "Log format: text, or json (one JSON object per line, the access log's fields as keys).")
+        "Log format: text, or json (one JSON object per line, the access log's fields as keys).",
+        choices=("text", "json"))
     access_log: bool = _setting(
         "MEMORY_API_ACCESS_LOG", True, "Log one line per request (request id, user, key id, status, time).")
     metrics: bool = _setting(
@@ -86,37 +85,37 @@ class Settings:
 
     # --- API limits ----------------------------------------------------------
     max_body_bytes: int = _setting(
-        "MEMORY_API_MAX_BODY_BYTES", 1_048_576, "Largest request body accepted (413 above it).")
+        "MEMORY_API_MAX_BODY_BYTES", 1_048_576, "Largest request body accepted (413 above it).", minimum=1)
     max_chat_body_bytes: int = _setting(
         "MEMORY_API_MAX_CHAT_BODY_BYTES", 20_971_520,
-        "Largest body /v1/chat/completions and /v1/responses accept (images travel inline as base64).")
+        "Largest body /v1/chat/completions and /v1/responses accept (images travel inline as base64).", minimum=1)
     max_content_chars: int = _setting(
-        "MEMORY_API_MAX_CONTENT_CHARS", 4000, "Longest memory content, in characters.")
+        "MEMORY_API_MAX_CONTENT_CHARS", 4000, "Longest memory content, in characters.", minimum=1)
     max_page_size: int = _setting(
-        "MEMORY_API_MAX_PAGE_SIZE", 100, "Largest `limit` of a list or search page.")
+        "MEMORY_API_MAX_PAGE_SIZE", 100, "Largest `limit` of a list or search page.", minimum=1)
     default_page_size: int = _setting(
-        "MEMORY_API_DEFAULT_PAGE_SIZE", 20, "Page size when a list or search names no `limit`.")
+        "MEMORY_API_DEFAULT_PAGE_SIZE", 20, "Page size when a list or search names no `limit`.", minimum=1)
     max_batch: int = _setting(
-        "MEMORY_API_MAX_BATCH", 100, "Most memories one batch create or batch delete takes.")
+        "MEMORY_API_MAX_BATCH", 100, "Most memories one batch create or batch delete takes.", minimum=1)
     max_query_chars: int = _setting(
-        "MEMORY_API_MAX_QUERY_CHARS", 1000, "Longest search or context query, in characters.")
+        "MEMORY_API_MAX_QUERY_CHARS", 1000, "Longest search or context query, in characters.", minimum=1)
     max_query_terms: int = _setting(
         "MEMORY_API_MAX_QUERY_TERMS", 64,
-        "Most distinct terms a search or injection query is matched by: its rarest; the others are ignored.")
+        "Most distinct terms a search or injection query is matched by: its rarest; the others are ignored.", minimum=1)
     max_search_postings: int = _setting(
         "MEMORY_API_MAX_SEARCH_POSTINGS", 100_000,
         "Most postings (a term's occurrences in memories) one keyword search reads and scores: terms are "
-        "read rarest first and those beyond this are ignored (the rarest one is always read).")
+        "read rarest first and those beyond this are ignored (the rarest one is always read).", minimum=1)
     max_tags: int = _setting("MEMORY_API_MAX_TAGS", 20, "Most tags on one memory.")
     max_chat_messages: int = _setting(
         "MEMORY_API_MAX_CHAT_MESSAGES", 2048,
-        "Most messages in one chat request (400 above it, before the provider is called).")
+        "Most messages in one chat request (400 above it, before the provider is called).", minimum=1)
     metadata_max_keys: int = _setting(
-        "MEMORY_API_METADATA_MAX_KEYS", 16, "Most metadata keys on one object (OpenAI's limit).")
+        "MEMORY_API_METADATA_MAX_KEYS", 16, "Most metadata keys on one object (OpenAI's limit).", minimum=1)
     metadata_max_key_chars: int = _setting(
-        "MEMORY_API_METADATA_MAX_KEY_CHARS", 64, "Longest metadata key (OpenAI's limit).")
+        "MEMORY_API_METADATA_MAX_KEY_CHARS", 64, "Longest metadata key (OpenAI's limit).", minimum=1)
     metadata_max_value_chars: int = _setting(
-        "MEMORY_API_METADATA_MAX_VALUE_CHARS", 512, "Longest metadata value (OpenAI's limit).")
+        "MEMORY_API_METADATA_MAX_VALUE_CHARS", 512, "Longest metadata value (OpenAI's limit).", minimum=1)
     rate_limit: str = _setting(
         "MEMORY_API_RATE_LIMIT", "",
         "Requests allowed per API key across all /v1 endpoints and MCP over HTTP, e.g. '600/minute;20/second' "
@@ -197,13 +196,14 @@ class Settings:
     embeddings: str = _setting(
         "MEMORY_API_EMBEDDINGS", "local",
         "Where memories are embedded for semantic recall: local (an ONNX model shipped with the package, "
-        "offline), provider (the OpenAI-compatible /v1/embeddings), or off (keyword search only).")
+        "offline), provider (the OpenAI-compatible /v1/embeddings), or off (keyword search only).",
+        choices=("local", "provider", "off"))
     embedding_model: str = _setting(
         "MEMORY_API_EMBEDDING_MODEL", "text-embedding-3-small",
         "Embedding model asked for at the provider (used with MEMORY_API_EMBEDDINGS=provider).")
     embedding_dimensions: int = _setting(
         "MEMORY_API_EMBEDDING_DIMENSIONS", 0,
-        "Vector size asked of the provider's embedding model (0: the model's own).")
+        "Vector size asked of the provider's embedding model (0: the model's own).", minimum=0)
     embeddings_base_url: str | None = _setting(
         "MEMORY_API_EMBEDDINGS_BASE_URL", None,
         "OpenAI-compatible URL for embeddings (default: OPENAI_BASE_URL).")
@@ -215,10 +215,11 @@ class Settings:
     search_mode: str = _setting(
         "MEMORY_API_SEARCH_MODE", "hybrid",
         "How search and injection rank memories when a request does not say: hybrid (keyword and meaning "
-        "fused), semantic, or keyword. Without semantic recall (embeddings off, Redis < 8): keyword.")
+        "fused), semantic, or keyword. Without semantic recall (embeddings off, Redis < 8): keyword.",
+        choices=("hybrid", "semantic", "keyword"))
     hybrid_semantic_weight: float = _setting(
         "MEMORY_API_HYBRID_SEMANTIC_WEIGHT", 0.8,
-        "In hybrid ranking, the weight of meaning (0-1); keywords weigh the rest.")
+        "In hybrid ranking, the weight of meaning (0-1); keywords weigh the rest.", minimum=0, maximum=1)
     query_profile: bool = _setting(
         "MEMORY_API_QUERY_PROFILE", True,
         "Adapt semantic queries to each user: once they have 100 memories, what most of them share (the "
@@ -228,9 +229,9 @@ class Settings:
         "Run the shipped embedding model as an int8-quantised copy (about 3 times as fast, a point or two of recall; "
         "built once from the shipped file and kept in the user's cache directory): on (the newest copy), off, or "
         "auto (the newest copy, unless this deployment's vectors were made by the model as shipped or an older "
-        "copy: then that one, until on and `memory-api reindex`).")
+        "copy: then that one, until on and `memory-api reindex`).", choices=("auto", "on", "off"))
     embedding_threads: int = _setting(
-        "MEMORY_API_EMBEDDING_THREADS", 1, "CPU threads each worker's local embedding model may use.")
+        "MEMORY_API_EMBEDDING_THREADS", 1, "CPU threads each worker's local embedding model may use.", minimum=1)
 
     # --- chat: memory injection and conversations ----------------------------
     max_words: int = _setting(
@@ -247,7 +248,7 @@ class Settings:
     max_streams_per_key: int = _setting(
         "MEMORY_API_MAX_STREAMS_PER_KEY", 4,
         "Most streams one API key may have open at once, streamed chat completions and Responses together "
-        "(0: no cap). Over it: 429 too_many_streams.")
+        "(0: no cap). Over it: 429 too_many_streams.", minimum=0)
     conversation_lock_seconds: float = _setting(
         "MEMORY_API_CONVERSATION_LOCK_SECONDS", 30.0,
         "How long a chat request waits for another request on the same conversation (then 409).")
@@ -268,44 +269,12 @@ class Settings:
         # (a path relative to the working directory would give each directory its own empty store).
         object.__setattr__(self, "data_dir", os.path.expanduser(self.data_dir) if self.data_dir
                            else default_data_dir())
-        for name in ("max_body_bytes", "max_chat_body_bytes", "max_content_chars", "max_page_size",
-                     "default_page_size", "max_batch", "max_query_chars", "max_chat_messages", "max_query_terms",
-                     "max_search_postings", "metadata_max_keys", "metadata_max_key_chars",
-                     "metadata_max_value_chars"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{_env_name(name)} must be at least 1.")
+        for f in dataclasses.fields(self):
+            _check_declared(f, getattr(self, f.name))
         if self.default_page_size > self.max_page_size:
             raise ConfigError("MEMORY_API_DEFAULT_PAGE_SIZE must not exceed MEMORY_API_MAX_PAGE_SIZE.")
-        if not 0 <= self.hybrid_semantic_weight <= 1:
-            raise ConfigError("MEMORY_API_HYBRID_SEMANTIC_WEIGHT must be from 0 to 1.")
-        if self.search_mode not in ("hybrid", "semantic", "keyword"):
-            raise ConfigError("MEMORY_API_SEARCH_MODE must be hybrid, semantic or keyword.")
-        if self.embeddings not in ("local", "provider", "off"):
-            raise ConfigError(f"MEMORY_API_EMBEDDINGS={self.embeddings!r}: expected local, provider or off.")
-        if self.embedding_quantize not in ("auto", "on", "off"):
-            raise ConfigError(f"MEMORY_API_EMBEDDING_QUANTIZE={self.embedding_quantize!r}: expected auto, on or off.")
-        if self.embedding_dimensions < 0:
-            raise ConfigError("MEMORY_API_EMBEDDING_DIMENSIONS must be 0 (the model's own) or more.")
-        if self.log_format not in ("text", "json"):
-            raise ConfigError(f"MEMORY_API_LOG_FORMAT={self.log_format!r}: expected text or json.")
-        if self.worker_class not in ("gevent", "gthread"):
-            raise ConfigError(f"MEMORY_API_WORKER_CLASS={self.worker_class!r}: expected gevent or gthread.")
-        for name in ("worker_connections", "threads", "workers"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{_env_name(name)} must be at least 1.")
-        if self.max_streams_per_key < 0:
-            raise ConfigError("MEMORY_API_MAX_STREAMS_PER_KEY must be 0 (no cap) or more.")
-        if self.embedding_threads < 1:
-            raise ConfigError("MEMORY_API_EMBEDDING_THREADS must be at least 1.")
         if self.redis_cluster:
-            if not self.redis_url:
-                raise ConfigError("MEMORY_API_REDIS_CLUSTER=true needs REDIS_URL naming the cluster's nodes.")
-            from .store.cluster_url import ClusterUrlError, cluster_seeds
-
-            try:
-                cluster_seeds(self.redis_url)
-            except ClusterUrlError as exc:
-                raise ConfigError(f"MEMORY_API_REDIS_CLUSTER=true: {exc}.") from None
+            self._check_cluster_url()
         for name, parse in (("rate_limit", parse_rate_limits), ("rate_limit_paths", parse_path_rate_limits),
                             ("cors_origins", parse_cors_origins)):
             try:
@@ -313,8 +282,18 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"{_env_name(name)}={getattr(self, name)!r}: {exc}") from None
 
+    def _check_cluster_url(self) -> None:
+        if not self.redis_url:
+            raise ConfigError("MEMORY_API_REDIS_CLUSTER=true needs REDIS_URL naming the cluster's nodes.")
+        from .store.cluster_url import ClusterUrlError, cluster_seeds
+
+        try:
+            cluster_seeds(self.redis_url)
+        except ClusterUrlError as exc:
+            raise ConfigError(f"MEMORY_API_REDIS_CLUSTER=true: {exc}.") from None
+
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
         """Read every setting from `environ` (default: os.environ, after loading `.env`)."""
         if environ is None:
             if dotenv:
@@ -331,7 +310,7 @@ class Settings:
             values[f.name] = _convert(f, raw)
         return cls(**values)
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (tests use this)."""
         return dataclasses.replace(self, **changes)
 
@@ -360,40 +339,15 @@ def default_data_dir() -> str:
     import platformdirs
 
     return platformdirs.user_data_dir("memory-api", appauthor=False)
-def parse_rate_limits(text: str) -> list[Any]:
-    """'600/minute;20/second' as `limits` items ([] when empty); ValueError when it cannot be read."""
-    if not text.strip():
-        return []
-    from limits import parse_many
-
-    return parse_many(text)
-
-
-def parse_path_rate_limits(text: str) -> list[tuple[str, list[Any]]]:
-    """'/v1/chat/completions=30/minute,/v1/memory/import=5/hour;1/second' as (path, limits) pairs."""
-    pairs = []
-    for entry in filter(None, (part.strip() for part in text.split(","))):
-        path, sep, limits = entry.partition("=")
-        path = path.strip().rstrip("/")
-        if not sep or not path.startswith("/") or not limits.strip():
-            raise ValueError(f"expected PATH=LIMITS entries separated by commas, got {entry!r}")
-        pairs.append((path, parse_rate_limits(limits)))
-    return pairs
-
-
-_ORIGIN_RE = re.compile(r"https?://[^/\s?#]+", re.IGNORECASE)
-
-
-def parse_cors_origins(text: str) -> list[str]:
-    """'https://a.example,http://localhost:5173' as a list of origins ([] when empty, ['*'] for any);
-    ValueError for an entry that is not scheme://host[:port]: a browser's Origin header never has a path
-    or a trailing slash, so such an entry would silently never match."""
-    origins = []
-    for entry in filter(None, (part.strip() for part in text.split(","))):
-        if entry != "*" and not _ORIGIN_RE.fullmatch(entry):
-            raise ValueError(f"{entry!r} is not an origin: expected scheme://host[:port] (no path), or *")
-        origins.append(entry)
-    return origins
+def _check_declared(f: dataclasses.Field, value: Any) -> None:
+    """A setting's value against what its declaration allows (_setting's minimum, maximum, choices)."""
+    meta, env = f.metadata, f.metadata["env"]
+    if meta["choices"] is not None and value not in meta["choices"]:
+        raise ConfigError(f"{env}={value!r}: expected {', '.join(meta['choices'][:-1])} or {meta['choices'][-1]}.")
+    if meta["minimum"] is not None and value < meta["minimum"]:
+        raise ConfigError(f"{env} must be at least {meta['minimum']}.")
+    if meta["maximum"] is not None and value > meta["maximum"]:
+        raise ConfigError(f"{env} must be at most {meta['maximum']}.")
 
 
 def _env_name(field_name: str) -> str:
@@ -404,7 +358,7 @@ def _convert(f: dataclasses.Field, raw: str) -> Any:
     kind = type(f.default) if f.default is not None else str
     try:
         if kind is bool:
-            return _parse_bool(raw)
+            return parse_bool(raw)
         if kind is int:
             return int(raw)
         if kind is float:
@@ -412,29 +366,3 @@ def _convert(f: dataclasses.Field, raw: str) -> Any:
         return raw
     except ValueError as exc:
         raise ConfigError(f"{f.metadata['env']}={raw!r}: {exc}") from None
-
-
-def describe_settings() -> list[tuple[str, Any, str]]:
-    """(environment variable, default, meaning) for every setting, in declaration order."""
-    return [
-        (f.metadata["env"], f.default, f.metadata["help"]) for f in dataclasses.fields(Settings)
-    ]
-
-
-def env_example_text() -> str:
-    """The text of .env.example (`memory-api settings env > .env.example`)."""
-    lines = ["# memory-api settings. Copy to .env and uncomment what you change;",
-             "# a real environment variable always wins over this file.", ""]
-    for env, default, meaning in describe_settings():
-        lines += [f"# {meaning}", f"# {env}={'' if default is None else default}", ""]
-    return "\n".join(lines)
-
-
-def settings_table_markdown() -> str:
-    """The README's settings table (`memory-api settings table`)."""
-    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
-    for env, default, meaning in describe_settings():
-        shown = "(unset)" if default is None else f"`{default}`"
-        rows.append(f"| `{env}` | {shown} | {meaning} |")
-    return "\n".join(rows)
-

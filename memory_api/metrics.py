@@ -32,7 +32,7 @@ _INJECTED_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500)
 _USAGE_FIELDS = (("prompt", ("prompt_tokens", "input_tokens")), ("completion", ("completion_tokens", "output_tokens")))
 
 _lock = threading.Lock()
-_active: "Metrics | None" = None
+_active: Metrics | None = None
 
 
 class Metrics:

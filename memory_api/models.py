@@ -56,7 +56,7 @@ class Memory:
     reason: str | None = None  # why this version was written, when the service wrote it (or a revert)
 
     @classmethod
-    def from_trusted_fields(cls, **fields) -> "Memory":
+    def from_trusted_fields(cls, **fields) -> Memory:
         """A Memory from every one of its fields, as the store decodes them (already typed).
 
         The same object as Memory(**fields), made without the frozen dataclass's __init__, which
@@ -130,6 +130,9 @@ class Filters:
     updated_after: int | None = None
     updated_before: int | None = None
     source: str | None = None  # only memories whose latest version came from this door
+
+
+NO_FILTERS = Filters()
 
 
 @dataclass(frozen=True)

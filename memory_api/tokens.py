@@ -86,7 +86,7 @@ def install_vocabulary(name: str) -> str:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
     """A tiktoken encoding, loaded from the verified offline copy."""
     install_vocabulary(name)

@@ -148,7 +148,7 @@ class InputRules:
     metadata_max_value_chars: int = 512
 
     @classmethod
-    def from_settings(cls, settings) -> "InputRules":
+    def from_settings(cls, settings) -> InputRules:
         return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
     def content(self, value: Any, *, param: str = "content") -> str:

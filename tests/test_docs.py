@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from helpers import REPO
-from memory_api.config import env_example_text, settings_table_markdown
+from memory_api.settings_docs import env_example_text, settings_table_markdown
 
 README = (REPO / "README.md").read_text()
 

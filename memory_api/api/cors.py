@@ -12,7 +12,7 @@ import re
 from flask import Flask, request
 from flask_cors import CORS
 
-from ..config import parse_cors_origins
+from ..setting_values import parse_cors_origins
 
 # What a browser page may send besides the CORS-safelisted headers (preflight's Allow-Headers).
 ALLOWED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match",

@@ -6,7 +6,6 @@ import logging
 import re
 import time
 import uuid
-
 from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Flask, g, request
@@ -64,14 +63,14 @@ def check_body_media_type() -> None:
     if req.method not in _BODY_METHODS:
         return
     accepted = view_attribute("body_types")
-    if (req.mimetype not in accepted) if accepted else not req.is_json:
+    unread = (req.mimetype not in accepted) if accepted else not req.is_json
+    if unread and (req.content_length or req.mimetype):
         # A body we would not read: say so instead of "content is required".
-        if req.content_length or req.mimetype:
-            raise UnsupportedMediaType(
-                f"Unsupported Content-Type {req.mimetype or '(none)'!r}: send "
-                f"{' or '.join(accepted or ('application/json',))}.",
-                param="Content-Type",
-            )
+        raise UnsupportedMediaType(
+            f"Unsupported Content-Type {req.mimetype or '(none)'!r}: send "
+            f"{' or '.join(accepted or ('application/json',))}.",
+            param="Content-Type",
+        )
     check_body_charset(req)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import marshmallow as ma
 from flask import current_app, g, request
@@ -56,8 +56,8 @@ class StrictParser(FlaskParser):
     a repeated single-valued query parameter refused, absurdly nested JSON refused."""
 
     DEFAULT_VALIDATION_STATUS = 400
-    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE,
-                                   "querystring": ma.RAISE}
+    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict] = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                                   "query": ma.RAISE, "querystring": ma.RAISE}
 
     def load_querystring(self, req, schema):
         for name in req.args:

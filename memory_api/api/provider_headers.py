@@ -8,7 +8,7 @@ request id travels as `x-upstream-request-id`.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 RELAYED_PREFIXES = ("x-ratelimit-",)
 RELAYED_NAMES = frozenset(("openai-processing-ms",))

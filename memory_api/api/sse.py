@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import ApiError, render_error
 from ..services.responses import StreamFailure

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 
 class StreamBody:
@@ -17,7 +17,7 @@ class StreamBody:
         self._chunks = chunks
         self._cleanup = cleanup
 
-    def __iter__(self) -> "StreamBody":
+    def __iter__(self) -> StreamBody:
         return self
 
     def __next__(self) -> bytes:

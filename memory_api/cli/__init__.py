@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -102,7 +102,6 @@ def main() -> None:
 
 # The commands register themselves on `main` when their modules are imported.
 from . import admin, chat, data, mcp, memories, serve, worker  # noqa: E402,F401
-
 
 if __name__ == "__main__":  # pragma: no cover
     main()

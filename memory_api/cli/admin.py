@@ -132,6 +132,6 @@ def migrate(drop_previous: bool) -> None:
 @click.argument("form", type=click.Choice(["table", "env"]), default="table")
 def settings_cmd(form: str) -> None:
     """Print every setting: a Markdown table (README) or .env.example's text."""
-    from ..config import env_example_text, settings_table_markdown
+    from ..settings_docs import env_example_text, settings_table_markdown
 
     click.echo(env_example_text() if form == "env" else settings_table_markdown(), nl=form == "table")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -19,13 +20,9 @@ def export_cmd(user: str, output: str | None) -> None:
 
     with open_services() as services:
         validate_user_id(user)
-        stream = open(output, "w", encoding="utf-8") if output else sys.stdout
-        try:
+        with open(output, "w", encoding="utf-8") if output else contextlib.nullcontext(sys.stdout) as stream:
             for line in services.portability.export_lines(user):
                 stream.write(line)
-        finally:
-            if output:
-                stream.close()
 
 
 @main.command("import")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from ..errors import ApiError
@@ -18,9 +17,9 @@ from . import announce_store, main, settings_from_env
 def mcp(transport: str, user: str | None, host: str, port: int) -> None:
     """Serve the memories as MCP tools: over stdio (desktop clients launch this) for one user, or over
     streamable HTTP for any caller with an API key."""
-    from ..services.auth import validate_user_id
     from ..mcp.http import http_app
     from ..mcp.server import build_mcp_server
+    from ..services.auth import validate_user_id
 
     settings = settings_from_env()
     announce_store(settings)  # stderr: over stdio, stdout is the protocol

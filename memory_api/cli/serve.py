@@ -13,11 +13,10 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from typing import Callable
-
-from gunicorn.app.base import BaseApplication
+from collections.abc import Callable
 
 import click
+from gunicorn.app.base import BaseApplication
 
 from .. import create_app
 from ..config import Settings
@@ -102,10 +101,34 @@ def cannot_listen(host: str, port: int) -> str | None:
     return None
 
 
+def announce_start(settings: Settings, embedded, announce: Callable[[str], None]) -> None:
+    """What a start says before serving: a default key made now (on the embedded Redis, so the first request
+    is possible right away), which Redis, and what recall runs on."""
+    from ..services import Services
+
+    secret = None
+    with Services.build(settings) as admin:
+        if embedded is not None:
+            secret = admin.keys.ensure_default_key()
+        recall = recall_status(admin)
+    if secret:
+        announce(
+            "memory-api: no API keys yet, so one was created for user 'default'.\n"
+            "It is shown only this once; keep it:\n\n"
+            f"    {secret}\n"
+        )
+    if embedded:
+        announce(f"memory-api: embedded Redis at {embedded.url} (data in {embedded.data_dir})")
+    else:
+        announce(f"memory-api: {store_in_use(settings)}")
+    for line in recall:
+        announce(f"memory-api: {line}")
+    sys.stdout.flush()
+
+
 def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -> int:
     """Run the service until it is stopped; returns gunicorn's exit status (1 if it cannot listen)."""
     from ..logs import configure_logging
-    from ..services import Services
     from ..store.embedded import EmbeddedRedis
     from ..store.supervisor import EmbeddedRedisSupervisor
 
@@ -123,27 +146,7 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
     metrics_options = prepare_multiprocess_metrics(settings)
     capture = None  # the capture worker process, once started
     try:
-        secret = None
-        admin = Services.build(settings)
-        try:
-            if embedded is not None:  # a laptop start: make the first request possible right away
-                secret = admin.keys.ensure_default_key()
-            recall = recall_status(admin)
-        finally:
-            admin.close()
-        if secret:
-            announce(
-                "memory-api: no API keys yet, so one was created for user 'default'.\n"
-                "It is shown only this once; keep it:\n\n"
-                f"    {secret}\n"
-            )
-        if embedded:
-            announce(f"memory-api: embedded Redis at {embedded.url} (data in {embedded.data_dir})")
-        else:
-            announce(f"memory-api: {store_in_use(settings)}")
-        for line in recall:
-            announce(f"memory-api: {line}")
-        sys.stdout.flush()
+        announce_start(settings, embedded, announce)
 
         def serving(arbiter) -> None:  # gunicorn's when_ready: the socket is bound, workers are coming
             announce(f"memory-api: serving on http://{settings.host}:{settings.port}")

@@ -70,7 +70,7 @@ class CaptureWorkerProcess:
         self._proc: subprocess.Popen | None = None
         self._thread = threading.Thread(target=self._supervise, daemon=True, name="capture-worker")
 
-    def start(self) -> "CaptureWorkerProcess":
+    def start(self) -> CaptureWorkerProcess:
         self._thread.start()
         return self
 

@@ -15,8 +15,19 @@ error classes are the SDK's, and `client.chat.completions.create(...)` is chat w
 
 from ._client import AsyncMemoryAPI, MemoryAPI, PreconditionFailedError
 from .types import (
-    ImportResult, Memory, MemoryContext, MemoryDeleted, MemoryEvent, MemoryHistory, MemoryOptions, MemoryReport,
-    MemorySearchResult, MemoryVersion, Origin, ScoredMemory, memory_report,
+    ImportResult,
+    Memory,
+    MemoryContext,
+    MemoryDeleted,
+    MemoryEvent,
+    MemoryHistory,
+    MemoryOptions,
+    MemoryReport,
+    MemorySearchResult,
+    MemoryVersion,
+    Origin,
+    ScoredMemory,
+    memory_report,
 )
 
 __all__ = [

@@ -8,8 +8,9 @@ and `.body` from our envelope), and `client.chat.completions` / `client.response
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cached_property
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import openai
 from openai._qs import Querystring
@@ -27,8 +28,8 @@ class PreconditionFailedError(openai.APIStatusError):
     status_code = 412
 
 
-def _settings(api_key: Optional[str], base_url: Any, user: Optional[str],
-              default_headers: Optional[Mapping[str, str]]) -> dict:
+def _settings(api_key: str | None, base_url: Any, user: str | None,
+              default_headers: Mapping[str, str] | None) -> dict:
     """The SDK's constructor arguments: our key and URL (MEMORY_API_KEY, MEMORY_API_URL, as for
     `memory-api chat`) rather than OPENAI_API_KEY and api.openai.com."""
     api_key = api_key or os.environ.get("MEMORY_API_KEY")
@@ -42,7 +43,7 @@ def _settings(api_key: Optional[str], base_url: Any, user: Optional[str],
     return {"api_key": api_key, "base_url": base_url, "default_headers": headers or None}
 
 
-def _status_error(err_msg: str, body: object, response: Any) -> Optional[openai.APIStatusError]:
+def _status_error(err_msg: str, body: object, response: Any) -> openai.APIStatusError | None:
     if response.status_code == 412:
         data = body.get("error", body) if isinstance(body, Mapping) else body
         return PreconditionFailedError(err_msg, response=response, body=data)
@@ -57,8 +58,8 @@ class MemoryAPI(openai.OpenAI):
     Every other argument is the openai client's (max_retries, timeout, http_client, ...).
     """
 
-    def __init__(self, *, api_key: Optional[str] = None, base_url: Any = None, user: Optional[str] = None,
-                 default_headers: Optional[Mapping[str, str]] = None, **kwargs: Any) -> None:
+    def __init__(self, *, api_key: str | None = None, base_url: Any = None, user: str | None = None,
+                 default_headers: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(**_settings(api_key, base_url, user, default_headers), **kwargs)
 
     @cached_property
@@ -79,8 +80,8 @@ class MemoryAPI(openai.OpenAI):
 class AsyncMemoryAPI(openai.AsyncOpenAI):
     """MemoryAPI for asyncio: the same arguments, and every method awaited."""
 
-    def __init__(self, *, api_key: Optional[str] = None, base_url: Any = None, user: Optional[str] = None,
-                 default_headers: Optional[Mapping[str, str]] = None, **kwargs: Any) -> None:
+    def __init__(self, *, api_key: str | None = None, base_url: Any = None, user: str | None = None,
+                 default_headers: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(**_settings(api_key, base_url, user, default_headers), **kwargs)
 
     @cached_property

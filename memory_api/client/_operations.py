@@ -8,20 +8,31 @@ same requests.
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from . import _requests as r
 from ._requests import Request, given, id_path, memory_path, options, tag_list, write_headers
 from .types import (
-    CaptureJob, Extraction, ImportResult, Memory, MemoryContext, MemoryDeleted, MemoryEvent, MemoryHistory,
-    MemorySearchResult, MemoryStats, Preferences, SuggestionList, TagList,
+    CaptureJob,
+    Extraction,
+    ImportResult,
+    Memory,
+    MemoryContext,
+    MemoryDeleted,
+    MemoryEvent,
+    MemoryHistory,
+    MemorySearchResult,
+    MemoryStats,
+    Preferences,
+    SuggestionList,
+    TagList,
 )
 
-Extras = Dict[str, Any]  # r.RequestExtras: extra_headers, extra_query, extra_body, timeout
+Extras = dict[str, Any]  # r.RequestExtras: extra_headers, extra_query, extra_body, timeout
 
 
 def _memory_answer(method: str, path: str, extras: Extras, *, body: Any = None,
-                   headers: Dict[str, str]) -> Request:
+                   headers: dict[str, str]) -> Request:
     """A call answered with a memory whose `.etag` is the response's ETag header."""
     return Request(method, path, Memory, options(extras, headers={**r.RAW, **headers}), body=body, etag=True)
 

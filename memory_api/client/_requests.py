@@ -4,8 +4,9 @@ helpers _operations.py builds one with (query strings, bodies, headers).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any
 from urllib.parse import quote
 
 from openai import NOT_GIVEN, NotGiven
@@ -20,28 +21,28 @@ RAW = {RAW_RESPONSE_HEADER: "true"}
 class RequestExtras(TypedDict, total=False):
     """What every method takes besides its own arguments, as the SDK's own methods do."""
 
-    extra_headers: Optional[Mapping[str, str]]
-    extra_query: Optional[Mapping[str, object]]
-    extra_body: Optional[Mapping[str, object]]
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, object] | None
+    extra_body: Mapping[str, object] | None
     timeout: Any  # seconds, an httpx Timeout, or None for none
 
 
-def given(**fields: Any) -> Dict[str, Any]:
+def given(**fields: Any) -> dict[str, Any]:
     """The fields the caller gave: NOT_GIVEN ones are left out (None is sent, as JSON null)."""
     return {name: value for name, value in fields.items() if not isinstance(value, NotGiven)}
 
 
-def tag_list(tag: Union[str, Sequence[str], NotGiven]) -> Union[list, NotGiven]:
+def tag_list(tag: str | Sequence[str] | NotGiven) -> list | NotGiven:
     """`tag="a"` or `tag=["a", "b"]` (every one must match) as a list."""
     if isinstance(tag, NotGiven):
         return tag
     return [tag] if isinstance(tag, str) else list(tag)
 
 
-def options(extras: RequestExtras, *, query: Optional[Mapping[str, Any]] = None,
-            headers: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+def options(extras: RequestExtras, *, query: Mapping[str, Any] | None = None,
+            headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The SDK's request options (its RequestOptions) for one call."""
-    opts: Dict[str, Any] = {}
+    opts: dict[str, Any] = {}
     merged_headers = {**(headers or {}), **(extras.get("extra_headers") or {})}
     if merged_headers:
         opts["headers"] = merged_headers
@@ -55,8 +56,8 @@ def options(extras: RequestExtras, *, query: Optional[Mapping[str, Any]] = None,
     return opts
 
 
-def write_headers(if_match: Union[str, NotGiven] = NOT_GIVEN,
-                  idempotency_key: Union[str, NotGiven] = NOT_GIVEN) -> Dict[str, str]:
+def write_headers(if_match: str | NotGiven = NOT_GIVEN,
+                  idempotency_key: str | NotGiven = NOT_GIVEN) -> dict[str, str]:
     """`If-Match` (the ETag of the version the change is meant for: 412 if the memory moved past it)
     and `Idempotency-Key` (a retry with the same key is answered once, changing nothing)."""
     headers = {}
@@ -80,7 +81,7 @@ def id_path(prefix: str, value: str, suffix: str = "") -> str:
     return f"{prefix}{quote(value, safe='')}{suffix}"
 
 
-def import_content(data: Union[str, bytes]) -> bytes:
+def import_content(data: str | bytes) -> bytes:
     """An export (JSON Lines), as the bytes to send."""
     return data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
@@ -100,12 +101,12 @@ class Request:
     method: str  # "get", "post", "patch" or "delete"
     path: str
     cast_to: Any  # the answer's type (a list's, read a page at a time: one item's)
-    options: Dict[str, Any]  # the SDK's request options (`options()`)
+    options: dict[str, Any]  # the SDK's request options (`options()`)
     body: Any = None  # JSON
-    content: Optional[bytes] = None  # a body sent as it is (an import)
+    content: bytes | None = None  # a body sent as it is (an import)
     etag: bool = False  # the answer is a memory that takes its `.etag` from the response's header
 
-    def arguments(self) -> Dict[str, Any]:
+    def arguments(self) -> dict[str, Any]:
         """The keyword arguments of the SDK's `_get` / `_post` / `_patch` / `_delete` for this call."""
         if self.method == "get":
             return {"cast_to": self.cast_to, "options": self.options}

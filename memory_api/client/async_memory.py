@@ -7,20 +7,35 @@ tests/test_python_client.py checks that the two declare the same methods and sen
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, Dict, List, Sequence, Union
+from typing import Any, Literal
 
 from openai import NOT_GIVEN, NotGiven
 from openai._base_client import AsyncPaginator
 from openai._resource import AsyncAPIResource
 from openai.pagination import AsyncCursorPage
-from typing_extensions import Literal, Unpack
+from typing_extensions import Unpack
 
 from . import _operations as op
 from . import _requests as r
 from .types import (
-    CaptureJob, Extraction, ImportResult, Memory, MemoryContext, MemoryDeleted, MemoryEvent, MemoryHistory,
-    MemorySearchResult, MemoryStats, Preferences, SearchMode, Source, SuggestionList, TagList,
+    CaptureJob,
+    Extraction,
+    ImportResult,
+    Memory,
+    MemoryContext,
+    MemoryDeleted,
+    MemoryEvent,
+    MemoryHistory,
+    MemorySearchResult,
+    MemoryStats,
+    Preferences,
+    SearchMode,
+    Source,
+    SuggestionList,
+    TagList,
 )
 
 Order = Literal["desc", "asc"]
@@ -42,8 +57,8 @@ class _AsyncResource(AsyncAPIResource):
 class AsyncEvents(_AsyncResource):
     """`client.memory.events` of AsyncMemoryAPI: the activity feed."""
 
-    def list(self, *, limit: Union[int, NotGiven] = NOT_GIVEN, order: Union[Order, NotGiven] = NOT_GIVEN,
-             after: Union[str, NotGiven] = NOT_GIVEN, before: Union[str, NotGiven] = NOT_GIVEN,
+    def list(self, *, limit: int | NotGiven = NOT_GIVEN, order: Order | NotGiven = NOT_GIVEN,
+             after: str | NotGiven = NOT_GIVEN, before: str | NotGiven = NOT_GIVEN,
              **extras: Unpack[r.RequestExtras]) -> AsyncPaginator[MemoryEvent, AsyncCursorPage[MemoryEvent]]:
         """Every create, update and delete of the user's memories, newest first; iterate to walk all."""
         return self._pages(op.list_events(limit=limit, order=order, after=after, before=before, extras=extras))
@@ -56,12 +71,12 @@ class AsyncMemories(_AsyncResource):
     def events(self) -> AsyncEvents:
         return AsyncEvents(self._client)
 
-    def list(self, *, limit: Union[int, NotGiven] = NOT_GIVEN, order: Union[Order, NotGiven] = NOT_GIVEN,
-             after: Union[str, NotGiven] = NOT_GIVEN, before: Union[str, NotGiven] = NOT_GIVEN,
-             tag: Union[str, Sequence[str], NotGiven] = NOT_GIVEN, scope: Union[str, NotGiven] = NOT_GIVEN,
-             source: Union[Source, NotGiven] = NOT_GIVEN, created_after: Union[int, NotGiven] = NOT_GIVEN,
-             created_before: Union[int, NotGiven] = NOT_GIVEN, updated_after: Union[int, NotGiven] = NOT_GIVEN,
-             updated_before: Union[int, NotGiven] = NOT_GIVEN,
+    def list(self, *, limit: int | NotGiven = NOT_GIVEN, order: Order | NotGiven = NOT_GIVEN,
+             after: str | NotGiven = NOT_GIVEN, before: str | NotGiven = NOT_GIVEN,
+             tag: str | Sequence[str] | NotGiven = NOT_GIVEN, scope: str | NotGiven = NOT_GIVEN,
+             source: Source | NotGiven = NOT_GIVEN, created_after: int | NotGiven = NOT_GIVEN,
+             created_before: int | NotGiven = NOT_GIVEN, updated_after: int | NotGiven = NOT_GIVEN,
+             updated_before: int | NotGiven = NOT_GIVEN,
              **extras: Unpack[r.RequestExtras]) -> AsyncPaginator[Memory, AsyncCursorPage[Memory]]:
         """A page of memories (newest first unless `order="asc"`); iterating it walks every page.
         `tag`: one or a list (all must match); `scope="global"`: only the unscoped ones."""
@@ -70,9 +85,9 @@ class AsyncMemories(_AsyncResource):
             created_after=created_after, created_before=created_before, updated_after=updated_after,
             updated_before=updated_before, extras=extras))
 
-    async def create(self, *, content: str, metadata: Union[Dict[str, str], None, NotGiven] = NOT_GIVEN,
-                     tags: Union[Sequence[str], None, NotGiven] = NOT_GIVEN,
-                     scope: Union[str, None, NotGiven] = NOT_GIVEN, idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    async def create(self, *, content: str, metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+                     tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+                     scope: str | NotGiven | None = NOT_GIVEN, idempotency_key: str | NotGiven = NOT_GIVEN,
                      **extras: Unpack[r.RequestExtras]) -> Memory:
         """Store a memory. The same content again (same scope): openai.ConflictError, code duplicate_memory."""
         return await self._send(op.create(content=content, metadata=metadata, tags=tags, scope=scope,
@@ -82,28 +97,28 @@ class AsyncMemories(_AsyncResource):
         """One memory, with its `etag` (for `if_match=`)."""
         return await self._send(op.retrieve(memory_id, extras=extras))
 
-    async def update(self, memory_id: str, *, content: Union[str, NotGiven] = NOT_GIVEN,
-                     metadata: Union[Dict[str, str], None, NotGiven] = NOT_GIVEN,
-                     tags: Union[Sequence[str], None, NotGiven] = NOT_GIVEN,
-                     scope: Union[str, None, NotGiven] = NOT_GIVEN, if_match: Union[str, NotGiven] = NOT_GIVEN,
-                     idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
+    async def update(self, memory_id: str, *, content: str | NotGiven = NOT_GIVEN,
+                     metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+                     tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+                     scope: str | NotGiven | None = NOT_GIVEN, if_match: str | NotGiven = NOT_GIVEN,
+                     idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
         """Change what is given (metadata and tags are replaced whole; None clears; scope None: global).
         `if_match`: an ETag; if the memory changed since, PreconditionFailedError (412)."""
         return await self._send(op.update(memory_id, content=content, metadata=metadata, tags=tags, scope=scope,
                                           if_match=if_match, idempotency_key=idempotency_key, extras=extras))
 
-    async def delete(self, memory_id: str, *, if_match: Union[str, NotGiven] = NOT_GIVEN,
-                     idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    async def delete(self, memory_id: str, *, if_match: str | NotGiven = NOT_GIVEN,
+                     idempotency_key: str | NotGiven = NOT_GIVEN,
                      **extras: Unpack[r.RequestExtras]) -> MemoryDeleted:
         """Delete a memory for good (its history too); `if_match`: only if unchanged since that ETag."""
         return await self._send(op.delete(memory_id, if_match=if_match, idempotency_key=idempotency_key,
                                           extras=extras))
 
-    async def search(self, *, query: str, mode: Union[SearchMode, NotGiven] = NOT_GIVEN,
-                     limit: Union[int, NotGiven] = NOT_GIVEN, tag: Union[str, Sequence[str], NotGiven] = NOT_GIVEN,
-                     scope: Union[str, NotGiven] = NOT_GIVEN, source: Union[Source, NotGiven] = NOT_GIVEN,
-                     created_after: Union[int, NotGiven] = NOT_GIVEN, created_before: Union[int, NotGiven] = NOT_GIVEN,
-                     updated_after: Union[int, NotGiven] = NOT_GIVEN, updated_before: Union[int, NotGiven] = NOT_GIVEN,
+    async def search(self, *, query: str, mode: SearchMode | NotGiven = NOT_GIVEN,
+                     limit: int | NotGiven = NOT_GIVEN, tag: str | Sequence[str] | NotGiven = NOT_GIVEN,
+                     scope: str | NotGiven = NOT_GIVEN, source: Source | NotGiven = NOT_GIVEN,
+                     created_after: int | NotGiven = NOT_GIVEN, created_before: int | NotGiven = NOT_GIVEN,
+                     updated_after: int | NotGiven = NOT_GIVEN, updated_before: int | NotGiven = NOT_GIVEN,
                      **extras: Unpack[r.RequestExtras]) -> MemorySearchResult:
         """The memories that best match `query`, best first, ranked in `mode` (the server's default:
         hybrid); each with its `score`."""
@@ -112,9 +127,9 @@ class AsyncMemories(_AsyncResource):
             created_before=created_before, updated_after=updated_after, updated_before=updated_before,
             extras=extras))
 
-    async def context(self, *, query: Union[str, NotGiven] = NOT_GIVEN, scope: Union[str, NotGiven] = NOT_GIVEN,
-                      mode: Union[SearchMode, NotGiven] = NOT_GIVEN, max_words: Union[int, NotGiven] = NOT_GIVEN,
-                      max_tokens: Union[int, NotGiven] = NOT_GIVEN, model: Union[str, NotGiven] = NOT_GIVEN,
+    async def context(self, *, query: str | NotGiven = NOT_GIVEN, scope: str | NotGiven = NOT_GIVEN,
+                      mode: SearchMode | NotGiven = NOT_GIVEN, max_words: int | NotGiven = NOT_GIVEN,
+                      max_tokens: int | NotGiven = NOT_GIVEN, model: str | NotGiven = NOT_GIVEN,
                       **extras: Unpack[r.RequestExtras]) -> MemoryContext:
         """The memory block chat would inject for a message `query`, without calling a model."""
         return await self._send(op.context(query=query, scope=scope, mode=mode, max_words=max_words,
@@ -124,9 +139,9 @@ class AsyncMemories(_AsyncResource):
         """Every memory as JSON Lines (a format line, then one memory per line): what import_ takes."""
         return await self._send(op.export(extras=extras))
 
-    async def import_(self, data: Union[str, bytes], *,
-                      on_conflict: Union[Literal["skip", "overwrite"], NotGiven] = NOT_GIVEN,
-                      idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    async def import_(self, data: str | bytes, *,
+                      on_conflict: Literal["skip", "overwrite"] | NotGiven = NOT_GIVEN,
+                      idempotency_key: str | NotGiven = NOT_GIVEN,
                       **extras: Unpack[r.RequestExtras]) -> ImportResult:
         """Restore an export; ids that exist are kept (`on_conflict="skip"`) or replaced ("overwrite")."""
         return await self._send(op.import_(data, on_conflict=on_conflict, idempotency_key=idempotency_key,
@@ -136,8 +151,8 @@ class AsyncMemories(_AsyncResource):
         """The memory's previous versions, newest first."""
         return await self._send(op.history(memory_id, extras=extras))
 
-    async def revert(self, memory_id: str, *, revision: int, if_match: Union[str, NotGiven] = NOT_GIVEN,
-                     idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
+    async def revert(self, memory_id: str, *, revision: int, if_match: str | NotGiven = NOT_GIVEN,
+                     idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
         """Bring a revision from history back, as a new revision."""
         return await self._send(op.revert(memory_id, revision=revision, if_match=if_match,
                                           idempotency_key=idempotency_key, extras=extras))
@@ -152,9 +167,9 @@ class AsyncMemories(_AsyncResource):
         """Every tag of the user's memories with how many carry it, most used first."""
         return await self._send(op.tags(extras=extras))
 
-    async def extract(self, *, messages: List[Dict[str, Any]], apply: Union[bool, NotGiven] = NOT_GIVEN,
-                      scope: Union[str, None, NotGiven] = NOT_GIVEN, model: Union[str, NotGiven] = NOT_GIVEN,
-                      idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    async def extract(self, *, messages: builtins.list[dict[str, Any]], apply: bool | NotGiven = NOT_GIVEN,
+                      scope: str | NotGiven | None = NOT_GIVEN, model: str | NotGiven = NOT_GIVEN,
+                      idempotency_key: str | NotGiven = NOT_GIVEN,
                       **extras: Unpack[r.RequestExtras]) -> Extraction:
         """What the capture model proposes to remember from a conversation; `apply=True` carries it out."""
         return await self._send(op.extract(messages=messages, apply=apply, scope=scope, model=model,
@@ -168,7 +183,7 @@ class AsyncMemories(_AsyncResource):
         """Apply a suggestion as the user's own change; returns the memory as written."""
         return await self._send(op.accept_suggestion(suggestion_id, extras=extras))
 
-    async def dismiss_suggestion(self, suggestion_id: str, **extras: Unpack[r.RequestExtras]) -> Dict[str, Any]:
+    async def dismiss_suggestion(self, suggestion_id: str, **extras: Unpack[r.RequestExtras]) -> dict[str, Any]:
         """Drop a suggestion; the memory stays as the user wrote it."""
         return await self._send(op.dismiss_suggestion(suggestion_id, extras=extras))
 
@@ -176,7 +191,7 @@ class AsyncMemories(_AsyncResource):
         """Whether the user turned automatic capture on or off (None: the server's default)."""
         return await self._send(op.preferences(extras=extras))
 
-    async def set_preferences(self, *, capture: Union[bool, None],
+    async def set_preferences(self, *, capture: bool | None,
                               **extras: Unpack[r.RequestExtras]) -> Preferences:
         """capture=False: never capture this user's turns; True: capture unless a request says not; None:
         the server's default."""

@@ -7,19 +7,34 @@ for it; the async twin, async_memory.py, declares the same methods and sends the
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, Dict, List, Sequence, Union
+from typing import Any, Literal
 
 from openai import NOT_GIVEN, NotGiven
 from openai._resource import SyncAPIResource
 from openai.pagination import SyncCursorPage
-from typing_extensions import Literal, Unpack
+from typing_extensions import Unpack
 
 from . import _operations as op
 from . import _requests as r
 from .types import (
-    CaptureJob, Extraction, ImportResult, Memory, MemoryContext, MemoryDeleted, MemoryEvent, MemoryHistory,
-    MemorySearchResult, MemoryStats, Preferences, SearchMode, Source, SuggestionList, TagList,
+    CaptureJob,
+    Extraction,
+    ImportResult,
+    Memory,
+    MemoryContext,
+    MemoryDeleted,
+    MemoryEvent,
+    MemoryHistory,
+    MemorySearchResult,
+    MemoryStats,
+    Preferences,
+    SearchMode,
+    Source,
+    SuggestionList,
+    TagList,
 )
 
 Order = Literal["desc", "asc"]
@@ -40,8 +55,8 @@ class _Resource(SyncAPIResource):
 class Events(_Resource):
     """`client.memory.events`: the activity feed."""
 
-    def list(self, *, limit: Union[int, NotGiven] = NOT_GIVEN, order: Union[Order, NotGiven] = NOT_GIVEN,
-             after: Union[str, NotGiven] = NOT_GIVEN, before: Union[str, NotGiven] = NOT_GIVEN,
+    def list(self, *, limit: int | NotGiven = NOT_GIVEN, order: Order | NotGiven = NOT_GIVEN,
+             after: str | NotGiven = NOT_GIVEN, before: str | NotGiven = NOT_GIVEN,
              **extras: Unpack[r.RequestExtras]) -> SyncCursorPage[MemoryEvent]:
         """Every create, update and delete of the user's memories, newest first; iterate to walk all."""
         return self._pages(op.list_events(limit=limit, order=order, after=after, before=before, extras=extras))
@@ -54,12 +69,12 @@ class Memories(_Resource):
     def events(self) -> Events:
         return Events(self._client)
 
-    def list(self, *, limit: Union[int, NotGiven] = NOT_GIVEN, order: Union[Order, NotGiven] = NOT_GIVEN,
-             after: Union[str, NotGiven] = NOT_GIVEN, before: Union[str, NotGiven] = NOT_GIVEN,
-             tag: Union[str, Sequence[str], NotGiven] = NOT_GIVEN, scope: Union[str, NotGiven] = NOT_GIVEN,
-             source: Union[Source, NotGiven] = NOT_GIVEN, created_after: Union[int, NotGiven] = NOT_GIVEN,
-             created_before: Union[int, NotGiven] = NOT_GIVEN, updated_after: Union[int, NotGiven] = NOT_GIVEN,
-             updated_before: Union[int, NotGiven] = NOT_GIVEN,
+    def list(self, *, limit: int | NotGiven = NOT_GIVEN, order: Order | NotGiven = NOT_GIVEN,
+             after: str | NotGiven = NOT_GIVEN, before: str | NotGiven = NOT_GIVEN,
+             tag: str | Sequence[str] | NotGiven = NOT_GIVEN, scope: str | NotGiven = NOT_GIVEN,
+             source: Source | NotGiven = NOT_GIVEN, created_after: int | NotGiven = NOT_GIVEN,
+             created_before: int | NotGiven = NOT_GIVEN, updated_after: int | NotGiven = NOT_GIVEN,
+             updated_before: int | NotGiven = NOT_GIVEN,
              **extras: Unpack[r.RequestExtras]) -> SyncCursorPage[Memory]:
         """A page of memories (newest first unless `order="asc"`); iterating it walks every page.
         `tag`: one or a list (all must match); `scope="global"`: only the unscoped ones."""
@@ -68,9 +83,9 @@ class Memories(_Resource):
             created_after=created_after, created_before=created_before, updated_after=updated_after,
             updated_before=updated_before, extras=extras))
 
-    def create(self, *, content: str, metadata: Union[Dict[str, str], None, NotGiven] = NOT_GIVEN,
-               tags: Union[Sequence[str], None, NotGiven] = NOT_GIVEN, scope: Union[str, None, NotGiven] = NOT_GIVEN,
-               idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
+    def create(self, *, content: str, metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+               tags: Sequence[str] | NotGiven | None = NOT_GIVEN, scope: str | NotGiven | None = NOT_GIVEN,
+               idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
         """Store a memory. The same content again (same scope): openai.ConflictError, code duplicate_memory."""
         return self._send(op.create(content=content, metadata=metadata, tags=tags, scope=scope,
                                     idempotency_key=idempotency_key, extras=extras))
@@ -79,26 +94,26 @@ class Memories(_Resource):
         """One memory, with its `etag` (for `if_match=`)."""
         return self._send(op.retrieve(memory_id, extras=extras))
 
-    def update(self, memory_id: str, *, content: Union[str, NotGiven] = NOT_GIVEN,
-               metadata: Union[Dict[str, str], None, NotGiven] = NOT_GIVEN,
-               tags: Union[Sequence[str], None, NotGiven] = NOT_GIVEN, scope: Union[str, None, NotGiven] = NOT_GIVEN,
-               if_match: Union[str, NotGiven] = NOT_GIVEN, idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    def update(self, memory_id: str, *, content: str | NotGiven = NOT_GIVEN,
+               metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+               tags: Sequence[str] | NotGiven | None = NOT_GIVEN, scope: str | NotGiven | None = NOT_GIVEN,
+               if_match: str | NotGiven = NOT_GIVEN, idempotency_key: str | NotGiven = NOT_GIVEN,
                **extras: Unpack[r.RequestExtras]) -> Memory:
         """Change what is given (metadata and tags are replaced whole; None clears; scope None: global).
         `if_match`: an ETag; if the memory changed since, PreconditionFailedError (412)."""
         return self._send(op.update(memory_id, content=content, metadata=metadata, tags=tags, scope=scope,
                                     if_match=if_match, idempotency_key=idempotency_key, extras=extras))
 
-    def delete(self, memory_id: str, *, if_match: Union[str, NotGiven] = NOT_GIVEN,
-               idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> MemoryDeleted:
+    def delete(self, memory_id: str, *, if_match: str | NotGiven = NOT_GIVEN,
+               idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> MemoryDeleted:
         """Delete a memory for good (its history too); `if_match`: only if unchanged since that ETag."""
         return self._send(op.delete(memory_id, if_match=if_match, idempotency_key=idempotency_key, extras=extras))
 
-    def search(self, *, query: str, mode: Union[SearchMode, NotGiven] = NOT_GIVEN,
-               limit: Union[int, NotGiven] = NOT_GIVEN, tag: Union[str, Sequence[str], NotGiven] = NOT_GIVEN,
-               scope: Union[str, NotGiven] = NOT_GIVEN, source: Union[Source, NotGiven] = NOT_GIVEN,
-               created_after: Union[int, NotGiven] = NOT_GIVEN, created_before: Union[int, NotGiven] = NOT_GIVEN,
-               updated_after: Union[int, NotGiven] = NOT_GIVEN, updated_before: Union[int, NotGiven] = NOT_GIVEN,
+    def search(self, *, query: str, mode: SearchMode | NotGiven = NOT_GIVEN,
+               limit: int | NotGiven = NOT_GIVEN, tag: str | Sequence[str] | NotGiven = NOT_GIVEN,
+               scope: str | NotGiven = NOT_GIVEN, source: Source | NotGiven = NOT_GIVEN,
+               created_after: int | NotGiven = NOT_GIVEN, created_before: int | NotGiven = NOT_GIVEN,
+               updated_after: int | NotGiven = NOT_GIVEN, updated_before: int | NotGiven = NOT_GIVEN,
                **extras: Unpack[r.RequestExtras]) -> MemorySearchResult:
         """The memories that best match `query`, best first, ranked in `mode` (the server's default:
         hybrid); each with its `score`."""
@@ -107,9 +122,9 @@ class Memories(_Resource):
             created_before=created_before, updated_after=updated_after, updated_before=updated_before,
             extras=extras))
 
-    def context(self, *, query: Union[str, NotGiven] = NOT_GIVEN, scope: Union[str, NotGiven] = NOT_GIVEN,
-                mode: Union[SearchMode, NotGiven] = NOT_GIVEN, max_words: Union[int, NotGiven] = NOT_GIVEN,
-                max_tokens: Union[int, NotGiven] = NOT_GIVEN, model: Union[str, NotGiven] = NOT_GIVEN,
+    def context(self, *, query: str | NotGiven = NOT_GIVEN, scope: str | NotGiven = NOT_GIVEN,
+                mode: SearchMode | NotGiven = NOT_GIVEN, max_words: int | NotGiven = NOT_GIVEN,
+                max_tokens: int | NotGiven = NOT_GIVEN, model: str | NotGiven = NOT_GIVEN,
                 **extras: Unpack[r.RequestExtras]) -> MemoryContext:
         """The memory block chat would inject for a message `query`, without calling a model."""
         return self._send(op.context(query=query, scope=scope, mode=mode, max_words=max_words,
@@ -119,9 +134,9 @@ class Memories(_Resource):
         """Every memory as JSON Lines (a format line, then one memory per line): what import_ takes."""
         return self._send(op.export(extras=extras))
 
-    def import_(self, data: Union[str, bytes], *,
-                on_conflict: Union[Literal["skip", "overwrite"], NotGiven] = NOT_GIVEN,
-                idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> ImportResult:
+    def import_(self, data: str | bytes, *,
+                on_conflict: Literal["skip", "overwrite"] | NotGiven = NOT_GIVEN,
+                idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> ImportResult:
         """Restore an export; ids that exist are kept (`on_conflict="skip"`) or replaced ("overwrite")."""
         return self._send(op.import_(data, on_conflict=on_conflict, idempotency_key=idempotency_key, extras=extras))
 
@@ -129,8 +144,8 @@ class Memories(_Resource):
         """The memory's previous versions, newest first."""
         return self._send(op.history(memory_id, extras=extras))
 
-    def revert(self, memory_id: str, *, revision: int, if_match: Union[str, NotGiven] = NOT_GIVEN,
-               idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
+    def revert(self, memory_id: str, *, revision: int, if_match: str | NotGiven = NOT_GIVEN,
+               idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
         """Bring a revision from history back, as a new revision."""
         return self._send(op.revert(memory_id, revision=revision, if_match=if_match,
                                     idempotency_key=idempotency_key, extras=extras))
@@ -145,9 +160,9 @@ class Memories(_Resource):
         """Every tag of the user's memories with how many carry it, most used first."""
         return self._send(op.tags(extras=extras))
 
-    def extract(self, *, messages: List[Dict[str, Any]], apply: Union[bool, NotGiven] = NOT_GIVEN,
-                scope: Union[str, None, NotGiven] = NOT_GIVEN, model: Union[str, NotGiven] = NOT_GIVEN,
-                idempotency_key: Union[str, NotGiven] = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Extraction:
+    def extract(self, *, messages: builtins.list[dict[str, Any]], apply: bool | NotGiven = NOT_GIVEN,
+                scope: str | NotGiven | None = NOT_GIVEN, model: str | NotGiven = NOT_GIVEN,
+                idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Extraction:
         """What the capture model proposes to remember from a conversation; `apply=True` carries it out."""
         return self._send(op.extract(messages=messages, apply=apply, scope=scope, model=model,
                                      idempotency_key=idempotency_key, extras=extras))
@@ -160,7 +175,7 @@ class Memories(_Resource):
         """Apply a suggestion as the user's own change; returns the memory as written."""
         return self._send(op.accept_suggestion(suggestion_id, extras=extras))
 
-    def dismiss_suggestion(self, suggestion_id: str, **extras: Unpack[r.RequestExtras]) -> Dict[str, Any]:
+    def dismiss_suggestion(self, suggestion_id: str, **extras: Unpack[r.RequestExtras]) -> dict[str, Any]:
         """Drop a suggestion; the memory stays as the user wrote it."""
         return self._send(op.dismiss_suggestion(suggestion_id, extras=extras))
 
@@ -168,7 +183,7 @@ class Memories(_Resource):
         """Whether the user turned automatic capture on or off (None: the server's default)."""
         return self._send(op.preferences(extras=extras))
 
-    def set_preferences(self, *, capture: Union[bool, None], **extras: Unpack[r.RequestExtras]) -> Preferences:
+    def set_preferences(self, *, capture: bool | None, **extras: Unpack[r.RequestExtras]) -> Preferences:
         """capture=False: never capture this user's turns; True: capture unless a request says not; None:
         the server's default."""
         return self._send(op.set_preferences(capture=capture, extras=extras))

@@ -8,19 +8,39 @@ to read; tests/test_memory_object.py checks them against the server's one descri
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from openai import BaseModel
-from typing_extensions import Literal, TypedDict
+from typing_extensions import TypedDict
 
 Source = Literal["api", "mcp", "import", "auto"]
 SearchMode = Literal["hybrid", "semantic", "keyword"]
 
 __all__ = [
-    "CaptureJob", "Extraction", "ExtractedOperation", "ImportResult", "Memory", "MemoryContext", "MemoryDeleted",
-    "MemoryEvent", "MemoryHistory", "MemoryStats", "Preferences", "Suggestion", "SuggestionList", "TagList",
-    "MemoryOptions", "MemoryReport", "MemorySearchResult", "MemoryVersion", "Origin", "ScoredMemory",
-    "SearchMode", "Source", "memory_report",
+    "CaptureJob",
+    "ExtractedOperation",
+    "Extraction",
+    "ImportResult",
+    "Memory",
+    "MemoryContext",
+    "MemoryDeleted",
+    "MemoryEvent",
+    "MemoryHistory",
+    "MemoryOptions",
+    "MemoryReport",
+    "MemorySearchResult",
+    "MemoryStats",
+    "MemoryVersion",
+    "Origin",
+    "Preferences",
+    "ScoredMemory",
+    "SearchMode",
+    "Source",
+    "Suggestion",
+    "SuggestionList",
+    "TagList",
+    "memory_report",
 ]
 
 
@@ -28,7 +48,7 @@ class Origin(BaseModel):
     """The conversation turn an automatic memory came from."""
 
     conversation_id: str
-    turn: Optional[int] = None
+    turn: int | None = None
 
 
 class Memory(BaseModel):
@@ -37,19 +57,19 @@ class Memory(BaseModel):
     id: str
     object: Literal["memory"]
     content: str
-    metadata: Dict[str, str]
+    metadata: dict[str, str]
     created_at: int
     updated_at: int
     word_count: int
     token_count: int
-    tags: List[str]
-    scope: Optional[str] = None
+    tags: list[str]
+    scope: str | None = None
     source: Source
-    origin: Optional[Origin] = None
-    reason: Optional[str] = None
+    origin: Origin | None = None
+    reason: str | None = None
     # Not a field of the object: the ETag header of the answer that carried it (create, retrieve,
     # update, revert), for `if_match=`. None in lists, which carry no ETag per memory.
-    etag: Optional[str] = None
+    etag: str | None = None
 
 
 class ScoredMemory(Memory):
@@ -62,9 +82,9 @@ class MemorySearchResult(BaseModel):
     """POST /v1/memory/search: the best matches, best first, and the ranking that ran."""
 
     object: Literal["list"]
-    data: List[ScoredMemory]
-    first_id: Optional[str] = None
-    last_id: Optional[str] = None
+    data: list[ScoredMemory]
+    first_id: str | None = None
+    last_id: str | None = None
     has_more: bool
     mode: SearchMode
 
@@ -80,7 +100,7 @@ class MemoryContext(BaseModel):
 
     object: Literal["memory.context"]
     text: str
-    memory_ids: List[str]
+    memory_ids: list[str]
     word_count: int
     token_count: int
     omitted_count: int
@@ -94,17 +114,17 @@ class MemoryVersion(BaseModel):
     object: Literal["memory.version"]
     revision: int
     content: str
-    metadata: Dict[str, str]
-    tags: List[str]
-    scope: Optional[str] = None
+    metadata: dict[str, str]
+    tags: list[str]
+    scope: str | None = None
     updated_at: int
     source: Source
-    reason: Optional[str] = None
+    reason: str | None = None
 
 
 class MemoryHistory(BaseModel):
     object: Literal["list"]
-    data: List[MemoryVersion]
+    data: list[MemoryVersion]
     has_more: bool
 
 
@@ -117,9 +137,9 @@ class MemoryEvent(BaseModel):
     memory_id: str
     revision: int
     source: Source
-    actor: Optional[str] = None
-    reason: Optional[str] = None
-    origin: Optional[Origin] = None
+    actor: str | None = None
+    reason: str | None = None
+    origin: Origin | None = None
     created_at: int
 
 
@@ -139,8 +159,8 @@ class MemoryStats(BaseModel):
     tags: int
     scopes: int
     capture_tokens: int
-    oldest: Optional[Dict[str, Any]] = None
-    newest: Optional[Dict[str, Any]] = None
+    oldest: dict[str, Any] | None = None
+    newest: dict[str, Any] | None = None
 
 
 class TagCount(BaseModel):
@@ -150,7 +170,7 @@ class TagCount(BaseModel):
 
 class TagList(BaseModel):
     object: Literal["list"]
-    data: List[TagCount]
+    data: list[TagCount]
     has_more: bool
 
 
@@ -158,20 +178,20 @@ class ExtractedOperation(BaseModel):
     """An operation the capture model proposed; with `apply`, what became of it."""
 
     action: Literal["add", "update", "delete"]
-    memory_id: Optional[str] = None
-    content: Optional[str] = None
+    memory_id: str | None = None
+    content: str | None = None
     reason: str
-    status: Optional[Literal["applied", "suggested", "skipped"]] = None
-    memory: Optional[Memory] = None
-    suggestion_id: Optional[str] = None
-    detail: Optional[str] = None
+    status: Literal["applied", "suggested", "skipped"] | None = None
+    memory: Memory | None = None
+    suggestion_id: str | None = None
+    detail: str | None = None
 
 
 class Extraction(BaseModel):
     object: Literal["memory.extraction"]
     applied: bool
-    operations: List[ExtractedOperation]
-    results: Optional[List[ExtractedOperation]] = None
+    operations: list[ExtractedOperation]
+    results: list[ExtractedOperation] | None = None
 
 
 class Suggestion(BaseModel):
@@ -181,22 +201,22 @@ class Suggestion(BaseModel):
     object: Literal["memory.suggestion"]
     action: Literal["update", "delete"]
     memory_id: str
-    content: Optional[str] = None
+    content: str | None = None
     reason: str
     revision: int
-    origin: Optional[Origin] = None
+    origin: Origin | None = None
     created_at: int
 
 
 class SuggestionList(BaseModel):
     object: Literal["list"]
-    data: List[Suggestion]
+    data: list[Suggestion]
     has_more: bool
 
 
 class Preferences(BaseModel):
     object: Literal["memory.preferences"]
-    capture: Optional[bool] = None
+    capture: bool | None = None
     capture_default: bool
 
 
@@ -207,8 +227,8 @@ class CaptureJob(BaseModel):
     attempts: int
     created_at: int
     updated_at: int
-    results: Optional[List[ExtractedOperation]] = None
-    error: Optional[str] = None
+    results: list[ExtractedOperation] | None = None
+    error: str | None = None
 
 
 class MemoryOptions(TypedDict, total=False):
@@ -225,15 +245,15 @@ class MemoryOptions(TypedDict, total=False):
 class MemoryReport(BaseModel):
     """What a chat completion or response injected (its `memory` field, or the x-memory-* headers)."""
 
-    injected_ids: List[str]
+    injected_ids: list[str]
     word_count: int
     token_count: int
     omitted_count: int
-    mode: Optional[SearchMode] = None  # not in the headers of a stream
-    capture_job: Optional[str] = None  # the capture job queued for this turn, when capture is on
+    mode: SearchMode | None = None  # not in the headers of a stream
+    capture_job: str | None = None  # the capture job queued for this turn, when capture is on
 
 
-def memory_report(answer: Any) -> Optional[MemoryReport]:
+def memory_report(answer: Any) -> MemoryReport | None:
     """The memory report of a chat completion or response (`.memory`), or of a response's headers
     (`x-memory-*`, where a stream carries it, e.g. `stream.response.headers`); None when there is none."""
     if isinstance(answer, Mapping) and "x-memory-injected-ids" in answer:

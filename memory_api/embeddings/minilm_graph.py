@@ -101,7 +101,8 @@ def lean_graph(model: Any) -> Any:
                    constant(f"attention_beta_{i}", weight(attention + "output.LayerNorm.bias")),
                    constant(f"attention_out_bias_{i}", weight(attention + "output.dense.bias"))],
                   f"attended_{i}", epsilon=_EPSILON),
-            helper.make_node("MatMul", [f"attended_{i}", constant(f"up_{i}", weight(layer + "intermediate.dense.weight"))],
+            helper.make_node("MatMul",
+                             [f"attended_{i}", constant(f"up_{i}", weight(layer + "intermediate.dense.weight"))],
                              [f"up_{i}_out"]),
             fused("BiasGelu", [f"up_{i}_out", constant(f"up_bias_{i}", weight(layer + "intermediate.dense.bias"))],
                   f"gelu_{i}"),
@@ -118,6 +119,7 @@ def lean_graph(model: Any) -> Any:
               for name in ("input_ids", "attention_mask", "token_type_ids")]
     outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", HIDDEN])]
     graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", inputs, outputs, initializers)
-    lean = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    lean = helper.make_model(graph, opset_imports=opsets)
     lean.ir_version = 8
     return lean

@@ -123,7 +123,8 @@ class ProviderEmbedder:
             data = sorted(response.data, key=lambda d: d.index)
             vectors = np.asarray([d.embedding for d in data], dtype=np.float32)
         except (AttributeError, TypeError, ValueError):
-            raise BadGateway("The embeddings provider answered with malformed vectors.", code="upstream_error") from None
+            raise BadGateway("The embeddings provider answered with malformed vectors.",
+                             code="upstream_error") from None
         if vectors.ndim != 2 or vectors.shape[0] != len(texts) or vectors.shape[1] == 0:
             raise BadGateway(
                 f"The embeddings provider returned {vectors.shape[0] if vectors.ndim else 0} vectors "

@@ -28,11 +28,11 @@ moves a vector by far less than two memories differ).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import tempfile
-import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,7 +143,7 @@ def _build(source: bytes, recipe: str) -> bytes:
                                  op_types_to_quantize=["MatMul", "Attention"],
                                  extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             return Path(quantized).read_bytes()
-        except Exception as exc:  # noqa: BLE001 - onnx and onnxruntime raise many types (and GraphMismatch)
+        except Exception as exc:
             raise QuantizationUnavailable(f"quantising the embedding model failed: {exc}") from None
 
 

@@ -38,7 +38,7 @@ MAX_TERM_CHARS = 64
 STOP_WORDS = frozenset(
     """a an and are as at be been but by for from had has have he her hers him his i if in into is it its
     me my of on or our ours she so than that the their theirs them then there these they this those to
-    too us was we were what when where which who whom why will with you your yours""".split()
+    too us was we were what when where which who whom why will with you your yours""".split()  # noqa: SIM905
 )
 
 _stemmer = snowballstemmer.stemmer("english")

@@ -14,6 +14,7 @@ includes it); nothing outside this package knows a posting's bytes.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from typing import Any
 
@@ -68,7 +69,7 @@ def field_problem(field: bytes, value: bytes) -> str | None:
     if not value or len(value) % _ENTRY.size:
         return f"bucket {name} is {len(value)} bytes, not whole 5-byte entries"
     offsets = value[0::_ENTRY.size]
-    if any(a >= b for a, b in zip(offsets, offsets[1:])):
+    if any(a >= b for a, b in itertools.pairwise(offsets)):
         return f"bucket {name} is not in ascending order"
     return None
 

@@ -8,8 +8,9 @@ Only reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from ..store import keys
 from ..store.records import hash_pairs, text

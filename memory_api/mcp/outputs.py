@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -20,7 +20,7 @@ _FIELD_TYPES: dict[str, Any] = {STRING: str, INTEGER: int, STRING_MAP: dict[str,
 def _memory_out_field(field: MemoryField) -> tuple[Any, Any]:
     """A field of the memory object (memory_api/memory_object.py) as a pydantic field of MemoryOut."""
     annotation = _FIELD_TYPES[field.kind]
-    return (Optional[annotation] if field.nullable else annotation), Field(description=field.description)
+    return (annotation | None if field.nullable else annotation), Field(description=field.description)
 
 
 # A memory as the MCP tools give it: the one description's MCP view.
@@ -45,9 +45,9 @@ class BatchAddResult(BaseModel):
 
 class NewMemory(BaseModel):
     content: str
-    tags: Optional[list[str]] = None
-    scope: Optional[str] = None
-    metadata: Optional[dict[str, str]] = None
+    tags: list[str] | None = None
+    scope: str | None = None
+    metadata: dict[str, str] | None = None
 
 
 class ScoredMemoryOut(MemoryOut):
@@ -63,7 +63,7 @@ class SearchResult(BaseModel):
 class MemoryPage(BaseModel):
     memories: list[MemoryOut]
     has_more: bool
-    next_cursor: Optional[str] = Field(description="Pass as `after` for the next page (null: no more)")
+    next_cursor: str | None = Field(description="Pass as `after` for the next page (null: no more)")
 
 
 class Deleted(BaseModel):
@@ -82,8 +82,8 @@ class Stats(BaseModel):
     tokens: int
     tags: int
     scopes: int
-    oldest_id: Optional[str]
-    newest_id: Optional[str]
+    oldest_id: str | None
+    newest_id: str | None
 
 
 class TagCount(BaseModel):
@@ -107,13 +107,13 @@ class ChatMessage(BaseModel):
 
 class OperationOut(BaseModel):
     action: Literal["add", "update", "delete"]
-    memory_id: Optional[str]
-    content: Optional[str]
+    memory_id: str | None
+    content: str | None
     reason: str
-    status: Optional[Literal["applied", "suggested", "skipped"]] = Field(
+    status: Literal["applied", "suggested", "skipped"] | None = Field(
         default=None, description="With apply: what became of it (suggested: the user wrote that memory)")
-    suggestion_id: Optional[str] = None
-    detail: Optional[str] = None
+    suggestion_id: str | None = None
+    detail: str | None = None
 
 
 class ExtractionOut(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -22,7 +22,7 @@ from .outputs import (
 )
 
 
-def _versions(expected_revision: Optional[int]) -> list[str] | None:
+def _versions(expected_revision: int | None) -> list[str] | None:
     return None if expected_revision is None else [str(expected_revision)]
 
 
@@ -32,8 +32,8 @@ def register(tool) -> None:
     memories = services.memories
 
     @tool
-    def add_memory(ctx: Context, content: str, tags: Optional[list[str]] = None, scope: Optional[str] = None,
-                   metadata: Optional[dict[str, str]] = None) -> AddResult:
+    def add_memory(ctx: Context, content: str, tags: list[str] | None = None, scope: str | None = None,
+                   metadata: dict[str, str] | None = None) -> AddResult:
         """Remember one durable fact about the user (one fact per memory). tags: short labels;
         scope: a project or conversation name to keep it out of other projects' chats (omit for global).
         If an equal memory exists in that scope, nothing is stored and the error names it [duplicate_memory]:
@@ -42,7 +42,7 @@ def register(tool) -> None:
         return AddResult(memory=memory_out(created.memory))
 
     @tool
-    def batch_add_memories(ctx: Context, memories: list[NewMemory]) -> BatchAddResult:  # noqa: F811
+    def batch_add_memories(ctx: Context, memories: list[NewMemory]) -> BatchAddResult:
         """Remember several facts at once, all or nothing: if one is invalid, none is stored and the
         error names it (e.g. memories[3].content); so is a memory equal to a stored one [duplicate_memory]."""
         created = services.memories.create_batch(tool.user(ctx), [m.model_dump() for m in memories],
@@ -50,12 +50,12 @@ def register(tool) -> None:
         return BatchAddResult(results=[AddResult(memory=memory_out(c.memory)) for c in created])
 
     @tool
-    def search_memories(ctx: Context, query: str, limit: Optional[int] = None,
-                        mode: Optional[Literal["hybrid", "semantic", "keyword"]] = None,
-                        tags: Optional[list[str]] = None,
-                        scope: Optional[str] = None, created_after: Optional[int] = None,
-                        created_before: Optional[int] = None, updated_after: Optional[int] = None,
-                        updated_before: Optional[int] = None, source: Optional[Source] = None) -> SearchResult:
+    def search_memories(ctx: Context, query: str, limit: int | None = None,
+                        mode: Literal["hybrid", "semantic", "keyword"] | None = None,
+                        tags: list[str] | None = None,
+                        scope: str | None = None, created_after: int | None = None,
+                        created_before: int | None = None, updated_after: int | None = None,
+                        updated_before: int | None = None, source: Source | None = None) -> SearchResult:
         """Find the user's memories relevant to a query, best first, with scores. mode: hybrid (by meaning and
         keywords fused; the default where available), semantic (by meaning: finds "allergic to peanuts" for
         "can I eat satay?"), or keyword (BM25 over English word stems). Filters: tags (all must match), scope
@@ -68,11 +68,11 @@ def register(tool) -> None:
                                       for f in found.items], has_more=found.has_more, mode=found.mode)
 
     @tool
-    def list_memories(ctx: Context, limit: Optional[int] = None, order: Literal["desc", "asc"] = "desc",
-                      after: Optional[str] = None, before: Optional[str] = None, tags: Optional[list[str]] = None,
-                      scope: Optional[str] = None, created_after: Optional[int] = None,
-                      created_before: Optional[int] = None, updated_after: Optional[int] = None,
-                      updated_before: Optional[int] = None, source: Optional[Source] = None) -> MemoryPage:
+    def list_memories(ctx: Context, limit: int | None = None, order: Literal["desc", "asc"] = "desc",
+                      after: str | None = None, before: str | None = None, tags: list[str] | None = None,
+                      scope: str | None = None, created_after: int | None = None,
+                      created_before: int | None = None, updated_after: int | None = None,
+                      updated_before: int | None = None, source: Source | None = None) -> MemoryPage:
         """List the user's memories, newest first by default, one page at a time: pass next_cursor back as
         `after` for the next page. Same filters as search_memories."""
         filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before,
@@ -95,10 +95,10 @@ def register_by_id(tool) -> None:
         return memory_out(memories.get(tool.user(ctx), memory_id))
 
     @tool
-    def update_memory(ctx: Context, memory_id: str, content: Optional[str] = None,
-                      tags: Optional[list[str]] = None, scope: Optional[str] = None, make_global: bool = False,
-                      metadata: Optional[dict[str, str]] = None,
-                      expected_revision: Optional[int] = None) -> MemoryOut:
+    def update_memory(ctx: Context, memory_id: str, content: str | None = None,
+                      tags: list[str] | None = None, scope: str | None = None, make_global: bool = False,
+                      metadata: dict[str, str] | None = None,
+                      expected_revision: int | None = None) -> MemoryOut:
         """Change a memory: give only what changes (tags and metadata are replaced whole). scope moves it
         to a scope; make_global=true takes it out of its scope. With expected_revision (the revision you
         read), the update happens only if nobody changed the memory since; otherwise you get an error and
@@ -113,13 +113,13 @@ def register_by_id(tool) -> None:
                                           expected_versions=_versions(expected_revision), by=tool.by(ctx)))
 
     @tool
-    def delete_memory(ctx: Context, memory_id: str, expected_revision: Optional[int] = None) -> Deleted:
+    def delete_memory(ctx: Context, memory_id: str, expected_revision: int | None = None) -> Deleted:
         """Delete a memory for good (its history too). With expected_revision, only if unchanged since."""
         memories.delete(tool.user(ctx), memory_id, expected_versions=_versions(expected_revision), by=tool.by(ctx))
         return Deleted(id=memory_id, deleted=True)
 
     @tool
-    def revert_memory(ctx: Context, memory_id: str, revision: int, expected_revision: Optional[int] = None
+    def revert_memory(ctx: Context, memory_id: str, revision: int, expected_revision: int | None = None
                       ) -> MemoryOut:
         """Restore a previous version of a memory (a revision from get_memory_history) as a new revision;
         the version it replaces goes to history, so the revert can itself be reverted."""

@@ -3,7 +3,7 @@ block."""
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -70,7 +70,7 @@ def register_extract_and_context(tool) -> None:
 
     @tool
     def extract_memories(ctx: Context, messages: list[ChatMessage], apply: bool = False,
-                         scope: Optional[str] = None) -> ExtractionOut:
+                         scope: str | None = None) -> ExtractionOut:
         """Ask the capture model which durable facts about the user a conversation reveals, compared with
         their most similar memories: add / update / delete operations with reasons. apply=true carries them
         out (source auto); an update or delete of a memory the user wrote becomes a pending suggestion.
@@ -82,13 +82,13 @@ def register_extract_and_context(tool) -> None:
             OperationOut(**{k: row.get(k) for k in OperationOut.model_fields if k in row}) for row in rows])
 
     @tool
-    def get_context(ctx: Context, query: Optional[str] = None, max_words: Optional[int] = None,
-                    max_tokens: Optional[int] = None, scope: Optional[str] = None,
-                    model: Optional[str] = None,
-                    mode: Optional[Literal["hybrid", "semantic", "keyword"]] = None) -> ContextOut:
+    def get_context(ctx: Context, query: str | None = None, max_words: int | None = None,
+                    max_tokens: int | None = None, scope: str | None = None,
+                    model: str | None = None,
+                    mode: Literal["hybrid", "semantic", "keyword"] | None = None) -> ContextOut:
         """The memory block a chat would inject for this query: the most relevant memories first (ranked in
-        `mode`, as search_memories), then the newest, under a word and a token cap (at most the server's), never cutting a memory. scope: add that
-        scope's memories to the global ones."""
+        `mode`, as search_memories), then the newest, under a word and a token cap (at most the server's), never
+        cutting a memory. scope: add that scope's memories to the global ones."""
         selection = services.context.preview(tool.user(ctx), model=model, query=query, scope=scope, mode=mode,
                                              caps={"max_words": max_words, "max_tokens": max_tokens})
         data = selection.to_api()

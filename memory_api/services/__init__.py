@@ -15,16 +15,16 @@ from ..index.query import KeywordIndex, SearchBounds
 from ..index.repair import PostingsRepair
 from ..index.verify import IndexVerifier
 from ..store.api_keys import ApiKeyStore
+from ..store.capture_queue import CaptureQueue
 from ..store.conversations import ConversationStore
 from ..store.events import EventStore
-from ..store.suggestions import SuggestionStore
-from ..store.capture_queue import CaptureQueue
 from ..store.idempotency import IdempotencyStore
 from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
 from ..store.rate_limits import rate_limit_storage
 from ..store.redis import RedisStore
 from ..store.stream_slots import StreamSlotStore
+from ..store.suggestions import SuggestionStore
 from ..store.vectors import VectorStore
 from ..validation import InputRules
 from .auth import KeyService
@@ -73,7 +73,7 @@ class Services:
     capture_jobs: CaptureJobs
 
     @classmethod
-    def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> "Services":
+    def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> Services:
         redis_store = redis_store or RedisStore.from_settings(settings)
         rules = InputRules.from_settings(settings)
         semantic = SemanticIndex(build_embedder(settings, quantize=lambda: _quantize(settings, redis_store)),
@@ -147,7 +147,7 @@ class Services:
         Never fatal: a Redis or model that is not there yet is reported when a request needs it."""
         try:
             self.search.semantic.warm_up()
-        except Exception:  # noqa: BLE001 - warming up is an optimisation only
+        except Exception:
             log.warning("could not load the embedding model ahead of the first request", exc_info=True)
 
     def capabilities(self) -> dict:
@@ -180,7 +180,7 @@ class Services:
         self.chat.upstream.close()
         self.redis.close()
 
-    def __enter__(self) -> "Services":
+    def __enter__(self) -> Services:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -96,7 +96,7 @@ class Operation:
         return {**self.to_api(), "version": self.version}
 
     @classmethod
-    def from_job(cls, data: dict[str, Any]) -> "Operation":
+    def from_job(cls, data: dict[str, Any]) -> Operation:
         return cls(data["action"], data["reason"], data.get("memory_id"), data.get("content"), data.get("version"))
 
 

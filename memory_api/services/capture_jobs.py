@@ -19,8 +19,9 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .. import metrics
 from ..errors import ApiError, InvalidRequest, NotFound
@@ -211,7 +212,7 @@ class CaptureJobs:
             while not stop.wait(lease / 3):
                 try:
                     self._queue.record(user, job_id, lease_until=time.time() + lease)
-                except Exception:  # noqa: BLE001 - Redis away: the next renewal may get through
+                except Exception:
                     log.warning("capture job %s: could not renew its lease", job_id)
 
         self._queue.record(user, job_id, lease_until=time.time() + lease)
@@ -231,7 +232,7 @@ class CaptureJobs:
             return None
         return Extraction([Operation.from_job(o) for o in json.loads(state["operations"])], scope=scope)
 
-    def _finished_operations(self, user: str, job_id: str) -> dict[int, "FinishedOperation"]:
+    def _finished_operations(self, user: str, job_id: str) -> dict[int, FinishedOperation]:
         """What an earlier attempt already did, by the operation's place (not to be done again)."""
         state = self._queue.state(user, job_id) or {}
         return {int(name[3:]): FinishedOperation(json.loads(value)) for name, value in state.items()
@@ -265,7 +266,7 @@ class CaptureWorkers:
         self._threads = [threading.Thread(target=self._run, args=(f"{name}-{i}",), daemon=True,
                                           name=f"capture-{i}") for i in range(threads)]
 
-    def start(self) -> "CaptureWorkers":
+    def start(self) -> CaptureWorkers:
         for thread in self._threads:
             thread.start()
         return self
@@ -277,7 +278,7 @@ class CaptureWorkers:
             except ApiError as err:  # Redis away: wait, then try again
                 log.warning("capture worker %s: %s", consumer, err.message)
                 self._stop.wait(1.0)
-            except Exception:  # noqa: BLE001 - a worker thread must outlive one bad job
+            except Exception:
                 log.exception("capture worker %s: unexpected error", consumer)
                 self._stop.wait(1.0)
 

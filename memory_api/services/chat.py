@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .. import metrics
 from ..errors import ApiError, BadGateway, GatewayTimeout, InvalidRequest
+from .capture_jobs import CaptureJobs, TurnToCapture, turn_messages
 from .chat_request import (
     NEW_CONVERSATION,
     SYSTEM_ROLES,
@@ -22,7 +24,6 @@ from .chat_request import (
     render_summary,
 )
 from .chat_request import system_text as joined_system_text
-from .capture_jobs import CaptureJobs, TurnToCapture, turn_messages
 from .context import Caps, ContextSelection, ContextService
 from .conversations import ConversationService, ThreadLock
 from .sse_events import SSEEvent

@@ -81,8 +81,8 @@ def _record_problems(stored: UserIndexes, records: dict) -> list[str]:
     for memory_id, rec in records.items():
         if stored.updated.get(memory_id) != rec["u"]:
             problems.append(f"{memory_id}: updated-time index says {stored.updated.get(memory_id)}, record {rec['u']}")
-    for name, field in (("words", "w"), ("tokens", "t")):
-        total = sum(rec[field] for rec in records.values())
+    for name, short in (("words", "w"), ("tokens", "t")):
+        total = sum(rec[short] for rec in records.values())
         if stored.stats.get(name, 0) != total:
             problems.append(f"counter {name} is {stored.stats.get(name, 0)}, memories sum to {total}")
     return problems

@@ -23,8 +23,8 @@ import dataclasses
 import functools
 import heapq
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from ..errors import InvalidRequest
 from ..models import Filters, IdWalk, Memory
@@ -234,7 +234,7 @@ class ContextService:
         self.max_tokens = max_tokens
         self.rules = rules
 
-    def caps(self, requested: dict | None) -> "Caps":
+    def caps(self, requested: dict | None) -> Caps:
         """The caps of a request (`max_words`, `max_tokens`): at most the server's."""
         return resolve_caps(requested, server_max_words=self.max_words, server_max_tokens=self.max_tokens)
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import ApiError, Conflict, InvalidRequest, NotFound
 from ..ids import CONVERSATION_PREFIX, id_problem, is_conversation_id, new_conversation_id
@@ -156,7 +157,7 @@ class ConversationService:
     # --- working on a thread -------------------------------------------------------
 
     @contextlib.contextmanager
-    def locked(self, user_id: str, conversation_id: str) -> Iterator["ThreadLock"]:
+    def locked(self, user_id: str, conversation_id: str) -> Iterator[ThreadLock]:
         """Hold the conversation's lock, waiting for another request to finish (409 after a while)."""
         ttl_ms = int(self._settings.request_lease_seconds * 1000)
         deadline = time.monotonic() + self._settings.conversation_lock_seconds
@@ -179,7 +180,7 @@ class ConversationService:
         finally:
             lock.release()
 
-    def prepare_thread(self, user_id: str, state: ConversationState, lock: "ThreadLock",
+    def prepare_thread(self, user_id: str, state: ConversationState, lock: ThreadLock,
                        new_messages: list[dict[str, Any]]) -> ThreadForPrompt:
         """The summary and turns to send, folding old turns into the summary if over budget."""
         budget = self._settings.conversation_max_tokens
@@ -216,7 +217,7 @@ class ConversationService:
         instructions = SUMMARY_INSTRUCTIONS.format(max_words=self._settings.summary_max_words)
         return self._upstream.summarize(instructions, text)
 
-    def record_turn(self, user_id: str, conversation_id: str, lock: "ThreadLock",
+    def record_turn(self, user_id: str, conversation_id: str, lock: ThreadLock,
                     messages: list[dict[str, Any]], system: str | None) -> None:
         """Append the request's messages and the reply, atomically, if we still hold the lock."""
         now = int(time.time())

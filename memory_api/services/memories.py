@@ -211,7 +211,7 @@ class MemoryService:
             assert result.memory is not None
             if revisions_param == "If-Match":  # REST: versions are ETags
                 now = f"its ETag is now {result.memory.etag}"
-                wanted = "not " + ", ".join('"%s"' % v for v in expected) if expected else ""
+                wanted = "not " + ", ".join(f'"{v}"' for v in expected) if expected else ""
             else:
                 now = f"it is at revision {result.memory.revision}"
                 wanted = f"not {' or '.join(map(str, expected))}" if expected else ""

@@ -14,7 +14,8 @@ import json
 import shutil
 import tempfile
 import time
-from typing import Any, BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 from ..errors import ApiError, Conflict, InvalidRequest
 from ..models import IdWalk, Memory, Provenance

@@ -11,7 +11,8 @@ import contextlib
 import json
 import logging
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import openai
 

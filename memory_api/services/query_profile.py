@@ -43,7 +43,7 @@ class QueryProfile:
     directions: np.ndarray  # [k, dim], orthonormal
 
     @classmethod
-    def fit(cls, model: str, vectors: np.ndarray, fitted_on: int, k: int = PROFILE_DIRECTIONS) -> "QueryProfile":
+    def fit(cls, model: str, vectors: np.ndarray, fitted_on: int, k: int = PROFILE_DIRECTIONS) -> QueryProfile:
         """The profile of a sample of a user's vectors (rows)."""
         sample = np.asarray(vectors, dtype=np.float64)
         mean = sample.mean(axis=0)
@@ -70,7 +70,7 @@ class QueryProfile:
                 + self.mean.astype("<f4").tobytes() + self.directions.astype("<f4").tobytes())
 
     @classmethod
-    def decode(cls, blob: bytes) -> "QueryProfile | None":
+    def decode(cls, blob: bytes) -> QueryProfile | None:
         """The profile stored as `blob`, or None if it is not one (never an error: it is only a hint)."""
         try:
             (length,) = struct.unpack_from("<H", blob)

@@ -14,11 +14,12 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import metrics
-from ..config import parse_path_rate_limits, parse_rate_limits
 from ..errors import RateLimited
+from ..setting_values import parse_path_rate_limits, parse_rate_limits
 from .auth import KeyService
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,9 @@ resumes where work remains.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..index.repair import PostingsRepair
 from ..index.verify import Document, IndexVerifier
@@ -77,12 +78,7 @@ class Reindexer:
             if model is not None and self._vectors_to_rebuild(user, model):
                 self._store.reset_vectors(user)  # then every memory is re-embedded
             memories: list[Memory] = []
-
-            def read_documents() -> list[Document]:
-                memories.extend(self._all(user))
-                return [Document(m.id, m.docno, m.content, m.scope) for m in memories]
-
-            found = self._verifier.verify(user, read_documents)
+            found = self._verifier.verify(user, functools.partial(self._documents, user, memories))
             report.seen += len(memories)
             # Terms first: re-indexing a memory unposts and posts, which needs well-formed, counted hashes.
             report.terms_mended += sum(self._repair.mend(user, term) for term in found.unsound)
@@ -96,6 +92,11 @@ class Reindexer:
                 # (Re-indexing a memory corrects the counter by its own length: only then is the rest off.)
                 self._repair.correct_terms_counter(user, found.terms_counted_over)
         return report
+
+    def _documents(self, user: str, memories: list[Memory]) -> list[Document]:
+        """Read the user's memories into `memories` (when verification asks, after reading the index)."""
+        memories.extend(self._all(user))
+        return [Document(m.id, m.docno, m.content, m.scope) for m in memories]
 
     def _vectors_to_rebuild(self, user: str, model: str) -> bool:
         """Another model's vectors, or a set that is mostly tombstones (vectors of deleted or re-embedded

@@ -13,18 +13,19 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .. import metrics
 from ..errors import ApiError, BadGateway, InvalidRequest
 from .chat import ChatOutcome, mid_stream_error
-from .streams import StreamLimiter, StreamSlot
 from .chat_request import parse_memory_options
 from .context import Caps, ContextSelection, ContextService
 from .conversations import message_text
 from .provider_api import ProviderApi
 from .sse_events import SSEEvent
+from .streams import StreamLimiter, StreamSlot
 from .upstream import record_provider_error
 
 log = logging.getLogger(__name__)

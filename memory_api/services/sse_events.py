@@ -9,8 +9,8 @@ pass it on unchanged.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 _LINE_END = re.compile(rb"\r\n|\n|\r")
 

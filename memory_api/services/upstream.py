@@ -14,8 +14,9 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import openai
 
@@ -37,7 +38,7 @@ class ProviderFields:
     code: str | None
 
     @classmethod
-    def of(cls, err: openai.APIStatusError) -> "ProviderFields":
+    def of(cls, err: openai.APIStatusError) -> ProviderFields:
         body = err.body if isinstance(err.body, dict) else {}
 
         def text(name: str) -> str | None:
@@ -73,7 +74,7 @@ def _read_rest(chunks: Iterator[bytes]) -> None:
             read += len(chunk)
             if read > 65536:
                 return
-    except Exception:  # noqa: BLE001 - the answer is complete; a broken connection is just not reused
+    except Exception:
         pass
 
 

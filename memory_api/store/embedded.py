@@ -34,12 +34,14 @@ So `memory-api keys ...` run beside `memory-api serve` talks to the server
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import logging
 import os
 import subprocess
 import time
+
 import redis
 
 from .private_dir import make_data_dir_private, private_socket_dir
@@ -98,7 +100,7 @@ class EmbeddedRedis:
     @classmethod
     def attach(
         cls, data_dir: str, *, timeout: float = 20.0, binary: str | None = None
-    ) -> "EmbeddedRedis":
+    ) -> EmbeddedRedis:
         """Join (starting it if needed) the embedded Redis of `data_dir`.
 
         `binary` is the redis-server to start if none runs yet (default: choose_redis_server()).
@@ -282,10 +284,8 @@ class EmbeddedRedis:
             time.sleep(0.05)
         process = _spawned.pop(self.data_dir, None)
         if process is not None:  # it was ours: reap it (its lock is gone, so it is exiting)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                pass
         problems = unwritten + [w for w in self._log_warnings_since(log_offset)
                                 if "AOF" in w or "fsync" in w or "writ" in w.lower()]
         if problems:

@@ -8,8 +8,9 @@ service's business (services/consistency.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from . import keys
 from .records import text
@@ -71,7 +72,8 @@ class IndexScanner:
             records={text(i): _decoded(raw) for i, raw in c.hscan_iter(keys.memory_items(user_id), count=1000)},
             ids={text(m) for m, _ in c.zscan_iter(keys.memory_ids(user_id), count=1000)},
             updated={text(m): int(s) for m, s in c.zscan_iter(keys.memory_updated(user_id), count=1000)},
-            stats={text(k): int(v) for k, v in c.hgetall(keys.memory_stats(user_id)).items() if text(k) not in ("vmodel", "vprofile")},
+            stats={text(k): int(v) for k, v in c.hgetall(keys.memory_stats(user_id)).items()
+                   if text(k) not in ("vmodel", "vprofile")},
             tag_counts={text(k): int(v) for k, v in c.hgetall(keys.tag_counts(user_id)).items()},
             scope_counts={text(k): int(v) for k, v in c.hgetall(keys.scope_counts(user_id)).items()},
             tag_members={tag: self._members(key) for tag, key in self._family(user_id, keys.TAG_SUFFIX).items()},

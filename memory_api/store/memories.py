@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from ..errors import Conflict
 from ..index.analyzer import Analysis, analyze
-from ..models import BY_API, Filters, IdWalk, Memory, Provenance
+from ..models import BY_API, NO_FILTERS, Filters, IdWalk, Memory, Provenance
 from . import keys
 from .lex import lex_bounds
 from .records import DuplicateContent, QuotaExceeded, WriteResult, decode_record, dumps, record_of, text
@@ -251,7 +251,7 @@ class MemoryStore:
         raws = self._redis.client.hmget(keys.memory_items(user_id), memory_ids)
         return {i: decode_record(i, raw) for i, raw in zip(memory_ids, raws) if raw is not None}
 
-    def page(self, user_id: str, walk: IdWalk, *, count: int, filters: Filters = Filters()) -> list[Memory]:
+    def page(self, user_id: str, walk: IdWalk, *, count: int, filters: Filters = NO_FILTERS) -> list[Memory]:
         """Up to `count` memories in `walk`, in its direction, passing the tag, scope and updated filters."""
         sets = [keys.tag_members(user_id, t) for t in filters.tags]
         if filters.scoped:

@@ -98,7 +98,7 @@ class StoreMigration:
             return False
         try:
             self._client.restore(target, max(int(ttl), 0), dumped)
-        except Exception as exc:  # noqa: BLE001 - redis-py raises ResponseError; only BUSYKEY is expected
+        except Exception as exc:
             if "BUSYKEY" not in str(exc):
                 raise
             return False

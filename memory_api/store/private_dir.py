@@ -13,6 +13,7 @@ file), and the socket is the door to all of it. So:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -36,10 +37,8 @@ def private_socket_dir(path: str) -> str:
     access for group or other. Anything else is refused, never repaired: by the
     time we see it, whoever could write there may have put their own socket in it.
     """
-    try:
+    with contextlib.suppress(FileExistsError):
         os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode):
         raise EmbeddedRedisError(f"{path} (for the embedded Redis's socket) is not a directory; remove it")

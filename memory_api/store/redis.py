@@ -22,8 +22,8 @@ from .. import metrics
 from ..errors import StoreUnavailable
 from ..index import lua as index_lua
 from . import api_key_lua, conversation_lua, idempotency_lua, memory_lua, query_lua, stream_lua
-from .cluster_url import cluster_seeds
 from .capabilities import Capabilities, detect_capabilities
+from .cluster_url import cluster_seeds
 from .embedded import EmbeddedRedis
 from .migrate import format_problem
 
@@ -197,7 +197,7 @@ class RedisStore:
         self.embedded: EmbeddedRedis | None = None
 
     @classmethod
-    def from_settings(cls, settings, *, check_format: bool = True) -> "RedisStore":
+    def from_settings(cls, settings, *, check_format: bool = True) -> RedisStore:
         return cls(
             settings.redis_url,
             data_dir=settings.data_dir,

@@ -72,7 +72,7 @@ def falkordb_redis_server() -> str | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    exe = os.path.join(list(spec.submodule_search_locations)[0], "bin", "redis-server")
+    exe = os.path.join(next(iter(spec.submodule_search_locations)), "bin", "redis-server")
     return exe if os.path.isfile(exe) and os.access(exe, os.X_OK) else None
 
 

@@ -40,7 +40,7 @@ class EmbeddedRedisSupervisor:
         self._owner_pid = os.getpid()
         self.restarts = 0
 
-    def start(self) -> "EmbeddedRedisSupervisor":
+    def start(self) -> EmbeddedRedisSupervisor:
         self._thread = threading.Thread(target=self._watch, name="embedded-redis-supervisor", daemon=True)
         self._thread.start()
         return self

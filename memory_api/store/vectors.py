@@ -55,13 +55,10 @@ class VectorStore:
         model, reply = pipe.execute(raise_on_error=False)
         model = text(model) if model else None
         if isinstance(reply, Exception):
-            if isinstance(model, Exception) or model is not None and reply.args and "dimension" in str(reply):
+            if isinstance(model, Exception) or (model is not None and reply.args and "dimension" in str(reply)):
                 return model, []  # vectors of another model (another dimension): nothing comparable
             raise reply
-        if isinstance(reply, dict):  # RESP3
-            pairs = list(reply.items())
-        else:
-            pairs = list(zip(reply[0::2], reply[1::2]))
+        pairs = list(reply.items()) if isinstance(reply, dict) else list(zip(reply[0::2], reply[1::2]))  # RESP3, RESP2
         return model, [(docno, float(score)) for docno, score in pairs]
 
     def profile_state(self, user_id: str) -> ProfileState:

@@ -10,7 +10,6 @@ from ...services.chat_request import MESSAGE_ROLES
 from ...validation import SCOPE_PATTERN, TEXT_PATTERN
 from .common import StrictBool, StrictInt, StrictSchema, constant, limits, mode_field, mode_used_field
 
-
 # --- chat, context, conversations -----------------------------------------------
 
 

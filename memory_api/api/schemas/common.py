@@ -10,11 +10,12 @@ openapi.yaml: the spec always says what the running service enforces.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import ClassVar
+
 import marshmallow as ma
 from apispec import BasePlugin
 from marshmallow import fields
-
-import dataclasses
 
 from ...ids import MEMORY_ID_PATTERN
 from ...memory_object import (
@@ -170,7 +171,7 @@ class MemoryCreateRequest(StrictSchema):
 
 class MemoryUpdateRequest(StrictSchema):
     class Meta(StrictSchema.Meta):
-        json_schema_extra = {"minProperties": 1}  # something to change
+        json_schema_extra: ClassVar[dict] = {"minProperties": 1}  # something to change
 
     content = content_field()
     metadata = metadata_field()

@@ -6,15 +6,14 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ...ids import MEMORY_ID_PATTERN
-from ...validation import NON_BLANK_TEXT_PATTERN
-from ...validation import TAG_PATTERN
+from ...validation import NON_BLANK_TEXT_PATTERN, TAG_PATTERN
 from .common import (
     FilterQuery,
-    ScopeAndTimeFilters,
     MemoryCreateRequest,
     MemoryObject,
     Origin,
     PageQuery,
+    ScopeAndTimeFilters,
     StrictInt,
     StrictSchema,
     constant,
