@@ -217,9 +217,15 @@ class Settings:
         "How search and injection rank memories when a request does not say: hybrid (keyword and meaning "
         "fused), semantic, or keyword. Without semantic recall (embeddings off, Redis < 8): keyword.",
         choices=("hybrid", "semantic", "keyword"))
-    hybrid_semantic_weight: float = _setting(
-        "MEMORY_API_HYBRID_SEMANTIC_WEIGHT", 0.8,
-        "In hybrid ranking, the weight of meaning (0-1); keywords weigh the rest.", minimum=0, maximum=1)
+    hybrid_keyword_weight: float = _setting(
+        "MEMORY_API_HYBRID_KEYWORD_WEIGHT", 5.0,
+        "In hybrid ranking, what a memory holding all of a query's words adds to its similarity of meaning "
+        "(-1 to 1); one holding a share of them adds this times that share squared (docs: search scores).",
+        minimum=0)
+    min_relevance: float = _setting(
+        "MEMORY_API_MIN_RELEVANCE", 0.32,
+        "The least score (hybrid or semantic ranking) a memory needs to be injected for a message: a message "
+        "no memory is relevant to injects none (docs: search scores).")
     query_profile: bool = _setting(
         "MEMORY_API_QUERY_PROFILE", True,
         "Adapt semantic queries to each user: once they have 100 memories, what most of them share (the "

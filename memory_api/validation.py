@@ -13,6 +13,7 @@ settings.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +134,23 @@ def check_int_range(value: Any, *, param: str, minimum: int, maximum: int) -> in
     return value
 
 
+MAX_CONVERSATION_ID_CHARS = 128
+
+
+def check_origin(value: Any, *, param: str = "origin") -> dict[str, Any] | None:
+    """Where a memory was said (null: nowhere in particular): {"conversation_id": a string, "turn": an
+    integer from 0}. Memories of one conversation at adjacent turns are ranked as neighbours."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"conversation_id", "turn"}:
+        raise InvalidRequest(f"'{param}' must be null or an object with exactly 'conversation_id' and 'turn'.",
+                             param=param, code="invalid_value")
+    conversation = check_text(value["conversation_id"], param=f"{param}.conversation_id",
+                              max_chars=MAX_CONVERSATION_ID_CHARS)
+    return {"conversation_id": conversation,
+            "turn": check_int_range(value["turn"], param=f"{param}.turn", minimum=0, maximum=MAX_REVISION)}
+
+
 @dataclass(frozen=True)
 class InputRules:
     """Every limit on input, read from Settings once; the checks that enforce them."""
@@ -199,6 +217,15 @@ class InputRules:
             raise InvalidRequest(f"'limit' must be an integer from 1 to {self.max_page_size}.", param="limit",
                                  code="invalid_limit")
         return value
+
+    @staticmethod
+    def min_score(value: Any, *, param: str = "min_score") -> float | None:
+        """A relevance floor (None: none): any finite number."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidRequest(f"'{param}' must be a number.", param=param, code="invalid_value")
+        return float(value)
 
     def batch(self, items: Any, *, param: str, what: str) -> list:
         """A batch: a list of 1 to max_batch items."""

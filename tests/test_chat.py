@@ -7,7 +7,7 @@ import pytest
 import tiktoken
 
 from helpers import auth, with_provider
-from memory_api.services.context import BLOCK_END, BLOCK_START
+from memory_api.services.context import BLOCK_END, BLOCK_START, memory_lines
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def injected_lines(body: dict) -> list[str]:
     block = injected_block(body)
     if block is None:
         return []
-    return [line[2:] for line in block.splitlines() if line.startswith("- ")]
+    return memory_lines(block)
 
 
 def test_sdk_chat_injects_memories_into_a_new_system_message(sdk, make_key, services, fake_llm):
@@ -43,11 +43,11 @@ def test_sdk_chat_injects_memories_into_a_new_system_message(sdk, make_key, serv
     sent = fake_llm.last_chat()
     assert sent["model"] == "gpt-4o-mini" and sent["temperature"] == 0.2
     assert sent["messages"][0]["role"] == "system"
-    assert injected_lines(sent) == ["I live in Lyon.", "My name is Alice."]  # newest first
+    assert injected_lines(sent) == ["I live in Lyon."]  # only what the question is about
     assert sent["messages"][1] == {"role": "user", "content": "Where do I live?"}
     memory = completion.memory  # our extra field, kept by the SDK
-    assert memory["word_count"] == 8 and memory["omitted_count"] == 0
-    assert len(memory["injected_ids"]) == 2
+    assert memory["word_count"] == 4 and memory["omitted_count"] == 1
+    assert len(memory["injected_ids"]) == 1
     block = injected_block(sent)
     assert memory["token_count"] == len(tiktoken.get_encoding("o200k_base").encode(block))
     assert fake_llm.requests[-1]["headers"]["authorization"] == "Bearer sk-upstream"
@@ -56,14 +56,15 @@ def test_sdk_chat_injects_memories_into_a_new_system_message(sdk, make_key, serv
 def test_block_is_merged_into_the_first_system_message(client, make_key, services, fake_llm):
     key = make_key("alice")
     services.memories.create("alice", "Prefers metric units.")
-    body = {"messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "hi"},
+    body = {"messages": [{"role": "system", "content": "You are terse."},
+                         {"role": "user", "content": "which units?"},
                          {"role": "system", "content": "second system"}]}
     resp = client.post("/v1/chat/completions", json=body, headers=auth(key))
     assert resp.status_code == 200, resp.json
     sent = fake_llm.last_chat()["messages"]
     assert len(sent) == 3
     assert sent[0]["content"].startswith("You are terse.\n\n" + BLOCK_START)
-    assert "- Prefers metric units." in sent[0]["content"]
+    assert '"Prefers metric units."' in sent[0]["content"]
     assert sent[2] == {"role": "system", "content": "second system"}
     assert resp.json["model"] == "gpt-4o-mini"  # MEMORY_API_CHAT_MODEL when the request names none
 
@@ -86,11 +87,11 @@ def test_users_never_see_each_others_memories(client, make_key, services, fake_l
     services.memories.create("alice", "Alice's bank PIN is 1234.")
     bob = make_key("bob")
     services.memories.create("bob", "Bob likes jazz.")
-    client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]}, headers=auth(bob))
+    asked = {"messages": [{"role": "user", "content": "what do I like, and what is my PIN?"}]}
+    client.post("/v1/chat/completions", json=asked, headers=auth(bob))
     assert injected_lines(fake_llm.last_chat()) == ["Bob likes jazz."]
     service = make_key(service="backend")
-    client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]},
-                headers=auth(service, **{"X-Memory-User": "carol"}))
+    client.post("/v1/chat/completions", json=asked, headers=auth(service, **{"X-Memory-User": "carol"}))
     assert injected_block(fake_llm.last_chat()) is None
 
 
@@ -101,22 +102,23 @@ def words(n: int, tag: str) -> str:
 @pytest.mark.parametrize("model, encoding", [("gpt-4o-mini", "o200k_base"), ("gpt-4", "cl100k_base")])
 def test_caps_hold_on_what_the_provider_received(client, make_key, services, fake_llm, model, encoding):
     key = make_key("alice")
-    # Oldest to newest; newest-first selection meets: small, huge (skipped), medium, small...
+    # Every memory holds the question's one word, so the shortest rank first (BM25): 4 words (m3), 6 (m0),
+    # 9 (m5), 13 (m2), 41 (m1), 201 (m4).
     sizes = [5, 40, 12, 3, 200, 8]
     for n, size in enumerate(sizes):
-        services.memories.create("alice", words(size, f"m{n}w"))
+        services.memories.create("alice", "note " + words(size, f"m{n}w"))
     resp = client.post(
         "/v1/chat/completions",
-        json={"model": model, "messages": [{"role": "user", "content": "q"}], "memory": {"max_words": 30}},
+        json={"model": model, "messages": [{"role": "user", "content": "note?"}], "memory": {"max_words": 33}},
         headers=auth(key),
     )
     assert resp.status_code == 200, resp.json
     lines = injected_lines(fake_llm.last_chat())
     injected_words = sum(len(line.split()) for line in lines)
-    assert injected_words <= 30
-    # Greedy fill: 8 (m5) fits, 200 (m4) is skipped, 3 (m3) and 12 (m2) still fit, 40 and 5 do not/do.
-    assert [line.split()[0][:2] for line in lines] == ["m5", "m3", "m2", "m0"]
-    assert injected_words == 8 + 3 + 12 + 5
+    assert injected_words <= 33
+    # Greedy fill: 4, 6, 9 and 13 fit (32 words), 41 and 201 do not.
+    assert [line.split()[1][:2] for line in lines] == ["m3", "m0", "m5", "m2"]
+    assert injected_words == 4 + 6 + 9 + 13
     assert resp.json["memory"]["word_count"] == injected_words
     assert resp.json["memory"]["omitted_count"] == 2
     block = injected_block(fake_llm.last_chat())
@@ -124,7 +126,7 @@ def test_caps_hold_on_what_the_provider_received(client, make_key, services, fak
 
     resp = client.post(
         "/v1/chat/completions",
-        json={"model": model, "messages": [{"role": "user", "content": "q"}], "memory": {"max_tokens": 60}},
+        json={"model": model, "messages": [{"role": "user", "content": "note?"}], "memory": {"max_tokens": 60}},
         headers=auth(key),
     )
     block = injected_block(fake_llm.last_chat())
@@ -136,8 +138,8 @@ def test_caps_hold_on_what_the_provider_received(client, make_key, services, fak
 def test_default_caps_are_the_server_settings(client, make_key, services, fake_llm, settings):
     key = make_key("alice")
     for n in range(40):
-        services.memories.create("alice", words(60, f"x{n}_"))  # 2400 words in all
-    resp = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "q"}]},
+        services.memories.create("alice", "note " + words(60, f"x{n}_"))  # 2440 words in all
+    resp = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "a note?"}]},
                        headers=auth(key))
     lines = injected_lines(fake_llm.last_chat())
     assert sum(len(line.split()) for line in lines) <= settings.max_words
@@ -182,9 +184,11 @@ def test_context_endpoint_returns_what_chat_injects(client, make_key, services, 
     body = ctx.json
     assert body["object"] == "memory.context"
     assert body["word_count"] <= 9 and body["omitted_count"] == 3 - len(body["memory_ids"])
-    client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "q"}],
+    ctx = client.post("/v1/memory/context", json={"max_words": 9, "query": "cats or shifts?"}, headers=auth(key))
+    assert len(ctx.json["memory_ids"]) == 2  # the two the question is about (with a query: only those)
+    client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "cats or shifts?"}],
                                               "memory": {"max_words": 9}}, headers=auth(key))
-    assert injected_block(fake_llm.last_chat()) == body["text"]
+    assert injected_block(fake_llm.last_chat()) == ctx.json["text"]
     empty = client.post("/v1/memory/context", json={"max_tokens": 0}, headers=auth(key)).json
     assert empty["text"] == "" and empty["memory_ids"] == [] and empty["token_count"] == 0
     bad = client.post("/v1/memory/context", json={"max_words": 999999}, headers=auth(key))
@@ -196,13 +200,13 @@ def test_streaming_through_sdk_with_and_without_usage(sdk, make_key, services, f
     services.memories.create("alice", "Likes short answers.")
     client = sdk(key)
     stream = client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "stream this please"}], stream=True
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "stream a short answer please"}], stream=True
     )
     assert stream.response.headers["x-memory-injected-count"] == "1"
     assert stream.response.headers["x-memory-word-count"] == "3"
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "echo: stream this please"
+    assert text == "echo: stream a short answer please"
     assert all(c.usage is None for c in chunks)
     assert injected_lines(fake_llm.last_chat()) == ["Likes short answers."]
 

@@ -71,9 +71,9 @@ def test_scoped_chat_and_context_never_inject_another_scope(settings, make_key, 
     app = create_app(with_provider(settings, fake_llm))
     client = app.test_client()
     key = make_key("alice")
-    create(client, key, "Global: prefers short answers")
-    create(client, key, "Falcon: launch in March", scope="falcon")
-    create(client, key, "Osprey: budget frozen", scope="osprey")
+    create(client, key, "Global: prefers short status answers")
+    create(client, key, "Falcon: launch status, March", scope="falcon")
+    create(client, key, "Osprey: status, budget frozen", scope="osprey")
 
     def injected(body):
         resp = client.post("/v1/chat/completions", json=body, headers=auth(key))

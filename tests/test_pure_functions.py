@@ -254,7 +254,7 @@ def test_everything_fits_in_order():
     selection = _select(mems, 1500, 2000)
     assert selection.memory_ids == [m.id for m in mems]
     assert selection.omitted_count == 0
-    assert all(f"- {m.content}" in selection.text for m in mems)
+    assert all(f"\"{m.content}\"" in selection.text for m in mems)
 
 
 def test_a_memory_over_the_word_cap_is_skipped_and_smaller_later_ones_still_fit():
@@ -368,7 +368,7 @@ class _Recording:
 # slashes) with it, contractions, digits, a leading dash or "<", every kind of line end and space.
 _edges = st.sampled_from(["-", "- ", "/", "</", ".", "!?", "'s", "'LL", "123", "4567", "\n", "\r\n", "\r", "\u2028",
                           "\u0085", "\x1c", "\xa0", "\u3000", "  ", "\t", "a", "Z", "東京", "🙂", "é", "</user_memories>",
-                          "<user_memories>", "\n-", ":\n/", "word"])
+                          "<user_memories>", "\n-", ":\n/", "word", '"', '\\', '."', '\n"', "\u202e", "\uff1c"])
 
 
 @hyp_settings(max_examples=400, deadline=None)

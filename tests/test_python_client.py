@@ -133,7 +133,7 @@ def test_search_and_context(connect):
     assert client.memory.search(query="tea", tag="other", mode="keyword").data == []
     context = client.memory.context(query="What colour is my car?", scope="garage", mode="keyword", max_words=50)
     assert isinstance(context, MemoryContext) and context.mode == "keyword"
-    assert "My car is blue." in context.text and len(context.memory_ids) == 2
+    assert "My car is blue." in context.text and len(context.memory_ids) == 1  # (the tea is not about cars)
     assert context.word_count <= 50 and context.token_count > 0
 
 
@@ -201,9 +201,9 @@ def test_chat_on_the_same_client_with_typed_memory_options(connect, fake_llm):
     assert isinstance(report, MemoryReport)
     assert report.injected_ids == [memory.id] and report.mode == "keyword" and report.word_count == 4
     stream = client.chat.completions.create(model="gpt-4o-mini", stream=True,
-                                            messages=[{"role": "user", "content": "And dessert?"}])
+                                            messages=[{"role": "user", "content": "Where should I live?"}])
     with stream:
-        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "echo: And dessert?"
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "echo: Where should I live?"
         streamed = memory_report(stream.response.headers)
     assert streamed.injected_ids == [memory.id] and streamed.mode is None
     unused = client.chat.completions.create(model="gpt-4o-mini", extra_body={"memory": {"inject": False}},

@@ -8,7 +8,6 @@ import pytest
 from helpers import with_provider
 from memory_api.services import Services
 from memory_api.services.query_profile import PROFILE_MIN_VECTORS, QueryProfile, needs_fit
-from memory_api.services.search import relative_score_fusion
 from memory_api.store import keys as redis_keys
 
 TOPICS = ("garden", "car", "tennis", "work", "cooking", "travel", "music", "books", "health", "money")
@@ -43,8 +42,26 @@ def test_a_profile_removes_the_mean_and_top_directions_and_survives_encoding():
     again = QueryProfile.decode(profile.encode())
     assert again.model == "m" and again.fitted_on == 300
     assert np.allclose(again.mean, profile.mean) and np.allclose(again.directions, profile.directions)
+    assert (again.scale, again.offset) == pytest.approx((profile.scale, profile.offset), abs=1e-6)
     assert QueryProfile.decode(b"not a profile") is None
     assert QueryProfile.decode(profile.encode()[:-4]) is None
+    assert QueryProfile.decode(profile.encode()[:-8]) is None  # a profile from before the scale: fitted again
+
+
+def test_a_profile_maps_adapted_similarities_back_to_the_plain_scale():
+    """An adapted query is less similar to every memory (what all share is gone); to_plain brings its
+    similarities back to the plain query's scale, so one relevance floor suits users with and without one."""
+    rng = np.random.default_rng(2)
+    shared = rng.normal(size=32)
+    vectors = unit(rng.normal(size=(400, 32)) * 0.4 + shared)
+    profile = QueryProfile.fit("m", vectors, fitted_on=400)
+    assert profile.scale > 0
+    query = unit(rng.normal(size=32) * 0.4 + shared)
+    plain, adapted = vectors @ query, vectors @ profile.apply(query)
+    assert adapted.mean() < plain.mean() - 0.2
+    mapped = np.array([profile.to_plain(s) for s in adapted])
+    assert abs(mapped.mean() - plain.mean()) < 0.05
+    assert np.array_equal(np.argsort(mapped), np.argsort(adapted))  # the order is the adapted one
 
 
 def test_when_a_profile_is_fitted():
@@ -54,20 +71,6 @@ def test_when_a_profile_is_fitted():
     assert not needs_fit(profile, "m", 249)
     assert needs_fit(profile, "m", 250)  # grown by a quarter
     assert needs_fit(profile, "other", 200)  # another model's vectors
-
-
-def test_deep_and_shallow_reads_fuse_the_leaders_alike():
-    """Scaling over the best 50 of each list, not over every candidate: reading 800 candidates (a chat's
-    context) must not squeeze the best similarities together and let a keyword match jump ahead."""
-    semantic = [(i, 0.9 - i * 0.001) for i in range(800)]  # 0.9 down to 0.1; the keyword matches at ~0.84
-    keyword = [(60, 10.0), (61, 9.0)]  # words shared with the question, far in meaning
-    shallow = [d for d, _ in relative_score_fusion(keyword, semantic[:50], semantic_weight=0.8)[:5]]
-    deep = [d for d, _ in relative_score_fusion(keyword, semantic, semantic_weight=0.8)[:5]]
-    assert shallow == deep == [0, 1, 2, 3, 4]
-    # absent from the keyword list is the least of keyword scores: a weak match still counts for something
-    fused = dict(relative_score_fusion([(1, 5.0)] + [(i, 4.0 - i * 0.01) for i in range(100, 200)],
-                                       [(1, 0.5), (2, 0.5)], semantic_weight=0.8))
-    assert fused[1] > fused[2]
 
 
 @pytest.fixture

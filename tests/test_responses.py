@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from helpers import auth, with_provider
-from memory_api.services.context import BLOCK_END, BLOCK_START
+from memory_api.services.context import BLOCK_END, BLOCK_START, memory_lines
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def block_lines(instructions: str | None) -> list[str]:
     if not instructions or BLOCK_START not in instructions:
         return []
     block = instructions[instructions.index(BLOCK_START): instructions.index(BLOCK_END)]
-    return [line[2:] for line in block.splitlines() if line.startswith("- ")]
+    return memory_lines(block)
 
 
 def sse_events(raw: bytes) -> list[tuple[str | None, dict]]:
@@ -42,13 +42,13 @@ def sse_events(raw: bytes) -> list[tuple[str | None, dict]]:
 
 def test_sdk_create_appends_memories_to_instructions(sdk, make_key, services, fake_llm):
     services.memories.create("alice", "Allergic to peanuts.")
-    response = sdk(make_key("alice")).responses.create(model="gpt-4o-mini", input="What can I eat?",
+    response = sdk(make_key("alice")).responses.create(model="gpt-4o-mini", input="Can I eat peanuts?",
                                                        instructions="Be brief.")
-    assert response.output_text == "echo: What can I eat?"
+    assert response.output_text == "echo: Can I eat peanuts?"
     sent = fake_llm.responses_requests[-1]
     assert sent["instructions"].startswith("Be brief.\n\n" + BLOCK_START)
     assert block_lines(sent["instructions"]) == ["Allergic to peanuts."]
-    assert sent["input"] == "What can I eat?"
+    assert sent["input"] == "Can I eat peanuts?"
     assert response.memory["injected_ids"] and response.memory["word_count"] == 3
 
 

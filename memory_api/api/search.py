@@ -20,11 +20,11 @@ class MemorySearch(MethodView):
     @blp.arguments(SearchQuery(), location="query", as_kwargs=True)
     @blp.response(200, SearchList)
     @documents_errors(blp)
-    def get(self, query, limit=None, mode=None, **filters):
+    def get(self, query, limit=None, mode=None, min_score=None, **filters):
         """The caller's memories ranked by relevance to `query`, best first, each with its `score`: by
-        keyword and meaning fused (hybrid, the default), by meaning alone, or by keyword (BM25)."""
+        keyword and meaning together (hybrid, the default), by meaning alone, or by keyword (BM25)."""
         results = services().search.search(principal().user_id, query, limit=limit, mode=mode,
-                                           filters=filters_of(filters))
+                                           filters=filters_of(filters), min_score=min_score)
         return json_response(results.to_api())
 
     @blp.doc(operationId="searchMemoriesPost", summary="Search memories (JSON body)")
@@ -35,5 +35,6 @@ class MemorySearch(MethodView):
         """The same search with a JSON body, for long queries (as OpenAI's vector-store search)."""
         filters = {**body, "tag": body.get("tags")}
         results = services().search.search(principal().user_id, body["query"], limit=body.get("limit"),
-                                           mode=body.get("mode"), filters=filters_of(filters))
+                                           mode=body.get("mode"), filters=filters_of(filters),
+                                           min_score=body.get("min_score"))
         return json_response(results.to_api())

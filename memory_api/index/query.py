@@ -1,4 +1,5 @@
-"""A keyword query: which documents a text's terms occur in, scored with BM25.
+"""A keyword query: which documents a text's terms occur in, scored with BM25, and how much of the query
+a document's score covers (what hybrid search weighs keyword evidence by).
 
 A query reads the postings of its terms in one transaction and is scored here,
 so Redis only serves reads. A keyword search costs in proportion to the
@@ -33,6 +34,29 @@ class SearchBounds:
     max_postings: int = 100_000
 
 
+def idf(n: int, df: int) -> float:
+    """BM25's inverse document frequency of a term in `df` of `n` documents (the most for a term in none)."""
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+@dataclass(frozen=True)
+class KeywordMatch:
+    """A text's keyword matches: (document number, BM25 score) of every document a scored term occurs in,
+    unordered, and the score a document matching every query term as strongly as BM25 allows would get
+    (each term's idf * (k1 + 1)). A term no memory has counts there at full weight: a question whose
+    most telling word no memory contains is matched, at best, partly."""
+
+    scores: list[tuple[Any, float]]
+    attainable: float
+
+    def coverage(self, score: float) -> float:
+        """The share of the query a document's BM25 score covers: 0 (nothing) to 1 (all of it)."""
+        return min(score / self.attainable, 1.0) if self.attainable > 0 else 0.0
+
+
+NO_MATCH = KeywordMatch([], 0.0)
+
+
 def bm25_rank(postings: list, *, n: int, total_terms: int) -> list[tuple[Any, float]]:
     """(document number, score) for every document a query term occurs in, unordered.
 
@@ -45,11 +69,11 @@ def bm25_rank(postings: list, *, n: int, total_terms: int) -> list[tuple[Any, fl
         df = len(entries)
         if not df:
             continue
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        weight = idf(n, df)
         for docno, packed in entries:
             packed = int(packed)
             tf, dl = packed >> 16, packed & 0xFFFF  # divmod by 65536 without making a tuple per posting
-            scores[docno] = get(docno, 0.0) + idf * tf * (BM25_K1 + 1) / (
+            scores[docno] = get(docno, 0.0) + weight * tf * (BM25_K1 + 1) / (
                 tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / avgdl))
     return list(scores.items())
 
@@ -78,15 +102,18 @@ class KeywordIndex:
         self._redis = redis_store
         self.bounds = bounds
 
-    def scores(self, user_id: str, text: str) -> list[tuple[Any, float]]:
-        """(document number, BM25 score) of every memory a scored term of `text` occurs in, unordered."""
+    def match(self, user_id: str, text: str) -> KeywordMatch:
+        """The BM25 scores of `text` over the user's memories, and what a full match would score."""
         terms = query_terms(text)
-        if len(terms) > 1:  # one term is read whatever its length: nothing to choose
-            terms = terms_to_score(terms, self.document_counts(user_id, terms), self.bounds)
         if not terms:
-            return []
-        n, total_terms, postings = self._postings(user_id, terms)
-        return bm25_rank(postings, n=n, total_terms=total_terms) if n else []
+            return NO_MATCH
+        counts = self.document_counts(user_id, terms)
+        scored = terms_to_score(terms, counts, self.bounds)
+        n, total_terms, postings = self._postings(user_id, scored)
+        if not n:
+            return NO_MATCH
+        attainable = sum(idf(n, df) for df in counts) * (BM25_K1 + 1)
+        return KeywordMatch(bm25_rank(postings, n=n, total_terms=total_terms) if scored else [], attainable)
 
     def document_counts(self, user_id: str, terms: list[str]) -> list[int]:
         """How many memories each term occurs in (the length of its postings), one round trip."""

@@ -79,7 +79,7 @@ class Services:
         semantic = SemanticIndex(build_embedder(settings, quantize=lambda: _quantize(settings, redis_store)),
                                  redis_store,
                                  default_mode=settings.search_mode,
-                                 hybrid_weight=settings.hybrid_semantic_weight,
+                                 keyword_weight=settings.hybrid_keyword_weight,
                                  query_profile=settings.query_profile)
         memory_store = MemoryStore(redis_store, vector_model=semantic.model, events_kept=settings.events_kept)
         upstream = Upstream(settings)
@@ -89,7 +89,7 @@ class Services:
                                  quota_memories=settings.quota_memories, quota_words=settings.quota_words,
                                  semantic=semantic)
         context = ContextService(memory_store, search, max_words=settings.max_words, max_tokens=settings.max_tokens,
-                                 rules=rules)
+                                 rules=rules, min_relevance=settings.min_relevance)
         conversations = ConversationService(ConversationStore(redis_store), upstream, settings, rules)
         provider = ProviderApi(upstream, serves_responses=settings.upstream_responses)
         # One cap on a key's open streams, chat completions and responses together.

@@ -22,7 +22,7 @@ from ..models import IdWalk, Memory, Provenance
 from ..store.memories import MemoryStore
 from ..store.records import QuotaExceeded
 from ..tokens import count_tokens, count_words
-from ..validation import MAX_REVISION, MAX_UNIX_TIME, check_int_range, check_memory_id, check_scope
+from ..validation import MAX_REVISION, MAX_UNIX_TIME, check_int_range, check_memory_id, check_origin, check_scope
 from .memories import MemoryService
 
 FORMAT = "memory-api.memories"
@@ -39,8 +39,11 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _version_api(memory: Memory) -> dict[str, Any]:
-    return {"revision": memory.revision, "updated_at": memory.updated_at, "content": memory.content,
-            "metadata": memory.metadata, "tags": list(memory.tags), "scope": memory.scope}
+    version = {"revision": memory.revision, "updated_at": memory.updated_at, "content": memory.content,
+               "metadata": memory.metadata, "tags": list(memory.tags), "scope": memory.scope}
+    if memory.origin:  # where it was said: kept, so an imported conversation still ranks as one
+        version["origin"] = memory.origin
+    return version
 
 
 def memory_line(memory: Memory, history: list[Memory]) -> dict[str, Any]:
@@ -174,6 +177,7 @@ class Portability:
             "metadata": rules.metadata(data.get("metadata"), param=f"{where}.metadata"),
             "tags": tuple(rules.tags(data.get("tags"), param=f"{where}.tags")),
             "scope": check_scope(data.get("scope"), param=f"{where}.scope"),
+            "origin": check_origin(data.get("origin"), param=f"{where}.origin"),
         }
 
 

@@ -1,16 +1,14 @@
-"""Search over a user's memories: by keyword (BM25), by meaning (vectors), or both fused (hybrid).
+"""Search over a user's memories: by keyword (BM25), by meaning (vectors), or both (hybrid).
 
 Keyword: the search index (memory_api/index/) lives in Redis next to the
 records and changes in the same Lua script as every write; it scores a query's
 terms with BM25 (index/query.py, which also bounds what one query may read).
-What matches is set out in index/analyzer.py. Meaning: the query is embedded
-and the user's vector set gives its nearest memories (services/semantic.py).
-Hybrid fuses the two by relative score: each list's scores are scaled (its best
-1, its FUSION_DEPTH-th best 0) and mixed, meaning weighted
-MEMORY_API_HYBRID_SEMANTIC_WEIGHT (0.8) and keywords the rest. The query's
-vector is first adapted to the user (services/query_profile.py). (Reciprocal-rank fusion was measured too: it lets
-a keyword-only match outrank the memory the question means; see
-docs/benchmarks.md.) Filters (tags, scope, times) apply to every mode.
+What matches is set out in index/analyzer.py. Meaning: the query is embedded,
+adapted to the user (services/query_profile.py), and the user's vector set gives
+its nearest memories by cosine similarity (services/semantic.py). Hybrid adds
+the two into one score that means the same in every query (services/fusion.py),
+then lets memories said next to each other in one conversation lend each other
+relevance. Filters (tags, scope, times) apply to every mode.
 """
 
 from __future__ import annotations
@@ -20,11 +18,32 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..ids import memory_id_bounds
-from ..index.query import KeywordIndex
+from ..index.query import NO_MATCH, KeywordIndex
 from ..models import Filters, Memory
 from ..store.memories import MemoryStore
 from ..validation import InputRules
-from .semantic import SemanticIndex
+from .fusion import calibrated_fusion, with_neighbours
+from .semantic import SemanticIndex, UserQuery
+
+# Hybrid ranks at least this many memories before conversation neighbours lend each other relevance, so
+# a short search still sees the neighbours of its best hits.
+NEIGHBOUR_POOL = 50
+# Nearest neighbours read for a hybrid or semantic ranking n deep: half as deep as the keyword side, at
+# least this many. A nearest-neighbour read costs with its depth (a chat's context asks for 400: ~2 ms),
+# and what lies past the first few hundred by meaning is read if filters turn the rest away.
+SEMANTIC_DEPTH = 50
+
+
+def _best_first(item: tuple[Any, float]) -> tuple[float, int]:
+    return item[1], int(item[0])  # ties: the later-stored document first
+
+
+def conversation_position(memory: Memory) -> tuple[str, int] | None:
+    """Where a memory was said: (conversation id, turn), from its origin; None if it was not."""
+    origin = memory.origin
+    if not origin or not isinstance(origin.get("turn"), int) or not origin.get("conversation_id"):
+        return None
+    return origin["conversation_id"], origin["turn"]
 
 
 class ScoredMemory(NamedTuple):
@@ -50,49 +69,15 @@ class SearchResults:
                 "last_id": data[-1]["id"] if data else None, "has_more": self.has_more, "mode": self.mode}
 
 
-def _best_first(item: tuple[Any, float]) -> tuple[float, int]:
-    return item[1], int(item[0])  # ties: the later-stored document first
-
-
-# Scores are scaled over each list's best FUSION_DEPTH candidates, however deep a caller reads: the
-# same query then ranks its first results alike whether a search wants 5 or a chat's context 200.
-# (Scaled over every candidate instead, a deep read squeezed the similarities of the best few into a
-# sliver of 0-1, and keyword matches outranked the memory a question meant: docs/benchmarks.md.)
-FUSION_DEPTH = 50
-
-
-def _scaled(ranking: list[tuple[Any, float]]) -> dict[Any, float]:
-    """Scores scaled so that the best is 1 and the FUSION_DEPTH-th best (or the worst, if fewer) 0;
-    those below it go below 0, keeping their order."""
-    if not ranking:
-        return {}
-    scores = sorted((score for _, score in ranking), reverse=True)
-    high, low = scores[0], scores[min(FUSION_DEPTH, len(scores)) - 1]
-    return {docno: (score - low) / (high - low) if high > low else 1.0 for docno, score in ranking}
-
-
-def relative_score_fusion(keyword: list[tuple[Any, float]], semantic: list[tuple[Any, float]], *,
-                          semantic_weight: float) -> list[tuple[Any, float]]:
-    """One ranking from a keyword and a semantic one: weight * scaled similarity + (1 - weight) * scaled BM25
-    (a document absent from a list scores as that list's last: no keyword match is the least of matches)."""
-    by_keyword, by_meaning = _scaled(keyword), _scaled(semantic)
-    keyword_floor = min(min(by_keyword.values(), default=0.0), 0.0)
-    meaning_floor = min(min(by_meaning.values(), default=0.0), 0.0)
-    fused = {docno: semantic_weight * by_meaning.get(docno, meaning_floor)
-             + (1 - semantic_weight) * by_keyword.get(docno, keyword_floor)
-             for docno in by_keyword.keys() | by_meaning.keys()}
-    return sorted(fused.items(), key=_best_first, reverse=True)
-
-
 class _Candidates:
     """Ranked document numbers for one query in one mode; `top(n)` widens as filters ask for more."""
 
     def __init__(self, keyword: KeywordIndex, semantic: SemanticIndex, user_id: str, text: str, mode: str) -> None:
         self._semantic, self._user, self._text, self._mode = semantic, user_id, text, mode
-        # every document a scored query term occurs in, unordered
-        self._scored = keyword.scores(user_id, text) if mode != "semantic" else []
+        self._keyword = keyword.match(user_id, text) if mode != "semantic" else NO_MATCH
+        self._scored = self._keyword.scores  # every document a scored query term occurs in, unordered
         self._all_sorted: list[tuple[Any, float]] | None = None
-        self._vector: bytes | None = None  # the query's embedding, computed on first use
+        self._vector: UserQuery | None = None  # the query's embedding, computed on first use
 
     def _keyword_top(self, n: int) -> list[tuple[Any, float]]:
         if n < len(self._scored):
@@ -110,18 +95,15 @@ class _Candidates:
             exhausted = n >= len(self._scored)
         if self._mode != "keyword":
             if self._vector is None:
-                self._vector = self._semantic.user_query_vector(self._user, self._text)
-            # Half as deep as the keyword side (at least FUSION_DEPTH): a nearest-neighbour read costs
-            # with its depth (a chat's context asks for 800: ~3 ms), and what lies past the first few
-            # hundred by meaning is read if filters turn the rest away (the caller widens n).
-            count = max(n // 2, FUSION_DEPTH)
+                self._vector = self._semantic.user_query(self._user, self._text)
+            count = max(n // 2, SEMANTIC_DEPTH)
             semantic = self._semantic.nearest(self._user, self._vector, count)
             exhausted = exhausted and len(semantic) < count
         if self._mode == "keyword":
             return keyword, exhausted
         if self._mode == "semantic":
             return semantic, exhausted
-        return relative_score_fusion(keyword, semantic, semantic_weight=self._semantic.hybrid_weight), exhausted
+        return calibrated_fusion(self._keyword, semantic, weight=self._semantic.keyword_weight), exhausted
 
 
 class SearchService:
@@ -133,18 +115,20 @@ class SearchService:
         self.rules = rules
 
     def search(self, user_id: str, query: object, *, limit: int | None = None, filters: Filters = Filters(),
-               mode: object = None) -> SearchResults:
+               mode: object = None, min_score: object = None) -> SearchResults:
         """The user's memories ranked by relevance to `query`, best first, each with its score (BM25 in
-        keyword mode, similarity in semantic mode, the fused 0-1 score in hybrid mode)."""
+        keyword mode, cosine similarity in semantic mode, services/fusion.py's score in hybrid mode)."""
         text = self.rules.query(query)
         limit = self.rules.limit(self.rules.default_page_size if limit is None else limit)
         mode = self.semantic.mode(mode)
-        found = self.ranked(user_id, text, limit=limit + 1, filters=filters, mode=mode)
+        floor = self.rules.min_score(min_score)
+        found = self.ranked(user_id, text, limit=limit + 1, filters=filters, mode=mode, min_score=floor)
         return SearchResults(found[:limit], has_more=len(found) > limit, mode=mode)
 
     def ranked(self, user_id: str, text: str, *, limit: int, mode: str, filters: Filters = Filters(),
-               scopes: list[str | None] | None = None) -> list[ScoredMemory]:
-        """The best `limit` memories for `text` in `mode` (scopes: in any of these).
+               scopes: list[str | None] | None = None, min_score: float | None = None) -> list[ScoredMemory]:
+        """The best `limit` memories for `text` in `mode` (scopes: in any of these), none scoring below
+        `min_score`.
 
         Candidates are read a few times the limit deep, turned into memories
         (and filtered) in Redis a chunk at a time, and read deeper only when
@@ -154,13 +138,20 @@ class SearchService:
             scopes = [filters.scope]
         lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
         candidates = _Candidates(self.keyword, self.semantic, user_id, text, mode)
-        depth = max(limit * 4, 50)
+        want = max(limit, NEIGHBOUR_POOL) if mode == "hybrid" else limit
+        depth = max(want * 4, 50)
         while True:
             ranked, exhausted = candidates.top(depth)
-            hits = self._resolve(user_id, ranked, limit, filters, scopes, lowest or None, highest or None)
-            if len(hits) >= limit or exhausted:
-                return hits
+            hits = self._resolve(user_id, ranked, want, filters, scopes, lowest or None, highest or None)
+            if len(hits) >= want or exhausted:
+                break
             depth *= 4
+        if mode == "hybrid":
+            lent = with_neighbours([(hit.memory, hit.score, conversation_position(hit.memory)) for hit in hits])
+            hits = [ScoredMemory(memory, score) for memory, score in lent]
+        if min_score is not None:
+            hits = [hit for hit in hits if hit.score >= min_score]
+        return hits[:limit]
 
     def _resolve(self, user_id, ranked, limit, filters, scopes, lowest, highest) -> list[ScoredMemory]:
         hits: list[ScoredMemory] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InvalidRequest
 from ..store.redis import RedisStore
@@ -23,14 +23,23 @@ log = logging.getLogger(__name__)
 MODES = ("hybrid", "semantic", "keyword")
 
 
+class UserQuery(NamedTuple):
+    """A query's vector for one user's memories, and how its similarities map back to the plain query's
+    scale (services/query_profile.py; scale 1, offset 0 without a profile)."""
+
+    vector: bytes
+    scale: float = 1.0
+    offset: float = 0.0
+
+
 class SemanticIndex:
     def __init__(self, embedder, redis_store: RedisStore, *, default_mode: str = "hybrid",
-                 hybrid_weight: float = 0.8, query_profile: bool = True) -> None:
+                 keyword_weight: float = 5.0, query_profile: bool = True) -> None:
         self._embedder = embedder  # None: embeddings are off
         self._redis = redis_store
         self._vectors = VectorStore(redis_store)
         self.default_mode = default_mode
-        self.hybrid_weight = hybrid_weight  # the weight of meaning in hybrid ranking (keywords: the rest)
+        self.keyword_weight = keyword_weight  # what a full keyword match adds in hybrid ranking (services/fusion.py)
         self._warned_models: set[str] = set()
         self._query_profile = query_profile  # adapt queries to each user (services/query_profile.py)
         self._fitting: set[str] = set()  # users whose profile this process is fitting now
@@ -74,15 +83,18 @@ class SemanticIndex:
             return None
         return [row.astype("<f4").tobytes() for row in self._embedder.embed_documents(texts)]
 
-    def user_query_vector(self, user_id: str, query: str) -> bytes:
-        """The FP32 vector to search `user_id`'s memories with: the query's embedding, adapted to the
-        user by their query profile when they have one (fitting or refitting it first when due)."""
+    def user_query(self, user_id: str, query: str) -> UserQuery:
+        """What to search `user_id`'s memories with: the query's embedding, adapted to the user by their
+        query profile when they have one (fitting or refitting it first when due)."""
         vector = self._embedder.embed_query(query)
-        if self._query_profile:
-            profile = self._profile(user_id)
-            if profile is not None:
-                vector = profile.apply(vector)
-        return vector.astype("<f4").tobytes()
+        profile = self._profile(user_id) if self._query_profile else None
+        if profile is not None:
+            return UserQuery(profile.apply(vector).astype("<f4").tobytes(), profile.scale, profile.offset)
+        return UserQuery(vector.astype("<f4").tobytes())
+
+    def user_query_vector(self, user_id: str, query: str) -> bytes:
+        """The FP32 vector of `user_query`."""
+        return self.user_query(user_id, query).vector
 
     def _profile(self, user_id: str) -> QueryProfile | None:
         model = self._embedder.model
@@ -112,9 +124,10 @@ class SemanticIndex:
             with self._fitting_lock:
                 self._fitting.discard(user_id)
 
-    def nearest(self, user_id: str, vector: bytes, count: int) -> list[tuple[Any, float]]:
-        """The user's `count` memories nearest to a query vector, as (docno, similarity), best first."""
-        model, found = self._vectors.nearest(user_id, vector, count)
+    def nearest(self, user_id: str, query: UserQuery, count: int) -> list[tuple[Any, float]]:
+        """The user's `count` memories nearest to a query, as (docno, cosine similarity on the plain query's
+        scale: services/query_profile.py), best first."""
+        model, found = self._vectors.nearest(user_id, query.vector, count)
         if model is not None and model != self._embedder.model:
             if model not in self._warned_models:
                 self._warned_models.add(model)
@@ -122,4 +135,6 @@ class SemanticIndex:
                             "`memory-api reindex`; until then semantic matches are skipped", model,
                             self._embedder.model)
             return []
-        return found
+        scale, offset = query.scale, query.offset
+        # VSIM says (1 + cosine) / 2
+        return [(docno, scale * (2.0 * similarity - 1.0) + offset) for docno, similarity in found]

@@ -31,12 +31,19 @@ EVENT_ID_PATTERN = r"^evt_[0-9]{1,20}-[0-9]{1,20}$"
 # --- search, tags, stats, history, batch, export/import ---------------------------------
 
 
+def min_score_field() -> fields.Float:
+    return fields.Float(allow_nan=False, metadata={
+        "description": "Leave out memories scoring below this (see `score`): in hybrid mode about 0.3 leaves out "
+                       "what is unrelated to the query."})
+
+
 class SearchQuery(FilterQuery):
     query = fields.String(required=True, metadata={"description": "What to look for: words, or a question.",
                                                    "minLength": 1, "pattern": NON_BLANK_TEXT_PATTERN,
                                                    **limits(maxLength="max_query_chars")})
     limit = limit_field()
     mode = mode_field()
+    min_score = min_score_field()
 
 
 class SearchRequest(ScopeAndTimeFilters):
@@ -47,14 +54,17 @@ class SearchRequest(ScopeAndTimeFilters):
                                                    **limits(maxLength="max_query_chars")})
     limit = limit_field()
     mode = mode_field()
+    min_score = min_score_field()
     tags = fields.List(fields.String(metadata={"pattern": TAG_PATTERN}),
                        metadata={"description": "Only memories with all of these tags."})
 
 
 class ScoredMemoryObject(MemoryObject):
     score = fields.Float(required=True, metadata={
-        "description": "Relevance, higher is better: BM25 in keyword mode, similarity (0-1) in semantic mode, "
-                       "the fused reciprocal-rank score in hybrid mode."})
+        "description": "Relevance, higher is better, comparable across queries except in keyword mode. Hybrid: "
+                       "cosine similarity of meaning (-1 to 1) plus up to MEMORY_API_HYBRID_KEYWORD_WEIGHT (5) for "
+                       "holding the query's words (that weight times the share held, squared); from about 0.3, "
+                       "related. Semantic: cosine similarity. Keyword: BM25."})
 
 
 SearchList = ma.Schema.from_dict({**list_of("SearchListBase", ScoredMemoryObject)().fields,
