@@ -263,10 +263,11 @@ def test_context_preview_shows_the_block_and_its_counts_against_the_caps(open_co
     tab.sign_in(key)
     page.get_by_role("link", name="Context").click()
     expect(ui.get_by_label("Max words")).to_have_value(str(settings.max_words))
-    ui.get_by_label("Message").fill("what snacks are safe for me?")
+    ui.get_by_label("Message").fill("am I allergic to anything, and do I work nights?")
     page.get_by_role("button", name="Preview").click()
-    expected = client.post("/v1/memory/context", json={"query": "what snacks are safe for me?"},
+    expected = client.post("/v1/memory/context", json={"query": "am I allergic to anything, and do I work nights?"},
                            headers=auth(key)).json
+    assert len(expected["memory_ids"]) == 2
     expect(page.locator("#context-text")).to_have_text(expected["text"])
     expect(page.locator("#context-words")).to_have_text(f"{expected['word_count']} of {settings.max_words}")
     expect(page.locator("#context-tokens")).to_have_text(f"{expected['token_count']} of {settings.max_tokens}")

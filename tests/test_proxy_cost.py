@@ -47,10 +47,10 @@ def test_injection_reads_a_few_dozen_records_not_hundreds(settings, fake_llm, ma
         return found
 
     store.page = counting_page
-    resp = app.test_client().post("/v1/chat/completions", headers=auth(key), json={
-        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}], "memory": {"max_words": 100}})
+    # Without a query (a preview of what a user's newest memories would give), the newest are read.
+    resp = app.test_client().post("/v1/memory/context", headers=auth(key), json={"max_words": 100})
     assert resp.status_code == 200
-    assert resp.json["memory"]["word_count"] == 99 and len(resp.json["memory"]["injected_ids"]) == 9
+    assert resp.json["word_count"] == 99 and len(resp.json["memory_ids"]) == 9
     assert read[0] == 50 and sum(read) <= 150, read  # it used to read 200 at a time, 500 in all
     services.close()
 
