@@ -51,7 +51,8 @@ class SearchRequest(ScopeAndTimeFilters):
                        metadata={"description": "Only memories with all of these tags."})
 
 
-class ScoredMemoryObject(MemoryObject):
+# MemoryObject is built at run time (Schema.from_dict), so mypy cannot take it as a base class.
+class ScoredMemoryObject(MemoryObject):  # type: ignore[misc,valid-type]
     score = fields.Float(required=True, metadata={
         "description": "Relevance, higher is better: BM25 in keyword mode, similarity (0-1) in semantic mode, "
                        "the fused reciprocal-rank score in hybrid mode."})
