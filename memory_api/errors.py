@@ -119,6 +119,10 @@ class ServerError(ApiError):
 class BadGateway(ApiError):
     status = 502
     type = "upstream_error"
+    # Set only on the 502 that passes on a provider's own 5xx (services/upstream.py): the provider's response
+    # headers and status, as a ProviderError has them (api/errors.py reads the headers with getattr).
+    provider_headers: dict[str, str]
+    provider_status: int
 
 
 class ProviderError(ApiError):

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prometheus_client import Histogram
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Labels whose values come from clients are bounded: a process keeps at most this many distinct models,
@@ -80,7 +84,7 @@ class Metrics:
         self.capture_queue_depth = Gauge(
             "memory_api_capture_queue_depth", "Capture jobs queued or in progress (read when scraped).",
             multiprocess_mode="mostrecent")
-        self._redis_children: dict[str, object] = {}
+        self._redis_children: dict[str, Histogram] = {}
         self._models: set[str] = set()
 
     # --- recording ---------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, request
+from flask import Flask
 from flask_cors import CORS
 
 from ..setting_values import parse_cors_origins
+from .parsing import current_request
 
 # What a browser page may send besides the CORS-safelisted headers (preflight's Allow-Headers).
 ALLOWED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match",
@@ -45,7 +46,7 @@ def init_cors(app: Flask, origins_setting: str) -> None:
         # Answered before authentication (a preflight carries no key), rate limits and routing: a page
         # can then read the envelope of the real request's 401, 404 or 405 instead of a bare CORS failure.
         # flask-cors adds the Access-Control-* headers, for an allowed origin only.
-        req = request._get_current_object()
+        req = current_request()
         if (req.method == "OPTIONS" and "Access-Control-Request-Method" in req.headers
                 and CORS_PATHS.match(req.path)):
             answer = app.response_class(status=204)

@@ -14,7 +14,7 @@ from .. import metrics
 from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ..services.auth import USER_HEADER
 from .idempotency import begin_idempotency, finish_idempotency
-from .parsing import services, view_attribute
+from .parsing import current_request, services, view_attribute
 
 access_log = logging.getLogger("memory_api.access")
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
@@ -59,7 +59,7 @@ def authenticate_caller() -> None:
 def check_body_media_type() -> None:
     """before_request hook of the /v1 blueprints: 415 for a body the endpoint would not read (JSON, or
     its view's `body_types`), or one declared in a charset other than UTF-8."""
-    req = request._get_current_object()  # one proxy lookup, not one per attribute
+    req = current_request()  # one proxy lookup, not one per attribute
     if req.method not in _BODY_METHODS:
         return
     accepted = view_attribute("body_types")
@@ -91,7 +91,7 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def start_request():
-        req, ctx = request._get_current_object(), g._get_current_object()
+        req, ctx = current_request(), g._get_current_object()
         ctx.started = time.perf_counter()
         incoming = req.headers.get("X-Request-Id", "")
         ctx.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
@@ -112,12 +112,12 @@ def register_request_hooks(app: Flask) -> None:
         response.headers["x-request-id"] = request_id
         recorder = metrics.active()
         if recorder is not None:
-            req = request._get_current_object()
+            req = current_request()
             rule = req.url_rule
             recorder.request(req.method, rule.rule if rule is not None else "(unmatched)", response.status_code,
                              time.perf_counter() - ctx.get("started", time.perf_counter()))
         if log_requests and access_log.isEnabledFor(logging.INFO):
-            req = request._get_current_object()
+            req = current_request()
             principal = ctx.get("principal")
             user, key_id = (principal.user_id, principal.key_id) if principal else ("-", "-")
             code = ctx.get("error_code") or "-"

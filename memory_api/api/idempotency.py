@@ -11,11 +11,11 @@ import hashlib
 import json
 import logging
 
-from flask import current_app, g, request
+from flask import current_app, g
 
 from ..errors import StoreUnavailable
 from ..services.idempotency import Replay
-from .parsing import services
+from .parsing import current_request, services
 from .streaming import StreamBody
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ IDEMPOTENT_METHODS = frozenset(("POST", "PATCH", "DELETE"))
 def begin_idempotency():
     """before_request hook of the /v1 blueprints (after authentication): for a write that carries an
     Idempotency-Key, answer a replay, or reserve the key for this request (None: go on)."""
-    req = request._get_current_object()
+    req = current_request()
     if req.method not in IDEMPOTENT_METHODS or HEADER not in req.headers:
         return None
     key = req.headers[HEADER]

@@ -5,9 +5,10 @@ envelope. /healthz and /openapi.json are exempt.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 
 from ..services import Services
+from .parsing import current_request
 
 
 def init_rate_limits(app: Flask, services: Services) -> None:
@@ -17,7 +18,7 @@ def init_rate_limits(app: Flask, services: Services) -> None:
 
     @app.before_request
     def check_rate_limit():
-        req = request._get_current_object()
+        req = current_request()
         # A preflight carries no key and costs no Redis: a 429 on it would only turn into an opaque
         # CORS failure in the browser, hiding the 429 the real request would get.
         if req.path.startswith("/v1/") and req.method != "OPTIONS":

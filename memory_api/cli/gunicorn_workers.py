@@ -38,7 +38,8 @@ def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
 class _JsonErrors:
     def init_process(self) -> None:
         util.write_error = write_json_error  # this worker process only (gunicorn looks it up per error)
-        super().init_process()
+        # A mixin: super() is the gunicorn worker it is mixed into, which mypy cannot see from here.
+        super().init_process()  # type: ignore[misc]
 
 
 class JsonErrorsGeventWorker(_JsonErrors, GeventWorker):

@@ -157,6 +157,7 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
         if settings.capture_workers > 0:
             from .worker import CaptureWorkerProcess
 
+            assert settings.redis_url  # the configured Redis, or the embedded one's (set above)
             capture = CaptureWorkerProcess(settings.redis_url, settings.capture_workers).start()
             announce(f"memory-api: capture worker running ({settings.capture_workers} thread(s); "
                      f"automatic capture {'on' if settings.auto_capture else 'off'} by default)")

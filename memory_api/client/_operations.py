@@ -28,7 +28,7 @@ from .types import (
     TagList,
 )
 
-Extras = dict[str, Any]  # r.RequestExtras: extra_headers, extra_query, extra_body, timeout
+Extras = r.RequestExtras  # extra_headers, extra_query, extra_body, timeout
 
 
 def _memory_answer(method: str, path: str, extras: Extras, *, body: Any = None,

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from openai import NOT_GIVEN, NotGiven
 from openai._constants import RAW_RESPONSE_HEADER
+from openai._types import RequestOptions
 from typing_extensions import TypedDict
 
 JSONL = "application/x-ndjson"
@@ -40,17 +41,18 @@ def tag_list(tag: str | Sequence[str] | NotGiven) -> list | NotGiven:
 
 
 def options(extras: RequestExtras, *, query: Mapping[str, Any] | None = None,
-            headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+            headers: Mapping[str, str] | None = None) -> RequestOptions:
     """The SDK's request options (its RequestOptions) for one call."""
-    opts: dict[str, Any] = {}
+    opts: RequestOptions = {}
     merged_headers = {**(headers or {}), **(extras.get("extra_headers") or {})}
     if merged_headers:
         opts["headers"] = merged_headers
     params = {**(query or {}), **(extras.get("extra_query") or {})}
     if params:
         opts["params"] = params
-    if extras.get("extra_body"):
-        opts["extra_json"] = extras["extra_body"]
+    extra_body = extras.get("extra_body")
+    if extra_body:
+        opts["extra_json"] = extra_body
     if "timeout" in extras and not isinstance(extras["timeout"], NotGiven):
         opts["timeout"] = extras["timeout"]
     return opts
@@ -101,7 +103,7 @@ class Request:
     method: str  # "get", "post", "patch" or "delete"
     path: str
     cast_to: Any  # the answer's type (a list's, read a page at a time: one item's)
-    options: dict[str, Any]  # the SDK's request options (`options()`)
+    options: RequestOptions  # the SDK's request options (`options()`)
     body: Any = None  # JSON
     content: bytes | None = None  # a body sent as it is (an import)
     etag: bool = False  # the answer is a memory that takes its `.etag` from the response's header

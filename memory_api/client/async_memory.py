@@ -50,7 +50,10 @@ class _AsyncResource(AsyncAPIResource):
 
     def _pages(self, request: r.Request) -> Any:
         # Not awaited: the SDK's AsyncPaginator is awaited for one page, or walked with `async for`.
-        return self._get_api_list(request.path, page=AsyncCursorPage[request.cast_to], model=request.cast_to,
+        # The page class is parametrised with the item type at run time (pydantic builds it); mypy reads
+        # `AsyncCursorPage[...]` as a type expression, which a runtime value cannot be.
+        page = AsyncCursorPage[request.cast_to]  # type: ignore[name-defined]
+        return self._get_api_list(request.path, page=page, model=request.cast_to,
                                   options=request.options)
 
 

@@ -48,7 +48,10 @@ class _Resource(SyncAPIResource):
         return request.answer(sdk_method(request.path, **request.arguments()))
 
     def _pages(self, request: r.Request) -> Any:
-        return self._get_api_list(request.path, page=SyncCursorPage[request.cast_to], model=request.cast_to,
+        # The page class is parametrised with the item type at run time (pydantic builds it); mypy reads
+        # `SyncCursorPage[...]` as a type expression, which a runtime value cannot be.
+        page = SyncCursorPage[request.cast_to]  # type: ignore[name-defined]
+        return self._get_api_list(request.path, page=page, model=request.cast_to,
                                   options=request.options)
 
 

@@ -109,12 +109,12 @@ class ProviderEmbedder:
 
     def _request(self, texts: list[str]) -> np.ndarray:
         s = self._settings
-        extra = {"dimensions": s.embedding_dimensions} if s.embedding_dimensions > 0 else {}
+        dimensions = s.embedding_dimensions if s.embedding_dimensions > 0 else openai.omit  # omit: not sent
         # OpenAI refuses an empty input string; a blank one embeds as "nothing" all the same.
         inputs = [t if t.strip() else " " for t in texts]
         try:
             response = self._sdk().embeddings.create(
-                model=s.embedding_model, input=inputs, encoding_format="float", **extra)
+                model=s.embedding_model, input=inputs, encoding_format="float", dimensions=dimensions)
         except openai.OpenAIError as err:
             mapped: ApiError = map_provider_error(err)
             log.warning("embeddings provider error: %s -> %s %s", type(err).__name__, mapped.status, mapped.code)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
 from ..memory_object import INTEGER, MCP, SOURCE, STRING, STRING_LIST, STRING_MAP, MemoryField, fields_in
-from ..models import SOURCES, Memory
+from ..models import Memory
 
-Source = Literal[SOURCES]
+# models.SOURCES, spelt out so that a type checker can read it (tests/test_provenance.py and
+# tests/test_memory_object.py check that it is exactly SOURCES).
+Source = Literal["api", "mcp", "import", "auto"]
 
 # The type of each kind of memory field (memory_api/memory_object.py) in the MCP outputs. The MCP view has
 # no `origin`, so ORIGIN has none: should the view ever gain one, building MemoryOut fails (KeyError).
@@ -24,7 +26,13 @@ def _memory_out_field(field: MemoryField) -> tuple[Any, Any]:
 
 
 # A memory as the MCP tools give it: the one description's MCP view.
-MemoryOut = create_model("MemoryOut", **{field.name: _memory_out_field(field) for field in fields_in(MCP)})
+if TYPE_CHECKING:
+    class MemoryOut(BaseModel):
+        """What a type checker sees of the model built below: its fields are known only at run time."""
+
+        def __getattr__(self, name: str) -> Any: ...
+else:
+    MemoryOut = create_model("MemoryOut", **{field.name: _memory_out_field(field) for field in fields_in(MCP)})
 
 
 def memory_out(memory: Memory) -> MemoryOut:

@@ -20,14 +20,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
 from ..errors import ApiError, BadGateway, Conflict, NotFound
 from ..ids import MEMORY_PREFIX, SUGGESTION_PREFIX, derived_id
 from ..models import Memory, Provenance
 from ..store.suggestions import SuggestionStore
-from ..validation import check_scope, check_text
+from ..validation import check_memory_id, check_scope, check_text
 from .chat_request import parse_chat_request
 from .memories import MemoryService
 from .search import SearchService
@@ -116,10 +117,23 @@ class Outcome:
                 "suggestion_id": self.suggestion_id, "detail": self.detail}
 
 
+class OperationResult(Protocol):
+    """What became of one operation: an Outcome, or the one an earlier attempt at a capture job recorded
+    (capture_jobs.FinishedOperation)."""
+
+    @property
+    def operation(self) -> Operation: ...
+
+    @property
+    def status(self) -> str | None: ...
+
+    def to_api(self) -> dict[str, Any]: ...
+
+
 @dataclass
 class Extraction:
     operations: list[Operation]
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[OperationResult] = field(default_factory=list)
     applied: bool = False
     usage: dict[str, Any] | None = None
     scope: str | None = None  # where what it adds goes (None: global)
@@ -168,7 +182,8 @@ def parse_operations(answer: Any, candidates: dict[str, Memory], rules) -> list[
                 raise ValueError(f"operation {i}: {err.message}") from None
         if action == "none":
             continue
-        shown = candidates[memory_id] if action != "add" else None
+        # An update or a delete names one of the candidates (checked above): mypy cannot narrow by `in`.
+        shown = candidates[cast(str, memory_id)] if action != "add" else None
         operations.append(Operation(action, reason,
                                     shown.id if shown else None, content if action != "delete" else None,
                                     shown.version if shown else None))
@@ -210,7 +225,7 @@ class CaptureService:
             return Extraction([])
         # The default mode: by meaning where it is available, so "I stopped eating meat" finds "I eat meat".
         mode = self._search.semantic.mode(None)
-        scopes = [None] if scope is None else [None, scope]  # what a chat in that scope would inject
+        scopes: list[str | None] = [None] if scope is None else [None, scope]  # what a chat in that scope would inject
         found = self._search.ranked(user_id, text, limit=self.candidates, mode=mode, scopes=scopes) \
             if self.candidates else []
         candidates = {f.memory.id: f.memory for f in found}
@@ -233,7 +248,7 @@ class CaptureService:
                           scope=scope)
 
     def apply(self, user_id: str, extraction: Extraction, by: Provenance, *, job_id: str | None = None,
-              done: dict[int, Outcome] | None = None, on_outcome=None) -> Extraction:
+              done: Mapping[int, OperationResult] | None = None, on_outcome=None) -> Extraction:
         """Carry out the operations with source `auto` (`by` gives the conversation turn and actor).
 
         With `job_id`, the ids of what it creates (memories, suggestions) derive from the job and the
@@ -244,7 +259,7 @@ class CaptureService:
         outcome)` is told of each one finished now. A failure that may pass (a provider or Redis away)
         raises, for the job to be tried again; an expected refusal (a duplicate, a full quota, a memory
         changed or gone) skips that operation."""
-        outcomes = []
+        outcomes: list[OperationResult] = []
         for i, op in enumerate(extraction.operations):
             if done and i in done:
                 outcomes.append(done[i])
@@ -266,15 +281,17 @@ class CaptureService:
                 memory_id = derived_id(MEMORY_PREFIX, seed.split("/")[0], seed) if seed else None
                 return Outcome(op, "applied", self._memories.create(user_id, op.content, by=auto, scope=scope,
                                                                      memory_id=memory_id).memory)
-            target = self._memories.get(user_id, op.memory_id)
+            # An update or a delete names a memory: checked here as get() would (400 invalid_id: skipped).
+            memory_id = check_memory_id(op.memory_id)
+            target = self._memories.get(user_id, memory_id)
             if target.source != "auto" and not self.may_edit_user_memories:
                 return Outcome(op, "suggested", target, self._suggest(user_id, op, target, auto, seed),
                                "the user wrote this memory: proposed, not applied")
             expected = [op.version or target.version]  # a user's edit since the model saw it wins
             if op.action == "update":
-                return Outcome(op, "applied", self._memories.update(user_id, op.memory_id, {"content": op.content},
+                return Outcome(op, "applied", self._memories.update(user_id, memory_id, {"content": op.content},
                                                                      expected_versions=expected, by=auto))
-            return Outcome(op, "applied", self._memories.delete(user_id, op.memory_id, expected_versions=expected,
+            return Outcome(op, "applied", self._memories.delete(user_id, memory_id, expected_versions=expected,
                                                                  by=auto))
         except ApiError as err:
             if err.status >= 500 or err.status == 429:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,7 +143,7 @@ class ChatService:
             if prepared.lock is not None or prepared.capture_job:
                 reply = _reply_message(response)
             if prepared.lock is not None:
-                self._conversations.record_turn(user_id, prepared.conversation_id, prepared.lock,
+                self._conversations.record_turn(user_id, prepared.lock.conversation_id, prepared.lock,
                                                 [*prepared.new_messages, reply], prepared.system)
             self._queue_capture(user_id, prepared, reply if prepared.capture_job else None, actor)
             response["memory"] = prepared.selection.summary_api()
@@ -180,7 +180,7 @@ class ChatService:
                           ChatOutcome(prepared.selection, prepared.conversation_id, events.headers,
                                       prepared.capture_job))
 
-    def _relay(self, user_id: str, prepared: PreparedChat, events: Iterator[SSEEvent],
+    def _relay(self, user_id: str, prepared: PreparedChat, events: Iterable[SSEEvent],
                stack: contextlib.ExitStack, slot: StreamSlot, key_id: str | None) -> Iterator[SSEEvent | ApiError]:
         """Pass the provider's events on as they arrive; save the turn when the stream completes."""
         reply = _ReplyAccumulator()
@@ -193,7 +193,7 @@ class ChatService:
                             _record_stream_usage(model, reply.usage)
                             if prepared.lock is not None and not reply.failed:
                                 self._conversations.record_turn(
-                                    user_id, prepared.conversation_id, prepared.lock,
+                                    user_id, prepared.lock.conversation_id, prepared.lock,
                                     [*prepared.new_messages, reply.message()], prepared.system)
                             if not reply.failed:
                                 self._queue_capture(user_id, prepared, reply.message(), key_id)
@@ -205,7 +205,8 @@ class ChatService:
                                 prepared.lock.keep_alive()
                             slot.keep_alive()
                         yield event
-                    failure = None if reply.failed else BadGateway(  # the provider's own error event stands
+                    # reply.failed: the provider's own error event stands
+                    failure: ApiError | None = None if reply.failed else BadGateway(
                         "The model provider's stream ended before it was complete.", code="upstream_error")
                 except ApiError as err:
                     failure = err

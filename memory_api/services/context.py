@@ -31,6 +31,7 @@ from ..errors import InvalidRequest
 from ..models import Filters, IdWalk, Memory
 from ..tokens import count_tokens, encoding_name_for_model
 from ..validation import InputRules, check_scope
+from .search import SearchService
 
 BLOCK_START = "<user_memories>"
 BLOCK_END = "</user_memories>"
@@ -247,7 +248,7 @@ class ContextService:
     # The newest are read a page at a time, small first: most selections stop within the first.
     NEWEST_CHUNKS = (50, 100, 200)
 
-    def __init__(self, memory_store, search, *, max_words: int, max_tokens: int,
+    def __init__(self, memory_store, search: SearchService, *, max_words: int, max_tokens: int,
                  rules: InputRules = InputRules(), min_relevance: float | None = None) -> None:
         self._store = memory_store
         self._search = search

@@ -13,6 +13,7 @@ finish, so turns never interleave and none is lost.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 import time
@@ -181,7 +182,7 @@ class ConversationService:
             lock.release()
 
     def prepare_thread(self, user_id: str, state: ConversationState, lock: ThreadLock,
-                       new_messages: list[dict[str, Any]]) -> ThreadForPrompt:
+                       new_messages: builtins.list[dict[str, Any]]) -> ThreadForPrompt:
         """The summary and turns to send, folding old turns into the summary if over budget."""
         budget = self._settings.conversation_max_tokens
         stored = list(state.messages)
@@ -211,14 +212,14 @@ class ConversationService:
             stored = stored[1:]
         return ThreadForPrompt(summary=summary, summarized_through=through, messages=[m.message for m in stored])
 
-    def _summarize(self, previous: str, turns: list[StoredMessage]) -> str:
+    def _summarize(self, previous: str, turns: builtins.list[StoredMessage]) -> str:
         lines = [f"{m.message.get('role', 'user')}: {message_text(m.message)}" for m in turns]
         text = (f"Previous summary:\n{previous}\n\n" if previous else "") + "New turns:\n" + "\n".join(lines)
         instructions = SUMMARY_INSTRUCTIONS.format(max_words=self._settings.summary_max_words)
         return self._upstream.summarize(instructions, text)
 
     def record_turn(self, user_id: str, conversation_id: str, lock: ThreadLock,
-                    messages: list[dict[str, Any]], system: str | None) -> None:
+                    messages: builtins.list[dict[str, Any]], system: str | None) -> None:
         """Append the request's messages and the reply, atomically, if we still hold the lock."""
         now = int(time.time())
         records = [encode_message(m, message_tokens(m), now) for m in messages]

@@ -7,6 +7,7 @@ here once; the limits themselves belong to InputRules (validation.py).
 
 from __future__ import annotations
 
+import builtins
 import logging
 import time
 from dataclasses import dataclass
@@ -130,9 +131,9 @@ class MemoryService:
                      by: Provenance = BY_API) -> list[Created]:
         """Up to max_batch memories at once, all or nothing: any invalid item (400 naming it), one equal to a
         stored memory (409 duplicate_memory) or to an earlier item (409 duplicate_in_batch) stores none."""
-        self.rules.batch(items, param="memories", what="memories")
+        batch = self.rules.batch(items, param="memories", what="memories")
         prepared = []
-        for i, item in enumerate(items):
+        for i, item in enumerate(batch):
             if not isinstance(item, dict):
                 raise InvalidRequest(f"'memories[{i}]' must be an object.", param=f"memories[{i}]")
             memory_id = f"{id_prefix}{i:06d}" if id_prefix else None
@@ -159,11 +160,13 @@ class MemoryService:
         if not changes:
             raise InvalidRequest("Nothing to update: give content, metadata, tags and/or scope.",
                                  param="content", code="empty_update")
-        content = embedding = None
+        content: NewContent | None = None
+        embedding: bytes | None = None
         if "content" in changes:
             text = self.rules.content(changes["content"])
             content = NewContent(text, count_words(text), count_tokens(text))
-            embedding = (self.embeddings([text]) or [None])[0]
+            vectors = self.embeddings([text])
+            embedding = vectors[0] if vectors else None
         try:
             result = self.store.update(
                 user_id, memory_id, updated_at=int(time.time()), content=content,
@@ -189,10 +192,10 @@ class MemoryService:
 
     def delete_batch(self, user_id: str, memory_ids: object, *, by: Provenance = BY_API) -> list[tuple[str, bool]]:
         """Delete up to max_batch ids; per id (id, deleted). Unknown ids are reported, not errors."""
-        self.rules.batch(memory_ids, param="ids", what="memory ids")
-        ids = list(dict.fromkeys(check_memory_id(i, param="ids") for i in memory_ids))
+        batch = self.rules.batch(memory_ids, param="ids", what="memory ids")
+        ids = list(dict.fromkeys(check_memory_id(i, param="ids") for i in batch))
         results = dict(zip(ids, self.store.delete_many(user_id, ids, by=by)))
-        return [(i, results[i].ok) for i in memory_ids]
+        return [(i, results[i].ok) for i in batch]
 
     def delete_all(self, user_id: str, *, by: Provenance = BY_API) -> int:
         """Delete every memory of the user, in chunks (each one atomic); returns how many."""
@@ -236,13 +239,14 @@ class MemoryService:
         walk = cursor_walk(order, after, before, lowest=lowest, highest=highest)
         return walk.page(self.store.page(user_id, walk.walk, count=limit + 1, filters=filters), limit)
 
-    def history(self, user_id: str, memory_id: str) -> list[Memory]:
+    def history(self, user_id: str, memory_id: str) -> builtins.list[Memory]:
         """Previous versions, newest first (at most MEMORY_API_HISTORY_DEPTH)."""
         self.get(user_id, memory_id)
         return self.store.history(user_id, memory_id, self.history_depth)
 
     def revert(self, user_id: str, memory_id: str, revision: object, *, by: Provenance = BY_API,
-               expected_versions: list[str] | None = None, revisions_param: str = "expected_revision") -> Memory:
+               expected_versions: builtins.list[str] | None = None,
+               revisions_param: str = "expected_revision") -> Memory:
         """Bring back a previous version from history (its content, metadata, tags and scope) as a new
         revision; the version replaced goes to history, so a revert can itself be reverted. The new
         version's reason says which revision it restores."""

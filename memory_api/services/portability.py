@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from ..errors import ApiError, Conflict, InvalidRequest
 from ..models import IdWalk, Memory, Provenance
@@ -75,7 +75,7 @@ class Portability:
         encoded = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
         return self.import_file(user_id, io.BytesIO(encoded), on_conflict=on_conflict, actor=actor)
 
-    def import_file(self, user_id: str, source: BinaryIO, *, on_conflict: str = "skip",
+    def import_file(self, user_id: str, source: IO[bytes], *, on_conflict: str = "skip",
                     actor: str | None = None) -> dict[str, Any]:
         """Import an export read from a binary file (a request body, a file, stdin), in bounded memory.
 
@@ -110,7 +110,7 @@ class Portability:
                     counts[outcome] += 1
         return {"object": "memory.import", "total": total, **counts}
 
-    def _checked_lines(self, file: BinaryIO) -> Iterator[tuple[tuple[str, list[dict[str, Any]]], int]]:
+    def _checked_lines(self, file: IO[bytes]) -> Iterator[tuple[tuple[str, list[dict[str, Any]]], int]]:
         """Each memory line of the export, checked: ((id, its versions' fields, newest first), line bytes)."""
         header_seen = False
         for number, raw in enumerate(iter(lambda: file.readline(MAX_IMPORT_LINE_BYTES + 1), b""), start=1):
@@ -196,7 +196,7 @@ def _chunks(lines: Iterator[tuple[Any, int]]) -> Iterator[list[Any]]:
 
 
 @contextlib.contextmanager
-def _rereadable(source: BinaryIO) -> Iterator[BinaryIO]:
+def _rereadable(source: IO[bytes]) -> Iterator[IO[bytes]]:
     """`source` if it can seek back to its start, else a copy of it (in memory up to _SPOOL_IN_MEMORY)."""
     if source.seekable():
         yield source

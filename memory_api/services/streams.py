@@ -37,12 +37,12 @@ class StreamSlot:
     def keep_alive(self) -> None:
         """Extend the lease during a long stream (at most every few seconds)."""
         now = time.monotonic()
-        if not self._released and now - self._renewed_at > _RENEW_EVERY_SECONDS:
+        if self._store is not None and not self._released and now - self._renewed_at > _RENEW_EVERY_SECONDS:
             self._renewed_at = now
             self._store.renew(self._key_id, self._token, lease_ms=self._lease_ms)
 
     def release(self) -> None:
-        if self._released:
+        if self._released or self._store is None:  # without a store, a slot is released from the start
             return
         self._released = True
         try:

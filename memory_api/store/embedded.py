@@ -194,7 +194,8 @@ class EmbeddedRedis:
         return process
 
     def _client(self) -> redis.Redis:
-        return redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2, retry=None)
+        # retry=None: no retries (redis-py takes None, though it annotates `retry` as a Retry).
+        return redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2, retry=None)  # type: ignore[arg-type]
 
     def _running_server(self) -> RedisBinary:
         """What the server another process started is (from its INFO)."""

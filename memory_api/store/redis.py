@@ -68,7 +68,7 @@ def _is_persistence_refusal(exc: BaseException) -> bool:
         refusal in str(exc) for refusal in _PERSISTENCE_REFUSALS)
 
 
-def _unavailable(exc: Exception) -> StoreUnavailable:
+def _unavailable(exc: BaseException) -> StoreUnavailable:
     if _is_persistence_refusal(exc):
         log.error("redis cannot save writes (is its disk full?): %s", exc)
         return StoreUnavailable("The memory store cannot save changes right now; retry later.")
@@ -109,21 +109,21 @@ def _guard(fn, operation: str | None):
         try:
             return fn(*args, **kwargs)
         except _REDIS_ERRORS as exc:
-            if recorder is not None:
+            if recorder is not None and operation:
                 recorder.store_error(operation, exc)
             translated = _translated(exc)
             if translated is exc:
                 raise
             raise translated from exc
         finally:
-            if recorder is not None:
+            if recorder is not None and operation:
                 recorder.store_operation(operation, time.perf_counter() - started)
     return call
 
 
 def _count_error(operation: str | None, exc: BaseException) -> None:
     recorder = metrics.active() if operation else None
-    if recorder is not None:
+    if recorder is not None and operation:
         recorder.store_error(operation, exc)
 
 

@@ -11,7 +11,7 @@ openapi.yaml: the spec always says what the running service enforces.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import marshmallow as ma
 from apispec import BasePlugin
@@ -246,7 +246,7 @@ def memory_schema_field(field: MemoryField) -> fields.Field:
     """The marshmallow field of one field of the memory object, as memory_api/memory_object.py describes it."""
     metadata = {name: value for name, value in (("description", field.description), ("pattern", field.pattern))
                 if value is not None}
-    options = {"required": True, "allow_none": field.nullable, "metadata": metadata}
+    options: dict[str, Any] = {"required": True, "allow_none": field.nullable, "metadata": metadata}
     if field.kind == STRING:
         return fields.String(**options)
     if field.kind == INTEGER:

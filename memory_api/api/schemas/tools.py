@@ -59,7 +59,8 @@ class SearchRequest(ScopeAndTimeFilters):
                        metadata={"description": "Only memories with all of these tags."})
 
 
-class ScoredMemoryObject(MemoryObject):
+# MemoryObject is built at run time (Schema.from_dict), so mypy cannot take it as a base class.
+class ScoredMemoryObject(MemoryObject):  # type: ignore[misc,valid-type]
     score = fields.Float(required=True, metadata={
         "description": "Relevance, higher is better, comparable across queries except in keyword mode. Hybrid: "
                        "cosine similarity of meaning (-1 to 1) plus up to MEMORY_API_HYBRID_KEYWORD_WEIGHT (5) for "
