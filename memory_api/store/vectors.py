@@ -52,10 +52,12 @@ class VectorStore:
         pipe = self._redis.client.pipeline(transaction=True)
         pipe.hget(keys.memory_stats(user_id), "vmodel")
         pipe.execute_command("VSIM", keys.memory_vectors(user_id), "FP32", query, "COUNT", count, "WITHSCORES")
-        model, reply = pipe.execute(raise_on_error=False)
-        model = text(model) if model else None
+        stored_model, reply = pipe.execute(raise_on_error=False)
+        if isinstance(stored_model, Exception):
+            raise stored_model
+        model = text(stored_model) if stored_model else None
         if isinstance(reply, Exception):
-            if isinstance(model, Exception) or (model is not None and reply.args and "dimension" in str(reply)):
+            if model is not None and reply.args and "dimension" in str(reply):
                 return model, []  # vectors of another model (another dimension): nothing comparable
             raise reply
         pairs = list(reply.items()) if isinstance(reply, dict) else list(zip(reply[0::2], reply[1::2]))  # RESP3, RESP2
