@@ -50,46 +50,60 @@ def export_weights(model: Any) -> dict[str, np.ndarray]:
     return weights
 
 
-def lean_graph(model: Any) -> Any:
-    """The float32 model of `model` (the export, its weights folded to float) with fused operators."""
-    from onnx import TensorProto, helper, numpy_helper
+class _LeanGraph:
+    """The nodes and initializers of the lean graph, added a part at a time (lean_graph)."""
 
-    weights = export_weights(model)
-    initializers: list[Any] = []
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self.weights = weights
+        self.initializers: list[Any] = []
+        self.nodes: list[Any] = []
 
-    def constant(name: str, value: np.ndarray) -> str:
-        initializers.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=np.float32), name))
+    def constant(self, name: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=np.float32), name))
         return name
 
-    def weight(name: str) -> np.ndarray:
+    def weight(self, name: str) -> np.ndarray:
         try:
-            return weights[_PREFIX + name]
+            return self.weights[_PREFIX + name]
         except KeyError:
             raise GraphMismatch(f"the model has no parameter {_PREFIX + name}") from None
 
+    @staticmethod
     def fused(op: str, inputs: list[str], output: str, **attributes: Any) -> Any:
+        from onnx import helper
+
         return helper.make_node(op, inputs, [output], domain="com.microsoft", **attributes)
 
-    embeddings = "embeddings."
-    nodes = [helper.make_node("Cast", [name], [name + "_32"], to=TensorProto.INT32)
-             for name in ("input_ids", "token_type_ids", "attention_mask")]
-    nodes.append(helper.make_node(
-        "EmbedLayerNormalization",
-        ["input_ids_32", "token_type_ids_32",
-         constant("word_embeddings", weight(embeddings + "word_embeddings.weight")),
-         constant("position_embeddings", weight(embeddings + "position_embeddings.weight")),
-         constant("token_type_embeddings", weight(embeddings + "token_type_embeddings.weight")),
-         constant("embeddings_gamma", weight(embeddings + "LayerNorm.weight")),
-         constant("embeddings_beta", weight(embeddings + "LayerNorm.bias")), "attention_mask_32"],
-        ["hidden_0", "mask_index"], domain="com.microsoft", epsilon=_EPSILON))
-    hidden = "hidden_0"
-    for i in range(LAYERS):
+    def add_embeddings(self) -> str:
+        """Token, position and type embeddings with their layer norm; returns the hidden state's name."""
+        from onnx import TensorProto, helper
+
+        constant, weight, embeddings = self.constant, self.weight, "embeddings."
+        self.nodes += [helper.make_node("Cast", [name], [name + "_32"], to=TensorProto.INT32)
+                       for name in ("input_ids", "token_type_ids", "attention_mask")]
+        self.nodes.append(helper.make_node(
+            "EmbedLayerNormalization",
+            ["input_ids_32", "token_type_ids_32",
+             constant("word_embeddings", weight(embeddings + "word_embeddings.weight")),
+             constant("position_embeddings", weight(embeddings + "position_embeddings.weight")),
+             constant("token_type_embeddings", weight(embeddings + "token_type_embeddings.weight")),
+             constant("embeddings_gamma", weight(embeddings + "LayerNorm.weight")),
+             constant("embeddings_beta", weight(embeddings + "LayerNorm.bias")), "attention_mask_32"],
+            ["hidden_0", "mask_index"], domain="com.microsoft", epsilon=_EPSILON))
+        return "hidden_0"
+
+    def add_layer(self, i: int, hidden: str, out: str) -> None:
+        """Encoder layer `i`: fused attention, its projection and norm, then the feed-forward block."""
+        from onnx import helper
+
+        constant, weight, fused = self.constant, self.weight, self.fused
         layer = f"encoder.layer.{i}."
         attention = layer + "attention."
         qkv_weight = np.concatenate([weight(f"{attention}self.{p}.weight") for p in ("query", "key", "value")], axis=1)
         qkv_bias = np.concatenate([weight(f"{attention}self.{p}.bias") for p in ("query", "key", "value")])
-        out = f"hidden_{i + 1}" if i < LAYERS - 1 else "last_hidden_state"
-        nodes += [
+        self.nodes += [
             fused("Attention", [hidden, constant(f"qkv_weight_{i}", qkv_weight), constant(f"qkv_bias_{i}", qkv_bias),
                                 "mask_index"], f"attention_{i}", num_heads=HEADS),
             helper.make_node("MatMul", [f"attention_{i}", constant(f"attention_out_{i}",
@@ -114,12 +128,23 @@ def lean_graph(model: Any) -> Any:
                    constant(f"down_bias_{i}", weight(layer + "output.dense.bias"))],
                   out, epsilon=_EPSILON),
         ]
+
+
+def lean_graph(model: Any) -> Any:
+    """The float32 model of `model` (the export, its weights folded to float) with fused operators."""
+    from onnx import TensorProto, helper
+
+    graph = _LeanGraph(export_weights(model))
+    hidden = graph.add_embeddings()
+    for i in range(LAYERS):
+        out = f"hidden_{i + 1}" if i < LAYERS - 1 else "last_hidden_state"
+        graph.add_layer(i, hidden, out)
         hidden = out
     inputs = [helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
               for name in ("input_ids", "attention_mask", "token_type_ids")]
     outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", HIDDEN])]
-    graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", inputs, outputs, initializers)
+    onnx_graph = helper.make_graph(graph.nodes, "all-MiniLM-L6-v2", inputs, outputs, graph.initializers)
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
-    lean = helper.make_model(graph, opset_imports=opsets)
+    lean = helper.make_model(onnx_graph, opset_imports=opsets)
     lean.ir_version = 8
     return lean
