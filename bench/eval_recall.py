@@ -120,7 +120,7 @@ def main() -> None:
         caps = services.capabilities()
         print(f"Redis {caps['redis_version']}, embedding model {caps['embedding_model']}; "
               f"{len(data['facts'])} facts among {len(data.get('notes') or data['distractors'])} other memories; "
-              f"min relevance {services.context.min_relevance}")
+              f"min relevance {getattr(services.context, 'min_relevance', None)}")
         started = time.perf_counter()
         fact_ids = load(services, data)
         stored = len(data["facts"]) + len(data.get("notes") or data["distractors"])

@@ -40,7 +40,6 @@ from memory_api.config import Settings  # noqa: E402
 from memory_api.ids import new_memory_id  # noqa: E402
 from memory_api.models import Memory  # noqa: E402
 from memory_api.services import Services  # noqa: E402
-from memory_api.services.memories import indexed  # noqa: E402
 from memory_api.store.memories import MemoryStore  # noqa: E402
 from memory_api.tokens import count_tokens, count_words  # noqa: E402
 from memory_api.store import keys  # noqa: E402
@@ -128,8 +127,8 @@ def main() -> None:
     def full_write_path() -> int:
         for start in range(0, args.count, 500):
             part = contents[start:start + 500]
-            batch = [(Memory(new_memory_id(), text, {"source": "chat"}, now, count_words(text), count_tokens(text),
-                             1), indexed(text)) for text in part]
+            batch = [Memory(new_memory_id(), text, {"source": "chat"}, now, count_words(text), count_tokens(text), 1)
+                     for text in part]
             store.create_many("bench", batch, refuse_duplicates=False,
                               embeddings=vectors[start:start + 500] if vectors else None)
         return args.count

@@ -40,7 +40,6 @@ sys.path.insert(0, ROOT)
 from bench.common import PrivateRedis, free_port, sample_content  # noqa: E402
 from memory_api.config import Settings  # noqa: E402
 from memory_api.ids import new_memory_id  # noqa: E402
-from memory_api.services.memories import indexed  # noqa: E402
 from memory_api.models import Memory  # noqa: E402
 from memory_api.services import Services  # noqa: E402
 from memory_api.store.memories import MemoryStore  # noqa: E402
@@ -163,7 +162,7 @@ def bulk_create(services: Services, user: str, count: int, rnd: random.Random) -
         for _ in range(min(500, count - start)):
             text = sample_content(rnd) + f" #{start}-{len(batch)}"  # distinct: no duplicates
             memory = Memory(new_memory_id(), text, {}, now, count_words(text), count_tokens(text), 1)
-            batch.append((memory, indexed(text)))
+            batch.append(memory)
             ids.append(memory.id)
         store.create_many(user, batch, refuse_duplicates=False)
     return ids

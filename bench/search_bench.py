@@ -45,7 +45,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import PrivateRedis, embedding_pool, pooled_vectors, varied_sentences  # noqa: E402
 from memory_api.config import Settings  # noqa: E402
 from memory_api.ids import new_memory_id  # noqa: E402
-from memory_api.services.memories import indexed  # noqa: E402
 from memory_api.models import Memory  # noqa: E402
 from memory_api.services import Services  # noqa: E402
 from memory_api.store import keys  # noqa: E402
@@ -90,8 +89,7 @@ def fill(services: Services, user: str, count: int, vocab: Vocabulary, rnd: rand
         batch = []
         for _ in range(min(BATCH, count - start)):
             text = vocab.sentence(rnd)
-            batch.append((Memory(new_memory_id(), text, {}, now, count_words(text), count_tokens(text), 1),
-                          indexed(text)))
+            batch.append(Memory(new_memory_id(), text, {}, now, count_words(text), count_tokens(text), 1))
         vectors = pooled_vectors(pool, len(batch), rnd) if pool is not None else None
         store.create_many(user, batch, refuse_duplicates=False, embeddings=vectors)
 

@@ -31,7 +31,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import PrivateRedis, sample_content  # noqa: E402
 from memory_api.config import Settings  # noqa: E402
 from memory_api.services import Services  # noqa: E402
-from memory_api.services.memories import indexed  # noqa: E402
 from memory_api.store.memories import MemoryStore  # noqa: E402
 from memory_api.models import Memory  # noqa: E402
 from memory_api.ids import new_memory_id  # noqa: E402
@@ -43,8 +42,8 @@ def preload(services: Services, user: str, count: int, rnd: random.Random) -> No
     now = int(time.time())
     for start in range(0, count, 500):
         texts = [f"{sample_content(rnd)} ({user} {i})" for i in range(start, min(start + 500, count))]
-        store.create_many(user, [(Memory(new_memory_id(), t, {}, now, count_words(t), count_tokens(t), 1),
-                                  indexed(t)) for t in texts], refuse_duplicates=False)
+        store.create_many(user, [Memory(new_memory_id(), t, {}, now, count_words(t), count_tokens(t), 1)
+                                 for t in texts], refuse_duplicates=False)
 
 
 def main() -> None:

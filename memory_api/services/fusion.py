@@ -31,6 +31,7 @@ question's answer is often the turn after the one that names its subject.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..index.query import KeywordMatch
@@ -43,14 +44,20 @@ def _best_first(item: tuple[Any, float]) -> tuple[float, int]:
     return item[1], int(item[0])  # ties: the later-stored document first
 
 
-def calibrated_fusion(keyword: KeywordMatch, semantic: list[tuple[Any, float]], *,
-                      weight: float) -> list[tuple[Any, float]]:
-    """(document number, score) of every document either list has, best first (module docstring)."""
+def calibrated_fusion(keyword: KeywordMatch, leaders: list[tuple[Any, float]], semantic: list[tuple[Any, float]],
+                      *, weight: float, bm25_of: Callable[[Any], float | None]) -> list[tuple[Any, float]]:
+    """(document number, score) best first (module docstring) of the keyword `leaders` (the best BM25
+    scores of `keyword`) and the `semantic` list; `bm25_of` gives any other document's BM25 score (None:
+    no match), so a memory found by meaning keeps the keyword evidence it has, however far down it ranks
+    by keywords. Only the leaders are fused, not every match: at 100,000 memories a query's words match
+    tens of thousands."""
     similarity = dict(semantic)
     floor = min(similarity.values(), default=0.0)
-    matched = {docno: keyword.coverage(score) for docno, score in keyword.scores}
-    fused = {docno: similarity.get(docno, floor) + weight * matched.get(docno, 0.0) ** 2
-             for docno in similarity.keys() | matched.keys()}
+    fused = {docno: similarity.get(docno, floor) + weight * keyword.coverage(score) ** 2 for docno, score in leaders}
+    for docno, cosine in similarity.items():
+        if docno not in fused:
+            score = bm25_of(docno)
+            fused[docno] = cosine + (weight * keyword.coverage(score) ** 2 if score is not None else 0.0)
     return sorted(fused.items(), key=_best_first, reverse=True)
 
 

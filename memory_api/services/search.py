@@ -77,6 +77,7 @@ class _Candidates:
         self._keyword = keyword.match(user_id, text) if mode != "semantic" else NO_MATCH
         self._scored = self._keyword.scores  # every document a scored query term occurs in, unordered
         self._all_sorted: list[tuple[Any, float]] | None = None
+        self._by_docno: dict[Any, float] | None = None
         self._vector: UserQuery | None = None  # the query's embedding, computed on first use
 
     def _keyword_top(self, n: int) -> list[tuple[Any, float]]:
@@ -103,7 +104,14 @@ class _Candidates:
             return keyword, exhausted
         if self._mode == "semantic":
             return semantic, exhausted
-        return calibrated_fusion(self._keyword, semantic, weight=self._semantic.keyword_weight), exhausted
+        return calibrated_fusion(self._keyword, keyword, semantic, weight=self._semantic.keyword_weight,
+                                 bm25_of=self._bm25_of), exhausted
+
+    def _bm25_of(self, docno: Any) -> float | None:
+        """A document's BM25 score for this query (None: no match); the lookup is made on first use."""
+        if self._by_docno is None:
+            self._by_docno = dict(self._scored)
+        return self._by_docno.get(docno)
 
 
 class SearchService:
