@@ -244,7 +244,7 @@ class ContextService:
     scope are candidates, never another scope's.
     """
 
-    RELEVANT_CANDIDATES = 200
+    RELEVANT_CANDIDATES = 100
     # The newest are read a page at a time, small first: most selections stop within the first.
     NEWEST_CHUNKS = (50, 100, 200)
 
