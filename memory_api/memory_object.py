@@ -71,6 +71,14 @@ FIELDS = (
     MemoryField("reason", STRING, nullable=True, description=(
         "Why this version was written, when the service wrote it on its own (or a revert did); null "
         "otherwise.")),
+    MemoryField("occurred_at", INTEGER, nullable=True, description=(
+        "When what it says happened or was said (Unix seconds); null: unknown.")),
+    MemoryField("valid_until", INTEGER, nullable=True, description=(
+        "From when it no longer holds (Unix seconds: superseded, ended); null: it still holds. Past it, "
+        "a memory stays stored, listed and in history, and is not injected unless asked for.")),
+    MemoryField("expires_at", INTEGER, nullable=True, description=(
+        "When the service deletes it (Unix seconds); null: never. From that second it is never returned "
+        "or injected, and the deletion is in the activity feed (source `expiry`).")),
 )
 
 def fields_in(view: str) -> tuple[MemoryField, ...]:

@@ -54,6 +54,9 @@ class Memory:
     source: str = "api"  # one of SOURCES: the door this version came through
     origin: dict[str, Any] | None = None  # automatic memories: {"conversation_id", "turn"}
     reason: str | None = None  # why this version was written, when the service wrote it (or a revert)
+    occurred_at: int | None = None  # when what it says happened or was said (None: unknown)
+    valid_until: int | None = None  # from when it no longer holds (None: it still holds)
+    expires_at: int | None = None  # when the service deletes it (None: never)
 
     @classmethod
     def from_trusted_fields(cls, **fields) -> Memory:
@@ -97,7 +100,18 @@ class Memory:
             "source": self.source,
             "origin": dict(self.origin) if self.origin else None,
             "reason": self.reason,
+            "occurred_at": self.occurred_at,
+            "valid_until": self.valid_until,
+            "expires_at": self.expires_at,
         }
+
+    def expired(self, now: int) -> bool:
+        """Whether the service deletes it at or before `now` (then it is never returned)."""
+        return self.expires_at is not None and self.expires_at <= now
+
+    def holds(self, at: int) -> bool:
+        """Whether it still holds at `at` (its valid_until, if any, lies after)."""
+        return self.valid_until is None or self.valid_until > at
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,10 @@ class Filters:
     updated_after: int | None = None
     updated_before: int | None = None
     source: str | None = None  # only memories whose latest version came from this door
+    occurred_after: int | None = None  # only memories that happened in this range (occurred_at set)
+    occurred_before: int | None = None
+    as_of: int | None = None  # only what held then: occurred_at unset or <= it, valid_until unset or > it
+    include_invalid: bool | None = None  # memories past their valid_until too (None: the door's default)
 
 
 NO_FILTERS = Filters()

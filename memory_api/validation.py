@@ -134,6 +134,40 @@ def check_int_range(value: Any, *, param: str, minimum: int, maximum: int) -> in
     return value
 
 
+# A memory's times (models.Memory): when it happened, until when it holds, when it is deleted.
+TIME_FIELDS = ("occurred_at", "valid_until", "expires_at")
+
+
+def check_time(value: Any, *, param: str) -> int | None:
+    """A memory's time: null, or a Unix time in seconds from 1970 to the end of 9999."""
+    if value is None:
+        return None
+    if not _is_int(value) or not 0 <= value <= MAX_UNIX_TIME:
+        raise InvalidRequest(f"'{param}' must be null or a Unix time in seconds, from 0 (1970) to {MAX_UNIX_TIME} "
+                             "(the end of 9999).", param=param, code="invalid_time")
+    return value
+
+
+def times_of(data: dict[str, Any], *, prefix: str = "") -> dict[str, int | None]:
+    """The time fields `data` gives (only those it has; null clears one), each checked."""
+    return {name: check_time(data[name], param=f"{prefix}{name}") for name in TIME_FIELDS if name in data}
+
+
+def check_time_order(occurred_at: int | None, valid_until: int | None, *, param: str = "valid_until") -> None:
+    """A memory cannot stop holding before it happened."""
+    if occurred_at is not None and valid_until is not None and valid_until < occurred_at:
+        raise InvalidRequest(f"'{param}' ({valid_until}) is before 'occurred_at' ({occurred_at}): a memory cannot "
+                             "stop holding before it happened.", param=param, code="invalid_time")
+
+
+def check_expiry_ahead(expires_at: int | None, now: int, *, param: str = "expires_at") -> None:
+    """An expiry given by a write lies in the future: a memory past it would never be seen (to remove one
+    now, delete it)."""
+    if expires_at is not None and expires_at <= now:
+        raise InvalidRequest(f"'{param}' ({expires_at}) is not in the future: a memory past its expiry is never "
+                             "returned. To remove a memory now, delete it.", param=param, code="invalid_time")
+
+
 MAX_CONVERSATION_ID_CHARS = 128
 
 
@@ -149,6 +183,15 @@ def check_origin(value: Any, *, param: str = "origin") -> dict[str, Any] | None:
                               max_chars=MAX_CONVERSATION_ID_CHARS)
     return {"conversation_id": conversation,
             "turn": check_int_range(value["turn"], param=f"{param}.turn", minimum=0, maximum=MAX_REVISION)}
+
+
+def _time_filter_values(values: dict[str, Any], prefix: str = "") -> dict[str, int | None]:
+    """Unix times a filter takes (None: not given), each checked."""
+    for name, value in values.items():
+        if value is not None and (not _is_int(value) or value < 0):
+            raise InvalidRequest(f"'{prefix}{name}' must be a Unix time in seconds.", param=f"{prefix}{name}",
+                                 code="invalid_value")
+    return values
 
 
 @dataclass(frozen=True)
@@ -235,17 +278,30 @@ class InputRules:
         return items
 
     def filters(self, tags: Any = None, scope: Any = None, created_after: Any = None, created_before: Any = None,
-                updated_after: Any = None, updated_before: Any = None, source: Any = None) -> Filters:
-        """List and search filters: tags (all must match), scope ('global': none), time ranges, and the
-        source of the memories' latest versions."""
-        times = {}
-        for name, value in (("created_after", created_after), ("created_before", created_before),
-                            ("updated_after", updated_after), ("updated_before", updated_before)):
-            if value is not None and (not _is_int(value) or value < 0):
-                raise InvalidRequest(f"'{name}' must be a Unix time in seconds.", param=name, code="invalid_value")
-            times[name] = value
+                updated_after: Any = None, updated_before: Any = None, source: Any = None,
+                occurred_after: Any = None, occurred_before: Any = None, as_of: Any = None,
+                include_invalid: Any = None) -> Filters:
+        """List and search filters: tags (all must match), scope ('global': none), time ranges (created,
+        updated, occurred; `as_of`: what held at that time), whether memories past their valid_until are
+        included (None: the door's default), and the source of the memories' latest versions."""
+        times: dict[str, Any] = _time_filter_values({"created_after": created_after, "created_before": created_before,
+                                                     "updated_after": updated_after, "updated_before": updated_before})
         if tags is not None and not isinstance(tags, (list, tuple)):
             raise InvalidRequest("'tag' must be an array of strings.", param="tag", code="invalid_type")
         tag_list = [check_tag(t, param="tag") for t in (tags or [])]
         return Filters(tags=tuple(dict.fromkeys(tag_list)), scope=check_scope(scope, allow_global=True),
-                       scoped=scope is not None, source=check_source(source), **times)
+                       scoped=scope is not None, source=check_source(source), **times,
+                       **self.time_filters({"occurred_after": occurred_after, "occurred_before": occurred_before,
+                                            "as_of": as_of, "include_invalid": include_invalid}))
+
+    @staticmethod
+    def time_filters(options: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
+        """The memory-time filters of a request (occurred_after, occurred_before, as_of, include_invalid),
+        checked, as Filters fields; `prefix` names where they were ("memory." in chat)."""
+        values = _time_filter_values({name: options.get(name) for name in ("occurred_after", "occurred_before",
+                                                                           "as_of")}, prefix)
+        include_invalid = options.get("include_invalid")
+        if include_invalid is not None and not isinstance(include_invalid, bool):
+            raise InvalidRequest(f"'{prefix}include_invalid' must be true or false.",
+                                 param=f"{prefix}include_invalid", code="invalid_type")
+        return {**values, "include_invalid": include_invalid}

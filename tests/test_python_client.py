@@ -299,7 +299,8 @@ SAMPLE_ARGUMENTS = {
     "created_after": 1, "created_before": 2, "updated_after": 3, "updated_before": 4, "order": "asc",
     "after": "mem_a", "before": "mem_b", "max_words": 5, "max_tokens": 6, "model": "m", "data": "line\n",
     "on_conflict": "overwrite", "revision": 2, "messages": [{"role": "user", "content": "hi"}], "apply": True,
-    "suggestion_id": "sug_1", "capture": False, "job_id": "cap_1",
+    "suggestion_id": "sug_1", "capture": False, "job_id": "cap_1", "occurred_at": 5, "valid_until": 6,
+    "expires_at": 7,
     "extra_headers": {"X-Extra": "1"}, "extra_query": {"q": "v"}, "extra_body": {"b": 1}, "timeout": 7,
 }
 

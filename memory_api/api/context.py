@@ -23,8 +23,10 @@ class MemoryContextView(MethodView):
     @writes(blp)
     def post(self, body):
         """The block the chat endpoint would inject for this user, without calling a model: with a
-        `query`, the most relevant memories first, then the newest; global ones plus `scope`'s."""
+        `query`, the memories relevant to it, most relevant first (scoring at least
+        MEMORY_API_MIN_RELEVANCE), without one the newest; global ones plus `scope`'s; by default only
+        what still holds (`include_invalid`, `as_of` and the occurred filters as in search)."""
         selection = services().context.preview(principal().user_id, model=body.get("model"), caps=body,
                                                query=body.get("query"), scope=body.get("scope"),
-                                               mode=body.get("mode"))
+                                               mode=body.get("mode"), times=body)
         return json_response(selection.to_api())

@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from ..ids import MEMORY_ID_PATTERN, MEMORY_PREFIX
 from ..models import Memory
+from ..validation import TIME_FIELDS
 from .conditional import if_match_versions, memory_response, not_modified, not_modified_response
 from .docs import (
     ETAG_HEADER_DOC,
@@ -64,7 +65,8 @@ class Memories(MethodView):
         `duplicate_memory`, naming the stored one in the message and in `error.existing_id`."""
         created = services().memories.create(
             principal().user_id, body["content"], body.get("metadata"), tags=body.get("tags"),
-            scope=body.get("scope"), memory_id=idempotent_id(MEMORY_PREFIX), by=by_request())
+            scope=body.get("scope"), times={name: body[name] for name in TIME_FIELDS if name in body},
+            memory_id=idempotent_id(MEMORY_PREFIX), by=by_request())
         return memory_response(created.memory)
 
     @blp.doc(operationId="deleteAllMemories", summary="Delete all memories")
@@ -143,7 +145,9 @@ def history_entry(version: Memory) -> dict:
     (tests/test_memory_object.py checks the two agree)."""
     return {"object": "memory.version", "id": version.id, "revision": version.revision,
             "updated_at": version.updated_at, "content": version.content, "metadata": version.metadata,
-            "tags": list(version.tags), "scope": version.scope, "source": version.source, "reason": version.reason}
+            "tags": list(version.tags), "scope": version.scope, "source": version.source, "reason": version.reason,
+            "occurred_at": version.occurred_at, "valid_until": version.valid_until,
+            "expires_at": version.expires_at}
 
 
 @blp.route("/<string:memory_id>/revert", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])
@@ -171,4 +175,6 @@ def filters_of(query: dict):
     return services().rules.filters(
         tags=query.get("tag"), scope=query.get("scope"), created_after=query.get("created_after"),
         created_before=query.get("created_before"), updated_after=query.get("updated_after"),
-        updated_before=query.get("updated_before"), source=query.get("source"))
+        updated_before=query.get("updated_before"), source=query.get("source"),
+        occurred_after=query.get("occurred_after"), occurred_before=query.get("occurred_before"),
+        as_of=query.get("as_of"), include_invalid=query.get("include_invalid"))

@@ -48,9 +48,9 @@ def list_memories(*, limit, order, after, before, tag, scope, source, created_af
     return Request("get", "/memory", Memory, options(extras, query=query))
 
 
-def create(*, content, metadata, tags, scope, idempotency_key, extras: Extras) -> Request:
+def create(*, content, metadata, tags, scope, times, idempotency_key, extras: Extras) -> Request:
     return _memory_answer("post", "/memory", extras, body=given(content=content, metadata=metadata, tags=tags,
-                                                                  scope=scope),
+                                                                  scope=scope, **times),
                           headers=write_headers(idempotency_key=idempotency_key))
 
 
@@ -58,9 +58,10 @@ def retrieve(memory_id, *, extras: Extras) -> Request:
     return _memory_answer("get", memory_path(memory_id), extras, headers={})
 
 
-def update(memory_id, *, content, metadata, tags, scope, if_match, idempotency_key, extras: Extras) -> Request:
+def update(memory_id, *, content, metadata, tags, scope, times, if_match, idempotency_key,
+           extras: Extras) -> Request:
     return _memory_answer("patch", memory_path(memory_id), extras,
-                          body=given(content=content, metadata=metadata, tags=tags, scope=scope),
+                          body=given(content=content, metadata=metadata, tags=tags, scope=scope, **times),
                           headers=write_headers(if_match, idempotency_key))
 
 

@@ -90,10 +90,14 @@ class AsyncMemories(_AsyncResource):
 
     async def create(self, *, content: str, metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
                      tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
-                     scope: str | NotGiven | None = NOT_GIVEN, idempotency_key: str | NotGiven = NOT_GIVEN,
+                     scope: str | NotGiven | None = NOT_GIVEN,
+                     occurred_at: int | NotGiven | None = NOT_GIVEN, valid_until: int | NotGiven | None = NOT_GIVEN,
+                     expires_at: int | NotGiven | None = NOT_GIVEN, idempotency_key: str | NotGiven = NOT_GIVEN,
                      **extras: Unpack[r.RequestExtras]) -> Memory:
         """Store a memory. The same content again (same scope): openai.ConflictError, code duplicate_memory."""
         return await self._send(op.create(content=content, metadata=metadata, tags=tags, scope=scope,
+                                          times=r.given(occurred_at=occurred_at, valid_until=valid_until,
+                                                        expires_at=expires_at),
                                           idempotency_key=idempotency_key, extras=extras))
 
     async def retrieve(self, memory_id: str, **extras: Unpack[r.RequestExtras]) -> Memory:
@@ -103,11 +107,15 @@ class AsyncMemories(_AsyncResource):
     async def update(self, memory_id: str, *, content: str | NotGiven = NOT_GIVEN,
                      metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
                      tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
-                     scope: str | NotGiven | None = NOT_GIVEN, if_match: str | NotGiven = NOT_GIVEN,
+                     scope: str | NotGiven | None = NOT_GIVEN,
+                     occurred_at: int | NotGiven | None = NOT_GIVEN, valid_until: int | NotGiven | None = NOT_GIVEN,
+                     expires_at: int | NotGiven | None = NOT_GIVEN, if_match: str | NotGiven = NOT_GIVEN,
                      idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
-        """Change what is given (metadata and tags are replaced whole; None clears; scope None: global).
-        `if_match`: an ETag; if the memory changed since, PreconditionFailedError (412)."""
+        """Change what is given (metadata and tags are replaced whole; None clears, a time too; scope None:
+        global). `if_match`: an ETag; if the memory changed since, PreconditionFailedError (412)."""
         return await self._send(op.update(memory_id, content=content, metadata=metadata, tags=tags, scope=scope,
+                                          times=r.given(occurred_at=occurred_at, valid_until=valid_until,
+                                                        expires_at=expires_at),
                                           if_match=if_match, idempotency_key=idempotency_key, extras=extras))
 
     async def delete(self, memory_id: str, *, if_match: str | NotGiven = NOT_GIVEN,

@@ -67,6 +67,9 @@ class Memory(BaseModel):
     source: Source
     origin: Origin | None = None
     reason: str | None = None
+    occurred_at: int | None = None
+    valid_until: int | None = None
+    expires_at: int | None = None
     # Not a field of the object: the ETag header of the answer that carried it (create, retrieve,
     # update, revert), for `if_match=`. None in lists, which carry no ETag per memory.
     etag: str | None = None
@@ -120,6 +123,9 @@ class MemoryVersion(BaseModel):
     updated_at: int
     source: Source
     reason: str | None = None
+    occurred_at: int | None = None
+    valid_until: int | None = None
+    expires_at: int | None = None
 
 
 class MemoryHistory(BaseModel):

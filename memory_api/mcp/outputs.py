@@ -56,6 +56,9 @@ class NewMemory(BaseModel):
     tags: list[str] | None = None
     scope: str | None = None
     metadata: dict[str, str] | None = None
+    occurred_at: int | None = None
+    valid_until: int | None = None
+    expires_at: int | None = None
 
 
 class ScoredMemoryOut(MemoryOut):

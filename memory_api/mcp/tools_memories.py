@@ -33,12 +33,17 @@ def register(tool) -> None:
 
     @tool
     def add_memory(ctx: Context, content: str, tags: list[str] | None = None, scope: str | None = None,
-                   metadata: dict[str, str] | None = None) -> AddResult:
+                   metadata: dict[str, str] | None = None, occurred_at: int | None = None,
+                   valid_until: int | None = None, expires_at: int | None = None) -> AddResult:
         """Remember one durable fact about the user (one fact per memory). tags: short labels;
         scope: a project or conversation name to keep it out of other projects' chats (omit for global).
-        If an equal memory exists in that scope, nothing is stored and the error names it [duplicate_memory]:
-        update that one instead."""
-        created = memories.create(tool.user(ctx), content, metadata, tags=tags, scope=scope, by=tool.by(ctx))
+        Times are Unix seconds: occurred_at, when it happened; valid_until, from when it no longer holds;
+        expires_at, when it is deleted (an appointment's day, say). If an equal memory exists in that
+        scope, nothing is stored and the error names it [duplicate_memory]: update that one instead."""
+        times = {k: v for k, v in (("occurred_at", occurred_at), ("valid_until", valid_until),
+                                   ("expires_at", expires_at)) if v is not None}
+        created = memories.create(tool.user(ctx), content, metadata, tags=tags, scope=scope, times=times,
+                                  by=tool.by(ctx))
         return AddResult(memory=memory_out(created.memory))
 
     @tool
@@ -55,14 +60,17 @@ def register(tool) -> None:
                         tags: list[str] | None = None,
                         scope: str | None = None, created_after: int | None = None,
                         created_before: int | None = None, updated_after: int | None = None,
-                        updated_before: int | None = None, source: Source | None = None) -> SearchResult:
+                        updated_before: int | None = None, source: Source | None = None,
+                        occurred_after: int | None = None, occurred_before: int | None = None,
+                        as_of: int | None = None, include_invalid: bool | None = None) -> SearchResult:
         """Find the user's memories relevant to a query, best first, with scores. mode: hybrid (by meaning and
         keywords fused; the default where available), semantic (by meaning: finds "allergic to peanuts" for
         "can I eat satay?"), or keyword (BM25 over English word stems). Filters: tags (all must match), scope
-        ('global' for memories without one), created/updated ranges in Unix seconds, source (where the latest
-        version came from: api, mcp, import, auto). limit: page size (server default when omitted)."""
+        ('global' for memories without one), created/updated/occurred ranges in Unix seconds, source (where the
+        latest version came from: api, mcp, import, auto), as_of (what held at that time), include_invalid
+        (memories that no longer hold too; default false). limit: page size (server default when omitted)."""
         filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before,
-                                         source)
+                                         source, occurred_after, occurred_before, as_of, include_invalid)
         found = services.search.search(tool.user(ctx), query, limit=limit, filters=filters, mode=mode)
         return SearchResult(memories=[ScoredMemoryOut(**memory_out(f.memory).model_dump(), score=f.score)
                                       for f in found.items], has_more=found.has_more, mode=found.mode)
@@ -72,11 +80,13 @@ def register(tool) -> None:
                       after: str | None = None, before: str | None = None, tags: list[str] | None = None,
                       scope: str | None = None, created_after: int | None = None,
                       created_before: int | None = None, updated_after: int | None = None,
-                      updated_before: int | None = None, source: Source | None = None) -> MemoryPage:
+                      updated_before: int | None = None, source: Source | None = None,
+                      occurred_after: int | None = None, occurred_before: int | None = None,
+                      as_of: int | None = None, include_invalid: bool | None = None) -> MemoryPage:
         """List the user's memories, newest first by default, one page at a time: pass next_cursor back as
-        `after` for the next page. Same filters as search_memories."""
+        `after` for the next page. Same filters as search_memories (include_invalid defaults to true here)."""
         filters = services.rules.filters(tags, scope, created_after, created_before, updated_after, updated_before,
-                                         source)
+                                         source, occurred_after, occurred_before, as_of, include_invalid)
         page = memories.list(tool.user(ctx), limit=limit, order=order, after=after, before=before,
                              filters=filters)
         return MemoryPage(memories=[memory_out(m) for m in page.items], has_more=page.has_more,
@@ -97,14 +107,20 @@ def register_by_id(tool) -> None:
     @tool
     def update_memory(ctx: Context, memory_id: str, content: str | None = None,
                       tags: list[str] | None = None, scope: str | None = None, make_global: bool = False,
-                      metadata: dict[str, str] | None = None,
+                      metadata: dict[str, str] | None = None, occurred_at: int | None = None,
+                      valid_until: int | None = None, expires_at: int | None = None,
+                      clear_times: list[Literal["occurred_at", "valid_until", "expires_at"]] | None = None,
                       expected_revision: int | None = None) -> MemoryOut:
         """Change a memory: give only what changes (tags and metadata are replaced whole). scope moves it
-        to a scope; make_global=true takes it out of its scope. With expected_revision (the revision you
+        to a scope; make_global=true takes it out of its scope. Times as in add_memory; clear_times names
+        those to unset (valid_until, to say it holds again). With expected_revision (the revision you
         read), the update happens only if nobody changed the memory since; otherwise you get an error and
         should re-read it."""
         changes: dict[str, Any] = {k: v for k, v in (("content", content), ("tags", tags), ("scope", scope),
-                                                     ("metadata", metadata)) if v is not None}
+                                                     ("metadata", metadata), ("occurred_at", occurred_at),
+                                                     ("valid_until", valid_until), ("expires_at", expires_at))
+                                   if v is not None}
+        changes.update({name: None for name in clear_times or ()})
         if make_global:
             if scope is not None:
                 raise ToolError("Give scope or make_global=true, not both. (parameter: scope) [invalid_scope]")

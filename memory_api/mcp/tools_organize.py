@@ -85,12 +85,17 @@ def register_extract_and_context(tool) -> None:
     def get_context(ctx: Context, query: str | None = None, max_words: int | None = None,
                     max_tokens: int | None = None, scope: str | None = None,
                     model: str | None = None,
-                    mode: Literal["hybrid", "semantic", "keyword"] | None = None) -> ContextOut:
-        """The memory block a chat would inject for this query: the most relevant memories first (ranked in
-        `mode`, as search_memories), then the newest, under a word and a token cap (at most the server's), never
-        cutting a memory. scope: add that scope's memories to the global ones."""
+                    mode: Literal["hybrid", "semantic", "keyword"] | None = None,
+                    occurred_after: int | None = None, occurred_before: int | None = None,
+                    as_of: int | None = None, include_invalid: bool | None = None) -> ContextOut:
+        """The memory block a chat would inject for this query: the memories relevant to it, most relevant
+        first (ranked in `mode`, as search_memories), or without a query the newest, under a word and a token
+        cap (at most the server's), never cutting a memory. scope: add that scope's memories to the global
+        ones. Time filters as in search_memories."""
+        times = {"occurred_after": occurred_after, "occurred_before": occurred_before, "as_of": as_of,
+                 "include_invalid": include_invalid}
         selection = services.context.preview(tool.user(ctx), model=model, query=query, scope=scope, mode=mode,
-                                             caps={"max_words": max_words, "max_tokens": max_tokens})
+                                             caps={"max_words": max_words, "max_tokens": max_tokens}, times=times)
         data = selection.to_api()
         return ContextOut(**{k: data[k] for k in ("text", "memory_ids", "word_count", "token_count",
                                                    "omitted_count", "mode")})

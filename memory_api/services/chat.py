@@ -77,12 +77,14 @@ class ChatService:
 
     def _select(self, user_id: str, request: ChatRequest, scope: str | None,
                 summary: str | None = None) -> ContextSelection:
-        """The memories for this turn: those most relevant to the latest user message first, then to
-        the conversation's summary (what the thread is about), then the newest."""
+        """The memories for this turn: those relevant to the latest user message with the conversation's
+        summary (what the thread is about), most relevant first."""
         caps = self._context.caps(request.memory_options) if request.inject else Caps(0, 0)
         selection = self._context.build(user_id, model=request.model, caps=caps, scope=scope,
                                         query=latest_user_text(request.messages), background=summary or None,
-                                        mode=request.memory_options.get("mode"))
+                                        mode=request.memory_options.get("mode"),
+                                        times=self._context.rules.time_filters(request.memory_options,
+                                                                               prefix="memory."))
         recorder = metrics.active()
         if recorder is not None:
             recorder.chat_injected(len(selection.memories))

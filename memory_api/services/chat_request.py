@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidRequest
-from ..validation import check_scope
+from ..validation import InputRules, check_scope
 from .conversations import ThreadForPrompt, check_conversation_id, message_text
 
 SYSTEM_ROLES = ("system", "developer")
@@ -72,7 +72,8 @@ def parse_memory_options(memory: object) -> tuple[bool, dict[str, Any]]:
     memory = memory or {}
     if not isinstance(memory, dict):
         raise InvalidRequest("'memory' must be an object.", param="memory")
-    unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope", "mode", "capture"}
+    unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope", "mode", "capture", "occurred_after",
+                             "occurred_before", "as_of", "include_invalid"}
     if unknown:
         raise InvalidRequest(f"Unrecognized field 'memory.{sorted(unknown)[0]}'.", param="memory",
                              code="unknown_parameter")
@@ -80,6 +81,7 @@ def parse_memory_options(memory: object) -> tuple[bool, dict[str, Any]]:
     if not isinstance(inject, bool):
         raise InvalidRequest("'memory.inject' must be a boolean.", param="memory.inject")
     check_scope(memory.get("scope"), param="memory.scope")
+    InputRules.time_filters(memory, prefix="memory.")
     if memory.get("capture") is not None and not isinstance(memory["capture"], bool):
         raise InvalidRequest("'memory.capture' must be a boolean.", param="memory.capture")
     return inject, memory

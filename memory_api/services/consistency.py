@@ -51,6 +51,7 @@ def memory_problems(scanner: IndexScanner, verifier: IndexVerifier, user_id: str
     for memory_id in sorted(stored.records.keys() - stored.ids):
         problems.append(f"{memory_id}: has a record but is missing from the id index")
     problems += _record_problems(stored, records)
+    problems += time_index_damage(stored, records)[0]
     documents = [Document(memory_id, rec["n"], rec["c"], rec.get("s")) for memory_id, rec in records.items()]
     problems += verifier.verify(user_id, lambda: documents).problems
     problems += _set_problems(stored, records)
@@ -73,6 +74,27 @@ def _vector_problems(stored: UserIndexes, records: dict, vector_model: str | Non
             if missing:
                 problems.append(f"{missing} memories have no vector: run `memory-api reindex`")
     return problems
+
+
+TIME_INDEXES = {"ta": "occurred", "tv": "valid-until", "te": "expiry"}  # a record's short name -> its index
+
+
+def time_index_damage(stored: UserIndexes, records: dict) -> tuple[list[str], set[str], set[str]]:
+    """(problems, memories whose time entries are missing or wrong, ids a time index lists that have no
+    such time): each time index against the records' times."""
+    problems: list[str] = []
+    damaged: set[str] = set()
+    strays: set[str] = set()
+    for short, name in TIME_INDEXES.items():
+        index = stored.times.get(short, {})
+        for memory_id, rec in records.items():
+            if rec.get(short) is not None and index.get(memory_id) != rec[short]:
+                problems.append(f"{memory_id}: {name} index says {index.get(memory_id)}, record {rec[short]}")
+                damaged.add(memory_id)
+        for memory_id in sorted(index.keys() - {i for i, rec in records.items() if rec.get(short) is not None}):
+            problems.append(f"{memory_id}: in the {name} index without that time")
+            strays.add(memory_id)
+    return problems, damaged, strays
 
 
 def _record_problems(stored: UserIndexes, records: dict) -> list[str]:

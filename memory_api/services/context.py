@@ -26,6 +26,7 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import InvalidRequest
 from ..models import Filters, IdWalk, Memory
@@ -262,43 +263,48 @@ class ContextService:
         return resolve_caps(requested, server_max_words=self.max_words, server_max_tokens=self.max_tokens)
 
     def preview(self, user_id: str, *, model: str | None = None, caps: dict | None = None,
-                query: object = None, scope: object = None, mode: object = None) -> ContextSelection:
+                query: object = None, scope: object = None, mode: object = None,
+                times: dict[str, Any] | None = None) -> ContextSelection:
         """The block chat would inject, for a caller's request (REST, MCP): every input checked here.
-        A blank `query` means none (newest first)."""
+        A blank `query` means none (newest first). `times`: the time filters (InputRules.time_filters)."""
         if query is not None and not (isinstance(query, str) and not query.strip()):
             query = self.rules.query(query)
         return self.build(user_id, model=model, caps=self.caps(caps), query=query or None,
-                          scope=check_scope(scope), mode=mode)
+                          scope=check_scope(scope), mode=mode, times=self.rules.time_filters(times or {}))
 
-    def _newest_first(self, user_id: str, scope: str | None) -> Iterator[Memory]:
+    def _newest_first(self, user_id: str, scope: str | None, times: Filters) -> Iterator[Memory]:
         below = None
         for pages in itertools.count():
             chunk = self.NEWEST_CHUNKS[min(pages, len(self.NEWEST_CHUNKS) - 1)]
             page = self._store.page(user_id, IdWalk(newest_first=True, below=below), count=chunk,
-                                    filters=Filters(scope=scope, scoped=True))
+                                    filters=dataclasses.replace(times, scope=scope, scoped=True),
+                                    hide_invalid=times.include_invalid is not True)
             yield from page
             if len(page) < chunk:
                 return
             below = page[-1].id
 
-    def _candidates(self, user_id: str, scopes: list[str | None], query: str | None, mode: str
-                    ) -> Iterator[Memory]:
+    def _candidates(self, user_id: str, scopes: list[str | None], query: str | None, mode: str,
+                    times: Filters) -> Iterator[Memory]:
         if query is None:
-            yield from heapq.merge(*(self._newest_first(user_id, s) for s in scopes), key=lambda m: m.id,
+            yield from heapq.merge(*(self._newest_first(user_id, s, times) for s in scopes), key=lambda m: m.id,
                                    reverse=True)
             return
         # BM25 means nothing across queries: keyword ranking takes every memory that shares a word.
         floor = self.min_relevance if mode != "keyword" else None
         for found in self._search.ranked(user_id, query, limit=self.RELEVANT_CANDIDATES, mode=mode,
-                                         scopes=scopes, min_score=floor):
+                                         scopes=scopes, min_score=floor, filters=times):
             yield found.memory
 
     def build(self, user_id: str, *, model: str | None = None, caps: Caps | None = None,
               query: str | None = None, scope: str | None = None, mode: object = None,
-              background: str | None = None) -> ContextSelection:
+              background: str | None = None, times: dict[str, Any] | None = None) -> ContextSelection:
         """The block for a prompt: the memories relevant to `query` and `background` (a conversation's
         summary), ranked in `mode` (hybrid, semantic or keyword; default: the server's), or without
-        either the newest; `scope` adds that scope's memories to the global ones."""
+        either the newest; `scope` adds that scope's memories to the global ones. `times`: checked time
+        filters (InputRules.time_filters); by default only what still holds (valid_until unset or ahead),
+        and never what has expired."""
+        time_filters = Filters(**(times or {}))
         caps = caps or Caps(self.max_words, self.max_tokens)
         mode = self._search.semantic.mode(mode)
         scopes: list[str | None] = [None] if scope is None else [None, scope]
@@ -307,7 +313,7 @@ class ContextService:
             return ContextSelection([], "", 0, 0, total, mode)
         selection = select_memories_within_caps(
             self._candidates(user_id, scopes, relevance_query(query, background) if query or background else None,
-                             mode),
+                             mode, time_filters),
             max_words=caps.max_words,
             max_tokens=caps.max_tokens,
             encoding=encoding_name_for_model(model),

@@ -17,9 +17,16 @@ from ..errors import ApiError, Conflict, InvalidRequest, NotFound, PreconditionF
 from ..ids import memory_id_bounds, new_memory_id
 from ..models import BY_API, Filters, Memory, Page, Provenance
 from ..store.memories import MemoryStore, NewContent
-from ..store.records import DuplicateContent, QuotaExceeded, WriteResult
+from ..store.records import DuplicateContent, QuotaExceeded, TimesOutOfOrder, WriteResult
 from ..tokens import count_tokens, count_words
-from ..validation import InputRules, check_memory_id, check_scope
+from ..validation import (
+    InputRules,
+    check_expiry_ahead,
+    check_memory_id,
+    check_scope,
+    check_time_order,
+    times_of,
+)
 from .pagination import check_cursor_range, cursor_walk
 from .semantic import SemanticIndex
 
@@ -77,22 +84,29 @@ class MemoryService:
         self.quota_memories = quota_memories
         self.quota_words = quota_words
 
-    def _new(self, content: object, metadata: object, tags: object, scope: object, *, memory_id: str | None,
-             by: Provenance, param: str = "") -> Memory:
-        text = self.rules.content(content, param=f"{param}content")
+    def _new(self, item: dict[str, Any], *, memory_id: str | None, by: Provenance, param: str = "") -> Memory:
+        """A new memory from a request's fields (content, metadata, tags, scope, times), every one checked."""
+        text = self.rules.content(item.get("content"), param=f"{param}content")
+        times = times_of(item, prefix=param)
+        check_time_order(times.get("occurred_at"), times.get("valid_until"), param=f"{param}valid_until")
+        now = int(time.time())
+        check_expiry_ahead(times.get("expires_at"), now, param=f"{param}expires_at")
         memory = Memory(
             id=memory_id or new_memory_id(),
             content=text,
-            metadata=self.rules.metadata(metadata, param=f"{param}metadata"),
-            updated_at=int(time.time()),
+            metadata=self.rules.metadata(item.get("metadata"), param=f"{param}metadata"),
+            updated_at=now,
             word_count=count_words(text),
             token_count=count_tokens(text),
             revision=1,
-            tags=tuple(self.rules.tags(tags, param=f"{param}tags")),
-            scope=check_scope(scope, param=f"{param}scope"),
+            tags=tuple(self.rules.tags(item.get("tags"), param=f"{param}tags")),
+            scope=check_scope(item.get("scope"), param=f"{param}scope"),
             source=by.source,
             origin=by.origin(),
             reason=by.reason,
+            occurred_at=times.get("occurred_at"),
+            valid_until=times.get("valid_until"),
+            expires_at=times.get("expires_at"),
         )
         return memory
 
@@ -116,16 +130,18 @@ class MemoryService:
         return [Created(memory) for _, memory in results]
 
     def create(self, user_id: str, content: object, metadata: object = None, *, tags: object = None,
-               scope: object = None, memory_id: str | None = None, by: Provenance = BY_API) -> Created:
+               scope: object = None, times: dict[str, Any] | None = None, memory_id: str | None = None,
+               by: Provenance = BY_API) -> Created:
         """Store a new memory; word and token counts are computed once, here.
 
         A memory equal to one the user has in the same scope (ignoring case and
         spacing) is refused with 409 duplicate_memory naming the stored one, so a
         create is never mistaken for a new memory. `memory_id` (from an
         Idempotency-Key's reservation) makes a retried create a no-op. `by`: who writes (source, actor).
+        `times`: occurred_at, valid_until and expires_at (each optional; an expiry must lie ahead).
         """
-        return self._store_new(user_id, [self._new(content, metadata, tags, scope, memory_id=memory_id, by=by)],
-                               by=by)[0]
+        item = {"content": content, "metadata": metadata, "tags": tags, "scope": scope, **(times or {})}
+        return self._store_new(user_id, [self._new(item, memory_id=memory_id, by=by)], by=by)[0]
 
     def create_batch(self, user_id: str, items: object, *, id_prefix: str | None = None,
                      by: Provenance = BY_API) -> list[Created]:
@@ -137,29 +153,32 @@ class MemoryService:
             if not isinstance(item, dict):
                 raise InvalidRequest(f"'memories[{i}]' must be an object.", param=f"memories[{i}]")
             memory_id = f"{id_prefix}{i:06d}" if id_prefix else None
-            prepared.append(self._new(item.get("content"), item.get("metadata"), item.get("tags"),
-                                      item.get("scope"), memory_id=memory_id, by=by, param=f"memories[{i}]."))
+            prepared.append(self._new(item, memory_id=memory_id, by=by, param=f"memories[{i}]."))
         return self._store_new(user_id, prepared, by=by, param="memories")
 
     def get(self, user_id: str, memory_id: str) -> Memory:
+        """One memory; one past its expiry is not found, from that second (the sweeper deletes it later)."""
         check_memory_id(memory_id)
         memory = self.store.get(user_id, memory_id)
-        if memory is None:
+        if memory is None or memory.expired(int(time.time())):
             raise _not_found(memory_id)
         return memory
 
     def update(self, user_id: str, memory_id: str, changes: dict[str, Any], *,
                expected_versions: list[str] | None = None, revisions_param: str = "expected_revision",
                by: Provenance = BY_API) -> Memory:
-        """Change any of content, metadata, tags, scope (given keys only; metadata and tags are
-        replaced whole, a null scope makes the memory global). The previous version goes to history.
+        """Change any of content, metadata, tags, scope and times (given keys only; metadata and tags are
+        replaced whole, a null scope makes the memory global, a null time clears it; an expiry given must
+        lie ahead). The previous version goes to history.
         With `expected_versions` it happens only if the memory is at one of them (else 412 naming
         `revisions_param`, the door's name for them): each a Memory.version (REST's If-Match) or a bare
         revision (MCP's expected_revision)."""
         check_memory_id(memory_id)
         if not changes:
-            raise InvalidRequest("Nothing to update: give content, metadata, tags and/or scope.",
+            raise InvalidRequest("Nothing to update: give content, metadata, tags, scope and/or times.",
                                  param="content", code="empty_update")
+        times = times_of(changes)
+        check_expiry_ahead(times.get("expires_at"), int(time.time()))
         content: NewContent | None = None
         embedding: bytes | None = None
         if "content" in changes:
@@ -172,12 +191,15 @@ class MemoryService:
                 user_id, memory_id, updated_at=int(time.time()), content=content,
                 metadata=self.rules.metadata(changes["metadata"]) if "metadata" in changes else None,
                 tags=self.rules.tags(changes["tags"]) if "tags" in changes else None,
-                scope=check_scope(changes.get("scope")), scope_given="scope" in changes,
+                scope=check_scope(changes.get("scope")), scope_given="scope" in changes, times=times,
                 expected_versions=expected_versions, history_depth=self.history_depth,
                 max_words=self.quota_words, embedding=embedding, by=by,
             )
         except QuotaExceeded as err:
             raise _memory_full(err, self.quota_memories, self.quota_words) from None
+        except TimesOutOfOrder as err:
+            check_time_order(err.occurred_at, err.valid_until)  # raises the 400 naming valid_until
+            raise
         memory = self._settled(memory_id, result, expected_versions, revisions_param)
         log.debug("updated %s for %s: %r", memory_id, user_id, memory.content)
         return memory
@@ -228,7 +250,8 @@ class MemoryService:
 
     def list(self, user_id: str, *, limit: int | None = None, order: str = "desc", after: str | None = None,
              before: str | None = None, filters: Filters = Filters()) -> Page:
-        """One page of memories, OpenAI-style cursors (services/pagination.py), optionally filtered."""
+        """One page of memories, OpenAI-style cursors (services/pagination.py), optionally filtered; those past
+        their valid_until too unless `filters.include_invalid` is false, those past their expiry never."""
         limit, order = self.rules.page(self.rules.default_page_size if limit is None else limit, order)
         if after is not None:
             check_memory_id(after, param="after")
@@ -237,7 +260,8 @@ class MemoryService:
         check_cursor_range(order, after, before)
         lowest, highest = memory_id_bounds(filters.created_after, filters.created_before)
         walk = cursor_walk(order, after, before, lowest=lowest, highest=highest)
-        return walk.page(self.store.page(user_id, walk.walk, count=limit + 1, filters=filters), limit)
+        return walk.page(self.store.page(user_id, walk.walk, count=limit + 1, filters=filters,
+                                         hide_invalid=filters.include_invalid is False), limit)
 
     def history(self, user_id: str, memory_id: str) -> builtins.list[Memory]:
         """Previous versions, newest first (at most MEMORY_API_HISTORY_DEPTH)."""
@@ -247,9 +271,9 @@ class MemoryService:
     def revert(self, user_id: str, memory_id: str, revision: object, *, by: Provenance = BY_API,
                expected_versions: builtins.list[str] | None = None,
                revisions_param: str = "expected_revision") -> Memory:
-        """Bring back a previous version from history (its content, metadata, tags and scope) as a new
-        revision; the version replaced goes to history, so a revert can itself be reverted. The new
-        version's reason says which revision it restores."""
+        """Bring back a previous version from history (its content, metadata, tags, scope and times, an
+        expiry that has passed since excepted) as a new revision; the version replaced goes to history, so
+        a revert can itself be reverted. The new version's reason says which revision it restores."""
         if not _is_revision(revision):
             raise InvalidRequest("'revision' must be a positive integer: a revision from the memory's history.",
                                  param="revision", code="invalid_value")
@@ -259,7 +283,10 @@ class MemoryService:
             kept = ", ".join(str(v.revision) for v in versions) or "none"
             raise NotFound(f"Memory '{memory_id}' has no revision {revision} in its history (kept: {kept}).",
                            param="revision", code="revision_not_found")
-        changes = {"content": old.content, "metadata": old.metadata, "tags": list(old.tags), "scope": old.scope}
+        changes = {"content": old.content, "metadata": old.metadata, "tags": list(old.tags), "scope": old.scope,
+                   "occurred_at": old.occurred_at, "valid_until": old.valid_until}
+        if not old.expired(int(time.time())):  # an expiry that has passed since is left as the memory has it
+            changes["expires_at"] = old.expires_at
         reverting = Provenance(source=by.source, actor=by.actor, reason=f"reverted to revision {revision}")
         return self.update(user_id, memory_id, changes, expected_versions=expected_versions,
                            revisions_param=revisions_param, by=reverting)

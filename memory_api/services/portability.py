@@ -22,7 +22,17 @@ from ..models import IdWalk, Memory, Provenance
 from ..store.memories import MemoryStore
 from ..store.records import QuotaExceeded
 from ..tokens import count_tokens, count_words
-from ..validation import MAX_REVISION, MAX_UNIX_TIME, check_int_range, check_memory_id, check_origin, check_scope
+from ..validation import (
+    MAX_REVISION,
+    MAX_UNIX_TIME,
+    TIME_FIELDS,
+    check_int_range,
+    check_memory_id,
+    check_origin,
+    check_scope,
+    check_time_order,
+    times_of,
+)
 from .memories import MemoryService
 
 FORMAT = "memory-api.memories"
@@ -43,6 +53,9 @@ def _version_api(memory: Memory) -> dict[str, Any]:
                "metadata": memory.metadata, "tags": list(memory.tags), "scope": memory.scope}
     if memory.origin:  # where it was said: kept, so an imported conversation still ranks as one
         version["origin"] = memory.origin
+    for name in TIME_FIELDS:
+        if getattr(memory, name) is not None:
+            version[name] = getattr(memory, name)
     return version
 
 
@@ -178,7 +191,16 @@ class Portability:
             "tags": tuple(rules.tags(data.get("tags"), param=f"{where}.tags")),
             "scope": check_scope(data.get("scope"), param=f"{where}.scope"),
             "origin": check_origin(data.get("origin"), param=f"{where}.origin"),
+            # An expiry that has passed is taken (an export restored after its memories expired): such a
+            # memory is never returned, and the expiry sweeper deletes it.
+            **self._times(data, where),
         }
+
+    @staticmethod
+    def _times(data: dict[str, Any], where: str) -> dict[str, int | None]:
+        times = times_of(data, prefix=f"{where}.")
+        check_time_order(times.get("occurred_at"), times.get("valid_until"), param=f"{where}.valid_until")
+        return times
 
 
 def _chunks(lines: Iterator[tuple[Any, int]]) -> Iterator[list[Any]]:

@@ -1,9 +1,10 @@
 """`memory-api reindex`: bring every memory's indexes up to its content and the embedding model.
 
 The search index verifies itself against the memories (index/verify.py, what
-`check` reports), and every memory whose entries are wrong or missing is
-indexed again from its content; postings no memory explains are dropped and
-wrong counts set right. When semantic recall is on, a memory without a vector
+`check` reports), and so do the time indexes (services/consistency.py); every
+memory whose entries are wrong or missing is indexed again from its content and
+record; postings and time entries no memory explains are dropped, and wrong
+counts set right. When semantic recall is on, a memory without a vector
 of the current embedding model is embedded (stored before semantic recall,
 before the move to Redis 8, or under another model: then the user's vector set
 is started afresh, as it is when most of it is tombstones of deleted or
@@ -28,6 +29,7 @@ from ..index.verify import Document, IndexVerifier
 from ..models import IdWalk, Memory
 from ..store.index_scan import IndexScanner
 from ..store.vectors import VectorStore
+from .consistency import time_index_damage
 from .memories import MemoryService
 
 _PAGE = 100
@@ -42,6 +44,7 @@ class ReindexReport:
     reindexed: int = 0
     terms_mended: int = 0  # terms whose postings were damaged or miscounted
     postings_dropped: int = 0  # postings no memory explains (a gone document, a term it lacks)
+    time_entries_dropped: int = 0  # time-index entries of memories without that time
 
 
 class Reindexer:
@@ -65,7 +68,7 @@ class Reindexer:
         memories: list[Memory] = []
         while True:
             above = memories[-1].id if memories else None
-            page = self._store.page(user_id, IdWalk(newest_first=False, above=above), count=_PAGE)
+            page = self._store.page(user_id, IdWalk(newest_first=False, above=above), count=_PAGE, expired_too=True)
             memories += page
             if len(page) < _PAGE:
                 return memories
@@ -80,13 +83,18 @@ class Reindexer:
             memories: list[Memory] = []
             found = self._verifier.verify(user, functools.partial(self._documents, user, memories))
             report.seen += len(memories)
+            stored = self._scanner.scan(user)
+            _, time_damaged, strays = time_index_damage(
+                stored, {i: rec for i, rec in stored.records.items() if rec is not None})
+            report.time_entries_dropped += self._store.drop_stray_times(user, sorted(strays))
             # Terms first: re-indexing a memory unposts and posts, which needs well-formed, counted hashes.
             report.terms_mended += sum(self._repair.mend(user, term) for term in found.unsound)
             for term, docnos in found.stray.items():
                 report.postings_dropped += self._repair.unpost(user, term, docnos)
             for start in range(0, len(memories), _PAGE):
                 page = memories[start:start + _PAGE]
-                report.reindexed += self._reindex_page(user, page, found.damaged, with_vectors=model is not None)
+                report.reindexed += self._reindex_page(user, page, found.damaged | time_damaged,
+                                                       with_vectors=model is not None)
                 progress(len(page))
             if found.terms_counted_over and not found.damaged:
                 # (Re-indexing a memory corrects the counter by its own length: only then is the rest off.)

@@ -125,7 +125,8 @@ class SearchService:
     def search(self, user_id: str, query: object, *, limit: int | None = None, filters: Filters = Filters(),
                mode: object = None, min_score: object = None) -> SearchResults:
         """The user's memories ranked by relevance to `query`, best first, each with its score (BM25 in
-        keyword mode, cosine similarity in semantic mode, services/fusion.py's score in hybrid mode)."""
+        keyword mode, cosine similarity in semantic mode, services/fusion.py's score in hybrid mode). Those
+        past their valid_until only with `filters.include_invalid`; those past their expiry never."""
         text = self.rules.query(query)
         limit = self.rules.limit(self.rules.default_page_size if limit is None else limit)
         mode = self.semantic.mode(mode)
@@ -168,7 +169,8 @@ class SearchService:
             part = ranked[start:start + chunk]
             scores = dict(part)
             found = self._store.resolve_hits(user_id, [docno for docno, _ in part], want=limit - len(hits),
-                                             filters=filters, scopes=scopes, lowest_id=lowest, highest_id=highest)
+                                             filters=filters, scopes=scopes, lowest_id=lowest, highest_id=highest,
+                                             hide_invalid=filters.include_invalid is not True)
             hits += [ScoredMemory(memory, scores[docno]) for docno, memory in found]
             if len(hits) >= limit:
                 break

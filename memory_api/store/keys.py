@@ -67,6 +67,27 @@ def memory_updated(user_id: str) -> str:
     return f"{_user_tag(user_id)}:updated"
 
 
+def memory_occurred(user_id: str) -> str:
+    """ZSET memory id -> occurred_at, of the memories that have one (time filters)."""
+    return f"{_user_tag(user_id)}:occurred"
+
+
+def memory_valid_until(user_id: str) -> str:
+    """ZSET memory id -> valid_until, of the memories that have one (what held when)."""
+    return f"{_user_tag(user_id)}:validuntil"
+
+
+def memory_expires(user_id: str) -> str:
+    """ZSET memory id -> expires_at, of the memories that have one (hidden from that second; the expiry
+    sweeper deletes them)."""
+    return f"{_user_tag(user_id)}:expires"
+
+
+def expiring_pattern() -> str:
+    """SCAN pattern matching every user's memory_expires key (the expiry sweeper's walk)."""
+    return f"{PREFIX}:{{u:*}}:expires"
+
+
 def memory_vectors(user_id: str) -> str:
     """VECTOR SET (Redis >= 8) document number -> the memory's embedding, for semantic recall."""
     return f"{_user_tag(user_id)}:vec"
@@ -152,11 +173,12 @@ def family_member(user_id: str, family: str, key: str) -> str:
 
 
 def memory_keys(user_id: str) -> list[str]:
-    """KEYS[1..11] of every memory write script, in this order (see memory_lua_prelude.py)."""
+    """KEYS[1..14] of every memory write script, in this order (see memory_lua_prelude.py)."""
     return [
         memory_items(user_id), memory_ids(user_id), memory_stats(user_id), memory_docs(user_id),
         tag_counts(user_id), scope_counts(user_id), duplicates(user_id), memory_updated(user_id),
-        global_scope(user_id), memory_vectors(user_id), memory_events(user_id),
+        global_scope(user_id), memory_vectors(user_id), memory_events(user_id), memory_occurred(user_id),
+        memory_valid_until(user_id), memory_expires(user_id),
     ]
 
 

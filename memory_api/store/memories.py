@@ -12,6 +12,7 @@ the write is planned again. Reads of one page are one script (one round trip).
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, NamedTuple
 
 from ..errors import Conflict
@@ -19,7 +20,16 @@ from ..index.analyzer import Analysis, analyze
 from ..models import BY_API, NO_FILTERS, Filters, IdWalk, Memory, Provenance
 from . import keys
 from .lex import lex_bounds
-from .records import DuplicateContent, QuotaExceeded, WriteResult, decode_record, dumps, record_of, text
+from .records import (
+    DuplicateContent,
+    QuotaExceeded,
+    TimesOutOfOrder,
+    WriteResult,
+    decode_record,
+    dumps,
+    record_of,
+    text,
+)
 from .redis import RedisStore, confirms_persistence, raises_store_unavailable
 from .write_plan import Blobs, DeclaredKeys, accepted_versions, no_vectors, without_nulls
 
@@ -139,10 +149,12 @@ class MemoryStore:
     @confirms_persistence
     def update(self, user_id: str, memory_id: str, *, updated_at: int, content: NewContent | None = None,
                metadata: dict[str, str] | None = None, tags: list[str] | None = None, scope: str | None = None,
-               scope_given: bool = False, expected_versions: list[str] | None = None, history_depth: int = 0,
+               scope_given: bool = False, times: dict[str, int | None] | None = None,
+               expected_versions: list[str] | None = None, history_depth: int = 0,
                max_words: int = 0, embedding: bytes | None = None, by: Provenance = BY_API) -> WriteResult:
-        """Change content (with its embedding), metadata, tags and/or scope; the new version's provenance
-        is `by`'s."""
+        """Change content (with its embedding), metadata, tags, scope and/or times (occurred_at, valid_until,
+        expires_at: None clears one); the new version's provenance is `by`'s. Raises TimesOutOfOrder when
+        the memory's valid_until would come before its occurred_at."""
         blobs = Blobs()
         vec = blobs.add(embedding)
         analysis = analyze(content.text) if content else None
@@ -163,6 +175,8 @@ class MemoryStore:
                 plan["metadata"] = metadata
             if tags is not None:
                 plan["tags"] = tags
+            if times:
+                plan["times"], plan["clear"] = _time_changes(rec, times)
             return plan
 
         reply = self._planned(user_id, [memory_id], "UPDATE_MEMORY", plan_for, blobs, by)
@@ -208,6 +222,15 @@ class MemoryStore:
             return False
 
     @confirms_persistence
+    def drop_stray_times(self, user_id: str, memory_ids: list[str]) -> int:
+        """Take these memories out of the time indexes that list them without that time (DROP_STRAY_TIMES:
+        checked against each record as it is then); returns how many entries went."""
+        if not memory_ids:
+            return 0
+        return int(self._redis.script("DROP_STRAY_TIMES")(
+            keys=[keys.memory_items(user_id), *_time_keys(user_id)], args=memory_ids))
+
+    @confirms_persistence
     def reset_vectors(self, user_id: str) -> None:
         """Drop a user's vectors and start a set for the current model (before re-embedding them all)."""
         self._run("RESET_VECTORS", DeclaredKeys(user_id), {})
@@ -245,19 +268,27 @@ class MemoryStore:
         return None if raw is None else decode_record(memory_id, raw)
 
     def many(self, user_id: str, memory_ids: list[str]) -> dict[str, Memory]:
-        """The stored memories among these ids, by id (one round trip)."""
+        """The stored memories among these ids that have not expired, by id (one round trip)."""
         if not memory_ids:
             return {}
         raws = self._redis.client.hmget(keys.memory_items(user_id), memory_ids)
-        return {i: decode_record(i, raw) for i, raw in zip(memory_ids, raws) if raw is not None}
+        now = int(time.time())
+        found = {i: decode_record(i, raw) for i, raw in zip(memory_ids, raws) if raw is not None}
+        return {i: memory for i, memory in found.items() if not memory.expired(now)}
 
-    def page(self, user_id: str, walk: IdWalk, *, count: int, filters: Filters = NO_FILTERS) -> list[Memory]:
-        """Up to `count` memories in `walk`, in its direction, passing the tag, scope and updated filters."""
+    def page(self, user_id: str, walk: IdWalk, *, count: int, filters: Filters = NO_FILTERS,
+             now: int | None = None, hide_invalid: bool = False, expired_too: bool = False) -> list[Memory]:
+        """Up to `count` memories in `walk`, in its direction, passing the filters (time_filters: `now`,
+        `hide_invalid`). `expired_too`: memories past their expiry as well, that the sweeper has not
+        deleted yet (for `reindex` and `migrate`, which must see every stored memory)."""
         sets = [keys.tag_members(user_id, t) for t in filters.tags]
         if filters.scoped:
             sets.append(keys.scope_members(user_id, filters.scope))
         lower, upper = lex_bounds(walk)
-        plan = {"lower": lower, "upper": upper, "newest": walk.newest_first, "count": count}
+        plan = {"lower": lower, "upper": upper, "newest": walk.newest_first, "count": count,
+                **time_filters(filters, now, hide_invalid)}
+        if expired_too:
+            del plan["now"]
         if filters.updated_after is not None:
             plan["since"] = filters.updated_after
         if filters.updated_before is not None:
@@ -265,26 +296,29 @@ class MemoryStore:
         if filters.source is not None:
             plan["source"] = filters.source
         ids, records = self._redis.script("LIST_MEMORIES")(
-            keys=[keys.memory_items(user_id), keys.memory_updated(user_id), *(sets or [keys.memory_ids(user_id)])],
+            keys=[keys.memory_items(user_id), keys.memory_updated(user_id), *_time_keys(user_id),
+                  *(sets or [keys.memory_ids(user_id)])],
             args=[dumps(plan)],
         )
         return [decode_record(i, raw) for i, raw in zip(ids, records) if raw]
 
     def resolve_hits(self, user_id: str, docnos: list, *, want: int, filters: Filters,
                      scopes: list[str | None] | None, lowest_id: str | None,
-                     highest_id: str | None) -> list[tuple[Any, Memory]]:
-        """(docno, memory) for the documents, in the given order, that exist and pass the filters;
-        at most `want`. `scopes`: the memory must be in one of them (None: any)."""
+                     highest_id: str | None, now: int | None = None,
+                     hide_invalid: bool = True) -> list[tuple[Any, Memory]]:
+        """(docno, memory) for the documents, in the given order, that exist and pass the filters
+        (time_filters: `now`, `hide_invalid`); at most `want`. `scopes`: the memory must be in one of them
+        (None: any)."""
         scope_keys = [keys.scope_members(user_id, s) for s in scopes or ()]
         plan: dict[str, Any] = {"want": want, "tags": len(filters.tags), "scopes": len(scope_keys),
-                                "docs": [text(d) for d in docnos]}
+                                "docs": [text(d) for d in docnos], **time_filters(filters, now, hide_invalid)}
         for name, value in (("low", lowest_id), ("high", highest_id), ("since", filters.updated_after),
                             ("till", filters.updated_before), ("source", filters.source)):
             if value is not None:
                 plan[name] = value
         reply = self._redis.script("RESOLVE_SEARCH_HITS")(
             keys=[keys.memory_items(user_id), keys.memory_docs(user_id), keys.memory_updated(user_id),
-                  *(keys.tag_members(user_id, t) for t in filters.tags), *scope_keys],
+                  *_time_keys(user_id), *(keys.tag_members(user_id, t) for t in filters.tags), *scope_keys],
             args=[dumps(plan)],
         )
         return [(reply[i], decode_record(reply[i + 1], reply[i + 2])) for i in range(0, len(reply), 3)]
@@ -328,6 +362,42 @@ class MemoryStore:
             pipe.lrange(keys.memory_history(user_id, memory.id), 0, max(depth - 1, 0))
         histories = pipe.execute() if memories else []
         return [(m, [decode_record(m.id, raw) for raw in h]) for m, h in zip(memories, histories)]
+
+
+_TIME_KEYS = {"occurred_at": "ta", "valid_until": "tv", "expires_at": "te"}  # record_of's short names
+
+
+def _time_keys(user_id: str) -> list[str]:
+    """The time indexes the read scripts filter with (query_lua.py TIME_FILTER_LUA), in their order."""
+    return [keys.memory_occurred(user_id), keys.memory_valid_until(user_id), keys.memory_expires(user_id)]
+
+
+def time_filters(filters: Filters, now: int | None, hide_invalid: bool) -> dict[str, int]:
+    """A read's time filters as the read scripts take them: `now` (memories past their expiry are never
+    read; default: this second), occurred_at's range, and, with `as_of`, what held then, else with
+    `hide_invalid`, what holds now (valid_until unset or after it)."""
+    now = int(time.time()) if now is None else now
+    plan = {"now": now}
+    for name, value in (("occ_min", filters.occurred_after), ("occ_max", filters.occurred_before),
+                        ("occ_upto", filters.as_of)):
+        if value is not None:
+            plan[name] = value
+    if filters.as_of is not None:
+        plan["valid_at"] = filters.as_of
+    elif hide_invalid:
+        plan["valid_at"] = now
+    return plan
+
+
+def _time_changes(rec: dict[str, Any], times: dict[str, int | None]) -> tuple[dict[str, int], list[str]]:
+    """A time change as the update script takes it ({short name: value}, [short names cleared]), checked
+    against the record it applies to: a memory cannot stop holding before it happened."""
+    merged = {short: rec.get(short) for short in _TIME_KEYS.values()}
+    merged.update({_TIME_KEYS[name]: value for name, value in times.items()})
+    if merged["ta"] is not None and merged["tv"] is not None and merged["tv"] < merged["ta"]:
+        raise TimesOutOfOrder(merged["ta"], merged["tv"])
+    return ({_TIME_KEYS[name]: value for name, value in times.items() if value is not None},
+            [_TIME_KEYS[name] for name, value in times.items() if value is None])
 
 
 def _index_plan(analysis: Analysis) -> dict[str, Any]:

@@ -57,7 +57,8 @@ return out
 UPDATE_MEMORY = PRELUDE + """
 -- Plan: id, expect {id: raw}, versions (accepted versions ",3.17,4," from If-Match, or ''), updated_at,
 -- content (absent: unchanged) {c, w, t, terms, len, fp, vec}, metadata (absent: unchanged), tags (absent:
--- unchanged), scope_given + scope ('' = global), history_depth, max_words.
+-- unchanged), scope_given + scope ('' = global), times {ta, tv, te: value} and clear [names] (absent:
+-- unchanged), history_depth, max_words.
 -- Returns {'retry'} if the record moved since it was read, {1, record}, {0} if missing,
 -- {-1, current record} on a revision mismatch, {-2, 'words'} over quota.
 if not unchanged(P.expect) then return {'retry'} end
@@ -84,6 +85,8 @@ end
 if P.scope_given then
   if P.scope == '' then rec.s = nil else rec.s = P.scope end
 end
+for name, value in pairs(P.times or {}) do rec[name] = value end
+for _, name in ipairs(P.clear or {}) do rec[name] = nil end
 rec.u = P.updated_at
 rec.r = rec.r + 1
 stamp(rec)
@@ -195,4 +198,20 @@ end
 index(P.id, rec, P.terms, P.len, P.fp)
 put_vector(rec.n, P.vec)
 return {1}
+"""
+
+DROP_STRAY_TIMES = """
+-- Take memories out of the time indexes that list them without having that time (a repair of what
+-- `check` names; every write keeps them right). KEYS[1] items, KEYS[2] occurred, KEYS[3] valid_until,
+-- KEYS[4] expires; ARGV: memory ids. Each is checked against its record as it is now, so a write that
+-- gave it the time meanwhile keeps its entry. Returns how many entries were removed.
+local removed = 0
+for _, id in ipairs(ARGV) do
+  local raw = redis.call('HGET', KEYS[1], id)
+  local rec = raw and cjson.decode(raw) or {}
+  for k, name in ipairs({'ta', 'tv', 'te'}) do
+    if rec[name] == nil then removed = removed + redis.call('ZREM', KEYS[k + 1], id) end
+  end
+end
+return removed
 """

@@ -3,13 +3,15 @@ the record and every index in step (index, unindex, the feed, vectors).
 
 Every key a script touches arrives in KEYS (Redis Cluster checks declared keys
 before a script runs, so a script can never stop half-way on a key that moved).
-KEYS[1..11] are the user's fixed keys (store/keys.py memory_keys):
+KEYS[1..14] are the user's fixed keys (store/keys.py memory_keys):
   1 items    HASH id -> record             6 scopes   HASH scope -> count
   2 ids      ZSET ids (lexicographic)      7 dedup    HASH "<scope>|<fingerprint>" -> "id id ..."
   3 stats    HASH words/tokens/terms/seq   8 updated  ZSET id -> updated_at
   4 docs     HASH docno -> "id len fp"     9 sc0      ZSET ids of global memories
   5 tags     HASH tag -> count            10 vec      VECTOR SET docno -> embedding (Redis >= 8)
                                           11 events   STREAM of writes (the activity feed)
+ 12 occurred ZSET id -> occurred_at       13 validuntil ZSET id -> valid_until
+ 14 expires  ZSET id -> expires_at          (each of the memories that have that time)
 and after them every per-scope, per-tag, per-term and history key the call
 needs, which the caller (store/memories.py) works out from the records it read
 and the ones it writes. ARGV[1] is one JSON plan; embeddings (FP32 blobs) follow
@@ -28,7 +30,8 @@ is index/lua.py's DOCUMENT_LUA: `index_document` and `unindex_document`.
 A record is {"c": content, "m": metadata, "u": updated_at, "w": words, "t": tokens,
 "r": revision, "n": document number, "g": tags (absent if none), "s": scope
 (absent if global), "o": source (absent: "api"), "x": origin {conversation_id, turn} and
-"y": reason (absent unless the service wrote this version on its own, or a revert did)}.
+"y": reason (absent unless the service wrote this version on its own, or a revert did), "ta": occurred_at,
+"tv": valid_until, "te": expires_at (each absent when unset)}.
 """
 
 from ..index.lua import DOCUMENT_LUA
@@ -39,6 +42,7 @@ local K = P.k
 local ITEMS, IDS, STATS, DOCS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local TAGS, SCOPES, DEDUP, UPDATED, VECTORS = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10]
 local EVENTS = KEYS[11]
+local OCCURRED, VALID_UNTIL, EXPIRES = KEYS[12], KEYS[13], KEYS[14]
 local BY = P.by or {}  -- who writes: o source (absent: api), a actor key id, y reason, x origin
 
 -- The activity feed gets one entry per memory written, from the same script as the write, so it
@@ -147,6 +151,9 @@ local function index(id, rec, terms, len, fingerprint, same_postings)
   end
   redis.call('HINCRBY', STATS, 'words', rec.w)
   redis.call('HINCRBY', STATS, 'tokens', rec.t)
+  if rec.ta then redis.call('ZADD', OCCURRED, rec.ta, id) end
+  if rec.tv then redis.call('ZADD', VALID_UNTIL, rec.tv, id) end
+  if rec.te then redis.call('ZADD', EXPIRES, rec.te, id) end
   index_document(id, rec.n, rec.s, terms, len, fingerprint, same_postings)
 end
 
@@ -167,6 +174,9 @@ local function unindex(id, rec, same_postings)
   -- 0 - x, not -x: Lua writes -0 as "-0", which HINCRBY refuses
   redis.call('HINCRBY', STATS, 'words', 0 - rec.w)
   redis.call('HINCRBY', STATS, 'tokens', 0 - rec.t)
+  if rec.ta then redis.call('ZREM', OCCURRED, id) end
+  if rec.tv then redis.call('ZREM', VALID_UNTIL, id) end
+  if rec.te then redis.call('ZREM', EXPIRES, id) end
   local len, fingerprint = unindex_document(id, rec.n, rec.s, terms, same_postings)
   return terms, len, fingerprint
 end

@@ -7,22 +7,55 @@ search over large postings never holds Redis' single thread for long.
 
 from ..index.lua import DOCUMENT_ID_LUA
 
+# The time filters both reads share. The plan's `now` hides memories past their expiry (exact to the
+# second, whenever the sweeper deletes them; absent: an administrative read, which sees them); `valid_at` hides those whose valid_until is not after it;
+# `occ_min` / `occ_max` keep those whose occurred_at lies in a range; `occ_upto` those that had happened
+# by then (or have no occurred_at). Each is one ZMSCORE for a whole batch of ids, and none is run that
+# the plan does not ask for or the user has no such time for.
+TIME_FILTER_LUA = """
+local function time_kept(ids, occurred, valid_until, expires)
+  local keep = {}
+  for i = 1, #ids do keep[i] = true end
+  if #ids == 0 then return keep end
+  if P.now and redis.call('EXISTS', expires) == 1 then
+    local at = redis.call('ZMSCORE', expires, unpack(ids))
+    for i = 1, #ids do if at[i] and tonumber(at[i]) <= P.now then keep[i] = false end end
+  end
+  if P.occ_min or P.occ_max or P.occ_upto then
+    local at = redis.call('ZMSCORE', occurred, unpack(ids))
+    for i = 1, #ids do
+      local t = at[i] and tonumber(at[i])
+      if (P.occ_min or P.occ_max) and not t then keep[i] = false end
+      if t and ((P.occ_min and t < P.occ_min) or (P.occ_max and t > P.occ_max) or (P.occ_upto and t > P.occ_upto)) then
+        keep[i] = false
+      end
+    end
+  end
+  if P.valid_at and redis.call('EXISTS', valid_until) == 1 then
+    local at = redis.call('ZMSCORE', valid_until, unpack(ids))
+    for i = 1, #ids do if at[i] and tonumber(at[i]) <= P.valid_at then keep[i] = false end end
+  end
+  return keep
+end
+"""
+
 LIST_MEMORIES = """
--- KEYS[1] items, KEYS[2] updated, KEYS[3..] sets every listed id belongs to (the id index,
--- or a scope's and tags' sets; all lexicographic ZSETs of ids).
+-- KEYS[1] items, KEYS[2] updated, KEYS[3] occurred, KEYS[4] valid_until, KEYS[5] expires, KEYS[6..] sets
+-- every listed id belongs to (the id index, or a scope's and tags' sets; all lexicographic ZSETs of ids).
 -- ARGV[1] JSON: lower, upper (ZRANGE BYLEX bounds), newest (bool), count, since / till (updated_at
--- range, absent: none), source (absent: any). Walks the smallest of the sets from the cursor and keeps
--- the ids in all the others that pass the updated-time range and come from the source.
+-- range, absent: none), source (absent: any), and the time filters (TIME_FILTER_LUA). Walks the smallest
+-- of the sets from the cursor and keeps the ids in all the others that pass the filters.
 -- Returns {ids, records}.
 local P = cjson.decode(ARGV[1])
+""" + TIME_FILTER_LUA + """
 local lower, upper, newest, want = P.lower, P.upper, P.newest, P.count
 local since, till, source = P.since, P.till, P.source
-local walked, smallest = 3, nil
-for k = 3, #KEYS do
+local walked, smallest = 6, nil
+for k = 6, #KEYS do
   local size = redis.call('ZCARD', KEYS[k])
   if smallest == nil or size < smallest then walked, smallest = k, size end
 end
-local filtered = #KEYS > 3 or since or till or source
+local filtered = #KEYS > 6 or since or till or source or P.occ_min or P.occ_max or P.occ_upto or P.valid_at
 local batch = filtered and math.max(want * 4, 200) or want
 local ids = {}
 while #ids < want do
@@ -32,9 +65,11 @@ while #ids < want do
   else
     chunk = redis.call('ZRANGE', KEYS[walked], lower, upper, 'BYLEX', 'LIMIT', 0, batch)
   end
-  for _, id in ipairs(chunk) do
-    local keep = true
-    for k = 3, #KEYS do
+  local in_time = time_kept(chunk, KEYS[3], KEYS[4], KEYS[5])
+  for position, id in ipairs(chunk) do
+    local keep = in_time[position]
+    for k = 6, #KEYS do
+      if not keep then break end
       if k ~= walked and not redis.call('ZSCORE', KEYS[k], id) then keep = false break end
     end
     if keep and (since or till) then
@@ -59,17 +94,19 @@ return {ids, redis.call('HMGET', KEYS[1], unpack(ids))}
 
 RESOLVE_SEARCH_HITS = DOCUMENT_ID_LUA + """
 -- The second step of a search: turn ranked document numbers into memories, applying the filters.
--- KEYS[1] items, KEYS[2] docs, KEYS[3] updated, then the required tags' sets, then the allowed scopes'
--- sets. ARGV[1] JSON: want (how many hits), tags (how many tag sets follow KEYS[3]), scopes (how many
--- scope sets follow them; 0: any scope), low / high (id range, absent: none), since / till (updated_at
--- range), source (absent: any), docs (document numbers, best first).
+-- KEYS[1] items, KEYS[2] docs, KEYS[3] updated, KEYS[4] occurred, KEYS[5] valid_until, KEYS[6] expires,
+-- then the required tags' sets, then the allowed scopes' sets. ARGV[1] JSON: want (how many hits), tags
+-- (how many tag sets follow KEYS[6]), scopes (how many scope sets follow them; 0: any scope), low / high
+-- (id range, absent: none), since / till (updated_at range), source (absent: any), the time filters
+-- (TIME_FILTER_LUA), docs (document numbers, best first).
 -- Returns {docno, id, record, ...} for the documents that exist and pass, in the given order.
 -- The documents are read a batch at a time, each step one command for the whole batch (HMGET,
 -- ZMSCORE): a chat resolves a couple of hundred, and three commands per document took most of
 -- this script's time. A batch is as large as the hits still wanted (at most 500, well within what
 -- unpack can pass), so when all pass, one is all.
 local P = cjson.decode(ARGV[1])
-local first_scope, last_scope = 4 + P.tags, 3 + P.tags + P.scopes
+""" + TIME_FILTER_LUA + """
+local first_scope, last_scope = 7 + P.tags, 6 + P.tags + P.scopes
 local since, till, low, high, source = P.since, P.till, P.low, P.high, P.source
 local docs, want = P.docs, P.want
 local out, found, next_doc = {}, 0, 1
@@ -87,7 +124,9 @@ while found < want and next_doc <= #docs do
     end
   end
   if #ids > 0 then
-    for k = 4, 3 + P.tags do
+    local in_time = time_kept(ids, KEYS[4], KEYS[5], KEYS[6])
+    for i = 1, #ids do keep[i] = in_time[i] end
+    for k = 7, 6 + P.tags do
       local scores = redis.call('ZMSCORE', KEYS[k], unpack(ids))
       for i = 1, #ids do if not scores[i] then keep[i] = false end end
     end

@@ -16,7 +16,7 @@ dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 def record_of(memory: Memory) -> dict[str, Any]:
     """A memory's stored record (short field names; the document number `n` is added by Redis; `o`,
     `x`, `y`: its source, origin and reason, absent for the commonest case, a user's write through the
-    API)."""
+    API; `ta`, `tv`, `te`: its occurred_at, valid_until and expires_at, absent when unset)."""
     rec: dict[str, Any] = {
         "c": memory.content,
         "m": memory.metadata,
@@ -35,6 +35,9 @@ def record_of(memory: Memory) -> dict[str, Any]:
         rec["x"] = memory.origin
     if memory.reason:
         rec["y"] = memory.reason
+    for short, value in (("ta", memory.occurred_at), ("tv", memory.valid_until), ("te", memory.expires_at)):
+        if value is not None:
+            rec[short] = value
     return rec
 
 
@@ -89,6 +92,9 @@ def _decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
         source=rec.get("o") or "api",
         origin=rec.get("x") if isinstance(rec.get("x"), dict) else None,
         reason=rec.get("y") or None,
+        occurred_at=rec.get("ta"),
+        valid_until=rec.get("tv"),
+        expires_at=rec.get("te"),
     )
 
 
@@ -108,6 +114,15 @@ class QuotaExceeded(Exception):
     def __init__(self, what: str) -> None:
         super().__init__(what)
         self.what = what  # "count" or "words"
+
+
+class TimesOutOfOrder(Exception):
+    """An update would leave a memory's valid_until before its occurred_at (nothing was written)."""
+
+    def __init__(self, occurred_at: int, valid_until: int) -> None:
+        super().__init__(f"valid_until {valid_until} before occurred_at {occurred_at}")
+        self.occurred_at = occurred_at
+        self.valid_until = valid_until
 
 
 class DuplicateContent(Exception):

@@ -8,7 +8,15 @@ from marshmallow import fields, validate
 from ...ids import CONVERSATION_ID_PATTERN
 from ...services.chat_request import MESSAGE_ROLES
 from ...validation import SCOPE_PATTERN, TEXT_PATTERN
-from .common import StrictBool, StrictInt, StrictSchema, constant, limits, mode_field, mode_used_field
+from .common import (
+    MemoryTimeFilters,
+    StrictBool,
+    StrictInt,
+    constant,
+    limits,
+    mode_field,
+    mode_used_field,
+)
 
 # --- chat, context, conversations -----------------------------------------------
 
@@ -22,7 +30,7 @@ def cap_fields() -> tuple[StrictInt, StrictInt]:
     )
 
 
-class MemoryOptions(StrictSchema):
+class MemoryOptions(MemoryTimeFilters):
     inject = StrictBool(metadata={"description": "Inject the user's memories (default true)."})
     max_words, max_tokens = cap_fields()
     scope = fields.String(metadata={"description": "Inject global memories plus this scope's (never another's).",
@@ -96,7 +104,7 @@ class ChatCompletion(ma.Schema):
     conversation_id = fields.String()
 
 
-class ContextRequest(StrictSchema):
+class ContextRequest(MemoryTimeFilters):
     model = fields.String(metadata={"description": "Count tokens with this model's encoding."})
     max_words, max_tokens = cap_fields()
     query = fields.String(metadata={"description": "Fill the caps with the memories most relevant to this "

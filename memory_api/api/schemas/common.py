@@ -32,7 +32,15 @@ from ...memory_object import (
     fields_in,
 )
 from ...models import SOURCES
-from ...validation import GLOBAL_SCOPE, NON_BLANK_TEXT_PATTERN, ORDERS, SCOPE_PATTERN, TAG_PATTERN, TEXT_PATTERN
+from ...validation import (
+    GLOBAL_SCOPE,
+    MAX_UNIX_TIME,
+    NON_BLANK_TEXT_PATTERN,
+    ORDERS,
+    SCOPE_PATTERN,
+    TAG_PATTERN,
+    TEXT_PATTERN,
+)
 
 _LIMITS = "settings_limits"
 _DESCRIPTION = "settings_description"
@@ -162,11 +170,20 @@ def scope_field(**kwargs) -> fields.String:
 # --- requests -------------------------------------------------------------------
 
 
+def time_field(name: str) -> fields.Integer:
+    """A memory's time, as a write takes it (the description the memory object gives it)."""
+    return StrictInt(allow_none=True, metadata={"minimum": 0, "maximum": MAX_UNIX_TIME,
+                                                "description": field_named(name).description})
+
+
 class MemoryCreateRequest(StrictSchema):
     content = content_field(required=True)
     metadata = metadata_field()
     tags = tags_field()
     scope = scope_field()
+    occurred_at = time_field("occurred_at")
+    valid_until = time_field("valid_until")
+    expires_at = time_field("expires_at")
 
 
 class MemoryUpdateRequest(StrictSchema):
@@ -177,9 +194,27 @@ class MemoryUpdateRequest(StrictSchema):
     metadata = metadata_field()
     tags = tags_field()
     scope = scope_field()
+    occurred_at = time_field("occurred_at")
+    valid_until = time_field("valid_until")
+    expires_at = time_field("expires_at")
 
 
-class ScopeAndTimeFilters(StrictSchema):
+class MemoryTimeFilters(StrictSchema):
+    """The filters on a memory's own times, shared by list, search, context and chat's `memory` options."""
+
+    occurred_after = fields.Integer(metadata={"minimum": 0, "description": "Happened at or after (Unix s): "
+                                              "only memories with an `occurred_at`."})
+    occurred_before = fields.Integer(metadata={"minimum": 0, "description": "Happened at or before (Unix s)."})
+    as_of = fields.Integer(metadata={"minimum": 0, "description": (
+        "What held at this time (Unix s): memories that had happened by then (or have no `occurred_at`) and "
+        "did not stop holding before it (no `valid_until`, or one after it).")})
+    # true / false as JSON, or spelled so in a query string (nothing else: not "yes", not 1)
+    include_invalid = fields.Boolean(truthy={True, "true"}, falsy={False, "false"}, metadata={"description": (
+        "Include memories past their `valid_until` (they no longer hold). Default: true when listing, false "
+        "when searching or building a block to inject.")})
+
+
+class ScopeAndTimeFilters(MemoryTimeFilters):
     """The filters besides tags, shared by the query string of list and search and search's JSON body."""
 
     scope = fields.String(metadata={

@@ -113,6 +113,9 @@ class MemoryVersion(ma.Schema):
     scope = fields.String(required=True, allow_none=True)
     source = source_field()
     reason = fields.String(required=True, allow_none=True)
+    occurred_at = fields.Integer(required=True, allow_none=True)
+    valid_until = fields.Integer(required=True, allow_none=True)
+    expires_at = fields.Integer(required=True, allow_none=True)
 
 
 HistoryList = list_of("HistoryList", MemoryVersion, cursors=False)
