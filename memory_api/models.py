@@ -10,6 +10,9 @@ from .ids import created_at_of
 # Where a memory's latest version came from: the REST API (and the CLI), the MCP server, an import,
 # or the service itself (automatic capture from a conversation).
 SOURCES = ("api", "mcp", "import", "auto")
+# What an entry of the activity feed may name as its source: a door, or the service deleting a memory
+# past its expiry.
+EVENT_SOURCES = (*SOURCES, "expiry")
 
 
 @dataclass(frozen=True)

@@ -374,11 +374,12 @@ _edges = st.sampled_from(["-", "- ", "/", "</", ".", "!?", "'s", "'LL", "123", "
 @hyp_settings(max_examples=400, deadline=None)
 @given(contents=st.lists(st.one_of(st.lists(_edges, min_size=1, max_size=8).map("".join), st.text(min_size=1)),
                          min_size=0, max_size=8),
+       times=st.lists(st.one_of(st.none(), st.integers(0, 253_402_300_799)), min_size=8, max_size=8),
        encoding=st.sampled_from(["o200k_base", "cl100k_base"]))
-def test_the_block_counts_as_the_sum_of_its_lines(contents, encoding):
+def test_the_block_counts_as_the_sum_of_its_lines(contents, times, encoding):
     """block_tokens adds up the frame's and each line's tokens instead of tokenizing the block: exact
-    only if no token of these encodings spans a line end, whatever the memories hold."""
-    memories = [_memory(i, c) for i, c in enumerate(contents)]
+    only if no token of these encodings spans a line end, whatever the memories hold (and dated or not)."""
+    memories = [dataclasses.replace(_memory(i, c), occurred_at=t) for i, (c, t) in enumerate(zip(contents, times))]
     text = render_block(memories)
     assert block_tokens(memories, encoding) == (count_tokens(text, encoding) if text else 0)
 

@@ -24,8 +24,10 @@ import functools
 import heapq
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidRequest
@@ -100,16 +102,31 @@ def _one_line(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
-def _line(content: str) -> str:
-    """A memory's line in the block: its content on one line, as a JSON string, with _ESCAPES escaped too
-    (cached: a user's memories come back chat after chat). Whatever a memory says, it stays inside its
-    quotes and inside the block: data the model reads, not instructions it is given."""
-    return json.dumps(_one_line(content), ensure_ascii=False).translate(_ESCAPES)
+def _line(content: str, occurred_at: int | None = None) -> str:
+    """A memory's line in the block: when it happened if it has a time, "(8 May 2023) ", then its content
+    on one line, as a JSON string, with _ESCAPES escaped too (cached: a user's memories come back chat
+    after chat). Whatever a memory says, it stays inside its quotes and inside the block: data the model
+    reads, not instructions it is given."""
+    quoted = json.dumps(_one_line(content), ensure_ascii=False).translate(_ESCAPES)
+    return quoted if occurred_at is None else f"({day_of(occurred_at)}) {quoted}"
+
+
+def day_of(unix_time: int) -> str:
+    """A time as the block dates a memory: its day in UTC, "8 May 2023"."""
+    day = datetime.fromtimestamp(unix_time, tz=timezone.utc)
+    return f"{day.day} {day.strftime('%b')} {day.year}"
+
+
+# Words and tokens a memory's date adds to its line ("(8 May 2023) "), before the exact count.
+DATE_WORDS = 3
+DATE_TOKENS = 6
+_DATED_LINE = re.compile(r'^\(\d{1,2} \w{3} \d{1,4}\) (?=")')
 
 
 def memory_lines(block: str) -> list[str]:
     """The memories a rendered block holds, as they were stored (but on one line): its lines, decoded."""
-    return [json.loads(line) for line in block.splitlines() if line.startswith('"')]
+    lines = (_DATED_LINE.sub("", line, count=1) for line in block.splitlines())
+    return [json.loads(line) for line in lines if line.startswith('"')]
 
 
 def render_block(memories: list[Memory]) -> str:
@@ -117,7 +134,7 @@ def render_block(memories: list[Memory]) -> str:
     if not memories:
         return ""
     lines = [BLOCK_START, HEADER]
-    lines += [_line(m.content) for m in memories]
+    lines += [_line(m.content, m.occurred_at) for m in memories]
     lines.append(BLOCK_END)
     return "\n".join(lines)
 
@@ -142,9 +159,9 @@ def _frame_part_tokens(encoding: str) -> int:
 
 
 @functools.lru_cache(maxsize=16384)
-def _line_tokens(content: str, encoding: str) -> int:
+def _line_tokens(content: str, occurred_at: int | None, encoding: str) -> int:
     """Tokens of a memory's line in the block, its newline included."""
-    return count_tokens(f"{_line(content)}\n", encoding)
+    return count_tokens(f"{_line(content, occurred_at)}\n", encoding)
 
 
 def block_tokens(memories: list[Memory], encoding: str) -> int:
@@ -153,7 +170,7 @@ def block_tokens(memories: list[Memory], encoding: str) -> int:
         return 0
     if encoding not in _SEPARABLE_ENCODINGS:
         return count_tokens(render_block(memories), encoding)
-    return _frame_part_tokens(encoding) + sum(_line_tokens(m.content, encoding) for m in memories)
+    return _frame_part_tokens(encoding) + sum(_line_tokens(m.content, m.occurred_at, encoding) for m in memories)
 
 
 def select_memories_within_caps(
@@ -169,10 +186,12 @@ def select_memories_within_caps(
     # past the ranked memories, one more is a read of the newest ones (a round trip, 50 records).
     room = max_words >= 1 and max_tokens - tokens > LINE_OVERHEAD_TOKENS
     for scanned, memory in enumerate(candidates if room else (), 1):
-        cost = memory.token_count + LINE_OVERHEAD_TOKENS
-        if words + memory.word_count <= max_words and tokens + cost <= max_tokens:
+        dated = memory.occurred_at is not None
+        cost = memory.token_count + LINE_OVERHEAD_TOKENS + (DATE_TOKENS if dated else 0)
+        line_words = memory.word_count + (DATE_WORDS if dated else 0)
+        if words + line_words <= max_words and tokens + cost <= max_tokens:
             chosen.append(memory)
-            words += memory.word_count
+            words += line_words
             tokens += cost
             misses = 0
             if max_words - words < 1 or max_tokens - tokens <= LINE_OVERHEAD_TOKENS:
@@ -186,7 +205,7 @@ def select_memories_within_caps(
     exact = block_tokens(chosen, encoding)
     while exact > max_tokens:
         dropped = chosen.pop()
-        words -= dropped.word_count
+        words -= dropped.word_count + (DATE_WORDS if dropped.occurred_at is not None else 0)
         exact = block_tokens(chosen, encoding)
     text = render_block(chosen)
     return ContextSelection(

@@ -83,6 +83,17 @@ def memory_expires(user_id: str) -> str:
     return f"{_user_tag(user_id)}:expires"
 
 
+def memory_deleted(user_id: str) -> str:
+    """ZSET memory id -> deleted_at: deleted memories kept, with their history (the deleted version on
+    top), for MEMORY_API_DELETED_RETENTION_SECONDS, so a delete can be undone."""
+    return f"{_user_tag(user_id)}:deleted"
+
+
+def expiry_sweep_lock() -> str:
+    """STRING: held by the process sweeping expired memories now (one at a time, whichever process)."""
+    return f"{PREFIX}:sweeper"
+
+
 def expiring_pattern() -> str:
     """SCAN pattern matching every user's memory_expires key (the expiry sweeper's walk)."""
     return f"{PREFIX}:{{u:*}}:expires"
@@ -148,12 +159,15 @@ def memory_history(user_id: str, memory_id: str) -> str:
     return f"{_user_prefix(user_id)}{HISTORY_SUFFIX}{memory_id}"
 
 
-def user_of_memory_key(key: str) -> str | None:
-    """The user id in a memory_ids key name (for scans), else None."""
+def user_of_key(key: str) -> str | None:
+    """The user id in one of a user's key names (for scans), else None."""
     head = f"{PREFIX}:{{u:"
     if not key.startswith(head) or "}:" not in key:
         return None
     return key[len(head): key.index("}:")]
+
+
+user_of_memory_key = user_of_key  # (the name scans of the id index use)
 
 
 def memory_ids_pattern() -> str:
@@ -173,12 +187,12 @@ def family_member(user_id: str, family: str, key: str) -> str:
 
 
 def memory_keys(user_id: str) -> list[str]:
-    """KEYS[1..14] of every memory write script, in this order (see memory_lua_prelude.py)."""
+    """KEYS[1..15] of every memory write script, in this order (see memory_lua_prelude.py)."""
     return [
         memory_items(user_id), memory_ids(user_id), memory_stats(user_id), memory_docs(user_id),
         tag_counts(user_id), scope_counts(user_id), duplicates(user_id), memory_updated(user_id),
         global_scope(user_id), memory_vectors(user_id), memory_events(user_id), memory_occurred(user_id),
-        memory_valid_until(user_id), memory_expires(user_id),
+        memory_valid_until(user_id), memory_expires(user_id), memory_deleted(user_id),
     ]
 
 

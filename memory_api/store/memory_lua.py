@@ -103,22 +103,25 @@ return {1, encoded}
 """
 
 DELETE_MEMORIES = PRELUDE + """
--- Plan: expect {id: raw or false}, versions (",3.17," from If-Match, or ''), ids.
+-- Plan: expect {id: raw or false}, versions (",3.17," from If-Match, or ''), ids, now, retention,
+-- history_depth (remove), expired_by (absent: any memory; else only one whose expires_at is at or
+-- before it: the expiry sweeper's delete).
 -- {'retry'} if a record moved since it was read; else per id: {1, record} deleted, {0, false} missing,
--- {-1, record} revision mismatch (kept).
+-- {-1, record} revision mismatch or not expired (kept).
 if not unchanged(P.expect) then return {'retry'} end
 local out = {}
 for _, id in ipairs(P.ids) do
   local raw = redis.call('HGET', ITEMS, id)
+  local rec = raw and cjson.decode(raw)
   if not raw then
     out[#out + 1] = 0
     out[#out + 1] = false
-  elseif not accepted(P.versions, cjson.decode(raw)) then
+  elseif not accepted(P.versions, rec) or (P.expired_by and not (rec.te and rec.te <= P.expired_by)) then
     out[#out + 1] = -1
     out[#out + 1] = raw
   else
     remove(id, raw)
-    event('memory.deleted', id, cjson.decode(raw))
+    event('memory.deleted', id, rec)
     out[#out + 1] = 1
     out[#out + 1] = raw
   end
@@ -214,4 +217,30 @@ for _, id in ipairs(ARGV) do
   end
 end
 return removed
+"""
+
+RESTORE_MEMORY = PRELUDE + """
+-- Undo a delete: the deleted version, kept on top of its history (remove), becomes the memory again, as a
+-- new revision. Plan: id, head (the history's first entry as read), now, terms, len, fp, vec, max_count,
+-- max_words. Returns {'retry'} if the history's head moved since it was read, {'exists', record} if the
+-- memory is stored, {'gone'} if no delete of it is kept, {'full', what} over quota, else {1, record}.
+if redis.call('HGET', ITEMS, P.id) then return {'exists', redis.call('HGET', ITEMS, P.id)} end
+if not redis.call('ZSCORE', DELETED, P.id) then return {'gone'} end
+if redis.call('LINDEX', key('h', P.id), 0) ~= P.head then return {'retry'} end
+local rec = cjson.decode(P.head)
+local over = over_quota(1, rec.w, P.max_count, P.max_words)
+if over then return {'full', over} end
+redis.call('LPOP', key('h', P.id))
+redis.call('PERSIST', key('h', P.id))
+rec.r = rec.r + 1
+rec.u = P.now
+if rec.te and rec.te <= P.now then rec.te = nil end  -- swept at its expiry: restored without one
+renumber(rec)
+stamp(rec)
+local encoded = cjson.encode(rec)
+redis.call('HSET', ITEMS, P.id, encoded)
+index(P.id, rec, P.terms, P.len, P.fp)
+put_vector(rec.n, P.vec)
+event('memory.created', P.id, rec)
+return {1, encoded}
 """

@@ -3,7 +3,7 @@ the record and every index in step (index, unindex, the feed, vectors).
 
 Every key a script touches arrives in KEYS (Redis Cluster checks declared keys
 before a script runs, so a script can never stop half-way on a key that moved).
-KEYS[1..14] are the user's fixed keys (store/keys.py memory_keys):
+KEYS[1..15] are the user's fixed keys (store/keys.py memory_keys):
   1 items    HASH id -> record             6 scopes   HASH scope -> count
   2 ids      ZSET ids (lexicographic)      7 dedup    HASH "<scope>|<fingerprint>" -> "id id ..."
   3 stats    HASH words/tokens/terms/seq   8 updated  ZSET id -> updated_at
@@ -12,6 +12,7 @@ KEYS[1..14] are the user's fixed keys (store/keys.py memory_keys):
                                           11 events   STREAM of writes (the activity feed)
  12 occurred ZSET id -> occurred_at       13 validuntil ZSET id -> valid_until
  14 expires  ZSET id -> expires_at          (each of the memories that have that time)
+ 15 deleted  ZSET id -> deleted_at of deleted memories kept for undo (their history key holds them)
 and after them every per-scope, per-tag, per-term and history key the call
 needs, which the caller (store/memories.py) works out from the records it read
 and the ones it writes. ARGV[1] is one JSON plan; embeddings (FP32 blobs) follow
@@ -42,7 +43,7 @@ local K = P.k
 local ITEMS, IDS, STATS, DOCS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local TAGS, SCOPES, DEDUP, UPDATED, VECTORS = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10]
 local EVENTS = KEYS[11]
-local OCCURRED, VALID_UNTIL, EXPIRES = KEYS[12], KEYS[13], KEYS[14]
+local OCCURRED, VALID_UNTIL, EXPIRES, DELETED = KEYS[12], KEYS[13], KEYS[14], KEYS[15]
 local BY = P.by or {}  -- who writes: o source (absent: api), a actor key id, y reason, x origin
 
 -- The activity feed gets one entry per memory written, from the same script as the write, so it
@@ -139,6 +140,7 @@ local indexed_with = {}
 -- Put a stored memory into every index. `same_postings`: see index_document.
 local function index(id, rec, terms, len, fingerprint, same_postings)
   indexed_with[id] = terms
+  redis.call('ZREM', DELETED, id)  -- (an id stored again: an import, or a restore)
   redis.call('ZADD', IDS, 0, id)
   redis.call('ZADD', UPDATED, rec.u, id)
   redis.call('ZADD', scope_set(rec.s), 0, id)
@@ -200,10 +202,22 @@ local function accepted(versions, rec)
 end
 
 -- Delete a stored memory, its indexes and its history.
+-- Delete a stored memory and its indexes. With P.retention (seconds, > 0) the deleted version goes on
+-- top of its history, which is kept that long (listed in DELETED) so the delete can be undone
+-- (RESTORE_MEMORY); without, the history goes too.
 local function remove(id, raw)
   local rec = cjson.decode(raw)
   unindex(id, rec)
   redis.call('HDEL', ITEMS, id)
-  redis.call('DEL', key('h', id))
+  local retention = P.retention or 0
+  if retention > 0 then
+    redis.call('LPUSH', key('h', id), raw)
+    redis.call('LTRIM', key('h', id), 0, math.max(P.history_depth or 0, 0))
+    redis.call('EXPIRE', key('h', id), retention)
+    redis.call('ZADD', DELETED, P.now, id)
+    redis.call('ZREMRANGEBYSCORE', DELETED, '-inf', P.now - retention)  -- their histories have expired
+  else
+    redis.call('DEL', key('h', id))
+  end
 end
 """

@@ -8,7 +8,8 @@ search over large postings never holds Redis' single thread for long.
 from ..index.lua import DOCUMENT_ID_LUA
 
 # The time filters both reads share. The plan's `now` hides memories past their expiry (exact to the
-# second, whenever the sweeper deletes them; absent: an administrative read, which sees them); `valid_at` hides those whose valid_until is not after it;
+# second, whenever the sweeper deletes them; absent: an administrative read, which sees them);
+# `valid_at` hides those whose valid_until is not after it;
 # `occ_min` / `occ_max` keep those whose occurred_at lies in a range; `occ_upto` those that had happened
 # by then (or have no occurred_at). Each is one ZMSCORE for a whole batch of ids, and none is run that
 # the plan does not ask for or the user has no such time for.
