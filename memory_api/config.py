@@ -129,6 +129,14 @@ class Settings:
         "How long an Idempotency-Key and its stored answer are kept.")
     history_depth: int = _setting(
         "MEMORY_API_HISTORY_DEPTH", 10, "Previous versions kept per memory (0: none).")
+    deleted_retention_seconds: int = _setting(
+        "MEMORY_API_DELETED_RETENTION_SECONDS", 604_800,
+        "How long a deleted memory is kept, with its history, so the delete can be undone (POST "
+        "/v1/memory/{id}/restore; deletions at expiry too); 0: gone at once.", minimum=0)
+    expiry_sweep_seconds: int = _setting(
+        "MEMORY_API_EXPIRY_SWEEP_SECONDS", 60,
+        "How often the capture worker deletes memories past their expires_at (they are hidden from that "
+        "second on; this only removes them).", minimum=1)
     events_kept: int = _setting(
         "MEMORY_API_EVENTS_KEPT", 10_000,
         "About how many memory writes the activity feed (GET /v1/memory/events) keeps per user, newest; "

@@ -17,7 +17,8 @@ from memory_api.mcp.server import build_mcp_server
 
 TOOLS = {"add_memory", "batch_add_memories", "search_memories", "list_memories", "get_memory", "update_memory",
          "delete_memory", "get_memory_history", "memory_stats", "list_tags", "export_memories",
-         "import_memories", "clear_memories", "get_context", "revert_memory", "extract_memories"}
+         "import_memories", "clear_memories", "get_context", "revert_memory", "extract_memories",
+         "restore_memory"}
 
 
 def run(coro_fn, *args):

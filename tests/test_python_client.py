@@ -163,6 +163,11 @@ def test_export_import_history_revert_and_events(connect):
     assert [e.type for e in walked] == ["memory.updated", "memory.updated", "memory.created"]
     assert {e.memory_id for e in walked} == {memory.id}
 
+    assert client.memory.delete(memory.id).deleted
+    restored = client.memory.restore(memory.id)
+    assert (restored.id, restored.content, restored.reason) == (memory.id, "Version one.", "restored after deletion")
+    assert restored.etag and client.memory.retrieve(memory.id).etag == restored.etag
+
 
 def test_idempotency_key_makes_a_retried_create_happen_once(connect):
     client = connect()
@@ -243,6 +248,8 @@ def test_the_async_client_does_the_same(live_server, make_key):
             with pytest.raises(openai.NotFoundError) as missing:
                 await client.memory.retrieve(first.id)
             assert missing.value.code == "memory_not_found"
+            restored = await client.memory.restore(first.id)
+            assert (restored.id, restored.content) == (first.id, "async fact 0") and restored.etag
 
     asyncio.run(scenario())
 

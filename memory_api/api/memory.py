@@ -117,7 +117,9 @@ class MemoryById(MethodView):
     @documents_errors(blp, 404, 409, 412)
     @writes(blp, IF_MATCH_PARAM)
     def delete(self, memory_id):
-        """Delete permanently."""
+        """Delete the memory and take it out of every read. It is kept, with its history, for
+        MEMORY_API_DELETED_RETENTION_SECONDS (a week by default) so the delete can be undone with
+        POST /v1/memory/{memory_id}/restore; then it is gone."""
         memory = services().memories.delete(principal().user_id, memory_id, expected_versions=if_match_versions(),
                                             revisions_param="If-Match", by=by_request())
         return json_response({"id": memory.id, "object": "memory.deleted", "deleted": True})
@@ -164,6 +166,20 @@ class MemoryRevert(MethodView):
         memory = services().memories.revert(principal().user_id, memory_id, body["revision"], by=by_request(),
                                             expected_versions=if_match_versions(), revisions_param="If-Match")
         return memory_response(memory)
+
+
+@blp.route("/<string:memory_id>/restore", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])
+class MemoryRestore(MethodView):
+    @blp.doc(operationId="restoreMemory", summary="Undo the delete of a memory")
+    @blp.response(200, MemoryObject, headers=ETAG_HEADER_DOC)
+    @documents_errors(blp, 404, 409, 413)
+    @writes(blp)
+    def post(self, memory_id):
+        """Brings a deleted memory back (its id, content, metadata, times and history) as a new revision,
+        within MEMORY_API_DELETED_RETENTION_SECONDS of the delete; a memory deleted at its `expires_at`
+        comes back without one. 409 `memory_exists` if the memory is stored, 404 `memory_not_found` if
+        no delete of it is kept."""
+        return memory_response(services().memories.restore(principal().user_id, memory_id, by=by_request()))
 
 
 def page_args(query: dict) -> dict:

@@ -23,7 +23,7 @@ class MemoryEvents(MethodView):
     @documents_errors(blp)
     def get(self, **query):
         """Every create, update and delete of the caller's memories, newest first by default, with
-        OpenAI-style cursors: the type, the memory and its revision, the `source` (api, mcp, import, auto),
+        OpenAI-style cursors: the type, the memory and its revision, the `source` (api, mcp, import, auto, expiry),
         the `actor` (the API key's id) and, for changes the service made on its own or reverts, the
         `reason`. The feed keeps about MEMORY_API_EVENTS_KEPT entries per user."""
         page = services().events.list(principal().user_id, **page_args(query))

@@ -1,4 +1,5 @@
-"""`memory-api worker`: capture workers, which extract memories from answered chat turns.
+"""`memory-api worker`: capture workers, which extract memories from answered chat turns, and the sweeper that
+deletes memories past their expiry (services/expiry.py).
 
 `serve` runs one beside gunicorn by default (MEMORY_API_CAPTURE_WORKERS
 threads, restarted if it dies); in production run any number of them, on any
@@ -18,6 +19,7 @@ import click
 
 from ..logs import configure_logging
 from ..services.capture_jobs import CaptureWorkers
+from ..services.expiry import ExpirySweeper
 from . import main, open_services, settings_from_env
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ def worker(threads: int | None) -> None:
         else:
             print(f"memory-api: {count} capture worker thread(s) running", file=sys.stderr, flush=True)
         idle = threading.Event()  # never set: the main thread only watches for the parent's end
+        sweeper = ExpirySweeps(services.expiry).start()
         try:
             while not idle.wait(1.0):
                 if parent and os.getppid() != parent:  # serve is gone (killed): so are we
@@ -56,7 +59,33 @@ def worker(threads: int | None) -> None:
         except KeyboardInterrupt:
             pass
         finally:
+            sweeper.stop()
             workers.stop()
+
+
+class ExpirySweeps:
+    """The expiry sweeper's thread: a sweep every MEMORY_API_EXPIRY_SWEEP_SECONDS, a failed one logged and
+    tried again at the next."""
+
+    def __init__(self, sweeper: ExpirySweeper) -> None:
+        self._sweeper = sweeper
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="expiry-sweeper")
+
+    def start(self) -> ExpirySweeps:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._sweeper.every):
+            try:
+                self._sweeper.sweep()
+            except Exception:  # a Redis away now is there at the next sweep
+                log.warning("expiry sweep failed; trying again in %d s", self._sweeper.every, exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 class CaptureWorkerProcess:

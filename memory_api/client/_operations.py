@@ -103,6 +103,11 @@ def revert(memory_id, *, revision, if_match, idempotency_key, extras: Extras) ->
                           headers=write_headers(if_match, idempotency_key))
 
 
+def restore(memory_id, *, idempotency_key, extras: Extras) -> Request:
+    return _memory_answer("post", memory_path(memory_id, "/restore"), extras,
+                          headers=write_headers(idempotency_key=idempotency_key))
+
+
 def list_events(*, limit, order, after, before, extras: Extras) -> Request:
     query = given(limit=limit, order=order, after=after, before=before)
     return Request("get", "/memory/events", MemoryEvent, options(extras, query=query))

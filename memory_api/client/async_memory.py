@@ -168,6 +168,11 @@ class AsyncMemories(_AsyncResource):
         return await self._send(op.revert(memory_id, revision=revision, if_match=if_match,
                                           idempotency_key=idempotency_key, extras=extras))
 
+    async def restore(self, memory_id: str, *, idempotency_key: str | NotGiven = NOT_GIVEN,
+                      **extras: Unpack[r.RequestExtras]) -> Memory:
+        """Undo the delete of a memory (within the server's MEMORY_API_DELETED_RETENTION_SECONDS)."""
+        return await self._send(op.restore(memory_id, idempotency_key=idempotency_key, extras=extras))
+
     # --- stats, tags and capture -------------------------------------------------------------------
 
     async def stats(self, **extras: Unpack[r.RequestExtras]) -> MemoryStats:

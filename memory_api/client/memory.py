@@ -161,6 +161,11 @@ class Memories(_Resource):
         return self._send(op.revert(memory_id, revision=revision, if_match=if_match,
                                     idempotency_key=idempotency_key, extras=extras))
 
+    def restore(self, memory_id: str, *, idempotency_key: str | NotGiven = NOT_GIVEN,
+                **extras: Unpack[r.RequestExtras]) -> Memory:
+        """Undo the delete of a memory (within the server's MEMORY_API_DELETED_RETENTION_SECONDS)."""
+        return self._send(op.restore(memory_id, idempotency_key=idempotency_key, extras=extras))
+
     # --- stats, tags and capture -------------------------------------------------------------------
 
     def stats(self, **extras: Unpack[r.RequestExtras]) -> MemoryStats:

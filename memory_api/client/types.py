@@ -15,6 +15,7 @@ from openai import BaseModel
 from typing_extensions import TypedDict
 
 Source = Literal["api", "mcp", "import", "auto"]
+EventSource = Literal["api", "mcp", "import", "auto", "expiry"]  # "expiry": deleted at its expires_at
 SearchMode = Literal["hybrid", "semantic", "keyword"]
 
 __all__ = [
@@ -142,7 +143,7 @@ class MemoryEvent(BaseModel):
     type: Literal["memory.created", "memory.updated", "memory.deleted"]
     memory_id: str
     revision: int
-    source: Source
+    source: EventSource
     actor: str | None = None
     reason: str | None = None
     origin: Origin | None = None

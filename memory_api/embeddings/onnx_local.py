@@ -151,7 +151,7 @@ class OnnxEmbedder:
 
         try:
             tokenizer = Tokenizer.from_str(tokenizer_bytes.decode("utf-8"))
-        except Exception as exc:
+        except Exception as exc:  # tokenizers raises plain Exception on a bad file
             raise EmbeddingModelUnavailable(f"{files.tokenizer} is not a usable tokenizer.json: {exc}") from None
         self._pad_id = _pad_id(tokenizer)
         tokenizer.enable_truncation(max_length=max_tokens)
@@ -171,7 +171,7 @@ class OnnxEmbedder:
             # From the verified bytes: exactly what was checked is what runs.
             self._session = ort.InferenceSession(model_bytes, sess_options=options,
                                                  providers=["CPUExecutionProvider"])
-        except Exception as exc:
+        except Exception as exc:  # onnxruntime raises its own exception types
             raise EmbeddingModelUnavailable(f"{files.model} is not a usable ONNX model: {exc}") from None
         self.model = files.name or _derived_name(files, model_bytes, tokenizer_bytes)
         del model_bytes

@@ -143,7 +143,7 @@ def _build(source: bytes, recipe: str) -> bytes:
                                  op_types_to_quantize=["MatMul", "Attention"],
                                  extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             return Path(quantized).read_bytes()
-        except Exception as exc:
+        except Exception as exc:  # onnx and onnxruntime raise many types (and GraphMismatch)
             raise QuantizationUnavailable(f"quantising the embedding model failed: {exc}") from None
 
 

@@ -130,7 +130,8 @@ def register_by_id(tool) -> None:
 
     @tool
     def delete_memory(ctx: Context, memory_id: str, expected_revision: int | None = None) -> Deleted:
-        """Delete a memory for good (its history too). With expected_revision, only if unchanged since."""
+        """Delete a memory (restore_memory can undo it for a while). With expected_revision, only if
+        unchanged since."""
         memories.delete(tool.user(ctx), memory_id, expected_versions=_versions(expected_revision), by=tool.by(ctx))
         return Deleted(id=memory_id, deleted=True)
 
@@ -141,6 +142,12 @@ def register_by_id(tool) -> None:
         the version it replaces goes to history, so the revert can itself be reverted."""
         return memory_out(memories.revert(tool.user(ctx), memory_id, revision, by=tool.by(ctx),
                                           expected_versions=_versions(expected_revision)))
+
+    @tool
+    def restore_memory(ctx: Context, memory_id: str) -> MemoryOut:
+        """Undo the delete of a memory (kept for MEMORY_API_DELETED_RETENTION_SECONDS after it): it comes
+        back with its id and history, as a new revision."""
+        return memory_out(memories.restore(tool.user(ctx), memory_id, by=tool.by(ctx)))
 
     @tool
     def get_memory_history(ctx: Context, memory_id: str) -> History:

@@ -25,6 +25,7 @@ from ..store.rate_limits import rate_limit_storage
 from ..store.redis import RedisStore
 from ..store.stream_slots import StreamSlotStore
 from ..store.suggestions import SuggestionStore
+from ..store.sweep_lock import SweepLock
 from ..store.vectors import VectorStore
 from ..validation import InputRules
 from .auth import KeyService
@@ -35,6 +36,7 @@ from .consistency import ConsistencyReport, check_consistency
 from .context import ContextService
 from .conversations import ConversationService
 from .events import EventService
+from .expiry import ExpirySweeper
 from .idempotency import IdempotencyService
 from .memories import MemoryService
 from .portability import Portability
@@ -71,6 +73,7 @@ class Services:
     events: EventService
     capture: CaptureService
     capture_jobs: CaptureJobs
+    expiry: ExpirySweeper
 
     @classmethod
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> Services:
@@ -81,7 +84,9 @@ class Services:
                                  default_mode=settings.search_mode,
                                  keyword_weight=settings.hybrid_keyword_weight,
                                  query_profile=settings.query_profile)
-        memory_store = MemoryStore(redis_store, vector_model=semantic.model, events_kept=settings.events_kept)
+        memory_store = MemoryStore(redis_store, vector_model=semantic.model, events_kept=settings.events_kept,
+                                   deleted_retention=settings.deleted_retention_seconds,
+                                   history_depth=settings.history_depth)
         upstream = Upstream(settings)
         keyword = KeywordIndex(redis_store, SearchBounds(settings.max_query_terms, settings.max_search_postings))
         search = SearchService(memory_store, keyword, semantic, rules)
@@ -125,6 +130,7 @@ class Services:
             events=EventService(EventStore(redis_store), rules),
             capture=capture,
             capture_jobs=capture_jobs,
+            expiry=ExpirySweeper(memory_store, SweepLock(redis_store), every=settings.expiry_sweep_seconds),
         )
 
     def check_health(self) -> None:
@@ -147,7 +153,7 @@ class Services:
         Never fatal: a Redis or model that is not there yet is reported when a request needs it."""
         try:
             self.search.semantic.warm_up()
-        except Exception:
+        except Exception:  # warming up is an optimisation only
             log.warning("could not load the embedding model ahead of the first request", exc_info=True)
 
     def capabilities(self) -> dict:

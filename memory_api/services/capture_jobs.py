@@ -212,7 +212,7 @@ class CaptureJobs:
             while not stop.wait(lease / 3):
                 try:
                     self._queue.record(user, job_id, lease_until=time.time() + lease)
-                except Exception:
+                except Exception:  # Redis away: the next renewal may get through
                     log.warning("capture job %s: could not renew its lease", job_id)
 
         self._queue.record(user, job_id, lease_until=time.time() + lease)
@@ -278,7 +278,7 @@ class CaptureWorkers:
             except ApiError as err:  # Redis away: wait, then try again
                 log.warning("capture worker %s: %s", consumer, err.message)
                 self._stop.wait(1.0)
-            except Exception:
+            except Exception:  # a worker thread must outlive one bad job
                 log.exception("capture worker %s: unexpected error", consumer)
                 self._stop.wait(1.0)
 

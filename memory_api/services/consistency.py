@@ -128,6 +128,6 @@ def _set_problems(stored: UserIndexes, records: dict) -> list[str]:
         problems.append("tag counts do not match the memories' tags")
     if stored.scope_counts != {s: len(m) for s, m in scopes.items() if s}:
         problems.append("scope counts do not match the memories' scopes")
-    for memory_id in sorted(stored.histories - records.keys()):
+    for memory_id in sorted(stored.histories - records.keys() - stored.deleted):
         problems.append(f"{memory_id}: history left behind by a deleted memory")
     return problems

@@ -17,7 +17,14 @@ from ..errors import ApiError, Conflict, InvalidRequest, NotFound, PreconditionF
 from ..ids import memory_id_bounds, new_memory_id
 from ..models import BY_API, Filters, Memory, Page, Provenance
 from ..store.memories import MemoryStore, NewContent
-from ..store.records import DuplicateContent, QuotaExceeded, TimesOutOfOrder, WriteResult
+from ..store.records import (
+    DuplicateContent,
+    MemoryExists,
+    NothingToRestore,
+    QuotaExceeded,
+    TimesOutOfOrder,
+    WriteResult,
+)
 from ..tokens import count_tokens, count_words
 from ..validation import (
     InputRules,
@@ -115,6 +122,10 @@ class MemoryService:
         write, so a failing embedding provider leaves nothing half-written."""
         return self.semantic.document_vectors(texts) if self.semantic else None
 
+    def _embedding(self, text: str) -> bytes | None:
+        vectors = self.embeddings([text])
+        return vectors[0] if vectors else None
+
     def _store_new(self, user_id: str, items: list[Memory], *, by: Provenance,
                    param: str = "") -> list[Created]:
         try:
@@ -206,8 +217,8 @@ class MemoryService:
 
     def delete(self, user_id: str, memory_id: str, *, expected_versions: list[str] | None = None,
                revisions_param: str = "expected_revision", by: Provenance = BY_API) -> Memory:
-        """Delete permanently (with its history); returns the memory as it was. `expected_versions`:
-        as for update."""
+        """Delete (with its history; kept MEMORY_API_DELETED_RETENTION_SECONDS so `restore` can undo it);
+        returns the memory as it was. `expected_versions`: as for update."""
         check_memory_id(memory_id)
         [result] = self.store.delete_many(user_id, [memory_id], expected_versions=expected_versions, by=by)
         return self._settled(memory_id, result, expected_versions, revisions_param)
@@ -218,6 +229,25 @@ class MemoryService:
         ids = list(dict.fromkeys(check_memory_id(i, param="ids") for i in batch))
         results = dict(zip(ids, self.store.delete_many(user_id, ids, by=by)))
         return [(i, results[i].ok) for i in batch]
+
+    def restore(self, user_id: str, memory_id: str, *, by: Provenance = BY_API) -> Memory:
+        """Undo a delete (within MEMORY_API_DELETED_RETENTION_SECONDS): the memory as it was deleted comes
+        back as a new revision (its id, its history; an expiry that has passed is dropped). 409
+        `memory_exists` if it is stored, 404 `memory_not_found` if no delete of it is kept."""
+        check_memory_id(memory_id)
+        restoring = Provenance(source=by.source, actor=by.actor, reason="restored after deletion")
+        try:
+            return self.store.restore(user_id, memory_id, embed=self._embedding, max_count=self.quota_memories,
+                                      max_words=self.quota_words, by=restoring)
+        except MemoryExists:
+            raise Conflict(f"Memory '{memory_id}' is stored: there is no delete to undo.", param="memory_id",
+                           code="memory_exists") from None
+        except NothingToRestore:
+            raise NotFound(f"No deleted memory '{memory_id}' is kept (a delete can be undone for "
+                           f"{self.store.deleted_retention} seconds).", param="memory_id",
+                           code="memory_not_found") from None
+        except QuotaExceeded as err:
+            raise _memory_full(err, self.quota_memories, self.quota_words) from None
 
     def delete_all(self, user_id: str, *, by: Provenance = BY_API) -> int:
         """Delete every memory of the user, in chunks (each one atomic); returns how many."""

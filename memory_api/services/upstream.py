@@ -74,7 +74,7 @@ def _read_rest(chunks: Iterator[bytes]) -> None:
             read += len(chunk)
             if read > 65536:
                 return
-    except Exception:
+    except Exception:  # the answer is complete; a broken connection is just not reused
         pass
 
 

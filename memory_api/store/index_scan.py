@@ -30,6 +30,7 @@ class UserIndexes:
     tag_members: dict[str, set[str]]  # every tag key's members
     scope_members: dict[str | None, set[str]]  # every scope key's members (None: global)
     histories: set[str]  # memory ids that have a history key
+    deleted: set[str]  # deleted memories kept for undo (their history key stays)
     times: dict[str, dict[str, int]]  # record's short name (ta, tv, te) -> its index, id -> time
     vector_model: str | None = None  # the model of the user's vectors
     vector_docs: set[str] | None = None  # document numbers in the vector set (None: no vector sets)
@@ -81,6 +82,7 @@ class IndexScanner:
             scope_members={None: self._members(keys.scope_members(user_id, None)),
                            **{name: self._members(key) for name, key in scopes.items()}},
             histories=set(self._family(user_id, keys.HISTORY_SUFFIX)),
+            deleted=self._members(keys.memory_deleted(user_id)),
             times={short: {text(m): int(s) for m, s in c.zscan_iter(key, count=1000)}
                    for short, key in (("ta", keys.memory_occurred(user_id)), ("tv", keys.memory_valid_until(user_id)),
                                       ("te", keys.memory_expires(user_id)))},

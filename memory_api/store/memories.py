@@ -12,6 +12,8 @@ the write is planned again. Reads of one page are one script (one round trip).
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..errors import Conflict
@@ -21,6 +23,8 @@ from . import keys
 from .memory_reads import MemoryReads, _time_keys
 from .records import (
     DuplicateContent,
+    MemoryExists,
+    NothingToRestore,
     QuotaExceeded,
     TimesOutOfOrder,
     WriteResult,
@@ -65,10 +69,13 @@ class MemoryStore(MemoryReads):
     this Redis, or embeddings off): then the vector set is never touched.
     """
 
-    def __init__(self, redis_store: RedisStore, vector_model=no_vectors, *, events_kept: int = 10_000) -> None:
+    def __init__(self, redis_store: RedisStore, vector_model=no_vectors, *, events_kept: int = 10_000,
+                 deleted_retention: int = 0, history_depth: int = 10) -> None:
         self._redis = redis_store
         self._vector_model = vector_model
         self.events_kept = events_kept  # the activity feed keeps about this many writes per user (0: none)
+        self.deleted_retention = deleted_retention  # seconds a deleted memory is kept for undo (0: none)
+        self.history_depth = history_depth  # versions kept with a deleted memory besides the deleted one
 
     def _run(self, script: str, declared: DeclaredKeys, plan: dict[str, Any], pipe: Any = None,
              blobs: Blobs | None = None, by: Provenance = BY_API) -> Any:
@@ -187,12 +194,16 @@ class MemoryStore(MemoryReads):
         return WriteResult(status == 1, decode_record(memory_id, reply[1]))
 
     @confirms_persistence
-    def delete_many(self, user_id: str, memory_ids: list[str], *,
-                    expected_versions: list[str] | None = None, by: Provenance = BY_API) -> list[WriteResult]:
+    def delete_many(self, user_id: str, memory_ids: list[str], *, expected_versions: list[str] | None = None,
+                    expired_by: int | None = None, by: Provenance = BY_API) -> list[WriteResult]:
+        """Delete memories, each kept for `deleted_retention` seconds so the delete can be undone (restore).
+        `expired_by`: only those whose expiry is at or before it (the others are kept, not ok)."""
         def plan_for(declared: DeclaredKeys, stored: dict[str, _Stored]) -> dict[str, Any]:
             for memory_id in memory_ids:
                 declared.history(memory_id)
-            return {"versions": accepted_versions(expected_versions), "ids": memory_ids}
+            return {"versions": accepted_versions(expected_versions), "ids": memory_ids, "now": int(time.time()),
+                    "retention": self.deleted_retention, "history_depth": self.history_depth,
+                    "expired_by": expired_by}
 
         reply = self._planned(user_id, memory_ids, "DELETE_MEMORIES", plan_for, by=by)
         results = []
@@ -228,6 +239,39 @@ class MemoryStore(MemoryReads):
             return 0
         return int(self._redis.script("DROP_STRAY_TIMES")(
             keys=[keys.memory_items(user_id), *_time_keys(user_id)], args=memory_ids))
+
+    @confirms_persistence
+    def restore(self, user_id: str, memory_id: str, *, embed: Callable[[str], bytes | None], max_count: int = 0,
+                max_words: int = 0, by: Provenance = BY_API) -> Memory:
+        """Undo a delete kept for deleted_retention seconds: the deleted version becomes the memory again as
+        a new revision (`embed` gives its content's embedding). Raises MemoryExists (it is stored),
+        NothingToRestore (no delete of it is kept) or QuotaExceeded."""
+        for _ in range(_MAX_PLANS):
+            head = self._redis.client.lindex(keys.memory_history(user_id, memory_id), 0)
+            if head is None:
+                if self._redis.client.hexists(keys.memory_items(user_id), memory_id):
+                    raise MemoryExists(memory_id)
+                raise NothingToRestore(memory_id)
+            rec = json.loads(head)
+            analysis = analyze(rec["c"])
+            declared = DeclaredKeys(user_id)
+            declared.stored(rec, analysis)
+            declared.history(memory_id)
+            blobs = Blobs()
+            plan = {"id": memory_id, "head": text(head), "now": int(time.time()), **_index_plan(analysis),
+                    "vec": blobs.add(embed(rec["c"])), "max_count": max_count, "max_words": max_words}
+            reply = self._run("RESTORE_MEMORY", declared, plan, blobs=blobs, by=by)
+            status = text(reply[0])
+            if status == "retry":
+                continue
+            if status == "exists":
+                raise MemoryExists(memory_id)
+            if status == "gone":
+                raise NothingToRestore(memory_id)
+            if status == "full":
+                raise QuotaExceeded(text(reply[1]))
+            return decode_record(memory_id, reply[1])
+        raise Conflict("The memory kept changing while this request restored it; retry.", code="concurrent_write")
 
     @confirms_persistence
     def reset_vectors(self, user_id: str) -> None:

@@ -201,7 +201,6 @@ local function accepted(versions, rec)
       or string.find(versions, ',' .. revision .. '.' .. tostring(rec.n) .. ',', 1, true) ~= nil
 end
 
--- Delete a stored memory, its indexes and its history.
 -- Delete a stored memory and its indexes. With P.retention (seconds, > 0) the deleted version goes on
 -- top of its history, which is kept that long (listed in DELETED) so the delete can be undone
 -- (RESTORE_MEMORY); without, the history goes too.

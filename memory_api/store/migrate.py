@@ -98,7 +98,7 @@ class StoreMigration:
             return False
         try:
             self._client.restore(target, max(int(ttl), 0), dumped)
-        except Exception as exc:
+        except Exception as exc:  # redis-py raises ResponseError; only BUSYKEY is expected
             if "BUSYKEY" not in str(exc):
                 raise
             return False

@@ -116,6 +116,14 @@ class QuotaExceeded(Exception):
         self.what = what  # "count" or "words"
 
 
+class MemoryExists(Exception):
+    """A restore of a memory that is stored (it was not deleted, or is back already)."""
+
+
+class NothingToRestore(Exception):
+    """A restore of a memory no delete of which is kept (never deleted, or kept no longer)."""
+
+
 class TimesOutOfOrder(Exception):
     """An update would leave a memory's valid_until before its occurred_at (nothing was written)."""
 

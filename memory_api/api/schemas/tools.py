@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ...ids import MEMORY_ID_PATTERN
+from ...models import EVENT_SOURCES
 from ...validation import NON_BLANK_TEXT_PATTERN, TAG_PATTERN
 from .common import (
     FilterQuery,
@@ -134,7 +135,10 @@ class MemoryEvent(ma.Schema):
     memory_id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
     revision = fields.Integer(required=True, metadata={"description": "The memory's revision after the write "
                                                                       "(for a delete: the one deleted)."})
-    source = source_field()
+    source = fields.String(required=True, metadata={
+        "enum": list(EVENT_SOURCES),
+        "description": "Where the write came from: `api`, `mcp`, `import`, `auto` (capture), or `expiry` (the "
+                       "service deleted the memory at its expires_at)."})
     actor = fields.String(required=True, allow_none=True,
                           metadata={"description": "The id of the API key that wrote (null: none, as over MCP's "
                                                    "stdio, or the service itself)."})
