@@ -122,7 +122,6 @@ class MemoryReads:
         histories = pipe.execute() if memories else []
         return [(m, [decode_record(m.id, raw) for raw in h]) for m, h in zip(memories, histories)]
 
-
     def oldest_ids(self, user_id: str, count: int) -> list[str]:
         return [text(i) for i in self._redis.client.zrange(keys.memory_ids(user_id), 0, count - 1)]
 
