@@ -79,6 +79,9 @@ FIELDS = (
     MemoryField("expires_at", INTEGER, nullable=True, description=(
         "When the service deletes it (Unix seconds); null: never. From that second it is never returned "
         "or injected, and the deletion is in the activity feed (source `expiry`).")),
+    MemoryField("supersedes", STRING, nullable=True, pattern=MEMORY_ID_PATTERN, description=(
+        "The memory this one replaced, when capture found that a new fact ended an old one (that one's "
+        "valid_until was set, or suggested, instead of deleting it); null otherwise.")),
 )
 
 def fields_in(view: str) -> tuple[MemoryField, ...]:

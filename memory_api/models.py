@@ -60,6 +60,7 @@ class Memory:
     occurred_at: int | None = None  # when what it says happened or was said (None: unknown)
     valid_until: int | None = None  # from when it no longer holds (None: it still holds)
     expires_at: int | None = None  # when the service deletes it (None: never)
+    supersedes: str | None = None  # the memory this one replaced (capture set that one's valid_until)
 
     @classmethod
     def from_trusted_fields(cls, **fields) -> Memory:
@@ -106,6 +107,7 @@ class Memory:
             "occurred_at": self.occurred_at,
             "valid_until": self.valid_until,
             "expires_at": self.expires_at,
+            "supersedes": self.supersedes,
         }
 
     def expired(self, now: int) -> bool:

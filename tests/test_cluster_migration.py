@@ -61,7 +61,13 @@ def setup(cluster):  # noqa: F811 - the imported fixture
     ids = {}
     # A tag, a scope and a history for each memory, so that every key a write below declares exists on the
     # source except the moved one: then only that key can be the reason Redis refuses the script.
-    for body in ({"content": "apples are tasty", "tags": ["fruit"]},
+    # Times and a deleted memory too: writes declare the time indexes and the deleted set.
+    far = 4_000_000_000
+    resp = client.post("/v1/memory", json={"content": "plums were here"}, headers=headers)
+    assert resp.status_code == 200, resp.json
+    assert client.delete(f"/v1/memory/{resp.json['id']}", headers=headers).status_code == 200
+    for body in ({"content": "apples are tasty", "tags": ["fruit"], "occurred_at": 1_600_000_000,
+                  "valid_until": far, "expires_at": far},
                  {"content": "pears are fine", "tags": ["fruit"], "scope": "home"}):
         resp = client.post("/v1/memory", json=body, headers=headers)
         assert resp.status_code == 200, resp.json

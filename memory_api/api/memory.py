@@ -149,7 +149,7 @@ def history_entry(version: Memory) -> dict:
             "updated_at": version.updated_at, "content": version.content, "metadata": version.metadata,
             "tags": list(version.tags), "scope": version.scope, "source": version.source, "reason": version.reason,
             "occurred_at": version.occurred_at, "valid_until": version.valid_until,
-            "expires_at": version.expires_at}
+            "expires_at": version.expires_at, "supersedes": version.supersedes}
 
 
 @blp.route("/<string:memory_id>/revert", parameters=[MEMORY_ID_PARAM, USER_HEADER_PARAM])

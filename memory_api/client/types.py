@@ -71,6 +71,7 @@ class Memory(BaseModel):
     occurred_at: int | None = None
     valid_until: int | None = None
     expires_at: int | None = None
+    supersedes: str | None = None  # the memory this one replaced (capture: a fact that ended it)
     # Not a field of the object: the ETag header of the answer that carried it (create, retrieve,
     # update, revert), for `if_match=`. None in lists, which carry no ETag per memory.
     etag: str | None = None
@@ -127,6 +128,7 @@ class MemoryVersion(BaseModel):
     occurred_at: int | None = None
     valid_until: int | None = None
     expires_at: int | None = None
+    supersedes: str | None = None  # the memory this one replaced (capture: a fact that ended it)
 
 
 class MemoryHistory(BaseModel):

@@ -91,7 +91,8 @@ class MemoryService:
         self.quota_memories = quota_memories
         self.quota_words = quota_words
 
-    def _new(self, item: dict[str, Any], *, memory_id: str | None, by: Provenance, param: str = "") -> Memory:
+    def _new(self, item: dict[str, Any], *, memory_id: str | None, by: Provenance, param: str = "",
+             supersedes: str | None = None) -> Memory:
         """A new memory from a request's fields (content, metadata, tags, scope, times), every one checked."""
         text = self.rules.content(item.get("content"), param=f"{param}content")
         times = times_of(item, prefix=param)
@@ -114,6 +115,7 @@ class MemoryService:
             occurred_at=times.get("occurred_at"),
             valid_until=times.get("valid_until"),
             expires_at=times.get("expires_at"),
+            supersedes=supersedes,
         )
         return memory
 
@@ -142,7 +144,7 @@ class MemoryService:
 
     def create(self, user_id: str, content: object, metadata: object = None, *, tags: object = None,
                scope: object = None, times: dict[str, Any] | None = None, memory_id: str | None = None,
-               by: Provenance = BY_API) -> Created:
+               supersedes: str | None = None, by: Provenance = BY_API) -> Created:
         """Store a new memory; word and token counts are computed once, here.
 
         A memory equal to one the user has in the same scope (ignoring case and
@@ -150,9 +152,11 @@ class MemoryService:
         create is never mistaken for a new memory. `memory_id` (from an
         Idempotency-Key's reservation) makes a retried create a no-op. `by`: who writes (source, actor).
         `times`: occurred_at, valid_until and expires_at (each optional; an expiry must lie ahead).
+        `supersedes`: the memory this one replaces (capture's link; the caller ends that one).
         """
         item = {"content": content, "metadata": metadata, "tags": tags, "scope": scope, **(times or {})}
-        return self._store_new(user_id, [self._new(item, memory_id=memory_id, by=by)], by=by)[0]
+        new = self._new(item, memory_id=memory_id, by=by, supersedes=supersedes)
+        return self._store_new(user_id, [new], by=by)[0]
 
     def create_batch(self, user_id: str, items: object, *, id_prefix: str | None = None,
                      by: Provenance = BY_API) -> list[Created]:

@@ -56,6 +56,8 @@ def _version_api(memory: Memory) -> dict[str, Any]:
     for name in TIME_FIELDS:
         if getattr(memory, name) is not None:
             version[name] = getattr(memory, name)
+    if memory.supersedes:
+        version["supersedes"] = memory.supersedes
     return version
 
 
@@ -191,6 +193,8 @@ class Portability:
             "tags": tuple(rules.tags(data.get("tags"), param=f"{where}.tags")),
             "scope": check_scope(data.get("scope"), param=f"{where}.scope"),
             "origin": check_origin(data.get("origin"), param=f"{where}.origin"),
+            "supersedes": check_memory_id(data["supersedes"], param=f"{where}.supersedes")
+            if data.get("supersedes") is not None else None,
             # An expiry that has passed is taken (an export restored after its memories expired): such a
             # memory is never returned, and the expiry sweeper deletes it.
             **self._times(data, where),

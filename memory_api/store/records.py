@@ -16,7 +16,8 @@ dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 def record_of(memory: Memory) -> dict[str, Any]:
     """A memory's stored record (short field names; the document number `n` is added by Redis; `o`,
     `x`, `y`: its source, origin and reason, absent for the commonest case, a user's write through the
-    API; `ta`, `tv`, `te`: its occurred_at, valid_until and expires_at, absent when unset)."""
+    API; `ta`, `tv`, `te`: its occurred_at, valid_until and expires_at, absent when unset; `sp`: the
+    memory it supersedes)."""
     rec: dict[str, Any] = {
         "c": memory.content,
         "m": memory.metadata,
@@ -38,6 +39,8 @@ def record_of(memory: Memory) -> dict[str, Any]:
     for short, value in (("ta", memory.occurred_at), ("tv", memory.valid_until), ("te", memory.expires_at)):
         if value is not None:
             rec[short] = value
+    if memory.supersedes:
+        rec["sp"] = memory.supersedes
     return rec
 
 
@@ -95,6 +98,7 @@ def _decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
         occurred_at=rec.get("ta"),
         valid_until=rec.get("tv"),
         expires_at=rec.get("te"),
+        supersedes=rec.get("sp"),
     )
 
 

@@ -30,16 +30,28 @@ def cap_fields() -> tuple[StrictInt, StrictInt]:
     )
 
 
-class MemoryOptions(MemoryTimeFilters):
+class InjectionOptions(MemoryTimeFilters):
     inject = StrictBool(metadata={"description": "Inject the user's memories (default true)."})
     max_words, max_tokens = cap_fields()
     scope = fields.String(metadata={"description": "Inject global memories plus this scope's (never another's).",
                                     "pattern": SCOPE_PATTERN})
     mode = mode_field()
+
+
+class MemoryOptions(InjectionOptions):
     capture = StrictBool(allow_none=True, metadata={
         "description": "Chat completions: capture memories from this turn once it is answered (a job; default "
                        "MEMORY_API_AUTO_CAPTURE). The job's id comes back in `memory.capture_job` and the "
                        "`x-memory-capture-job` header."})
+
+
+class ResponsesMemoryOptions(InjectionOptions):
+    # Capture reads a turn's messages and answer, which Responses keeps at the provider: only "off" is
+    # accepted here (true: 400 unsupported_parameter, naming POST /v1/memory/extract).
+    capture = StrictBool(allow_none=True, metadata={
+        "enum": [False, None],
+        "description": "Chat completions only; here false or null. Capture a Responses conversation with "
+                       "POST /v1/memory/extract."})
 
 
 class MessageContent(fields.Raw):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
-from .chat import InjectedMemory, MemoryOptions
+from .chat import InjectedMemory, ResponsesMemoryOptions
 from .common import StrictBool
 
 
@@ -26,7 +26,7 @@ class ResponseCreateRequest(ma.Schema):
     stream_options = fields.Dict(allow_none=True)
     previous_response_id = fields.String(allow_none=True, metadata={"description": "Passed to the provider."})
     store = StrictBool(allow_none=True, metadata={"description": "Passed to the provider."})
-    memory = fields.Nested(MemoryOptions, allow_none=True,
+    memory = fields.Nested(ResponsesMemoryOptions, allow_none=True,
                            metadata={"description": "How to inject the user's memories."})
 
 
