@@ -20,7 +20,7 @@ from redis.cluster import key_slot
 
 from flask import Flask
 
-from helpers import RedisServer, auth, free_port, subprocess_env, wait_until
+from helpers import RedisServer, auth, cannot_run, free_port, subprocess_env, wait_until
 from memory_api import create_app
 from memory_api.config import Settings
 from memory_api.store import keys as key_names
@@ -130,7 +130,7 @@ def cluster(tmp_path):
         started.start()
     except (RuntimeError, OSError) as exc:  # the machine cannot run six redis-server processes
         started.stop()
-        pytest.skip(f"cannot start a six-node Redis Cluster here: {exc}")
+        cannot_run(f"cannot start a six-node Redis Cluster here: {exc}")
     try:
         yield started
     finally:

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from helpers import LiveServer
+from helpers import LiveServer, cannot_run
 from memory_api import create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -21,12 +21,14 @@ try:
 except ImportError:  # pragma: no cover - the test extra installs it
     sync_playwright = None
 
-pytestmark = [
-    pytest.mark.skipif(sync_playwright is None, reason=(
-        "SKIPPED BROWSER TEST: Playwright for Python is not installed (pip install -e '.[test]')")),
-    pytest.mark.skipif(CHROMIUM is None, reason=(
-        "SKIPPED BROWSER TEST: no chromium on PATH (apt-get install chromium; .ci/run does it as root)")),
-]
+
+
+@pytest.fixture(autouse=True)
+def browser_present():
+    if sync_playwright is None:
+        cannot_run("SKIPPED BROWSER TEST: Playwright for Python is not installed (pip install -e '.[test]')")
+    if CHROMIUM is None:
+        cannot_run("SKIPPED BROWSER TEST: no chromium on PATH (apt-get install chromium; .ci/run does it as root)")
 
 
 def blank_page(environ, start_response):

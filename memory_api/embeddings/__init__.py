@@ -21,6 +21,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from .base import EmbeddingModelUnavailable
@@ -167,8 +168,7 @@ def build_embedder(settings: Settings, *,
         if settings.embedding_model_path:
             directory = settings.embedding_model_path
             return LazyEmbedder(
-                lambda: onnx_local.OnnxEmbedder(onnx_local.model_files_in(directory),
-                                                threads=settings.embedding_threads))
+                lambda: loaded_model(onnx_local.model_files_in(directory), settings.embedding_threads))
         quantized = _once(quantize or (lambda: quantize_recipe(settings)))
 
         def files() -> onnx_local.ModelFiles:
@@ -176,7 +176,7 @@ def build_embedder(settings: Settings, *,
                                                   cache_dir=_quantized_cache_dir() if quantized() else None)
 
         return LazyEmbedder(
-            lambda: onnx_local.OnnxEmbedder(files(), threads=settings.embedding_threads),
+            lambda: loaded_model(files(), settings.embedding_threads),
             model=lambda: onnx_local.shipped_model_name(quantized()),
             dimensions=onnx_local.SHIPPED_DIMENSIONS)
     if kind == "provider":
@@ -187,6 +187,33 @@ def build_embedder(settings: Settings, *,
     from ..config import ConfigError
 
     raise ConfigError(f"MEMORY_API_EMBEDDINGS={kind!r}: expected local, provider or off.")
+
+
+_MODELS: dict[tuple, Embedder] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def loaded_model(files, threads: int) -> Embedder:
+    """The local model in `files`, loaded once per process and shared (an OnnxEmbedder is thread-safe
+    and holds nothing to close): every Services of one process (the tests build hundreds; a process
+    that reconnects builds a new one) pays the ~200 ms load once. Keyed by the process (a forked child
+    loads its own, see LazyEmbedder) and by the files' size and mtime, so a replaced model is loaded anew
+    and verified again."""
+    from . import onnx_local
+
+    def stamp(path: Path) -> tuple:
+        try:
+            info = path.stat()
+        except OSError:
+            return (str(path), None)  # missing: the load below says so, and nothing is cached
+        return (str(path), info.st_size, info.st_mtime_ns)
+
+    key = (os.getpid(), files, threads, stamp(Path(files.model)), stamp(Path(files.tokenizer)))
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            model = _MODELS[key] = onnx_local.OnnxEmbedder(files, threads=threads)
+        return model
 
 
 def quantize_recipe(settings: Settings) -> str | None:
