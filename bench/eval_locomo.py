@@ -25,6 +25,8 @@ reports per category and overall, for each mode:
 - all@10: the share of questions with every evidence turn in the first 10;
 - context: the share of evidence turns in the memory block chat would inject
   (POST /v1/memory/context) at a 200-token cap, the question as the query;
+  each turn carries its session's date as occurred_at, so the block shows it
+  ("(8 May 2023) ...") and the cap counts it (--no-dates: without);
 
 and SQLite FTS5 BM25 (Porter stemming, the query's words OR'ed) side by side
 on the same turns. Categories, as in the paper's evaluation code: 1 multi-hop,
@@ -130,14 +132,17 @@ def read_conversations(folder: str) -> list[Conversation]:
     return found
 
 
-def load(services: Services, user: str, conversation: Conversation) -> dict[str, str]:
-    """Import the turns as memories (ids in the order said); returns memory id -> dia_id."""
+def load(services: Services, user: str, conversation: Conversation, *, dated: bool = True) -> dict[str, str]:
+    """Import the turns as memories (ids in the order said), each with occurred_at its session's time unless
+    not `dated`; returns memory id -> dia_id."""
     lines = [json.dumps({"format": "memory-api.memories", "version": 1})]
     by_id = {}
     for i, turn in enumerate(conversation.turns):
         memory_id = MEMORY_PREFIX + _encode(turn.said_at * 1000 + i, 10) + _encode(i, 16)
         by_id[memory_id] = turn.dia_id
         lines.append(json.dumps({"id": memory_id, "content": turn.content, "updated_at": turn.said_at,
+                                 # the block dates it, "(8 May 2023) ...", so "when" questions can be answered
+                                 **({"occurred_at": turn.said_at} if dated else {}),
                                  "origin": {"conversation_id": turn.session, "turn": turn.turn}}))
     services.portability.import_file(user, io.BytesIO("\n".join(lines).encode()))
     return by_id
@@ -213,6 +218,8 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="a folder of LoCoMo conversation files")
     parser.add_argument("--modes", default=",".join(MODES), help="search modes to measure (comma-separated)")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--no-dates", action="store_true",
+                        help="load the turns without occurred_at (the block shows no dates, as before issue 23)")
     args = parser.parse_args()
     conversations = read_conversations(args.data)
     server = PrivateRedis()
@@ -229,7 +236,7 @@ def main() -> None:
         for number, conversation in enumerate(conversations):
             user = f"locomo{number}"
             started = time.perf_counter()
-            by_id = load(services, user, conversation)
+            by_id = load(services, user, conversation, dated=not args.no_dates)
             timings["load"] += time.perf_counter() - started
             for mode in args.modes.split(","):
                 started = time.perf_counter()

@@ -5,6 +5,7 @@ The provider stand-in answers extraction requests with scripted decisions (fake_
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -43,8 +44,11 @@ def test_a_preference_stated_in_chat_becomes_a_memory(capture_app, fake_llm, mak
     proposed = extract(client, key)
     assert proposed.status_code == 200, proposed.json
     assert proposed.json["applied"] is False and proposed.json["results"] is None
-    assert proposed.json["operations"] == [{"action": "add", "memory_id": None, "content": "Is vegetarian.",
-                                            "reason": "said they stopped eating meat"}]
+    [proposal] = proposed.json["operations"]
+    assert proposal == {"action": "add", "memory_id": None, "content": "Is vegetarian.",
+                        "reason": "said they stopped eating meat", "occurred_at": proposal["occurred_at"],
+                        "expires_at": None, "supersedes": None}
+    assert abs(proposal["occurred_at"] - time.time()) < 60  # no date of its own: when it was said
     assert client.get("/v1/memory", headers=auth(key)).json["data"] == []  # proposing writes nothing
     # The model got the conversation, the schema, and the capture model.
     sent = fake_llm.extraction_requests[-1]

@@ -42,9 +42,13 @@ class MemoryExtract(MethodView):
         with the user's most similar memories: add, update or delete operations, each with a reason.
         With `apply: true` they are carried out with source `auto`; an update or delete of a memory the
         user wrote becomes a pending suggestion instead (unless the server allows capture to edit them).
+        The model is told the conversation's date (`occurred_at`, default now) and stores absolute dates;
+        a fact that ends an automatic memory sets that one's `valid_until` (linked by `supersedes`)
+        instead of deleting it, and one with a last day gets `expires_at`.
         A model answer that does not fit the schema changes nothing: 502 `invalid_extraction`."""
         extraction = services().capture.extract(principal().user_id, body["messages"], model=body.get("model"),
-                                                scope=body.get("scope"), apply=body["apply"], by=by_request())
+                                                scope=body.get("scope"), occurred_at=body.get("occurred_at"),
+                                                apply=body["apply"], by=by_request())
         return json_response(extraction.to_api())
 
 

@@ -124,8 +124,8 @@ def tags(*, extras: Extras) -> Request:
     return Request("get", "/memory/tags", TagList, options(extras))
 
 
-def extract(*, messages, apply, scope, model, idempotency_key, extras: Extras) -> Request:
-    body = given(messages=list(messages), apply=apply, scope=scope, model=model)
+def extract(*, messages, apply, scope, model, occurred_at, idempotency_key, extras: Extras) -> Request:
+    body = given(messages=list(messages), apply=apply, scope=scope, model=model, occurred_at=occurred_at)
     return Request("post", "/memory/extract", Extraction,
                    options(extras, headers=write_headers(idempotency_key=idempotency_key)), body=body)
 

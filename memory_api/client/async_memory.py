@@ -185,11 +185,11 @@ class AsyncMemories(_AsyncResource):
 
     async def extract(self, *, messages: builtins.list[dict[str, Any]], apply: bool | NotGiven = NOT_GIVEN,
                       scope: str | NotGiven | None = NOT_GIVEN, model: str | NotGiven = NOT_GIVEN,
-                      idempotency_key: str | NotGiven = NOT_GIVEN,
+                      occurred_at: int | NotGiven | None = NOT_GIVEN, idempotency_key: str | NotGiven = NOT_GIVEN,
                       **extras: Unpack[r.RequestExtras]) -> Extraction:
         """What the capture model proposes to remember from a conversation; `apply=True` carries it out."""
         return await self._send(op.extract(messages=messages, apply=apply, scope=scope, model=model,
-                                           idempotency_key=idempotency_key, extras=extras))
+                                           occurred_at=occurred_at, idempotency_key=idempotency_key, extras=extras))
 
     async def suggestions(self, **extras: Unpack[r.RequestExtras]) -> SuggestionList:
         """Changes capture proposed to memories the user wrote."""

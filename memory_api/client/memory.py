@@ -178,10 +178,11 @@ class Memories(_Resource):
 
     def extract(self, *, messages: builtins.list[dict[str, Any]], apply: bool | NotGiven = NOT_GIVEN,
                 scope: str | NotGiven | None = NOT_GIVEN, model: str | NotGiven = NOT_GIVEN,
+                occurred_at: int | NotGiven | None = NOT_GIVEN,
                 idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Extraction:
         """What the capture model proposes to remember from a conversation; `apply=True` carries it out."""
         return self._send(op.extract(messages=messages, apply=apply, scope=scope, model=model,
-                                     idempotency_key=idempotency_key, extras=extras))
+                                     occurred_at=occurred_at, idempotency_key=idempotency_key, extras=extras))
 
     def suggestions(self, **extras: Unpack[r.RequestExtras]) -> SuggestionList:
         """Changes capture proposed to memories the user wrote."""

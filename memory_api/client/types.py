@@ -190,6 +190,9 @@ class ExtractedOperation(BaseModel):
     memory_id: str | None = None
     content: str | None = None
     reason: str
+    occurred_at: int | None = None  # add: when it happened, else when it was said
+    expires_at: int | None = None  # add: the end of the last day it matters on
+    supersedes: str | None = None  # add: the memory it ends (valid_until set, or suggested)
     status: Literal["applied", "suggested", "skipped"] | None = None
     memory: Memory | None = None
     suggestion_id: str | None = None
@@ -208,11 +211,13 @@ class Suggestion(BaseModel):
 
     id: str
     object: Literal["memory.suggestion"]
-    action: Literal["update", "delete"]
+    action: Literal["update", "delete", "supersede"]
     memory_id: str
     content: str | None = None
     reason: str
     revision: int
+    valid_until: int | None = None  # supersede: what accepting sets
+    superseded_by: str | None = None  # supersede: the captured memory that ended it
     origin: Origin | None = None
     created_at: int
 

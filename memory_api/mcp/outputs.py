@@ -121,6 +121,9 @@ class OperationOut(BaseModel):
     memory_id: str | None
     content: str | None
     reason: str
+    occurred_at: int | None = Field(default=None, description="add: when it happened, else when it was said")
+    expires_at: int | None = Field(default=None, description="add: the end of the last day it matters on")
+    supersedes: str | None = Field(default=None, description="add: the memory it ends (valid_until set)")
     status: Literal["applied", "suggested", "skipped"] | None = Field(
         default=None, description="With apply: what became of it (suggested: the user wrote that memory)")
     suggestion_id: str | None = None

@@ -70,13 +70,15 @@ def register_extract_and_context(tool) -> None:
 
     @tool
     def extract_memories(ctx: Context, messages: list[ChatMessage], apply: bool = False,
-                         scope: str | None = None) -> ExtractionOut:
+                         scope: str | None = None, occurred_at: int | None = None) -> ExtractionOut:
         """Ask the capture model which durable facts about the user a conversation reveals, compared with
         their most similar memories: add / update / delete operations with reasons. apply=true carries them
         out (source auto); an update or delete of a memory the user wrote becomes a pending suggestion.
-        scope: the conversation's scope (candidates: global memories and that scope's; additions go there)."""
+        scope: the conversation's scope (candidates: global memories and that scope's; additions go there).
+        occurred_at: when the conversation took place (Unix seconds; default now): relative dates in it are
+        resolved against that day. A fact that ends an automatic memory sets that one's valid_until."""
         extraction = services.capture.extract(tool.user(ctx), [m.model_dump() for m in messages], scope=scope,
-                                              apply=apply, by=tool.by(ctx))
+                                              occurred_at=occurred_at, apply=apply, by=tool.by(ctx))
         rows = [o.to_api() for o in (extraction.outcomes if extraction.applied else extraction.operations)]
         return ExtractionOut(applied=extraction.applied, operations=[
             OperationOut(**{k: row.get(k) for k in OperationOut.model_fields if k in row}) for row in rows])

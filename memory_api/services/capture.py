@@ -4,7 +4,9 @@ The model sees the conversation and the user's memories most similar to it
 (found by the same search as everything else, so another user's memories are
 never candidates), and answers with operations in a JSON schema: add, update
 or delete (naming one of the candidates), or none, each with a one-line
-reason. An answer that does not fit the schema, or names a memory it was not
+reason, the date it happened, the date it stops mattering, and the candidate
+a new fact supersedes. The model is told the conversation's date, so "last
+Saturday" is stored as a date. An answer that does not fit the schema, or names a memory it was not
 shown, changes nothing: it is logged and reported, never half applied.
 
 Applying them respects the user's word: an update or delete of a memory whose
@@ -13,10 +15,18 @@ suggestion (accepted or dismissed through the API) unless
 MEMORY_API_CAPTURE_MAY_EDIT_USER_MEMORIES is on. Every change the service
 makes has source `auto` and its reason, so history and the activity feed
 show why it happened, and `revert` undoes it.
+
+Time: a fact that ends an automatic memory (moved, changed job) is added with
+`supersedes` naming it, and the old one gets a `valid_until` instead of being
+deleted: the past stays in history and search, out of the injected block. When
+the old memory is the user's own, ending it is a suggestion (action
+`supersede`). A fact with a date after which it stops mattering (an
+appointment) gets `expires_at`: the end of that day, UTC.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import time
@@ -28,7 +38,7 @@ from ..errors import ApiError, BadGateway, Conflict, NotFound
 from ..ids import MEMORY_PREFIX, SUGGESTION_PREFIX, derived_id
 from ..models import Memory, Provenance
 from ..store.suggestions import SuggestionStore
-from ..validation import check_memory_id, check_scope, check_text
+from ..validation import check_memory_id, check_scope, check_text, check_time
 from .chat_request import parse_chat_request
 from .memories import MemoryService
 from .search import SearchService
@@ -39,19 +49,27 @@ ACTIONS = ("add", "update", "delete", "none")
 MAX_SUGGESTIONS = 100  # pending per user: past it, capture skips what it would suggest
 MAX_OPERATIONS = 20
 MAX_REASON_CHARS = 300
+DAY = 86_400
 CONVERSATION_CHARS = 24_000  # the newest part of a long conversation is what the model reads
 
 # The first words of the extraction prompt (the test suite's provider stand-in recognises them).
 EXTRACTION_MARK = "You maintain a person's long-term memory for a chat assistant."
 INSTRUCTIONS = f"""{EXTRACTION_MARK}
 Read the conversation and decide what to remember about the user. Keep only durable facts the user stated
-or confirmed about themselves: preferences, plans, people, projects, health, constraints. Ignore small talk,
-one-off requests, and anything the assistant said that the user did not confirm.
+or confirmed about themselves: preferences, plans, events, people, projects, health, constraints. Ignore small
+talk, one-off requests, and anything the assistant said that the user did not confirm.
+The conversation's date is given. Write absolute dates, never relative ones: resolve "yesterday", "last
+Saturday", "next month" against that date ("Went hiking on 6 May 2023.", not "Went hiking last Saturday.").
 You are shown the user's existing memories that may be related, each with its id. For each fact decide:
 - "add": a new fact (content: one short self-contained sentence, e.g. "Is vegetarian.");
-- "update": an existing memory changed or is more precise now (memory_id: its id; content: the full new text);
-- "delete": the user contradicted or withdrew an existing memory (memory_id: its id);
+- "update": an existing memory is more precise now, still true (memory_id: its id; content: the full new text);
+- "delete": the user says an existing memory was never true, or asks to forget it (memory_id: its id);
 - "none": nothing to change.
+A fact that ends or replaces an existing memory (they moved, changed jobs, stopped doing something) is an
+"add" of the new fact with "supersedes" set to the old memory's id: the old one is kept as the past.
+For every operation also give "occurred_on": the date (YYYY-MM-DD) the fact happened or began, when the
+conversation says or implies it, else null; and "expires_on": for a fact that stops mattering after a day
+(an appointment, a trip, a deadline), that day (YYYY-MM-DD), else null.
 Never add a fact that an existing memory already says. Give each operation a one-line reason.
 Answer with JSON only, matching the schema."""
 
@@ -67,12 +85,16 @@ RESPONSE_FORMAT = {
             "properties": {"operations": {"type": "array", "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["action", "memory_id", "content", "reason"],
+                "required": ["action", "memory_id", "content", "reason", "occurred_on", "expires_on",
+                             "supersedes"],
                 "properties": {
                     "action": {"type": "string", "enum": list(ACTIONS)},
                     "memory_id": {"type": ["string", "null"]},
                     "content": {"type": ["string", "null"]},
                     "reason": {"type": "string"},
+                    "occurred_on": {"type": ["string", "null"]},
+                    "expires_on": {"type": ["string", "null"]},
+                    "supersedes": {"type": ["string", "null"]},
                 },
             }}},
         },
@@ -89,16 +111,23 @@ class Operation:
     memory_id: str | None = None
     content: str | None = None
     version: str | None = None  # update/delete: the version of the memory the model was shown
+    occurred_at: int | None = None  # add: when it happened (the model's date, else when it was said)
+    expires_at: int | None = None  # add: when it stops mattering (the end of the model's day, UTC)
+    supersedes: str | None = None  # add: the candidate it ends (that one gets valid_until)
+    supersedes_version: str | None = None  # the version of that candidate the model was shown
 
     def to_api(self) -> dict[str, Any]:
-        return {"action": self.action, "memory_id": self.memory_id, "content": self.content, "reason": self.reason}
+        return {"action": self.action, "memory_id": self.memory_id, "content": self.content, "reason": self.reason,
+                "occurred_at": self.occurred_at, "expires_at": self.expires_at, "supersedes": self.supersedes}
 
     def to_job(self) -> dict[str, Any]:
-        return {**self.to_api(), "version": self.version}
+        return {**self.to_api(), "version": self.version, "supersedes_version": self.supersedes_version}
 
     @classmethod
     def from_job(cls, data: dict[str, Any]) -> Operation:
-        return cls(data["action"], data["reason"], data.get("memory_id"), data.get("content"), data.get("version"))
+        return cls(data["action"], data["reason"], data.get("memory_id"), data.get("content"), data.get("version"),
+                   data.get("occurred_at"), data.get("expires_at"), data.get("supersedes"),
+                   data.get("supersedes_version"))
 
 
 @dataclass
@@ -137,6 +166,7 @@ class Extraction:
     applied: bool = False
     usage: dict[str, Any] | None = None
     scope: str | None = None  # where what it adds goes (None: global)
+    at: int | None = None  # the conversation's time (Unix seconds): what its relative dates mean
 
     def to_api(self) -> dict[str, Any]:
         return {"object": "memory.extraction", "applied": self.applied,
@@ -156,8 +186,28 @@ def conversation_text(messages: list[dict[str, Any]]) -> str:
     return "\n".join(lines)[-CONVERSATION_CHARS:]
 
 
-def parse_operations(answer: Any, candidates: dict[str, Memory], rules) -> list[Operation]:
-    """The model's operations, checked; ValueError (nothing may be applied) if any does not fit."""
+def day_start(value: Any, *, what: str) -> int | None:
+    """A model's "YYYY-MM-DD" (or null) as the Unix time its day begins, UTC; ValueError otherwise."""
+    if value is None:
+        return None
+    try:
+        day = datetime.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None or day.year < 1970:
+        raise ValueError(f"{what} is not a date as YYYY-MM-DD: {value!r}")
+    return int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp())
+
+
+def conversation_day(at: int) -> str:
+    """How the prompt gives the conversation's date: "Monday, 8 May 2023 (2023-05-08)"."""
+    day = datetime.datetime.fromtimestamp(at, datetime.timezone.utc)
+    return f"{day.strftime('%A')}, {day.day} {day.strftime('%B')} {day.year} ({day.date().isoformat()})"
+
+
+def parse_operations(answer: Any, candidates: dict[str, Memory], rules, *, at: int | None = None) -> list[Operation]:
+    """The model's operations, checked; ValueError (nothing may be applied) if any does not fit. `at`: the
+    conversation's time, an added fact's occurred_at when the model gives no date of its own."""
     if not isinstance(answer, dict) or not isinstance(answer.get("operations"), list):
         raise ValueError("the answer is not an object with an 'operations' array")
     if len(answer["operations"]) > MAX_OPERATIONS:
@@ -182,11 +232,24 @@ def parse_operations(answer: Any, candidates: dict[str, Memory], rules) -> list[
                 raise ValueError(f"operation {i}: {err.message}") from None
         if action == "none":
             continue
+        # Absent (an older prompt's answer) reads as null.
+        occurred_at = day_start(item.get("occurred_on"), what=f"operation {i}'s occurred_on")
+        expires_on = day_start(item.get("expires_on"), what=f"operation {i}'s expires_on")
+        superseded = item.get("supersedes")
+        if superseded is not None and (action != "add" or superseded not in candidates):
+            raise ValueError(f"operation {i} supersedes a memory it was not shown, or is not an add: {superseded!r}")
         # An update or a delete names one of the candidates (checked above): mypy cannot narrow by `in`.
         shown = candidates[cast(str, memory_id)] if action != "add" else None
-        operations.append(Operation(action, reason,
-                                    shown.id if shown else None, content if action != "delete" else None,
-                                    shown.version if shown else None))
+        old = candidates[superseded] if superseded is not None else None
+        if action != "add":
+            operations.append(Operation(action, reason, shown.id if shown else None,
+                                        content if action != "delete" else None, shown.version if shown else None))
+            continue
+        operations.append(Operation(
+            action, reason, None, content,
+            occurred_at=occurred_at if occurred_at is not None else at,
+            expires_at=expires_on + DAY if expires_on is not None else None,  # the end of that day
+            supersedes=old.id if old else None, supersedes_version=old.version if old else None))
     return operations
 
 
@@ -203,49 +266,55 @@ class CaptureService:
         self.max_messages = max_messages  # a conversation to extract from, as a chat request: at most these
 
     def extract(self, user_id: str, messages: Any, *, model: str | None = None, scope: str | None = None,
-                apply: bool = False, by: Provenance) -> Extraction:
+                occurred_at: Any = None, apply: bool = False, by: Provenance) -> Extraction:
         """The extract use case, whichever door asks: check the conversation (the messages of a chat
-        request) and the scope, ask the capture model what it means for the user's memories (`propose`),
-        and with `apply`, carry that out as `by` (`apply`)."""
+        request), the scope and the conversation's time (`occurred_at`, Unix seconds; None: now), ask the
+        capture model what it means for the user's memories (`propose`), and with `apply`, carry that out
+        as `by` (`apply`)."""
         request = parse_chat_request({"messages": messages, "model": model}, default_model=self.model,
                                      max_messages=self.max_messages)
-        extraction = self.propose(user_id, request.messages, model=model, scope=check_scope(scope))
+        at = check_time(occurred_at, param="occurred_at")
+        extraction = self.propose(user_id, request.messages, model=model, scope=check_scope(scope), at=at)
         if apply:
             self.apply(user_id, extraction, by)
         return extraction
 
     def propose(self, user_id: str, messages: list[dict[str, Any]], *, model: str | None = None,
-                scope: str | None = None) -> Extraction:
+                scope: str | None = None, at: int | None = None) -> Extraction:
         """Ask the capture model what this conversation means for the user's memories. With a `scope` (a
         scoped conversation's, or the chat's memory.scope), the candidates are the global memories and that
-        scope's, as chat injects them, never another scope's; what it adds goes into that scope."""
+        scope's, as chat injects them, never another scope's; what it adds goes into that scope. `at`: when
+        the conversation took place (None: now), the date the model resolves relative ones against."""
         self._upstream.ensure_configured()
+        at = int(time.time()) if at is None else at
         text = conversation_text(messages)
         if not text:
-            return Extraction([])
+            return Extraction([], at=at)
         # The default mode: by meaning where it is available, so "I stopped eating meat" finds "I eat meat".
         mode = self._search.semantic.mode(None)
         scopes: list[str | None] = [None] if scope is None else [None, scope]  # what a chat in that scope would inject
         found = self._search.ranked(user_id, text, limit=self.candidates, mode=mode, scopes=scopes) \
             if self.candidates else []
         candidates = {f.memory.id: f.memory for f in found}
-        shown = "\n".join(f"- {m.id}: {' '.join(m.content.split())}" for m in candidates.values()) or "(none)"
+        shown = "\n".join(f"- {m.id}{dated(m)}: {' '.join(m.content.split())}"
+                          for m in candidates.values()) or "(none)"
         response = self._upstream.complete({
             "model": model or self.model,
             "messages": [{"role": "system", "content": INSTRUCTIONS},
-                         {"role": "user", "content": f"Existing memories:\n{shown}\n\nConversation:\n{text}"}],
+                         {"role": "user", "content": f"Conversation date: {conversation_day(at)}\n\n"
+                                                     f"Existing memories:\n{shown}\n\nConversation:\n{text}"}],
             "response_format": RESPONSE_FORMAT,
             "temperature": 0,
         })
         try:
             answer = json.loads(response["choices"][0]["message"]["content"])
-            operations = parse_operations(answer, candidates, self._memories.rules)
+            operations = parse_operations(answer, candidates, self._memories.rules, at=at)
         except (KeyError, IndexError, TypeError, ValueError) as err:
             log.warning("capture: the model's answer was not usable, nothing changed: %s", err)
             raise BadGateway("The capture model's answer did not fit the memory operations schema; nothing "
                              f"was changed ({err}).", code="invalid_extraction") from None
         return Extraction(operations, usage=response.get("usage") if isinstance(response, dict) else None,
-                          scope=scope)
+                          scope=scope, at=at)
 
     def apply(self, user_id: str, extraction: Extraction, by: Provenance, *, job_id: str | None = None,
               done: Mapping[int, OperationResult] | None = None, on_outcome=None) -> Extraction:
@@ -278,9 +347,7 @@ class CaptureService:
                           turn=by.turn)
         try:
             if op.action == "add":
-                memory_id = derived_id(MEMORY_PREFIX, seed.split("/")[0], seed) if seed else None
-                return Outcome(op, "applied", self._memories.create(user_id, op.content, by=auto, scope=scope,
-                                                                     memory_id=memory_id).memory)
+                return self._add(user_id, op, auto, seed, scope)
             # An update or a delete names a memory: checked here as get() would (400 invalid_id: skipped).
             memory_id = check_memory_id(op.memory_id)
             target = self._memories.get(user_id, memory_id)
@@ -300,15 +367,51 @@ class CaptureService:
             log.info("capture: %s skipped for %s: %s", op.action, user_id, err.code)
             return Outcome(op, "skipped", detail=f"{err.code}: {err.message}")
 
-    def _suggest(self, user_id: str, op: Operation, target: Memory, by: Provenance, seed: str | None) -> str:
+    def _add(self, user_id: str, op: Operation, auto: Provenance, seed: str | None, scope: str | None) -> Outcome:
+        """A new fact; when it supersedes a candidate, that one ends (valid_until) where the new one begins,
+        or, if the user wrote it, a suggestion says so. A retried job finds its memory stored (derived id)
+        and still ends the old one."""
+        if op.expires_at is not None and op.expires_at <= time.time():
+            return Outcome(op, "skipped", detail="expired: the day it mattered until has passed")
+        memory_id = derived_id(MEMORY_PREFIX, seed.split("/")[0], seed) if seed else None
+        times = {"occurred_at": op.occurred_at, "expires_at": op.expires_at}
+        new = self._memories.create(user_id, op.content, by=auto, scope=scope, memory_id=memory_id, times=times,
+                                    supersedes=op.supersedes).memory
+        if op.supersedes is None:
+            return Outcome(op, "applied", new)
+        old = self._memories.get(user_id, op.supersedes)
+        ends = max(new.occurred_at or new.updated_at, old.occurred_at or 0)
+        if old.valid_until is not None and old.valid_until <= ends:
+            return Outcome(op, "applied", new, detail=f"{old.id} had already ended")
+        ended = Provenance(source="auto", actor=auto.actor, reason=f"superseded by {new.id}: {op.reason}",
+                           conversation_id=auto.conversation_id, turn=auto.turn)
+        if old.source != "auto" and not self.may_edit_user_memories:
+            proposal = Operation("supersede", op.reason, old.id, None, old.version)
+            suggestion_id = self._suggest(user_id, proposal, old, ended, seed,
+                                          extra={"valid_until": ends, "superseded_by": new.id})
+            return Outcome(op, "applied", new, suggestion_id,
+                           f"the user wrote {old.id}: ending it is suggested, not applied")
+        try:  # at the version the model was shown: a user's edit since then wins
+            self._memories.update(user_id, old.id, {"valid_until": ends},
+                                  expected_versions=[op.supersedes_version or old.version], by=ended)
+        except ApiError as err:
+            if err.status >= 500 or err.status == 429:
+                raise
+            return Outcome(op, "applied", new, detail=f"{old.id} was left as it is ({err.code})")
+        return Outcome(op, "applied", new, detail=f"{old.id} ended (valid_until {ends})")
+
+    def _suggest(self, user_id: str, op: Operation, target: Memory, by: Provenance, seed: str | None,
+                 extra: dict[str, Any] | None = None) -> str:
         # The same proposal about the same version of a memory is one suggestion, however often it is made.
-        suggestion_id = derived_id(SUGGESTION_PREFIX, target.id, f"{target.version}|{op.action}|{op.content}")
+        about = (extra or {}).get("superseded_by") or op.content
+        suggestion_id = derived_id(SUGGESTION_PREFIX, target.id, f"{target.version}|{op.action}|{about}")
         pending = self._suggestions.count(user_id)
         if pending >= MAX_SUGGESTIONS and not self._suggestions.exists(user_id, suggestion_id):
             raise Conflict(f"This user has {pending} pending suggestions, the most kept; accept or dismiss some.",
                            code="too_many_suggestions")
         self._suggestions.add(user_id, suggestion_id, {
-            **op.to_api(), "id": suggestion_id, "revision": target.revision, "created_at": int(time.time()),
+            "action": op.action, "memory_id": op.memory_id, "content": op.content, "reason": op.reason,
+            **(extra or {}), "id": suggestion_id, "revision": target.revision, "created_at": int(time.time()),
             "origin": by.origin()})
         return suggestion_id
 
@@ -336,8 +439,10 @@ class CaptureService:
         accepted = Provenance(source=by.source, actor=by.actor, reason=f"accepted suggestion: {suggestion['reason']}")
         versions = [str(suggestion["revision"])]
         try:  # written first, guarded by the suggestion's revision; removed once that settled it
-            if suggestion["action"] == "update":
-                memory = self._memories.update(user_id, suggestion["memory_id"], {"content": suggestion["content"]},
+            if suggestion["action"] in ("update", "supersede"):
+                changes = {"content": suggestion["content"]} if suggestion["action"] == "update" else \
+                    {"valid_until": suggestion["valid_until"]}
+                memory = self._memories.update(user_id, suggestion["memory_id"], changes,
                                                expected_versions=versions, by=accepted)
             else:
                 memory = self._memories.delete(user_id, suggestion["memory_id"], expected_versions=versions,
@@ -364,4 +469,16 @@ class CaptureService:
 def _suggestion_api(s: dict[str, Any]) -> dict[str, Any]:
     return {"object": "memory.suggestion", "id": s["id"], "action": s["action"], "memory_id": s["memory_id"],
             "content": s.get("content"), "reason": s["reason"], "revision": s["revision"],
+            "valid_until": s.get("valid_until"), "superseded_by": s.get("superseded_by"),
             "origin": s.get("origin"), "created_at": s["created_at"]}
+
+
+def dated(memory: Memory) -> str:
+    """A candidate's dates as the model is shown them: " (2023-05-08)", " (2023-05-08 until 2024-01-01)"."""
+    def day(t: int) -> str:
+        return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).date().isoformat()
+
+    if memory.occurred_at is None and memory.valid_until is None:
+        return ""
+    since = day(memory.occurred_at) if memory.occurred_at is not None else "?"
+    return f" ({since} until {day(memory.valid_until)})" if memory.valid_until is not None else f" ({since})"

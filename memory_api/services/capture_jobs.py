@@ -108,7 +108,7 @@ class CaptureJobs:
         """Queue a turn for capture (the answer has been given; this is all the chat waits for)."""
         self._queue.push(turn.user_id, job_id, {
             "messages": turn.messages, "conversation_id": turn.conversation_id, "turn": turn.turn,
-            "actor": turn.actor, "scope": turn.scope}, now=int(time.time()))
+            "actor": turn.actor, "scope": turn.scope, "at": int(time.time())}, now=int(time.time()))
 
     def status(self, user_id: str, job_id: str) -> dict[str, Any]:
         """A job's state as the API shows it (only to the user whose turn it was)."""
@@ -168,7 +168,9 @@ class CaptureJobs:
             with self._leased(user, job_id):
                 extraction = self._operations(user, job_id, job.get("scope"))
                 if extraction is None:
-                    extraction = self._capture.propose(user, job["messages"], scope=job.get("scope"))
+                    # dated when the turn was said, not when a worker reached it (older jobs: now)
+                    extraction = self._capture.propose(user, job["messages"], scope=job.get("scope"),
+                                                       at=job.get("at"))
                     self._queue.record(user, job_id, operations=[o.to_job() for o in extraction.operations])
                     usage = extraction.usage or {}
                     self._queue.add_tokens(user, int(usage.get("total_tokens") or 0))

@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from ...ids import CAPTURE_JOB_ID_PATTERN, MEMORY_ID_PATTERN, SUGGESTION_ID_PATTERN
 from ...validation import SCOPE_PATTERN
 from .chat import ChatMessage
-from .common import MemoryObject, Origin, StrictBool, constant, limits, list_of
+from .common import MAX_UNIX_TIME, MemoryObject, Origin, StrictBool, StrictInt, constant, limits, list_of
 
 ACTIONS = ["add", "update", "delete"]
 
@@ -30,6 +30,11 @@ class ExtractRequest(ma.Schema):
         "description": "The conversation's scope: the model is shown the global memories and this scope's "
                        "(never another scope's), and what it adds goes into this scope. Absent or null: "
                        "global memories only, as a chat without a scope injects."})
+    occurred_at = StrictInt(allow_none=True, metadata={
+        "minimum": 0, "maximum": MAX_UNIX_TIME,
+        "description": "When the conversation took place (Unix seconds; absent or null: now). The model resolves "
+                       "its relative dates (\"last Saturday\") against this day, and what it adds without a "
+                       "date of its own gets this occurred_at."})
 
 
 class ProposedOperation(ma.Schema):
@@ -37,6 +42,14 @@ class ProposedOperation(ma.Schema):
     memory_id = fields.String(required=True, allow_none=True, metadata={"pattern": MEMORY_ID_PATTERN})
     content = fields.String(required=True, allow_none=True)
     reason = fields.String(required=True)
+    occurred_at = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "add: when the fact happened (the model's date), else when it was said."})
+    expires_at = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "add: the end (UTC) of the last day the fact matters on, when the model gave one."})
+    supersedes = fields.String(required=True, allow_none=True, metadata={
+        "pattern": MEMORY_ID_PATTERN,
+        "description": "add: the memory this fact ends (it gets valid_until, or a `supersede` suggestion if "
+                       "the user wrote it); null otherwise."})
 
 
 class AppliedOperation(ProposedOperation):
@@ -57,11 +70,18 @@ class Extraction(ma.Schema):
 class Suggestion(ma.Schema):
     object = constant("memory.suggestion")
     id = fields.String(required=True, metadata={"pattern": SUGGESTION_ID_PATTERN})
-    action = fields.String(required=True, metadata={"enum": ["update", "delete"]})
+    action = fields.String(required=True, metadata={
+        "enum": ["update", "delete", "supersede"],
+        "description": "update: set its content; delete: delete it; supersede: a newer fact ended it, so set "
+                       "its valid_until (it stays stored, out of the injected block)."})
     memory_id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
     content = fields.String(required=True, allow_none=True)
     reason = fields.String(required=True)
     revision = fields.Integer(required=True, metadata={"description": "The memory's revision it was made for."})
+    valid_until = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "supersede: the valid_until accepting sets; null otherwise."})
+    superseded_by = fields.String(required=True, allow_none=True, metadata={
+        "pattern": MEMORY_ID_PATTERN, "description": "supersede: the captured memory that ended it."})
     origin = fields.Nested(Origin, required=True, allow_none=True)
     created_at = fields.Integer(required=True)
 
