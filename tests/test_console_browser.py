@@ -406,3 +406,38 @@ def test_a_memory_can_be_written_with_the_keyboard_alone(open_console, client, m
     expect(page.get_by_role("status")).to_have_text("Memory created.")
     [stored] = client.get("/v1/memory", headers=auth(key)).json["data"]
     assert (stored["content"], stored["tags"]) == ("Typed without a mouse", ["keyboard"])
+
+
+def test_times_are_shown_editable_and_past_memories_can_be_hidden(open_console, client, make_key):
+    key = make_key("alice")
+    moved = create(client, key, "Lives in Berlin", occurred_at=1_682_899_200)  # 1 May 2023
+    create(client, key, "Lives in Manchester", occurred_at=1_614_556_800, valid_until=1_682_899_200)
+    tab = open_console()
+    page = tab.page
+    ui = tab.screen
+    tab.sign_in(key)
+    old = page.locator("#memory-list li.card", has_text="Lives in Manchester")
+    expect(old).to_contain_text("past: no longer holds since 1 May 2023")
+    expect(old).to_have_class(re.compile(r"\bpast\b"))
+    expect(page.locator("#memory-list li.card", has_text="Lives in Berlin")).to_contain_text("happened 1 May 2023")
+
+    ui.get_by_label("Time").select_option("holding")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#memory-list .content")).to_have_text(["Lives in Berlin"])
+
+    # Edit: the untouched occurred_at keeps its second; a chosen expiry day means the end of that day (UTC)
+    page.get_by_role("link", name="Edit: Lives in Berlin").click()
+    expect(ui.get_by_label("Happened on")).to_have_value("2023-05-01")
+    ui.get_by_label("Content").fill("Lives in Berlin, Kreuzberg")
+    ui.get_by_label("Forget after").fill("2099-01-31")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Memory saved.")
+    stored = client.get(f"/v1/memory/{moved['id']}", headers=auth(key)).json
+    assert (stored["occurred_at"], stored["expires_at"], stored["valid_until"]) == (1_682_899_200, 4_073_587_200, None)
+    # and a cleared field clears it
+    page.get_by_role("link", name="Edit: Lives in Berlin, Kreuzberg").click()
+    expect(ui.get_by_label("Forget after")).to_have_value("2099-01-31")
+    ui.get_by_label("Forget after").fill("")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Memory saved.")
+    assert client.get(f"/v1/memory/{moved['id']}", headers=auth(key)).json["expires_at"] is None

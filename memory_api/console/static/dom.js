@@ -38,16 +38,37 @@ export function when(seconds) {
   return new Date(seconds * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+/** Unix seconds as the UTC day, the way the injected block dates memories: "8 May 2023". */
+export function day(seconds) {
+  return new Date(seconds * 1000).toLocaleDateString("en-GB", { timeZone: "UTC", dateStyle: "medium" });
+}
+
+/** What a memory says about time, for its card: when it happened, whether it still holds, when it goes. */
+function timeFacts(memory) {
+  const now = Date.now() / 1000;
+  return [
+    memory.occurred_at != null ? `happened ${day(memory.occurred_at)}` : null,
+    memory.valid_until != null
+      ? (memory.valid_until <= now ? `past: no longer holds since ${day(memory.valid_until)}`
+        : `holds until ${day(memory.valid_until)}`)
+      : null,
+    memory.expires_at != null ? `forgotten ${when(memory.expires_at)}` : null,
+    memory.supersedes ? `replaces ${memory.supersedes}` : null,
+  ];
+}
+
 /** A memory (or a version of one) as a card: its content as text, then what describes it. */
 export function memoryCard(memory, { actions = [], extra = [] } = {}) {
+  const past = memory.valid_until != null && memory.valid_until <= Date.now() / 1000;
   const facts = [
     memory.scope ? `scope ${memory.scope}` : "global",
     memory.source ? `via ${memory.source}` : null,
     memory.updated_at ? `updated ${when(memory.updated_at)}` : null,
     memory.word_count !== undefined ? `${memory.word_count} words, ${memory.token_count} tokens` : null,
+    ...timeFacts(memory),
     ...extra,
   ].filter(Boolean);
-  return el("li", { class: "card" },
+  return el("li", { class: past ? "card past" : "card" },
     el("p", { class: "content", text: memory.content }),
     memory.tags && memory.tags.length
       ? el("ul", { class: "tags", "aria-label": "Tags" }, memory.tags.map((tag) => el("li", { text: tag })))

@@ -9,6 +9,24 @@ import { act, go, splitTags } from "./ui.js";
 let memoryId = null; // null: a new memory
 let etag = null; // the version the form was filled from
 let newer = null; // after a 412: {memory, etag} of the version that won
+let shownTimes = {}; // the times the form was filled with: only a changed one is sent
+
+// A memory's times and their inputs (type=date, a UTC day). A day chosen for expires_at means "forget
+// after that day": the end of it.
+const TIMES = { occurred_at: "edit-occurred", valid_until: "edit-valid-until", expires_at: "edit-expires" };
+const DAY = 86400;
+
+function dayInput(seconds, field) {
+  if (seconds == null) return "";
+  const start = field === "expires_at" ? seconds - 1 : seconds; // the end of a day shows as that day
+  return new Date(start * 1000).toISOString().slice(0, 10);
+}
+
+function secondsOf(value, field) {
+  if (!value) return null;
+  const start = Date.parse(`${value}T00:00:00Z`) / 1000;
+  return field === "expires_at" ? start + DAY : start;
+}
 
 export function init() {
   $("edit-form").addEventListener("submit", (event) => {
@@ -42,6 +60,7 @@ export async function show(id) {
   fill($("edit-title"), id ? "Edit memory" : "New memory");
   if (!id) {
     etag = null;
+    shownTimes = {};
     $("edit-content").focus();
     return;
   }
@@ -59,6 +78,20 @@ function fillForm(memory, current) {
   $("edit-scope").value = memory.scope ?? "";
   const metadata = memory.metadata || {};
   $("edit-metadata").value = Object.keys(metadata).length ? JSON.stringify(metadata, null, 2) : "";
+  shownTimes = {};
+  for (const [field, id] of Object.entries(TIMES)) {
+    $(id).value = shownTimes[field] = dayInput(memory[field], field);
+  }
+}
+
+/** The times the person set (on create) or changed (on edit: a time left as shown keeps its exact second). */
+function times() {
+  const changed = {};
+  for (const [field, id] of Object.entries(TIMES)) {
+    const value = $(id).value;
+    if (memoryId ? value !== (shownTimes[field] ?? "") : value) changed[field] = secondsOf(value, field);
+  }
+  return changed;
 }
 
 /** The form as an API body; blank fields clear (on edit) or are left out (on create). */
@@ -73,7 +106,7 @@ function body() {
       throw new Error(`Metadata is not valid JSON (${err.message}).`);
     }
   }
-  const fields = { content: $("edit-content").value, tags: splitTags($("edit-tags").value) };
+  const fields = { content: $("edit-content").value, tags: splitTags($("edit-tags").value), ...times() };
   if (memoryId) return { ...fields, scope: scope || null, metadata };
   return { ...fields, ...(scope && { scope }), ...(metadata && { metadata }) };
 }

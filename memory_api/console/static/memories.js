@@ -35,6 +35,7 @@ async function loadPage() {
   const query = {
     limit: config.pageSize, order: $("filter-order").value, after: cursor ?? undefined,
     tag: valueOf("filter-tag"), scope: valueOf("filter-scope"), source: $("filter-source").value,
+    include_invalid: $("filter-time").value === "holding" ? "false" : undefined,
   };
   const { data: page } = await call("", { query });
   const cards = page.data.map((memory) => memoryCard(memory, { actions: actionsFor(memory) }));
