@@ -99,3 +99,34 @@ def test_query_profiles_on_redis_cluster(cluster):
         assert services.check_consistency().ok
     finally:
         services.close()
+
+
+def test_the_expiry_sweeper_finds_users_on_every_node(cluster):
+    """The sweeper's SCAN reaches every primary, each user's deletes run on that user's slot, with the feed
+    entry (source expiry) and the deleted memory kept for restore."""
+    from memory_api.services import Services
+
+    services = Services.build(Settings(redis_url=cluster[0].url, redis_cluster=True, log_level="WARNING",
+                                       embeddings="off"))
+    try:
+        now = int(time.time())
+        users = [f"sweep{i}" for i in range(9)]  # spread over the three nodes' slots
+        expiring, kept = {}, {}
+        for user in users:
+            expiring[user] = services.memories.create(user, f"{user}'s parking code 4711",
+                                                      times={"expires_at": now + 3600}).memory.id
+            kept[user] = services.memories.create(user, f"{user} likes tea").memory.id
+        nodes = {services.redis.client.keyslot(f"{{u:{u}}}") // 5461 for u in users}
+        assert len(nodes) >= 2, "the users should live on more than one node"
+
+        assert services.expiry.sweep(now=now + 3600) == len(users)
+        for user in users:
+            assert [m.id for m in services.memories.list(user, limit=10).items] == [kept[user]]
+            [latest] = [e.to_api() for e in services.events.list(user, limit=1).items]
+            assert (latest["type"], latest["memory_id"], latest["source"]) == (
+                "memory.deleted", expiring[user], "expiry")
+            restored = services.memories.restore(user, expiring[user])
+            assert restored.id == expiring[user]
+        assert services.check_consistency().ok
+    finally:
+        services.close()
