@@ -232,6 +232,8 @@ class FakeLLM:
                     answer = fake.extractions.pop(0) if fake.extractions and not error else {"operations": []}
                 if error:
                     return self._json(*error)
+                if callable(answer):  # a stand-in model that reads what it was sent
+                    answer = answer(body)
                 return self._json(200, _completion(body, answer if isinstance(answer, str) else json.dumps(answer)))
 
             def _json(self, status, payload, headers=None):

@@ -246,7 +246,7 @@ def test_content_parts_without_text_are_read_as_nothing(capture_app, fake_llm, m
     messages = [{"role": "user", "content": [{"type": "text", "text": 5}, {"type": "text", "text": "I'm vegan."}]}]
     resp = extract(client, make_key("alice"), messages=messages)
     assert resp.status_code == 200, resp.json
-    assert "user: I'm vegan." in fake_llm.extraction_requests[-1]["messages"][1]["content"]
+    assert '{"role": "user", "content": "I\'m vegan."}' in fake_llm.extraction_requests[-1]["messages"][1]["content"]
 
 
 def test_suggestions_are_one_per_proposal_and_go_with_their_memory(capture_app, fake_llm, make_key):

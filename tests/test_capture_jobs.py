@@ -64,7 +64,8 @@ def test_a_turn_with_capture_becomes_a_memory_after_the_answer(capture_env, fake
     assert memory["origin"] == {"conversation_id": resp.json["conversation_id"], "turn": 0}
     # The model read the turn: the user's message and the answer.
     sent = fake_llm.extraction_requests[-1]["messages"][1]["content"]
-    assert "user: By the way, I've become vegetarian." in sent and "assistant: echo:" in sent
+    assert '{"role": "user", "content": "By the way, I\'ve become vegetarian."}' in sent
+    assert '{"role": "assistant", "content": "echo: ' in sent
     assert client.get("/v1/memory/stats", headers=auth(key)).json["capture_tokens"] > 0
     # Only the user whose turn it was can see the job.
     assert client.get(f"/v1/memory/capture/jobs/{job_id}", headers=auth(make_key("bob"))).status_code == 404

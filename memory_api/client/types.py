@@ -211,11 +211,11 @@ class Suggestion(BaseModel):
 
     id: str
     object: Literal["memory.suggestion"]
-    action: Literal["update", "delete", "supersede"]
-    memory_id: str
+    action: Literal["update", "delete", "supersede", "add"]
+    memory_id: str | None = None  # None for add: a new memory capture held back for the user
     content: str | None = None
     reason: str
-    revision: int
+    revision: int | None = None
     valid_until: int | None = None  # supersede: what accepting sets
     superseded_by: str | None = None  # supersede: the captured memory that ended it
     origin: Origin | None = None

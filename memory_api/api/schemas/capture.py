@@ -71,13 +71,16 @@ class Suggestion(ma.Schema):
     object = constant("memory.suggestion")
     id = fields.String(required=True, metadata={"pattern": SUGGESTION_ID_PATTERN})
     action = fields.String(required=True, metadata={
-        "enum": ["update", "delete", "supersede"],
+        "enum": ["update", "delete", "supersede", "add"],
         "description": "update: set its content; delete: delete it; supersede: a newer fact ended it, so set "
-                       "its valid_until (it stays stored, out of the injected block)."})
-    memory_id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
+                       "its valid_until (it stays stored, out of the injected block); add: a new memory capture "
+                       "would not store by itself (it read as an instruction to the assistant, or a secret)."})
+    memory_id = fields.String(required=True, allow_none=True, metadata={
+        "pattern": MEMORY_ID_PATTERN, "description": "The memory it is about; null for add."})
     content = fields.String(required=True, allow_none=True)
     reason = fields.String(required=True)
-    revision = fields.Integer(required=True, metadata={"description": "The memory's revision it was made for."})
+    revision = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "The memory's revision it was made for; null for add."})
     valid_until = fields.Integer(required=True, allow_none=True, metadata={
         "description": "supersede: the valid_until accepting sets; null otherwise."})
     superseded_by = fields.String(required=True, allow_none=True, metadata={

@@ -33,12 +33,13 @@ function suggestionCard(suggestion) {
   }));
   decide(accept, "accept", "Suggestion accepted.");
   decide(dismiss, "dismiss", "Suggestion dismissed.");
-  const what = { delete: "Delete memory", supersede: "Mark as past: memory" }[suggestion.action] ?? "Change memory";
+  const what = { delete: "Delete memory", supersede: "Mark as past: memory", add: "Remember (held back by capture)" }[
+    suggestion.action] ?? "Change memory";
   const ended = suggestion.action === "supersede"
     ? el("p", { class: "small", text: `No longer holds from ${when(suggestion.valid_until)}: replaced by ${suggestion.superseded_by}` })
     : null;
   return el("li", { class: "card" },
-    el("p", { class: "small", text: `${what} ${suggestion.memory_id}` }),
+    el("p", { class: "small", text: `${what} ${suggestion.memory_id ?? ""}`.trim() }),
     ended,
     suggestion.content !== null ? el("p", { class: "content", text: suggestion.content }) : null,
     el("p", { class: "muted small", text: `Reason: ${suggestion.reason} · ${when(suggestion.created_at)}` }),
