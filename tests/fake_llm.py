@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 SUMMARY_MARK = "You keep the running summary"
-from memory_api.services.capture import EXTRACTION_MARK  # noqa: E402 - the one owner of the prompt's first words
+from memory_api.services.capture_prompt import EXTRACTION_MARK  # noqa: E402 - the one owner of the prompt's first words
 EMBEDDING_DIMENSIONS = 64  # vector size of POST /v1/embeddings when the request names no `dimensions`
 MODELS = [{"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned_by": "system"},
           {"id": "fake-reasoner", "object": "model", "created": 1730000000, "owned_by": "fake"}]

@@ -14,7 +14,7 @@ import pytest
 from helpers import auth, with_provider
 from memory_api import create_app
 from memory_api.services import Services
-from memory_api.services.capture import conversation_text
+from memory_api.services.capture_prompt import conversation_text
 from memory_api.services.capture_screen import screening_reason
 
 FORGED = [

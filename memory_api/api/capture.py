@@ -59,7 +59,7 @@ class MemorySuggestions(MethodView):
     @documents_errors(blp)
     def get(self):
         """Changes capture proposed to memories the user wrote, newest first: accept or dismiss each."""
-        return json_response({"object": "list", "data": services().capture.suggestions(principal().user_id),
+        return json_response({"object": "list", "data": services().capture.suggestions.list(principal().user_id),
                               "has_more": False})
 
 
@@ -73,7 +73,7 @@ class AcceptSuggestion(MethodView):
         """Applies the suggested update or delete as the caller's own change (its reason kept); 412 when the
         memory changed since the suggestion was made (the suggestion is then gone). Returns the memory as
         written (as it was, for a delete)."""
-        memory = services().capture.accept(principal().user_id, suggestion_id, by_request())
+        memory = services().capture.suggestions.accept(principal().user_id, suggestion_id, by_request())
         return memory_response(memory)
 
 
@@ -85,7 +85,7 @@ class DismissSuggestion(MethodView):
     @writes(blp)
     def post(self, suggestion_id):
         """Drops the suggestion; the memory stays as the user wrote it."""
-        services().capture.dismiss(principal().user_id, suggestion_id)
+        services().capture.suggestions.dismiss(principal().user_id, suggestion_id)
         return json_response({"id": suggestion_id, "object": "memory.suggestion.dismissed", "dismissed": True})
 
 
