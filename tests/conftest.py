@@ -17,6 +17,40 @@ from memory_api.config import Settings
 from memory_api.services import Services
 
 
+# The slow tier, marked `process`: tests that start whole processes (serve, gunicorn, the MCP servers, Redis
+# Clusters and other redis-servers, Chromium, npm, the CLI as a subprocess) and the spec fuzzer.
+# `pytest -m "not process"` is the quick tier (README: Development).
+PROCESS_MODULES = {
+    "test_serve_embedded", "test_embedded_lifecycle", "test_slow_clients", "test_logs", "test_metrics",
+    "test_faults", "test_cluster_failover", "test_cluster_migration", "test_redis_cluster", "test_redis_versions",
+    "test_console_browser", "test_cors_browser", "test_typescript_client", "test_chat_cli", "test_disk_full",
+    "test_data_location", "test_fuzz", "test_doors",
+}
+PROCESS_TESTS = {
+    "test_capture_jobs.py::test_a_worker_killed_mid_job_leaves_it_to_another",
+    "test_embeddings.py::test_under_gevent_a_local_embedding_does_not_stall_the_other_requests",
+    "test_reindex.py::test_reindex_brings_a_damaged_index_up_to_date",
+    "test_semantic.py::test_an_older_redis_runs_keyword_only",
+    "test_openapi.py::test_a_standard_linter_finds_no_errors",
+    "test_quantized_model.py::test_building_says_nothing_through_the_root_logger",
+    "test_mcp.py::test_stdio_server_as_a_desktop_client_launches_it",
+    "test_mcp.py::test_http_transport_with_user_and_service_keys",
+    "test_mcp.py::test_http_transport_refuses_bad_keys_with_a_bearer_challenge",
+    "test_mcp.py::test_http_transport_has_no_oauth_metadata_to_discover",
+    "test_mcp.py::test_http_service_key_needs_a_user",
+    "test_rate_limits.py::test_mcp_over_http_shares_the_key_budget",
+    "test_restore_and_expiry.py::test_the_workers_sweeper_thread_deletes_at_the_expiry",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = item.path.stem
+        name = f"{item.path.name}::{item.originalname}"
+        if module in PROCESS_MODULES or name in PROCESS_TESTS:
+            item.add_marker(pytest.mark.process)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def user_data_home(tmp_path_factory):
     """The user data directory, where the embedded Redis keeps its data unless MEMORY_API_DATA_DIR says

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from click.testing import CliRunner
 import pytest
 import redis
 from helpers import REPO, auth, subprocess_env
 from mcp import Client
 
 from memory_api import create_app
+from memory_api.cli import main as cli
 from memory_api.config import Settings
 from memory_api.mcp.server import build_mcp_server
 from memory_api.services import Services
@@ -124,25 +126,21 @@ _MCP_ERROR = re.compile(r"(?:\(parameter: (?P<param>[^)]*)\) )?\[(?P<code>[a-z_]
 
 @pytest.fixture(scope="module")
 def cli_errors(redis_server):
-    """Every row through the CLI, as (code, param) from the envelope on stderr. The subprocesses run side by
-    side against alice's one existing memory, before the module's tests (each of which starts from an empty
-    database again) use these answers."""
+    """Every row through the CLI (click's runner, in this process: the same command code, its own Services
+    from the environment), as (code, param) from the envelope on stderr, against alice's one existing memory,
+    before the module's tests (each of which starts from an empty database again) use these answers."""
     with redis.Redis.from_url(redis_server.url) as r:
         r.flushall()  # our private server (as the redis_client fixture does)
     svc = Services.build(Settings(redis_url=redis_server.url, log_level="WARNING", **LIMITS))
     try:
         mid = svc.memories.create(USER, EXISTING).memory.id
-        env = subprocess_env(REDIS_URL=redis_server.url, MEMORY_API_LOG_LEVEL="WARNING", **LIMITS_ENV)
-        cli = [sys.executable, "-m", "memory_api.cli", "memory"]
-        procs = {row.name: subprocess.Popen([*cli, *row.cli(mid)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                            stderr=subprocess.PIPE, text=True)
-                 for row in ROWS}
+        env = {"REDIS_URL": redis_server.url, "MEMORY_API_LOG_LEVEL": "WARNING", **LIMITS_ENV}
         answers = {}
-        for name, proc in procs.items():
-            out, err = proc.communicate(timeout=60)
-            assert proc.returncode == 1, f"{name}: exit {proc.returncode}, stdout {out!r}, stderr {err!r}"
-            envelope = json.loads(err.strip().splitlines()[-1])
-            answers[name] = (envelope["error"]["code"], envelope["error"]["param"])
+        for row in ROWS:
+            done = CliRunner().invoke(cli, ["memory", *row.cli(mid)], env=env)
+            assert done.exit_code == 1, f"{row.name}: exit {done.exit_code}, {done.output!r}, {done.exception!r}"
+            envelope = json.loads(done.stderr.strip().splitlines()[-1])
+            answers[row.name] = (envelope["error"]["code"], envelope["error"]["param"])
         assert [m.content for m in svc.memories.list(USER).items] == [EXISTING], "refused calls wrote nothing"
     finally:
         svc.close()

@@ -124,7 +124,8 @@ def test_sigkill_of_workers_during_a_write_storm_leaves_no_half_writes(tmp_path,
 
     svc = Services.build(Settings(redis_url=redis_server.url))
     key, _ = svc.keys.create(user="storm")
-    serve = Serve(tmp_path / "data", workers=3, REDIS_URL=redis_server.url)
+    # embeddings off: the kills are about the atomic write, and each restarted worker starts faster
+    serve = Serve(tmp_path / "data", workers=3, REDIS_URL=redis_server.url, MEMORY_API_EMBEDDINGS="off")
     try:
         with Storm(serve.url, key) as storm:
             for _ in range(3):
@@ -138,7 +139,7 @@ def test_sigkill_of_workers_during_a_write_storm_leaves_no_half_writes(tmp_path,
             acknowledged = len(storm.created)
             wait_until(lambda: len(storm.created) >= acknowledged + 25, timeout=30, what="writes after the kills")
         assert len(storm.created) > 50 and storm.deleted
-        report = cli(tmp_path, "check", "--json", REDIS_URL=redis_server.url)
+        report = cli(tmp_path, "check", "--json", REDIS_URL=redis_server.url, MEMORY_API_EMBEDDINGS="off")
         assert report.returncode == 0, report.stdout
         page = svc.memories.list("storm", limit=100)
         stored = {m.id for m in page.items}
@@ -185,7 +186,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_saves_redis(tmp_path):
     data_dir = tmp_path / "data"
     with FakeLLM() as fake:
         fake.response_delay = 1.5
-        serve = Serve(data_dir, OPENAI_BASE_URL=fake.url, OPENAI_API_KEY="sk-up")
+        serve = Serve(data_dir, workers=2, OPENAI_BASE_URL=fake.url, OPENAI_API_KEY="sk-up")
         created = cli(data_dir, "keys", "create", "alice")
         key = created.stdout.strip()
         status, conv = http_json("POST", f"{serve.url}/v1/conversations", key, {})

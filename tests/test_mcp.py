@@ -208,9 +208,11 @@ def test_stdio_server_as_a_desktop_client_launches_it(redis_server, services, cl
     assert client.get(f"/v1/memory/{mcp_id}", headers=auth(key)).json["content"] == "Bob written through MCP stdio"
 
 
-@pytest.fixture
-def mcp_http(redis_server, tmp_path):
-    with mcp_http_server(redis_server, tmp_path) as url:
+@pytest.fixture(scope="module")
+def mcp_http(redis_server, tmp_path_factory):
+    """One MCP HTTP server for the module's tests (a process start each would cost ~2 s): each test's keys
+    are new, so the server's key cache holds nothing a test relies on."""
+    with mcp_http_server(redis_server, tmp_path_factory.mktemp("mcp-http")) as url:
         yield url
 
 

@@ -51,9 +51,11 @@ def embedded_servers(data_dir: Path) -> list[int]:
 
 
 class Serve:
-    """`memory-api serve` as a subprocess."""
+    """`memory-api serve` as a subprocess: one gunicorn worker and no capture worker unless a test asks (each
+    is a process that loads the app, and stopping serve waits for each)."""
 
-    def __init__(self, data_dir: Path, *, workers: int = 2, **env: str) -> None:
+    def __init__(self, data_dir: Path, *, workers: int = 1, **env: str) -> None:
+        env = {"MEMORY_API_CAPTURE_WORKERS": "0", **env}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -96,18 +98,20 @@ def cli(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_first_start_prints_a_default_key_and_data_persists(tmp_path):
     data_dir = tmp_path / "data"
-    out = Serve(data_dir).stop()
-    keys = [line.strip() for line in out.splitlines() if line.strip().startswith("sk-mem-")]
-    assert len(keys) == 1, out
-    key = keys[0]
-    assert embedded_servers(data_dir) == [], "the embedded Redis must stop with serve"
-    assert (data_dir / "appendonlydir").is_dir()  # Redis >= 7: multi-part AOF
-
     serve = Serve(data_dir)
+    # serve prints the key before it serves: read it from what it printed so far
+    printed = []
+    while not any(line.strip().startswith("sk-mem-") for line in printed):
+        line = serve.proc.stdout.readline()
+        assert line, "serve printed no default key"
+        printed.append(line)
+    [key] = [line.strip() for line in printed if line.strip().startswith("sk-mem-")]
     status, mem = http("POST", f"{serve.url}/v1/memory", key, {"content": "survives restarts"})
     assert status == 200, mem
-    out = serve.stop()
-    assert "sk-mem-" not in out, "the default key is created and shown only once"
+    out = "".join(printed) + serve.stop()
+    assert len([line for line in out.splitlines() if line.strip().startswith("sk-mem-")]) == 1, out
+    assert embedded_servers(data_dir) == [], "the embedded Redis must stop with serve"
+    assert (data_dir / "appendonlydir").is_dir()  # Redis >= 7: multi-part AOF
 
     serve = Serve(data_dir)
     try:
@@ -126,7 +130,8 @@ def test_first_start_prints_a_default_key_and_data_persists(tmp_path):
         assert status == 414 and refused["error"]["code"] == "uri_too_long", refused
         assert "POST /v1/memory/search" in refused["error"]["message"]
     finally:
-        serve.stop()
+        out = serve.stop()
+    assert "sk-mem-" not in out, "the default key is created and shown only once"
 
 
 def test_workers_share_one_embedded_redis_and_cli_attaches(tmp_path):
@@ -240,7 +245,7 @@ def test_serve_runs_a_capture_worker_that_captures_and_stops_with_it(tmp_path, f
 
     data_dir = tmp_path / "data"
     serve = Serve(data_dir, workers=1, OPENAI_BASE_URL=fake_llm.url, OPENAI_API_KEY="sk-upstream",
-                  MEMORY_API_EMBEDDINGS="off")
+                  MEMORY_API_EMBEDDINGS="off", MEMORY_API_CAPTURE_WORKERS="1")
     try:
         key = cli(data_dir, "keys", "create", "alice").stdout.strip().splitlines()[-1]
         wait_until(lambda: capture_workers_of(serve.proc.pid), timeout=30, what="serve to start its capture worker")

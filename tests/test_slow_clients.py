@@ -98,7 +98,7 @@ def test_slow_clients_and_streams_leave_other_users_answered(tmp_path):
     data_dir = tmp_path / "data"
     with FakeLLM() as fake:
         fake.stream_gate = threading.Event()
-        serve = Serve(data_dir, OPENAI_BASE_URL=fake.url, OPENAI_API_KEY="sk-upstream")
+        serve = Serve(data_dir, workers=2, OPENAI_BASE_URL=fake.url, OPENAI_API_KEY="sk-upstream")
         slowloris = None
         streams: list[OpenStream] = []
         try:

@@ -2,22 +2,28 @@
 
 import { call } from "./api.js";
 import { $, el, fill, when } from "./dom.js";
-import { act, say } from "./ui.js";
+import { act, latestOnly, say } from "./ui.js";
 
 let cursor = null;
+let showing = 0; // the ticket of the feed shown: its pages are wanted, an older one's are not
+const feeds = latestOnly();
+const suggestionLists = latestOnly();
 
 export function init() {
   $("events-more").addEventListener("click", (event) => act(event.currentTarget, loadEvents));
 }
 
 export async function show() {
+  showing = feeds.start();
   cursor = null;
   fill($("event-list"));
   await Promise.all([loadSuggestions(), loadEvents()]);
 }
 
 async function loadSuggestions() {
+  const ticket = suggestionLists.start();
   const { data: list } = await call("/suggestions");
+  if (!suggestionLists.wanted(ticket)) return;
   const n = list.data.length;
   fill($("suggestions-count"), n ? `${n} waiting for you.` : "None waiting.");
   fill($("suggestion-list"), list.data.map(suggestionCard));
@@ -47,7 +53,9 @@ function suggestionCard(suggestion) {
 }
 
 async function loadEvents() {
+  const ticket = showing;
   const { data: page } = await call("/events", { query: { after: cursor ?? undefined } });
+  if (!feeds.wanted(ticket)) return; // the feed was opened anew meanwhile
   $("event-list").append(...page.data.map(eventItem));
   cursor = page.last_id ?? cursor;
   $("events-more").hidden = !page.has_more;

@@ -3,7 +3,7 @@
 
 import { call } from "./api.js";
 import { $, fill } from "./dom.js";
-import { act, valueOf } from "./ui.js";
+import { act, latestOnly, valueOf } from "./ui.js";
 
 export function init() {
   $("context-form").addEventListener("submit", (event) => {
@@ -16,7 +16,10 @@ export async function show() {
   $("context-query").focus();
 }
 
+const previews = latestOnly();
+
 async function preview() {
+  const ticket = previews.start();
   const maxWords = Number($("context-max-words").value);
   const maxTokens = Number($("context-max-tokens").value);
   const json = {
@@ -24,6 +27,7 @@ async function preview() {
     max_words: maxWords || undefined, max_tokens: maxTokens || undefined,
   };
   const { data: block } = await call("/context", { method: "POST", json });
+  if (!previews.wanted(ticket)) return;
   fill($("context-words"), `${block.word_count} of ${maxWords}`);
   fill($("context-tokens"), `${block.token_count} of ${maxTokens}`);
   fill($("context-memories"), String(block.memory_ids.length));

@@ -4,7 +4,7 @@
 
 import { ApiError, call } from "./api.js";
 import { $, el, fill, memoryCard } from "./dom.js";
-import { act, go, splitTags } from "./ui.js";
+import { act, go, latestOnly, splitTags } from "./ui.js";
 
 let memoryId = null; // null: a new memory
 let etag = null; // the version the form was filled from
@@ -52,7 +52,10 @@ export function init() {
   });
 }
 
+const opened = latestOnly();
+
 export async function show(id) {
+  const ticket = opened.start();
   memoryId = id;
   $("edit-form").reset();
   $("delete-confirm").hidden = $("conflict").hidden = true;
@@ -66,6 +69,7 @@ export async function show(id) {
   }
   $("edit-history").href = `#/history/${encodeURIComponent(id)}`;
   const { data: memory, etag: current } = await call(`/${encodeURIComponent(id)}`);
+  if (!opened.wanted(ticket)) return; // another memory (or a new one) was opened meanwhile
   fillForm(memory, current);
 }
 

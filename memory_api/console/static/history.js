@@ -2,11 +2,15 @@
 
 import { ApiError, call } from "./api.js";
 import { $, el, fill, memoryCard } from "./dom.js";
-import { act, say } from "./ui.js";
+import { act, latestOnly, say } from "./ui.js";
+
+const views = latestOnly();
 
 export async function show(id) {
+  const ticket = views.start();
   const path = `/${encodeURIComponent(id)}`;
   const [{ data: memory, etag }, { data: versions }] = await Promise.all([call(path), call(`${path}/history`)]);
+  if (!views.wanted(ticket)) return; // another memory's history was opened meanwhile
   fill($("history-title"), "History");
   fill($("history-current"), el("h3", { text: "Current version", tabindex: "-1" }),
     el("ul", { class: "cards" }, memoryCard(memory, {

@@ -2,9 +2,11 @@
 
 import { call } from "./api.js";
 import { $, el, fill, linkButton, memoryCard } from "./dom.js";
-import { act, config, valueOf } from "./ui.js";
+import { act, config, latestOnly, valueOf } from "./ui.js";
 
 let cursor = null; // the last id shown: the next page starts after it
+let listing = 0; // the ticket of the list shown: its pages are wanted, an older list's are not
+const lists = latestOnly();
 
 export function init() {
   $("filters-form").addEventListener("submit", (event) => {
@@ -25,12 +27,14 @@ export function filterByTag(tag) {
 }
 
 async function reload() {
+  listing = lists.start();
   cursor = null;
   fill($("memory-list"));
   await loadPage();
 }
 
 async function loadPage() {
+  const ticket = listing;
   const list = $("memory-list");
   const query = {
     limit: config.pageSize, order: $("filter-order").value, after: cursor ?? undefined,
@@ -38,6 +42,7 @@ async function loadPage() {
     include_invalid: $("filter-time").value === "holding" ? "false" : undefined,
   };
   const { data: page } = await call("", { query });
+  if (!lists.wanted(ticket)) return; // the filters changed while it loaded
   const cards = page.data.map((memory) => memoryCard(memory, { actions: actionsFor(memory) }));
   list.append(...cards);
   cursor = page.last_id ?? cursor;

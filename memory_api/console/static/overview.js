@@ -2,7 +2,7 @@
 
 import { call } from "./api.js";
 import { $, el, fill, when } from "./dom.js";
-import { act, go } from "./ui.js";
+import { act, go, latestOnly } from "./ui.js";
 import { filterByTag } from "./memories.js";
 
 export function init() {
@@ -13,8 +13,12 @@ export function init() {
   });
 }
 
+const shown = latestOnly();
+
 export async function show() {
+  const ticket = shown.start();
   const [{ data: stats }, { data: tags }] = await Promise.all([call("/stats"), call("/tags")]);
+  if (!shown.wanted(ticket)) return; // shown again (after an import) meanwhile
   const rows = [["Memories", stats.count], ["Words", stats.words], ["Tokens", stats.tokens],
     ["Tags", stats.tags], ["Scopes", stats.scopes],
     ["Oldest", stats.oldest ? when(stats.oldest.created_at) : "–"],

@@ -2,7 +2,7 @@
 
 import { call } from "./api.js";
 import { $, fill, memoryCard } from "./dom.js";
-import { act, valueOf } from "./ui.js";
+import { act, latestOnly, valueOf } from "./ui.js";
 import { actionsFor } from "./memories.js";
 
 export function init() {
@@ -16,9 +16,13 @@ export async function show() {
   $("search-query").focus();
 }
 
+const searches = latestOnly();
+
 async function runSearch() {
+  const ticket = searches.start();
   const query = { query: $("search-query").value, mode: valueOf("search-mode") };
   const { data: results } = await call("/search", { query });
+  if (!searches.wanted(ticket)) return; // a newer search was sent meanwhile
   fill($("search-results"), results.data.map((memory) => memoryCard(memory, {
     actions: actionsFor(memory), extra: [`score ${memory.score.toFixed(3)}`],
   })));

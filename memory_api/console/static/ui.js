@@ -85,3 +85,13 @@ export function valueOf(id) {
   const value = $(id).value.trim();
   return value === "" ? undefined : value;
 }
+
+/**
+ * Keeps only the newest answer of a view: `start()` begins a new request and returns its ticket; `wanted(ticket)`
+ * says, once its answer arrives, whether it is still the newest. A filter applied while a page loads, a second
+ * search typed before the first returns: the older answer is dropped, never merged with the newer one.
+ */
+export function latestOnly() {
+  let newest = 0;
+  return { start: () => ++newest, wanted: (ticket) => ticket === newest };
+}
