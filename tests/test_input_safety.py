@@ -1,0 +1,118 @@
+"""No input gets a 500 (issue 24, items 3 to 7): malformed message shapes, dot-segment model ids, a provider
+answering something other than a JSON object, a provider echoing our key, chunked bodies over the limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import auth, with_provider
+
+ASK = {"messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture
+def settings(settings, fake_llm):
+    return with_provider(settings, fake_llm)
+
+
+def assert_envelope(resp, status, *, param=None, code=None, type_=None):
+    body = resp.json if hasattr(resp, "json") and not callable(resp.json) else resp.json()
+    assert resp.status_code == status, body
+    assert set(body["error"]) >= {"message", "type", "param", "code"}, body
+    if param is not None:
+        assert body["error"]["param"] == param, body
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    if type_ is not None:
+        assert body["error"]["type"] == type_, body
+    return body["error"]
+
+
+# --- item 3: malformed message shapes are a 400 naming the field, before the provider is called --------
+
+BAD_CHAT_MESSAGES = [
+    ({"role": "user", "content": "x", "tool_calls": 5}, "messages[0].tool_calls"),
+    ({"role": "user", "content": "x", "tool_calls": [{"function": "s"}]}, "messages[0].tool_calls[0].function"),
+    ({"role": "user", "content": "x", "tool_calls": ["s"]}, "messages[0].tool_calls[0]"),
+    ({"role": "assistant", "content": None, "tool_calls": [{"function": {"name": 5}}]},
+     "messages[0].tool_calls[0].function.name"),
+    ({"role": "assistant", "content": None, "tool_calls": [{"function": {"name": "f", "arguments": {}}}]},
+     "messages[0].tool_calls[0].function.arguments"),
+    ({"role": "user", "content": [{"type": "text", "text": 5}]}, "messages[0].content[0].text"),
+    ({"role": "user", "content": [{"type": 5, "text": "x"}]}, "messages[0].content[0].type"),
+    ({"role": "user", "content": ["x"]}, "messages[0].content[0]"),
+    ({"role": "user", "content": "x", "name": 5}, "messages[0].name"),
+    ({"role": "tool", "content": "x", "tool_call_id": 5}, "messages[0].tool_call_id"),
+]
+
+
+@pytest.mark.parametrize("message, param", BAD_CHAT_MESSAGES)
+@pytest.mark.parametrize("conversation", [False, True])
+def test_a_malformed_chat_message_is_a_400_naming_the_field(client, make_key, fake_llm, services, message, param,
+                                                            conversation):
+    key = make_key("alice")
+    body = {"messages": [message]}
+    if conversation:
+        cid = client.post("/v1/conversations", json={}, headers=auth(key)).json["id"]
+        body["conversation_id"] = cid
+    resp = client.post("/v1/chat/completions", json=body, headers=auth(key))
+    assert_envelope(resp, 400, param=param, type_="invalid_request_error")
+    assert fake_llm.requests == []
+    if conversation:
+        assert client.get(f"/v1/conversations/{cid}", headers=auth(key)).json["messages"] == []
+
+
+def test_a_system_content_part_with_a_number_for_text_in_a_conversation_is_a_400(client, make_key, fake_llm):
+    key = make_key("alice")
+    cid = client.post("/v1/conversations", json={}, headers=auth(key)).json["id"]
+    body = {"conversation_id": cid, "messages": [
+        {"role": "system", "content": [{"type": "text", "text": 5}]}, {"role": "user", "content": "hi"}]}
+    resp = client.post("/v1/chat/completions", json=body, headers=auth(key))
+    assert_envelope(resp, 400, param="messages[0].content[0].text")
+    assert fake_llm.requests == []
+    got = client.get(f"/v1/conversations/{cid}", headers=auth(key)).json
+    assert got["messages"] == [] and got["system"] is None
+    # "new" creates nothing either
+    assert client.post("/v1/chat/completions", json={**body, "conversation_id": "new"},
+                       headers=auth(key)).status_code == 400
+    assert [c["id"] for c in client.get("/v1/conversations", headers=auth(key)).json["data"]] == [cid]
+
+
+BAD_INPUT_ITEMS = [
+    ({"role": "user", "content": "x", "tool_calls": 5}, "input[0].tool_calls"),
+    ({"role": "user", "content": "x", "tool_calls": [{"function": "s"}]}, "input[0].tool_calls[0].function"),
+    ({"role": "user", "content": [{"type": "input_text", "text": 5}]}, "input[0].content[0].text"),
+    ({"role": "user", "content": 5}, "input[0].content"),
+    ({"role": 5, "content": "x"}, "input[0].role"),
+    ({"type": 5, "role": "user", "content": "x"}, "input[0].type"),
+    ("x", "input[0]"),
+]
+
+
+@pytest.mark.parametrize("item, param", BAD_INPUT_ITEMS)
+def test_a_malformed_responses_input_item_is_a_400_naming_the_field(client, make_key, fake_llm, item, param):
+    resp = client.post("/v1/responses", json={"input": [item]}, headers=auth(make_key("alice")))
+    assert_envelope(resp, 400, param=param, type_="invalid_request_error")
+    assert fake_llm.requests == []
+
+
+def test_well_formed_messages_still_reach_the_provider(client, make_key, fake_llm):
+    key = make_key("alice")
+    messages = [
+        {"role": "system", "content": [{"type": "text", "text": "be brief"}]},
+        {"role": "user", "content": [{"type": "text", "text": "hi"},
+                                     {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}],
+         "name": "al"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "42"},
+        {"role": "user", "content": "and?"},
+    ]
+    resp = client.post("/v1/chat/completions", json={"messages": messages, "conversation_id": "new"},
+                       headers=auth(key))
+    assert resp.status_code == 200, resp.json
+    resp = client.post("/v1/responses", json={"input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c", "output": "42"}]}, headers=auth(key))
+    assert resp.status_code == 200, resp.json
