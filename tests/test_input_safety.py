@@ -116,3 +116,13 @@ def test_well_formed_messages_still_reach_the_provider(client, make_key, fake_ll
         {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
         {"type": "function_call_output", "call_id": "c", "output": "42"}]}, headers=auth(key))
     assert resp.status_code == 200, resp.json
+
+
+# --- item 4: dot-segment model ids ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/v1/models/..", "/v1/models/.", "/v1/models/%2e%2e", "/v1/models/%2E"])
+def test_a_dot_segment_model_id_is_a_404_not_a_500(client, make_key, fake_llm, path):
+    resp = client.get(path, headers=auth(make_key("alice")))
+    assert_envelope(resp, 404, param="model", code="model_not_found", type_="not_found_error")
+    assert fake_llm.requests == []  # no id the provider could mean

@@ -17,13 +17,16 @@ from typing import Any
 import openai
 
 from .. import metrics
-from ..errors import ApiError, BadGateway, NotImplementedByProvider, ProviderError
+from ..errors import ApiError, BadGateway, NotFound, NotImplementedByProvider, ProviderError
 from .sse_events import iter_events
 from .upstream import ProviderFields, ProviderStream, Upstream, map_provider_error, record_provider_error
 
 log = logging.getLogger(__name__)
 
 RESPONSES_SETTING = "MEMORY_API_UPSTREAM_RESPONSES"
+# Model ids no URL can name: as a path segment they mean "this directory" and "its parent", so the SDK
+# refuses to build the request (a ValueError) rather than ask the provider for another resource.
+DOT_SEGMENTS = frozenset((".", ".."))
 
 
 def _no_responses_api(detail: str) -> NotImplementedByProvider:
@@ -94,6 +97,8 @@ class ProviderApi:
     def retrieve_model(self, model_id: str) -> tuple[dict[str, Any], dict[str, str]]:
         """The provider's GET /models/{id}, untouched."""
         self._upstream.ensure_configured()
+        if model_id in DOT_SEGMENTS:
+            raise NotFound(f"The model {model_id!r} does not exist.", param="model", code="model_not_found")
         try:
             return self._json(lambda sdk: sdk.models.with_raw_response.retrieve(model_id))
         except ProviderError as err:
