@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from helpers import auth, with_provider
+from memory_api.errors import BadGateway
+from memory_api.services.conversations import SUMMARY_INSTRUCTIONS
 
 ASK = {"messages": [{"role": "user", "content": "hi"}]}
 
@@ -126,3 +128,44 @@ def test_a_dot_segment_model_id_is_a_404_not_a_500(client, make_key, fake_llm, p
     resp = client.get(path, headers=auth(make_key("alice")))
     assert_envelope(resp, 404, param="model", code="model_not_found", type_="not_found_error")
     assert fake_llm.requests == []  # no id the provider could mean
+
+
+# --- item 5: a provider answering 200 with something other than a JSON object -------------------------
+
+NOT_OBJECTS = [[1, 2], "text", 42, None, True]
+
+
+@pytest.mark.parametrize("answer", NOT_OBJECTS)
+def test_a_provider_answer_that_is_not_an_object_is_a_502(client, make_key, fake_llm, answer):
+    key = make_key("alice")
+    for method, path, body in [("post", "/v1/chat/completions", ASK), ("post", "/v1/responses", {"input": "hi"}),
+                               ("get", "/v1/models", None), ("get", "/v1/models/gpt-4o-mini", None)]:
+        fake_llm.errors.append((200, answer, {}))
+        resp = getattr(client, method)(path, json=body, headers=auth(key))
+        err = assert_envelope(resp, 502, type_="upstream_error", code="upstream_error")
+        assert "not a JSON object" in err["message"], path
+
+
+def test_a_chat_in_a_conversation_answered_with_an_array_saves_nothing(client, make_key, fake_llm):
+    key = make_key("alice")
+    cid = client.post("/v1/conversations", json={}, headers=auth(key)).json["id"]
+    fake_llm.errors.append((200, [1, 2], {}))
+    resp = client.post("/v1/chat/completions", json={**ASK, "conversation_id": cid}, headers=auth(key))
+    assert_envelope(resp, 502, type_="upstream_error")
+    assert client.get(f"/v1/conversations/{cid}", headers=auth(key)).json["messages"] == []
+
+
+def test_a_capture_call_answered_with_an_array_is_a_502(client, make_key, fake_llm):
+    fake_llm.errors.append((200, [1, 2], {}))
+    resp = client.post("/v1/memory/extract", json={"messages": [{"role": "user", "content": "I like tea"}]},
+                       headers=auth(make_key("alice")))
+    err = assert_envelope(resp, 502, type_="upstream_error")
+    assert "not a JSON object" in err["message"]
+
+
+@pytest.mark.parametrize("answer", [[1, 2], "text"])
+def test_a_summary_answered_with_something_other_than_an_object_is_a_502(services, fake_llm, answer):
+    """(A conversation keeps its turns when its summary fails with an ApiError: test_conversations.py.)"""
+    fake_llm.summary_answers.append(answer)
+    with pytest.raises(BadGateway, match="not a JSON object"):
+        services.chat.upstream.summarize(SUMMARY_INSTRUCTIONS.format(max_words=50), "New turns:\nuser: hi")

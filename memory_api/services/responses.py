@@ -138,8 +138,7 @@ class ResponsesService:
         """A non-streamed response: (the provider's response + our `memory` object, what was injected)."""
         payload, selection = self._prepared(user_id, request)
         response, provider_headers = self.provider.create_response(payload)
-        if isinstance(response, dict):
-            response["memory"] = selection.summary_api()
+        response["memory"] = selection.summary_api()
         return response, ChatOutcome(selection, None, provider_headers)
 
     def stream(self, user_id: str, request: ResponsesRequest, *, key_id: str) -> ResponsesStream:

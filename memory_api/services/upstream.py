@@ -78,6 +78,25 @@ def _read_rest(chunks: Iterator[bytes]) -> None:
         pass
 
 
+def provider_json(content: bytes) -> dict[str, Any]:
+    """A provider's 200 answer as the JSON object every endpoint relayed here answers (a completion, a
+    response, a model list): invalid JSON, or JSON of another type (an array, a string, null), is a 502
+    saying so, since what follows adds our fields to it and reads its choices."""
+    try:
+        answer = json.loads(content)
+    except json.JSONDecodeError:
+        raise BadGateway("The model provider answered with invalid JSON.", code="upstream_error") from None
+    if not isinstance(answer, dict):
+        raise BadGateway(f"The model provider's answer was not a JSON object (it was {_json_type(answer)}).",
+                         code="upstream_error")
+    return answer
+
+
+def _json_type(value: object) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
 def _untransformed(body: dict[str, Any]) -> dict[str, Any]:
     """The SDK's arguments for a request body that it should send as it is.
 
@@ -172,13 +191,12 @@ class Upstream:
         started = time.perf_counter()
         try:
             raw = self._sdk().chat.completions.with_raw_response.create(model=model, **_untransformed(body))
-            result = json.loads(raw.http_response.content)
-        except (openai.OpenAIError, json.JSONDecodeError) as err:
+            result = provider_json(raw.http_response.content)
+        except (openai.OpenAIError, BadGateway) as err:
             raise self._mapped(err, model) from None
         if recorder is not None:
             recorder.provider_call(model, "complete", time.perf_counter() - started)
-            if isinstance(result, dict):
-                recorder.provider_usage(model, result.get("usage"))
+            recorder.provider_usage(model, result.get("usage"))
         return result, dict(raw.http_response.headers)
 
     @contextlib.contextmanager
@@ -246,8 +264,8 @@ class Upstream:
 
     @staticmethod
     def _mapped(err: Exception, model: object) -> ApiError:
-        if isinstance(err, json.JSONDecodeError):
-            mapped: ApiError = BadGateway("The model provider answered with invalid JSON.", code="upstream_error")
+        if isinstance(err, ApiError):  # provider_json's: the answer came, but not as a JSON object
+            mapped: ApiError = err
         else:
             mapped = map_provider_error(err)
             log.warning("model provider error: %s -> %s %s", type(err).__name__, mapped.status, mapped.code)
