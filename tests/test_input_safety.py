@@ -3,9 +3,13 @@ answering something other than a JSON object, a provider echoing our key, chunke
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from helpers import auth, with_provider
+from memory_api import create_app
+from memory_api.services import Services
 from memory_api.errors import BadGateway
 from memory_api.services.conversations import SUMMARY_INSTRUCTIONS
 
@@ -169,3 +173,70 @@ def test_a_summary_answered_with_something_other_than_an_object_is_a_502(service
     fake_llm.summary_answers.append(answer)
     with pytest.raises(BadGateway, match="not a JSON object"):
         services.chat.upstream.summarize(SUMMARY_INSTRUCTIONS.format(max_words=50), "New turns:\nuser: hi")
+
+
+# --- item 6: a provider's message never hands out a key ---------------------------------------------------
+
+
+@pytest.fixture
+def captured_logs():
+    """Every log line at DEBUG, ours and the SDK's and its HTTP library's."""
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record))
+
+    handler = Collect(level=logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    loggers = [logging.getLogger(name) for name in ("memory_api", "openai", "httpx", "httpx2", "")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    yield records
+    for logger, level in zip(loggers, levels):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+PROVIDER_KEY = "sk-proj-abc123DEF456ghi789JKL012mno345PQR678"
+OTHER_KEY = "sk-ant-api03-" + "Zx9" * 12  # not ours, but shaped like a key
+KEY_MESSAGE = (f"Incorrect API key provided: {PROVIDER_KEY}. Also tried {OTHER_KEY}, Bearer abcdef0123456789abcdef "
+               "and 0123456789abcdef0123456789abcdef. You can find your API key at https://platform.openai.com.")
+
+
+@pytest.mark.parametrize("status, ours", [(401, 424), (403, 424), (400, 400), (429, 429), (500, 502)])
+@pytest.mark.parametrize("path, body", [("/v1/chat/completions", ASK), ("/v1/responses", {"input": "hi"})])
+def test_a_provider_that_echoes_our_key_never_hands_it_out(settings, fake_llm, captured_logs, status, ours, path,
+                                                           body):
+    keyed = Services.build(settings.replace(openai_api_key=PROVIDER_KEY))
+    app = create_app(keyed.settings, keyed)
+    secret, _ = keyed.keys.create(user="alice")
+    fake_llm.errors.append((status, {"error": {"message": KEY_MESSAGE, "type": "invalid_request_error",
+                                               "param": None, "code": "invalid_api_key"}}, {}))
+    try:
+        resp = app.test_client().post(path, json=body, headers=auth(secret))
+    finally:
+        keyed.close()
+    assert fake_llm.requests[-1]["headers"]["authorization"] == f"Bearer {PROVIDER_KEY}"
+    err = assert_envelope(resp, ours)
+    text = resp.get_data(as_text=True) + "\n".join(captured_logs)
+    for secret in (PROVIDER_KEY, "abc123DEF456ghi789", OTHER_KEY, "abcdef0123456789abcdef",
+                   "0123456789abcdef0123456789abcdef"):
+        assert secret not in text
+    assert "Incorrect API key provided: [redacted]" in err["message"] and "platform.openai.com" in err["message"]
+    if status in (400, 429):  # the provider's own code and type are kept
+        assert (err["type"], err["code"]) == ("invalid_request_error", "invalid_api_key")
+    if status in (401, 403):
+        assert err["code"] == "upstream_auth_failed"
+
+
+def test_mask_secrets_keeps_ordinary_text():
+    from memory_api.redaction import mask_secrets
+
+    text = ("The model 'gpt-4o-mini' does not exist; see https://platform.openai.com/docs/models or ask "
+            "task-force-management. Incorrect API key provided: sk-proj-********************abc1.")
+    assert mask_secrets(text) == text
+    assert mask_secrets("key=secret-value-1", known=["secret-value-1", "x"]) == "key=[redacted]"
+    assert mask_secrets("Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc") == "Bearer [redacted]"
