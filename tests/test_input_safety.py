@@ -3,11 +3,13 @@ answering something other than a JSON object, a provider echoing our key, chunke
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 
 import pytest
 
-from helpers import auth, with_provider
+from helpers import LiveServer, auth, with_provider
 from memory_api import create_app
 from memory_api.services import Services
 from memory_api.errors import BadGateway
@@ -240,3 +242,53 @@ def test_mask_secrets_keeps_ordinary_text():
     assert mask_secrets(text) == text
     assert mask_secrets("key=secret-value-1", known=["secret-value-1", "x"]) == "key=[redacted]"
     assert mask_secrets("Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc") == "Bearer [redacted]"
+
+
+# --- item 7: a chunked body over the limit is a 413 -------------------------------------------------------
+
+
+def post_chunked(url: str, path: str, key: str, body: bytes, **headers: str) -> tuple[int, dict]:
+    """POST `body` with Transfer-Encoding: chunked (no Content-Length), 64 KiB a chunk, over real HTTP."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.putrequest("POST", path)
+        for name, value in {**auth(key, **headers), "Content-Type": "application/json",
+                            "Transfer-Encoding": "chunked"}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        try:
+            for start in range(0, len(body), 65536):
+                piece = body[start:start + 65536]
+                conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            conn.send(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):  # the server answered early and stopped reading
+            pass
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("path, setting, fits", [
+    ("/v1/memory", "max_body_bytes", {"content": "fits"}),
+    ("/v1/chat/completions", "max_chat_body_bytes", ASK),
+    ("/v1/responses", "max_chat_body_bytes", {"input": "hi"}),
+])
+def test_a_chunked_body_over_the_limit_is_a_413(settings, services, fake_llm, make_key, path, setting, fits):
+    app = create_app(settings.replace(**{setting: 1 << 20}), services)
+    key = make_key("alice")
+    over = json.dumps({**fits, "padding": "x" * (1 << 20)}).encode()
+    with LiveServer(app) as server:
+        status, body = post_chunked(server.url, path, key, over)
+        assert status == 413, body
+        assert body["error"]["code"] == "request_too_large" and body["error"]["type"] == "invalid_request_error"
+        # The same with an Idempotency-Key, whose fingerprint reads the body first.
+        status, body = post_chunked(server.url, path, key, over, **{"Idempotency-Key": "big"})
+        assert status == 413, body
+        assert fake_llm.requests == [] and services.memories.store.count("alice") == 0
+        # A body of exactly the limit is read whole and answered.
+        exact = json.dumps(fits).encode()
+        exact = exact[:-1] + b" " * ((1 << 20) - len(exact)) + b"}"
+        status, body = post_chunked(server.url, path, key, exact)
+        assert status == 200, body
