@@ -1,5 +1,7 @@
 """No input gets a 500 (issue 24, items 3 to 7): malformed message shapes, dot-segment model ids, a provider
-answering something other than a JSON object, a provider echoing our key, chunked bodies over the limit."""
+answering something other than a JSON object, a provider echoing our key, chunked bodies over the limit; and a
+property test: chat and Responses bodies with a wrong JSON type anywhere get a 4xx envelope or the stand-in's
+answer, never a 5xx."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import json
 import logging
 
 import pytest
+from hypothesis import HealthCheck, example, given, strategies as st
+from hypothesis import settings as hyp_settings
 
 from helpers import LiveServer, auth, with_provider
 from memory_api import create_app
-from memory_api.services import Services
 from memory_api.errors import BadGateway
+from memory_api.services import Services
 from memory_api.services.conversations import SUMMARY_INSTRUCTIONS
 
 ASK = {"messages": [{"role": "user", "content": "hi"}]}
@@ -24,7 +28,8 @@ def settings(settings, fake_llm):
 
 
 def assert_envelope(resp, status, *, param=None, code=None, type_=None):
-    body = resp.json if hasattr(resp, "json") and not callable(resp.json) else resp.json()
+    """The error envelope of a test-client response, with the status and the fields asked for."""
+    body = resp.json
     assert resp.status_code == status, body
     assert set(body["error"]) >= {"message", "type", "param", "code"}, body
     if param is not None:
@@ -292,3 +297,107 @@ def test_a_chunked_body_over_the_limit_is_a_413(settings, services, fake_llm, ma
         exact = exact[:-1] + b" " * ((1 << 20) - len(exact)) + b"}"
         status, body = post_chunked(server.url, path, key, exact)
         assert status == 200, body
+
+
+# --- property: a wrong JSON type anywhere in a message is a 4xx envelope or a relayed answer, never a 5xx ------
+
+# Any JSON value of a type the position may not expect (hypothesis' text() has no lone surrogates).
+WRONG = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+                  st.text(max_size=4), st.lists(st.integers(), max_size=2),
+                  st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+TEXT = st.text(max_size=12)
+
+
+def parts(type_: str):
+    return st.lists(st.fixed_dictionaries({"type": st.just(type_), "text": TEXT}), min_size=1, max_size=2)
+
+
+TOOL_CALLS = st.lists(st.fixed_dictionaries({"id": st.just("call_1"), "type": st.just("function"), "function": (
+    st.fixed_dictionaries({"name": st.just("f"), "arguments": st.just("{}")}))}), min_size=1, max_size=2)
+# Valid messages of OpenAI's shape, with every optional field the service reads sometimes present.
+CHAT_MESSAGE = st.fixed_dictionaries(
+    {"role": st.sampled_from(["system", "developer", "user", "assistant", "tool"]),
+     "content": st.one_of(TEXT, parts("text"))},
+    optional={"name": st.just("al"), "tool_calls": TOOL_CALLS, "tool_call_id": st.just("call_1")})
+CHAT_BODY = st.fixed_dictionaries({"messages": st.lists(CHAT_MESSAGE, min_size=1, max_size=3)},
+                                  optional={"conversation_id": st.just("new")})
+INPUT_ITEM = st.one_of(
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", "developer"]),
+                           "content": st.one_of(TEXT, parts("input_text"))},
+                          optional={"type": st.just("message"), "tool_calls": TOOL_CALLS}),
+    st.fixed_dictionaries({"type": st.just("function_call"), "call_id": st.just("c"), "name": st.just("f"),
+                           "arguments": st.just("{}")}),
+)
+RESPONSES_BODY = st.fixed_dictionaries({"input": st.one_of(TEXT, st.lists(INPUT_ITEM, min_size=1, max_size=3))})
+
+
+def positions(value, path=()):
+    """The path of every value inside `value` (object members and array items, at any depth)."""
+    found = [path] if path else []
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        found += positions(child, (*path, key))
+    return found
+
+
+def replaced(value, path, new):
+    """A copy of `value` with the value at `path` replaced by `new`."""
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def with_wrong_types(bodies):
+    """A valid body with one or two of its values (anywhere: role, content, a part's type or text, a tool
+    call, its function, name or arguments, ...) replaced by a value of another JSON type."""
+    @st.composite
+    def build(draw):
+        body = draw(bodies)
+        for _ in range(draw(st.integers(1, 2))):
+            every = positions(body)
+            # Mostly inside a message or item (its fields, parts, tool calls): `messages` or a whole message
+            # of the wrong type is one position of many, and has its tests in test_chat.py.
+            inside = [path for path in every if len(path) >= 3]
+            path = draw(st.sampled_from(inside if inside and draw(st.integers(0, 4)) < 4 else every))
+            body = replaced(body, path, draw(WRONG))
+        return body
+    return build()
+
+
+def assert_relayed_or_refused(resp, fake_llm, asked_before: int) -> None:
+    assert resp.status_code < 500, resp.get_data(as_text=True)
+    if resp.status_code < 300:
+        assert len(fake_llm.requests) > asked_before  # the stand-in's answer, relayed
+    else:
+        assert 400 <= resp.status_code < 500
+        assert {"message", "type", "param", "code"} <= set(resp.json["error"]), resp.json
+
+
+def property_settings(examples: int) -> hyp_settings:
+    """Derandomized (the same examples on every run) and small, so the suite stays stable and fast."""
+    return hyp_settings(derandomize=True, max_examples=examples, deadline=None,
+                        suppress_health_check=list(HealthCheck))
+
+
+@property_settings(120)
+@given(body=with_wrong_types(CHAT_BODY))
+@example(body={"messages": [{"role": "user", "content": "x", "tool_calls": 5}]})
+@example(body={"messages": [{"role": "user", "content": "x", "tool_calls": [{"function": "s"}]}]})
+@example(body={"conversation_id": "new", "messages": [{"role": "system", "content": [{"type": "text", "text": 5}]},
+                                                      {"role": "user", "content": "hi"}]})
+def test_chat_bodies_with_wrong_types_anywhere_are_never_a_500(client, fake_llm, make_key, body):
+    asked = len(fake_llm.requests)
+    resp = client.post("/v1/chat/completions", json=body, headers=auth(make_key("alice")))
+    assert_relayed_or_refused(resp, fake_llm, asked)
+
+
+@property_settings(80)
+@given(body=with_wrong_types(RESPONSES_BODY))
+@example(body={"input": [{"role": "user", "content": "x", "tool_calls": 5}]})
+@example(body={"input": [{"role": "user", "content": "x", "tool_calls": [{"function": "s"}]}]})
+def test_responses_bodies_with_wrong_types_anywhere_are_never_a_500(client, fake_llm, make_key, body):
+    asked = len(fake_llm.requests)
+    resp = client.post("/v1/responses", json=body, headers=auth(make_key("alice")))
+    assert_relayed_or_refused(resp, fake_llm, asked)
