@@ -15,8 +15,10 @@ from typing import Any
 
 from ..errors import InvalidRequest
 
-# The fields of a message (and of a Responses item) that must be strings when present.
-_STRING_FIELDS = ("name", "tool_call_id", "type", "id", "call_id")
+# The fields that must be strings when present, of a chat message and of a Responses input item (which
+# may also be a function call or its output). api/schemas documents them from these lists.
+MESSAGE_STRING_FIELDS = ("name", "tool_call_id")
+ITEM_STRING_FIELDS = (*MESSAGE_STRING_FIELDS, "type", "id", "call_id")
 
 
 def _refuse(param: str, what: str) -> InvalidRequest:
@@ -61,12 +63,13 @@ def check_tool_calls(tool_calls: object, where: str) -> None:
         _check_strings(function, ("name", "arguments"), f"{where}[{j}].function")
 
 
-def check_message_fields(message: dict[str, Any], where: str) -> None:
+def check_message_fields(message: dict[str, Any], where: str,
+                         string_fields: tuple[str, ...] = MESSAGE_STRING_FIELDS) -> None:
     """The types of a message's content, tool calls and string fields (its role is the caller's to check:
     chat and Responses allow different ones)."""
     check_content(message.get("content"), f"{where}.content")
     check_tool_calls(message.get("tool_calls"), f"{where}.tool_calls")
-    _check_strings(message, _STRING_FIELDS, where)
+    _check_strings(message, string_fields, where)
 
 
 def check_input_items(items: object) -> None:
@@ -82,4 +85,4 @@ def check_input_items(items: object) -> None:
         role = item.get("role")
         if role is not None and not isinstance(role, str):
             raise _refuse(f"input[{i}].role", "a string")
-        check_message_fields(item, f"input[{i}]")
+        check_message_fields(item, f"input[{i}]", ITEM_STRING_FIELDS)
