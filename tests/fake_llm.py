@@ -9,7 +9,8 @@ so texts sharing words are near each other. GET /v1/models and /v1/models/{id}
 list MODELS; POST /v1/responses answers OpenAI's Responses API (plain, or
 streamed as its semantic events) with the same echo. Attributes script
 failures: queued HTTP errors, failing summaries, slow answers, slow streams,
-streams that break off, a provider's own error event mid-stream, JSON with raw
+streams that break off, a provider's own error event mid-stream, answers that are
+not a JSON object (a 200 with an array or a string), JSON with raw
 U+2028/U+2029/U+0085 (as vLLM and JSON.stringify emit it), provider headers.
 """
 
@@ -38,7 +39,10 @@ class FakeLLM:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self.errors: list[tuple[int, dict, dict]] = []  # next chat/embeddings answers: (status, body, headers)
+        # Next chat/responses/models/embeddings/extraction answers: (status, body, headers); the body is any
+        # JSON value, so a 200 with an array or a string stands in for a provider that answers garbage.
+        self.errors: list[tuple[int, Any, dict]] = []
+        self.summary_answers: list[Any] = []  # next summary requests: 200 with this JSON body, as it is
         self.failing_summaries = 0  # how many summary requests fail with a 500
         self.response_delay = 0.0  # seconds before answering a chat request
         self.chunk_delay = 0.0  # seconds between streamed chunks
@@ -214,6 +218,10 @@ class FakeLLM:
                     fake.failing_summaries -= 1 if fail else 0
                 if fail:
                     return self._json(500, {"error": {"message": "summary model down", "type": "server_error"}})
+                with fake.lock:
+                    scripted = fake.summary_answers.pop(0) if fake.summary_answers else None
+                if scripted is not None:
+                    return self._json(200, scripted)
                 turns = body["messages"][-1]["content"]
                 count = turns.count("\nuser: ") + turns.count("\nassistant: ") + int(
                     turns.split("New turns:\n", 1)[-1].startswith(("user: ", "assistant: ")))

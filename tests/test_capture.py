@@ -243,10 +243,15 @@ def test_a_reason_that_is_not_clean_text_is_a_malformed_answer(capture_app, fake
 
 def test_content_parts_without_text_are_read_as_nothing(capture_app, fake_llm, make_key):
     client, svc = capture_app()
-    messages = [{"role": "user", "content": [{"type": "text", "text": 5}, {"type": "text", "text": "I'm vegan."}]}]
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}
+    messages = [{"role": "user", "content": [image, {"type": "text", "text": "I'm vegan."}]}]
     resp = extract(client, make_key("alice"), messages=messages)
     assert resp.status_code == 200, resp.json
     assert '{"role": "user", "content": "I\'m vegan."}' in fake_llm.extraction_requests[-1]["messages"][1]["content"]
+    # A text that is not a string is refused at the door, as in a chat request (issue 24 item 3).
+    messages = [{"role": "user", "content": [{"type": "text", "text": 5}, {"type": "text", "text": "I'm vegan."}]}]
+    resp = extract(client, make_key("alice"), messages=messages)
+    assert resp.status_code == 400 and resp.json["error"]["param"] == "messages[0].content[0].text", resp.json
 
 
 def test_suggestions_are_one_per_proposal_and_go_with_their_memory(capture_app, fake_llm, make_key):

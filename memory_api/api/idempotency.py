@@ -15,7 +15,7 @@ from flask import current_app, g
 
 from ..errors import StoreUnavailable
 from ..services.idempotency import Replay
-from .parsing import current_request, services
+from .parsing import current_request, request_body_bytes, services
 from .streaming import StreamBody
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def begin_idempotency():
     if req.method not in IDEMPOTENT_METHODS or HEADER not in req.headers:
         return None
     key = req.headers[HEADER]
-    request_fp = fingerprint(req.method, req.path, req.query_string.decode("latin-1"), req.get_data(cache=True))
+    request_fp = fingerprint(req.method, req.path, req.query_string.decode("latin-1"),
+                             request_body_bytes(req))
     outcome = services().idempotency.begin(g.principal.user_id, key, request_fp, param=HEADER)
     if isinstance(outcome, Replay):
         response = current_app.response_class(outcome.body, status=outcome.status, headers=outcome.headers)

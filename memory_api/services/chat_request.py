@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import InvalidRequest
 from ..validation import InputRules, check_scope
 from .conversations import ThreadForPrompt, check_conversation_id, message_text
+from .message_shape import check_message_fields
 
 SYSTEM_ROLES = ("system", "developer")
 MESSAGE_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -31,7 +32,8 @@ class ChatRequest:
 
 
 def parse_chat_request(body: dict[str, Any], *, default_model: str, max_messages: int) -> ChatRequest:
-    """Check our fields and the messages' shape; everything else is the provider's business.
+    """Check our fields and the messages' shape (services/message_shape.py); everything else is the
+    provider's business.
     More than `max_messages` messages is a 400 here, before the provider is called (and paid)."""
     body = dict(body)
     messages = body.pop("messages", None)
@@ -47,12 +49,7 @@ def parse_chat_request(body: dict[str, Any], *, default_model: str, max_messages
             raise InvalidRequest(
                 f"'messages[{i}].role' must be one of {', '.join(MESSAGE_ROLES)}.", param=f"messages[{i}].role"
             )
-        content = message.get("content")
-        if content is not None and not isinstance(content, (str, list)):
-            raise InvalidRequest(
-                f"'messages[{i}].content' must be a string or an array of content parts.",
-                param=f"messages[{i}].content",
-            )
+        check_message_fields(message, f"messages[{i}]")
     model = body.pop("model", None) or default_model
     if not isinstance(model, str):
         raise InvalidRequest("'model' must be a string.", param="model")
@@ -129,6 +126,8 @@ def render_summary(thread: ThreadForPrompt) -> str:
 
 
 def system_text(messages: list[dict[str, Any]]) -> str | None:
+    """The text of the system (and developer) messages, joined: what a conversation keeps as its system
+    prompt. None when there are none."""
     texts = []
     for m in messages:
         if m.get("role") in SYSTEM_ROLES:
@@ -136,5 +135,5 @@ def system_text(messages: list[dict[str, Any]]) -> str | None:
             if isinstance(content, str):
                 texts.append(content)
             elif isinstance(content, list):
-                texts += [p.get("text", "") for p in content if isinstance(p, dict)]
+                texts += [p["text"] if isinstance(p.get("text"), str) else "" for p in content if isinstance(p, dict)]
     return "\n\n".join(t for t in texts if t) if texts else None

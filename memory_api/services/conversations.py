@@ -50,9 +50,12 @@ def message_text(message: dict[str, Any]) -> str:
         parts.append(content)
     elif isinstance(content, list):
         parts += [p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
-    for call in message.get("tool_calls") or []:
-        if isinstance(call, dict):
-            fn = call.get("function") or {}
+    # A request's messages are checked (services/message_shape.py), but a thread may hold turns stored
+    # before that check: whatever their shape, reading them must not fail.
+    calls = message.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
+        fn = call.get("function") if isinstance(call, dict) else None
+        if isinstance(fn, dict):
             parts.append(f"{fn.get('name', '')}({fn.get('arguments', '')})")
     return "\n".join(parts)
 

@@ -8,7 +8,6 @@ and errors are counted per model as a chat completion's are).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -17,13 +16,23 @@ from typing import Any
 import openai
 
 from .. import metrics
-from ..errors import ApiError, BadGateway, NotImplementedByProvider, ProviderError
+from ..errors import ApiError, NotFound, NotImplementedByProvider, ProviderError
 from .sse_events import iter_events
-from .upstream import ProviderFields, ProviderStream, Upstream, map_provider_error, record_provider_error
+from .upstream import (
+    ProviderFields,
+    ProviderStream,
+    Upstream,
+    map_provider_error,
+    provider_json,
+    record_provider_error,
+)
 
 log = logging.getLogger(__name__)
 
 RESPONSES_SETTING = "MEMORY_API_UPSTREAM_RESPONSES"
+# Model ids no URL can name: as a path segment they mean "this directory" and "its parent", so the SDK
+# refuses to build the request (a ValueError) rather than ask the provider for another resource.
+DOT_SEGMENTS = frozenset((".", ".."))
 
 
 def _no_responses_api(detail: str) -> NotImplementedByProvider:
@@ -60,8 +69,7 @@ class ProviderApi:
         recorder = metrics.active()
         if recorder is not None:
             recorder.provider_call(model, "complete", time.perf_counter() - started)
-            if isinstance(response, dict):
-                recorder.provider_usage(model, response.get("usage"))
+            recorder.provider_usage(model, response.get("usage"))
         return response, headers
 
     @contextlib.contextmanager
@@ -94,6 +102,8 @@ class ProviderApi:
     def retrieve_model(self, model_id: str) -> tuple[dict[str, Any], dict[str, str]]:
         """The provider's GET /models/{id}, untouched."""
         self._upstream.ensure_configured()
+        if model_id in DOT_SEGMENTS:
+            raise NotFound(f"The model {model_id!r} does not exist.", param="model", code="model_not_found")
         try:
             return self._json(lambda sdk: sdk.models.with_raw_response.retrieve(model_id))
         except ProviderError as err:
@@ -105,9 +115,7 @@ class ProviderApi:
               ) -> tuple[dict[str, Any], dict[str, str]]:
         try:
             raw = call(self._upstream.sdk())
-            return json.loads(raw.http_response.content), dict(raw.http_response.headers)
-        except json.JSONDecodeError:
-            raise BadGateway("The model provider answered with invalid JSON.", code="upstream_error") from None
+            return provider_json(raw.http_response.content), dict(raw.http_response.headers)
         except openai.OpenAIError as err:
             raise self._mapped(err, responses=responses) from None
 

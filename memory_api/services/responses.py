@@ -23,6 +23,7 @@ from .chat import ChatOutcome, mid_stream_error
 from .chat_request import parse_memory_options
 from .context import Caps, ContextSelection, ContextService
 from .conversations import message_text
+from .message_shape import check_input_items
 from .provider_api import ProviderApi
 from .sse_events import SSEEvent
 from .streams import StreamLimiter, StreamSlot
@@ -65,8 +66,7 @@ def parse_responses_request(body: dict[str, Any], *, default_model: str) -> Resp
     if instructions is not None and not isinstance(instructions, str):
         raise InvalidRequest("'instructions' must be a string.", param="instructions")
     items = body.get("input")
-    if items is not None and not isinstance(items, (str, list)):
-        raise InvalidRequest("'input' must be a string or an array of input items.", param="input")
+    check_input_items(items)
     inject, memory = parse_memory_options(body.pop("memory", None))
     if memory.get("capture"):
         # Capture reads a turn's messages and answer; Responses keeps them at the provider (previous_response_id).
@@ -138,8 +138,7 @@ class ResponsesService:
         """A non-streamed response: (the provider's response + our `memory` object, what was injected)."""
         payload, selection = self._prepared(user_id, request)
         response, provider_headers = self.provider.create_response(payload)
-        if isinstance(response, dict):
-            response["memory"] = selection.summary_api()
+        response["memory"] = selection.summary_api()
         return response, ChatOutcome(selection, None, provider_headers)
 
     def stream(self, user_id: str, request: ResponsesRequest, *, key_id: str) -> ResponsesStream:

@@ -1,7 +1,7 @@
 """The upstream model provider, reached with the official `openai` SDK.
 
 Any OpenAI-compatible server works (OpenAI, vLLM, Ollama...). Provider errors
-become our envelope with the provider's own message, type, param and code (a
+become our envelope with the provider's own message (secrets masked), type, param and code (a
 client tells `context_length_exceeded` from `insufficient_quota` by them): its
 429 stays 429 (with its Retry-After), its other 4xx become 400, its 401/403
 (our provider key refused) 424, which no SDK retries; 5xx and connection
@@ -23,6 +23,7 @@ import openai
 from .. import metrics
 from ..config import Settings
 from ..errors import ApiError, BadGateway, GatewayTimeout, ProviderError, ServiceUnavailable
+from ..redaction import mask_secrets
 from .sse_events import SSEEvent, iter_events
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,18 @@ class ProviderFields:
             # vLLM sends its status as an integer `code`; our envelope's fields are strings.
             return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
-        return cls(text("message") or err.message or "The model provider refused the request.",
-                   text("type"), text("param"), text("code"))
+        # A provider may quote the key it refused: never relay (or log) it, nor anything shaped like a key.
+        message = text("message") or err.message or "The model provider refused the request."
+        return cls(mask_secrets(message, sent_secrets(err)), text("type"), text("param"), text("code"))
+
+
+def sent_secrets(err: openai.OpenAIError) -> list[str]:
+    """The credentials the failed request carried (this server's provider key), to mask where quoted."""
+    headers = getattr(getattr(err, "request", None), "headers", None)
+    if headers is None:
+        return []
+    values = (headers.get(name) for name in ("authorization", "api-key", "x-api-key"))
+    return [value.removeprefix("Bearer ").strip() for value in values if value]
 
 
 def map_provider_error(err: Exception) -> ApiError:
@@ -59,7 +70,8 @@ def map_provider_error(err: Exception) -> ApiError:
     if isinstance(err, openai.APIStatusError):
         return _provider_status_error(err)
     if isinstance(err, openai.OpenAIError):  # e.g. an error event inside a stream
-        return BadGateway(f"The model provider failed: {err}", code="upstream_error")
+        return BadGateway(f"The model provider failed: {mask_secrets(str(err), sent_secrets(err))}",
+                          code="upstream_error")
     raise err
 
 
@@ -76,6 +88,25 @@ def _read_rest(chunks: Iterator[bytes]) -> None:
                 return
     except Exception:  # the answer is complete; a broken connection is just not reused
         pass
+
+
+def provider_json(content: bytes) -> dict[str, Any]:
+    """A provider's 200 answer as the JSON object every endpoint relayed here answers (a completion, a
+    response, a model list): invalid JSON, or JSON of another type (an array, a string, null), is a 502
+    saying so, since what follows adds our fields to it and reads its choices."""
+    try:
+        answer = json.loads(content)
+    except json.JSONDecodeError:
+        raise BadGateway("The model provider answered with invalid JSON.", code="upstream_error") from None
+    if not isinstance(answer, dict):
+        raise BadGateway(f"The model provider's answer was not a JSON object (it was {_json_type(answer)}).",
+                         code="upstream_error")
+    return answer
+
+
+def _json_type(value: object) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def _untransformed(body: dict[str, Any]) -> dict[str, Any]:
@@ -172,13 +203,12 @@ class Upstream:
         started = time.perf_counter()
         try:
             raw = self._sdk().chat.completions.with_raw_response.create(model=model, **_untransformed(body))
-            result = json.loads(raw.http_response.content)
-        except (openai.OpenAIError, json.JSONDecodeError) as err:
+            result = provider_json(raw.http_response.content)
+        except (openai.OpenAIError, BadGateway) as err:
             raise self._mapped(err, model) from None
         if recorder is not None:
             recorder.provider_call(model, "complete", time.perf_counter() - started)
-            if isinstance(result, dict):
-                recorder.provider_usage(model, result.get("usage"))
+            recorder.provider_usage(model, result.get("usage"))
         return result, dict(raw.http_response.headers)
 
     @contextlib.contextmanager
@@ -246,8 +276,8 @@ class Upstream:
 
     @staticmethod
     def _mapped(err: Exception, model: object) -> ApiError:
-        if isinstance(err, json.JSONDecodeError):
-            mapped: ApiError = BadGateway("The model provider answered with invalid JSON.", code="upstream_error")
+        if isinstance(err, ApiError):  # provider_json's: the answer came, but not as a JSON object
+            mapped: ApiError = err
         else:
             mapped = map_provider_error(err)
             log.warning("model provider error: %s -> %s %s", type(err).__name__, mapped.status, mapped.code)

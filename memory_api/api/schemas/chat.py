@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from ...ids import CONVERSATION_ID_PATTERN
 from ...services.chat_request import MESSAGE_ROLES
+from ...services.message_shape import MESSAGE_STRING_FIELDS
 from ...validation import SCOPE_PATTERN, TEXT_PATTERN
 from .common import (
     MemoryTimeFilters,
@@ -54,19 +57,48 @@ class ResponsesMemoryOptions(InjectionOptions):
                        "POST /v1/memory/extract."})
 
 
+# The JSON types services/message_shape.py checks in a message (a null stands for an absent field), for
+# the spec: the fields are read as they are (Raw), and the service refuses a wrong type naming the field.
+# Functions, not constants: each use gets its own dict (a shared one is written as a YAML alias).
+def string_or_null() -> dict[str, Any]:
+    return {"type": ["string", "null"]}
+
+
+def message_content() -> dict[str, Any]:
+    part = {"type": "object", "properties": {"type": string_or_null(), "text": string_or_null()}}
+    return {"anyOf": [{"type": "string"}, {"type": "array", "items": part}, {"type": "null"}]}
+
+
+def message_fields(string_fields: tuple[str, ...] = MESSAGE_STRING_FIELDS) -> dict[str, dict[str, Any]]:
+    """The JSON schema of each message field the service reads (role aside)."""
+    call = {"type": "object", "properties": {
+        "id": string_or_null(), "type": string_or_null(),
+        "function": {"type": ["object", "null"], "properties": {"name": string_or_null(),
+                                                                "arguments": string_or_null()}}}}
+    return {"content": message_content(), "tool_calls": {"type": ["array", "null"], "items": call},
+            **{name: string_or_null() for name in string_fields}}
+
+
 class MessageContent(fields.Raw):
     """A message's content: text, an array of content parts, or null (checked by the chat service)."""
 
 
+def message_field(name: str) -> fields.Raw:
+    """A message field the service reads, passed on as sent: its type documented, and checked by the service."""
+    schema = message_fields()[name]
+    schema["type"] = next(t for t in schema["type"] if t != "null")  # allow_none adds the null
+    return fields.Raw(allow_none=True, metadata=schema)
+
+
 class ChatMessage(ma.Schema):
     class Meta:
-        unknown = ma.INCLUDE  # name, tool_calls, tool_call_id, ... go to the provider as sent
+        unknown = ma.INCLUDE  # refusal, audio, ... go to the provider as sent
 
     role = fields.String(required=True, validate=validate.OneOf(MESSAGE_ROLES))
-    content = MessageContent(
-        allow_none=True,
-        metadata={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}, {"type": "null"}]},
-    )
+    content = MessageContent(allow_none=True, metadata=message_content())
+    name = message_field("name")
+    tool_calls = message_field("tool_calls")
+    tool_call_id = message_field("tool_call_id")
 
 
 class ChatCompletionRequest(ma.Schema):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
-from .chat import InjectedMemory, ResponsesMemoryOptions
+from ...services.message_shape import ITEM_STRING_FIELDS
+from .chat import InjectedMemory, ResponsesMemoryOptions, message_fields, string_or_null
 from .common import StrictBool
+
+# An input item (a message, a function call, its output, ...): the types services/message_shape.py checks.
+INPUT_ITEM = {"type": "object", "properties": {"role": string_or_null(), **message_fields(ITEM_STRING_FIELDS)}}
 
 
 class ResponseCreateRequest(ma.Schema):
@@ -18,7 +22,7 @@ class ResponseCreateRequest(ma.Schema):
     model = fields.String(metadata={"description": "Passed to the provider (default MEMORY_API_CHAT_MODEL)."})
     input = fields.Raw(metadata={
         "description": "Text, or an array of input items; the latest user text ranks the memories.",
-        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]})
+        "anyOf": [{"type": "string"}, {"type": "array", "items": INPUT_ITEM}]})
     instructions = fields.String(allow_none=True, metadata={
         "description": "The system (or developer) message; the memory block is appended to it."})
     # OpenAI reads an explicit null in these as absent; so do we.
