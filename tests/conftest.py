@@ -8,6 +8,8 @@ redis-server >= 8 on PATH; tests/helpers.py redis_server_binary).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import redis
 
@@ -41,6 +43,13 @@ PROCESS_TESTS = {
     "test_rate_limits.py::test_mcp_over_http_shares_the_key_budget",
     "test_restore_and_expiry.py::test_the_workers_sweeper_thread_deletes_at_the_expiry",
 }
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject's addopts): one worker more than cores. A share of the suite waits on processes and
+    sockets rather than computing; on 2 cores the whole suite took 301 s with 2 workers, 251 s with 3, 271 s
+    with 4 (docs/benchmarks.md)."""
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_collection_modifyitems(items):

@@ -18,7 +18,7 @@ import time
 
 from fake_llm import FakeLLM
 from helpers import wait_until
-from test_serve_embedded import Serve, cli, http
+from test_serve_embedded import Serve, http
 
 SLOWLORIS = 50
 STREAM_KEYS = 5
@@ -94,6 +94,23 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+def create_keys(data_dir, users: list[str]) -> list[str]:
+    """Keys for `users`, made in this process on serve's embedded Redis (attached to, as the CLI does)."""
+    from memory_api.config import Settings
+    from memory_api.services import Services
+    from memory_api.store.embedded import EmbeddedRedis
+
+    embedded = EmbeddedRedis.attach(data_dir)
+    try:
+        services = Services.build(Settings(redis_url=embedded.url, embeddings="off", log_level="WARNING"))
+        try:
+            return [services.keys.create(user=user)[0] for user in users]
+        finally:
+            services.close()
+    finally:
+        embedded.release()
+
+
 def test_slow_clients_and_streams_leave_other_users_answered(tmp_path):
     data_dir = tmp_path / "data"
     with FakeLLM() as fake:
@@ -102,11 +119,7 @@ def test_slow_clients_and_streams_leave_other_users_answered(tmp_path):
         slowloris = None
         streams: list[OpenStream] = []
         try:
-            keys = []
-            for i in range(STREAM_KEYS + 1):
-                created = cli(data_dir, "keys", "create", f"user{i}")
-                assert created.returncode == 0, created.stderr
-                keys.append(created.stdout.strip())
+            keys = create_keys(data_dir, [f"user{i}" for i in range(STREAM_KEYS + 1)])
             streamers, bob = keys[:STREAM_KEYS], keys[STREAM_KEYS]
 
             slowloris = Slowloris(serve.port, SLOWLORIS)

@@ -8,13 +8,18 @@ summary), streams replies, and says how many memories were injected.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import quote
 
 import click
-import openai
 
+from ..lazy_import import LazyModule
 from . import main, settings_from_env
+
+if TYPE_CHECKING:
+    import openai
+else:  # imported on first use (lazy_import.py)
+    openai = LazyModule("openai")
 
 
 def _message(err: openai.APIError) -> str:

@@ -14,11 +14,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-import openai
 
 from ..errors import ApiError, BadGateway, ServiceUnavailable
+from ..lazy_import import LazyModule
 from ..services.upstream import map_provider_error
 from .base import l2_normalise
+
+if TYPE_CHECKING:
+    import openai
+else:  # imported on first use (lazy_import.py)
+    openai = LazyModule("openai")
 
 if TYPE_CHECKING:
     from ..config import Settings

@@ -149,12 +149,16 @@ class Services:
                 f"{model!r}: run `memory-api reindex` (until then semantic recall skips the old vectors)")
 
     def warm_up(self) -> None:
-        """Load what the first request would otherwise wait for (the embedding model), if it will be used.
-        Never fatal: a Redis or model that is not there yet is reported when a request needs it."""
+        """Load what the first request would otherwise wait for (the embedding model; the openai SDK when a
+        provider is configured), if it will be used. Never fatal: a Redis or model that is not there yet is
+        reported when a request needs it."""
         try:
             self.search.semantic.warm_up()
         except Exception:  # warming up is an optimisation only
             log.warning("could not load the embedding model ahead of the first request", exc_info=True)
+        if self.settings.openai_api_key or self.settings.openai_base_url:
+            import openai  # noqa: F401 - imported lazily elsewhere (lazy_import.py); here ahead of a chat
+
 
     def capabilities(self) -> dict:
         """What this deployment can do: Redis version, vector sets, semantic recall (and why not)."""

@@ -11,12 +11,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from .. import metrics
 from ..errors import ApiError, NotFound, NotImplementedByProvider, ProviderError
+from ..lazy_import import LazyModule
 from .sse_events import iter_events
 from .upstream import (
     ProviderFields,
@@ -26,6 +25,11 @@ from .upstream import (
     provider_json,
     record_provider_error,
 )
+
+if TYPE_CHECKING:
+    import openai
+else:  # imported on first use (lazy_import.py)
+    openai = LazyModule("openai")
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,19 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from .. import metrics
 from ..config import Settings
 from ..errors import ApiError, BadGateway, GatewayTimeout, ProviderError, ServiceUnavailable
+from ..lazy_import import LazyModule
 from ..redaction import mask_secrets
 from .sse_events import SSEEvent, iter_events
+
+if TYPE_CHECKING:
+    import openai
+else:  # imported on first use (lazy_import.py)
+    openai = LazyModule("openai")
 
 log = logging.getLogger(__name__)
 
