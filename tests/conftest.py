@@ -20,7 +20,8 @@ from memory_api.services import Services
 
 
 # The slow tier, marked `process`: tests that start whole processes (serve, gunicorn, the MCP servers, Redis
-# Clusters and other redis-servers, Chromium, npm, the CLI as a subprocess) and the spec fuzzer.
+# Clusters and other redis-servers, Chromium, npm, the CLI as a subprocess), the spec fuzzer, and the builds
+# of the quantised model.
 # `pytest -m "not process"` is the quick tier (README: Development).
 PROCESS_MODULES = {
     "test_serve_embedded", "test_embedded_lifecycle", "test_slow_clients", "test_logs", "test_metrics",
@@ -35,6 +36,8 @@ PROCESS_TESTS = {
     "test_semantic.py::test_an_older_redis_runs_keyword_only",
     "test_openapi.py::test_a_standard_linter_finds_no_errors",
     "test_quantized_model.py::test_building_says_nothing_through_the_root_logger",
+    "test_quantized_model.py::test_the_quantised_model_is_built_once_and_kept_and_rebuilt_if_damaged",
+    "test_quantized_model.py::test_an_unwritable_cache_only_costs_a_rebuild",
     "test_mcp.py::test_stdio_server_as_a_desktop_client_launches_it",
     "test_mcp.py::test_http_transport_with_user_and_service_keys",
     "test_mcp.py::test_http_transport_refuses_bad_keys_with_a_bearer_challenge",
