@@ -27,7 +27,8 @@ def _versions(expected_revision: int | None) -> list[str] | None:
 
 
 def register(tool) -> None:
-    """Add the tools to `tool` (a ToolRegistry)."""
+    """Add the tools to `tool` (a ToolRegistry). Over 60 lines: a list of tool definitions, each short, each
+    documented where it is declared (its docstring is what the MCP client shows), read best in one place."""
     services = tool.services
     memories = services.memories
 

@@ -11,6 +11,7 @@ the provider's business and go to it as sent. A null stands for an absent field,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import InvalidRequest
@@ -32,15 +33,21 @@ def _check_strings(obj: dict[str, Any], names: tuple[str, ...], where: str) -> N
             raise _refuse(f"{where}.{name}", "a string")
 
 
+def _each_object(values: object, where: str, array: str, item: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of an array, with their places; 400 naming the array, or the first item, that is not."""
+    if not isinstance(values, list):
+        raise _refuse(where, array)
+    for j, value in enumerate(values):
+        if not isinstance(value, dict):
+            raise _refuse(f"{where}[{j}]", item)
+        yield j, value
+
+
 def check_content(content: object, where: str) -> None:
     """A message's content: text, or an array of content parts (objects whose `type` and `text` are strings)."""
     if content is None or isinstance(content, str):
         return
-    if not isinstance(content, list):
-        raise _refuse(where, "a string or an array of content parts")
-    for j, part in enumerate(content):
-        if not isinstance(part, dict):
-            raise _refuse(f"{where}[{j}]", "a content part (an object)")
+    for j, part in _each_object(content, where, "a string or an array of content parts", "a content part (an object)"):
         _check_strings(part, ("type", "text"), f"{where}[{j}]")
 
 
@@ -49,11 +56,7 @@ def check_tool_calls(tool_calls: object, where: str) -> None:
     `name` and string `arguments` (the JSON of the arguments, as OpenAI sends it)."""
     if tool_calls is None:
         return
-    if not isinstance(tool_calls, list):
-        raise _refuse(where, "an array of tool calls")
-    for j, call in enumerate(tool_calls):
-        if not isinstance(call, dict):
-            raise _refuse(f"{where}[{j}]", "a tool call (an object)")
+    for j, call in _each_object(tool_calls, where, "an array of tool calls", "a tool call (an object)"):
         _check_strings(call, ("id", "type"), f"{where}[{j}]")
         function = call.get("function")
         if function is None:
@@ -77,11 +80,7 @@ def check_input_items(items: object) -> None:
     every item's content, tool calls and string fields are checked as a chat message's are."""
     if items is None or isinstance(items, str):
         return
-    if not isinstance(items, list):
-        raise _refuse("input", "a string or an array of input items")
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise _refuse(f"input[{i}]", "an input item (an object)")
+    for i, item in _each_object(items, "input", "a string or an array of input items", "an input item (an object)"):
         role = item.get("role")
         if role is not None and not isinstance(role, str):
             raise _refuse(f"input[{i}].role", "a string")
