@@ -95,6 +95,7 @@ def open_services(*, announce: bool = True) -> Iterator[Services]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="memory-api", prog_name="memory-api", message="%(prog)s %(version)s")
 def main() -> None:
     """memory-api: persistent, user-scoped memory for chat applications."""
     exit_cleanly_on_signals()
