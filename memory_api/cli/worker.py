@@ -25,8 +25,10 @@ from . import main, open_services, settings_from_env
 log = logging.getLogger(__name__)
 
 _PARENT_ENV = "MEMORY_API_WORKER_PARENT_PID"  # set by serve for the worker it runs
-# Exits of a worker that was told to stop (SIGTERM, SIGINT, SIGHUP: exits.py's 128 + signal, or the signal).
-_ASKED_TO_STOP = {128 + 15, 128 + 2, 128 + 1, -15, -2, -1}
+# Exits of a worker that was told to stop: SIGTERM, SIGINT, SIGHUP (exits.py's 128 + signal, or the signal),
+# and 0, its exit after Ctrl-C (a terminal signals serve's whole process group, the worker too, and it ends
+# its jobs in hand and exits cleanly): never a reason to start another while serve is stopping.
+_ASKED_TO_STOP = {0, 128 + 15, 128 + 2, 128 + 1, -15, -2, -1}
 
 
 @main.command()
