@@ -37,14 +37,30 @@ def _memory(memory: Memory) -> dict[str, Any]:
     return memory.to_api()
 
 
-def _user(ctx, param, value: str) -> str:
+def _user(ctx, param, value: str | None) -> str:
     try:
-        return validate_user_id(value)
+        return validate_user_id(value) if value is not None else _only_user()
     except ApiError as err:
         raise ApiErrorExit(err) from None
 
 
-user_option = click.option("--user", required=True, callback=_user, help="Whose memories.")
+def _only_user() -> str:
+    """Without --user: the one user who has a key, else `default` (the user `serve` made the first key
+    for) if they have one; otherwise the user must be named."""
+    with open_services(announce=False) as services:
+        users = sorted({k.subject for k in services.keys.list() if k.kind == "user"})
+    if len(users) == 1:
+        return users[0]
+    if "default" in users:
+        return "default"
+    if not users:
+        raise click.UsageError("no user has an API key yet: name one with --user")
+    raise click.UsageError(f"{len(users)} users have keys ({', '.join(users[:5])}"
+                           f"{', ...' if len(users) > 5 else ''}): name one with --user")
+
+
+user_option = click.option("--user", callback=_user,
+                           help="Whose memories (default: the only user with a key, else `default`).")
 
 
 @main.group("memory")
