@@ -245,3 +245,17 @@ def test_sdk_raises_on_mid_stream_error(sdk, make_key, fake_llm):
         for _ in stream:
             pass
     assert "model provider" in str(info.value)
+
+
+def test_the_ids_header_lists_at_most_50_and_the_body_all(client, make_key, services, fake_llm):
+    """196 ids made one 6.1 KB header line, past common proxies' buffers (issue 26): the header lists the first
+    50, the count header and the JSON body say all."""
+    key = make_key("alice")
+    services.memories.create_batch("alice", [{"content": f"tea fact {i}"} for i in range(60)])
+    resp = client.post("/v1/chat/completions", headers=auth(key), json={
+        "messages": [{"role": "user", "content": "tea fact"}], "memory": {"mode": "keyword"}})
+    assert resp.status_code == 200, resp.json
+    injected = resp.json["memory"]["injected_ids"]
+    assert len(injected) == 60 == int(resp.headers["x-memory-injected-count"])
+    assert resp.headers["x-memory-injected-ids"].split(",") == injected[:50]
+    assert len(resp.headers["x-memory-injected-ids"]) < 1600

@@ -63,6 +63,12 @@ def relayed_stream(stream, framing):
                                       mimetype="text/event-stream", headers=headers)
 
 
+# Ids in x-memory-injected-ids at most: 50 ids are about 1.5 KB. 196 ids made a 6.1 KB line, past the
+# header buffers of common proxies (nginx's default is 4 or 8 KB for all of them); x-memory-injected-count
+# says how many there were, and a non-streamed answer's JSON carries them all (memory.injected_ids).
+MAX_IDS_IN_HEADER = 50
+
+
 def memory_headers(outcome: ChatOutcome) -> dict[str, str]:
     """What was injected, as headers (a streamed answer has no body of ours to carry it), and the
     provider's rate-limit and request-id headers."""
@@ -70,7 +76,7 @@ def memory_headers(outcome: ChatOutcome) -> dict[str, str]:
     headers = {
         **relayed_provider_headers(outcome.provider_headers),
         "x-memory-injected-count": str(len(s.memories)),
-        "x-memory-injected-ids": ",".join(s.memory_ids),
+        "x-memory-injected-ids": ",".join(s.memory_ids[:MAX_IDS_IN_HEADER]),
         "x-memory-word-count": str(s.word_count),
         "x-memory-token-count": str(s.token_count),
         "x-memory-omitted-count": str(s.omitted_count),
