@@ -182,6 +182,42 @@ def test_cli_alone_starts_and_stops_its_own_embedded_redis(tmp_path):
     assert bad.returncode != 0 and "Invalid user id" in bad.stderr
 
 
+def test_gunicorn_with_the_shipped_config_runs_what_serve_runs(redis_server, redis_client):
+    """`gunicorn -c gunicorn.conf.py wsgi:app`: serve's worker class (gunicorn's own refusals in the JSON
+    envelope), bind address and workers from MEMORY_API_* settings."""
+    from memory_api.config import Settings
+    from memory_api.services import Services
+
+    svc = Services.build(Settings(redis_url=redis_server.url, embeddings="off"))
+    key, _ = svc.keys.create(user="alice")
+    svc.close()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=REPO,
+        env=subprocess_env(REDIS_URL=redis_server.url, MEMORY_API_PORT=str(port), MEMORY_API_WORKERS="1",
+                           MEMORY_API_EMBEDDINGS="off", MEMORY_API_LOG_LEVEL="WARNING"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        from helpers import wait_until
+
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), timeout=60, what="gunicorn to listen")
+        status, body = http("POST", f"http://127.0.0.1:{port}/v1/memory", key, {"content": "via gunicorn.conf.py"})
+        assert status == 200 and body["content"] == "via gunicorn.conf.py"
+        status, refused = http("GET", f"http://127.0.0.1:{port}/v1/memory/search?query={'x' * 9000}", key)
+        assert status == 414 and refused["error"]["code"] == "uri_too_long", refused
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return http("GET", url)[0] == 200
+    except OSError:
+        return False
+
+
 def test_gunicorn_wsgi_app_with_redis_url(tmp_path, redis_server, redis_client):
     from memory_api.config import Settings
     from memory_api.services import Services
