@@ -100,17 +100,18 @@ def cli(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 def test_first_start_prints_a_default_key_and_data_persists(tmp_path):
     data_dir = tmp_path / "data"
     serve = Serve(data_dir)
-    # serve prints the key before it serves: read it from what it printed so far
+    # serve prints the key and what it runs on before it serves: read all of that (up to "serving on")
     printed = []
-    while not any(line.strip().startswith("sk-mem-") for line in printed):
+    while not any("serving on" in line for line in printed):
         line = serve.proc.stdout.readline()
-        assert line, "serve printed no default key"
+        assert line, f"serve stopped printing: {printed}"
         printed.append(line)
     [key] = [line.strip() for line in printed if line.strip().startswith("sk-mem-")]
     status, mem = http("POST", f"{serve.url}/v1/memory", key, {"content": "survives restarts"})
     assert status == 200, mem
     out = "".join(printed) + serve.stop()
     assert len([line for line in out.splitlines() if line.strip().startswith("sk-mem-")]) == 1, out
+    assert "memory-api: no model provider configured: the memory API works" in out
     assert embedded_servers(data_dir) == [], "the embedded Redis must stop with serve"
     assert (data_dir / "appendonlydir").is_dir()  # Redis >= 7: multi-part AOF
 
@@ -307,6 +308,7 @@ def test_serve_runs_a_capture_worker_that_captures_and_stops_with_it(tmp_path, f
     finally:
         out = serve.stop()
     assert "capture worker running" in out
+    assert f"memory-api: model provider {fake_llm.url}" in out and "sk-upstream" not in out
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower(), \
             "the capture worker must stop with serve"

@@ -123,7 +123,18 @@ def announce_start(settings: Settings, embedded, announce: Callable[[str], None]
         announce(f"memory-api: {store_in_use(settings)}")
     for line in recall:
         announce(f"memory-api: {line}")
+    announce(f"memory-api: {provider_status(settings)}")
     sys.stdout.flush()
+
+
+def provider_status(settings: Settings) -> str:
+    """Which model provider chat, Responses, summaries and capture use, said at start (never its key)."""
+    if not (settings.openai_api_key or settings.openai_base_url):
+        return ("no model provider configured: the memory API works; chat, Responses and capture answer 503 "
+                "until OPENAI_API_KEY (and OPENAI_BASE_URL for another provider) is set")
+    where = settings.openai_base_url or "https://api.openai.com/v1"
+    return (f"model provider {where} (chat model {settings.chat_model}, "
+            f"capture model {settings.effective_capture_model})")
 
 
 def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -> int:
