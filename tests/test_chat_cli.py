@@ -83,3 +83,18 @@ def test_terminal_chat_refuses_a_conversation_it_cannot_continue(live_server, ma
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 1
+
+
+def test_terminal_chat_with_capture_queues_a_job_per_turn(live_server, make_key, client):
+    key = make_key("alice")
+    child = spawn_chat(live_server, key, "--capture")
+    child.expect("you> ")
+    child.sendline("I'm vegetarian now.")
+    child.expect(r"capture job (cap_\w+)\]")
+    job = child.match.group(1)
+    child.expect("you> ")
+    child.sendline("quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    state = client.get(f"/v1/memory/capture/jobs/{job}", headers=auth(key))
+    assert state.status_code == 200 and state.json["state"] == "queued", state.json

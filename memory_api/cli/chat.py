@@ -29,7 +29,7 @@ def _message(err: openai.APIError) -> str:
 
 
 def run_chat(url: str, key: str, *, model: str | None, conversation_id: str | None, inject: bool,
-             out: TextIO = sys.stdout) -> int:
+             capture: bool | None = None, out: TextIO = sys.stdout) -> int:
     client = openai.OpenAI(base_url=url.rstrip("/") + "/v1", api_key=key, max_retries=1)
     try:
         if conversation_id is None:
@@ -53,12 +53,16 @@ def run_chat(url: str, key: str, *, model: str | None, conversation_id: str | No
             return 0
         if not text.strip():
             continue
-        _one_turn(client, text, model=model, conversation_id=conversation_id, inject=inject, out=out)
+        _one_turn(client, text, model=model, conversation_id=conversation_id, inject=inject, capture=capture,
+                  out=out)
 
 
 def _one_turn(client: openai.OpenAI, text: str, *, model: str | None, conversation_id: str, inject: bool,
-              out: TextIO) -> None:
-    body = {"conversation_id": conversation_id, "memory": {"inject": inject}}
+              capture: bool | None, out: TextIO) -> None:
+    options: dict[str, bool] = {"inject": inject}
+    if capture is not None:  # None: the server's (or the conversation's) default
+        options["capture"] = capture
+    body = {"conversation_id": conversation_id, "memory": options}
     try:
         stream = client.chat.completions.create(
             model=model or "",  # empty: the server's MEMORY_API_CHAT_MODEL
@@ -75,6 +79,9 @@ def _one_turn(client: openai.OpenAI, text: str, *, model: str | None, conversati
                     out.write(choice.delta.content)
                     out.flush()
         out.write("\n")
+        job = stream.response.headers.get("x-memory-capture-job")
+        if job:
+            print(f"[remembering what matters from this turn: capture job {job}]", file=out)
     except KeyboardInterrupt:
         out.write("\n[interrupted]\n")
     except openai.APIError as err:
@@ -88,11 +95,15 @@ def _one_turn(client: openai.OpenAI, text: str, *, model: str | None, conversati
 @click.option("--model", help="Model to ask (default: the server's MEMORY_API_CHAT_MODEL).")
 @click.option("--conversation", "conversation_id", help="Continue this conversation (conv_...).")
 @click.option("--no-memory", is_flag=True, help="Do not inject stored memories.")
-def chat(url: str | None, key: str | None, model: str | None, conversation_id: str | None, no_memory: bool) -> None:
+@click.option("--capture/--no-capture", default=None,
+              help="Capture memories from each answered turn, or not (default: the server's MEMORY_API_AUTO_CAPTURE; "
+                   "your own preference, if you turned capture off, always wins).")
+def chat(url: str | None, key: str | None, model: str | None, conversation_id: str | None, no_memory: bool,
+         capture: bool | None) -> None:
     """Chat in the terminal with a running memory-api; replies stream, memories are injected."""
     settings = settings_from_env()
     key = key or settings.client_key
     if not key:
         raise click.UsageError("give --key or set MEMORY_API_KEY")
     sys.exit(run_chat(url or settings.client_url, key, model=model, conversation_id=conversation_id,
-                      inject=not no_memory))
+                      inject=not no_memory, capture=capture))
