@@ -190,3 +190,20 @@ def test_a_captured_chat_turn_is_dated_when_it_was_said(capture, fake_llm, make_
     assert job["state"] == "done", job
     [memory] = client.get("/v1/memory", headers=auth(key)).json["data"]
     assert before <= memory["occurred_at"] <= int(time.time())
+
+
+def test_a_superseded_memory_deleted_meanwhile_leaves_the_new_fact_stored(capture, fake_llm, make_key):
+    """A capture job applies operations the model proposed earlier (capture_jobs.py): the memory one supersedes
+    may be gone by then; the new fact is still stored, and says so."""
+    from memory_api.models import Provenance
+    from memory_api.services.capture import Extraction, Operation
+
+    client, svc = capture
+    key = make_key("alice")
+    old = remember(client, key, content="Lives in Manchester.")
+    client.delete(f"/v1/memory/{old['id']}", headers=auth(key))
+    extraction = Extraction([Operation("add", "moved", content="Moved to Berlin.", occurred_at=SAID_AT,
+                                       supersedes=old["id"], supersedes_version="1")])
+    [outcome] = svc.capture.apply("alice", extraction, Provenance(source="auto")).outcomes
+    assert outcome.status == "applied" and f"{old['id']} is gone" in outcome.detail
+    assert [m["content"] for m in client.get("/v1/memory", headers=auth(key)).json["data"]] == ["Moved to Berlin."]

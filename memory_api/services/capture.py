@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from ..errors import ApiError, BadGateway
+from ..errors import ApiError, BadGateway, NotFound
 from ..ids import MEMORY_PREFIX, derived_id
 from ..models import Memory, Provenance
 from ..store.suggestions import SuggestionStore
@@ -325,7 +325,10 @@ class CaptureService:
                                     supersedes=op.supersedes).memory
         if op.supersedes is None:
             return Outcome(op, "applied", new)
-        old = self._memories.get(user_id, op.supersedes)
+        try:
+            old = self._memories.get(user_id, op.supersedes)
+        except NotFound:  # deleted since the model saw it: nothing left to end
+            return Outcome(op, "applied", new, detail=f"{op.supersedes} is gone")
         ends = max(new.occurred_at or new.updated_at, old.occurred_at or 0)
         if old.valid_until is not None and old.valid_until <= ends:
             return Outcome(op, "applied", new, detail=f"{old.id} had already ended")
