@@ -148,3 +148,10 @@ def test_a_user_writes_what_they_want(client, make_key):
     key = make_key("alice")
     resp = client.post("/v1/memory", json={"content": "My bank password is hunter2-Secret"}, headers=auth(key))
     assert resp.status_code == 200
+
+
+def test_a_message_longer_than_the_transcript_keeps_its_end_and_stays_json():
+    long = "start " + 'say "quoted" \\ and more ' * 3000 + "the end"
+    [kept] = json.loads(conversation_text([{"role": "user", "content": long}]))
+    assert kept["role"] == "user" and kept["content"].endswith("the end") and len(kept["content"]) < len(long)
+    assert len(conversation_text([{"role": "user", "content": long}])) <= 24_000 + 4

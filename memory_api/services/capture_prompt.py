@@ -80,10 +80,14 @@ def conversation_text(messages: list[dict[str, Any]]) -> str:
             content = " ".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
         if not (isinstance(content, str) and content.strip()):
             continue
-        turn = json.dumps({"role": str(message.get("role")), "content": content.strip()}, ensure_ascii=False)
+        role, text = str(message.get("role")), content.strip()
+        turn = json.dumps({"role": role, "content": text}, ensure_ascii=False)
         if turns and size + len(turn) + 2 > CONVERSATION_CHARS:
             break
-        turns.append(turn[:CONVERSATION_CHARS])  # one message longer than all: its start
+        while not turns and len(turn) > CONVERSATION_CHARS:  # the newest message alone is longer: its end
+            text = text[len(turn) - CONVERSATION_CHARS:]  # (escapes make the JSON longer than the text)
+            turn = json.dumps({"role": role, "content": text}, ensure_ascii=False)
+        turns.append(turn)
         size += len(turn) + 2
     return "[\n" + ",\n".join(reversed(turns)) + "\n]" if turns else ""
 
