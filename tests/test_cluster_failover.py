@@ -176,7 +176,9 @@ class Load:
         while not self.stop.is_set():
             i += 1
             if i % 7 == 0 and mine:
-                target = mine.pop(0)
+                # The newest goes: the early memories stay untouched, so a long failover under a
+                # loaded machine still leaves writes acknowledged before the kill to check.
+                target = mine.pop()
                 resp = client.delete(f"/v1/memory/{target}", headers=headers)
                 if resp.status_code == 200:
                     with self.lock:
