@@ -145,6 +145,19 @@ class Settings:
         "MEMORY_API_QUOTA_MEMORIES", 0, "Most memories per user (0: unlimited). Over it: 409 memory_full.")
     quota_words: int = _setting(
         "MEMORY_API_QUOTA_WORDS", 0, "Most words of memories per user (0: unlimited). Over it: 409 memory_full.")
+    space_quota_memories: int = _setting(
+        "MEMORY_API_SPACE_QUOTA_MEMORIES", 0,
+        "Most memories per shared space (0: unlimited). Over it: 409 memory_full.")
+    space_quota_words: int = _setting(
+        "MEMORY_API_SPACE_QUOTA_WORDS", 0,
+        "Most words of memories per shared space (0: unlimited). Over it: 409 memory_full.")
+    max_spaces_per_user: int = _setting(
+        "MEMORY_API_MAX_SPACES_PER_USER", 100,
+        "Most shared spaces one user may be a member of (creating or joining more: 409 too_many_spaces).",
+        minimum=1)
+    max_space_members: int = _setting(
+        "MEMORY_API_MAX_SPACE_MEMBERS", 1000,
+        "Most members one shared space may have (adding more: 409 space_full).", minimum=1)
     max_import_bytes: int = _setting(
         "MEMORY_API_MAX_IMPORT_BYTES", 67_108_864,
         "Largest body POST /v1/memory/import accepts (413 above it); it is read in bounded chunks, so a "

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ids import MEMORY_ID_PATTERN
+from .ids import MEMORY_ID_PATTERN, SPACE_ID_PATTERN
 
 API, HISTORY, MCP = "api", "history", "mcp"
 VIEWS = (API, HISTORY, MCP)
@@ -82,6 +82,11 @@ FIELDS = (
     MemoryField("supersedes", STRING, nullable=True, pattern=MEMORY_ID_PATTERN, description=(
         "The memory this one replaced, when capture found that a new fact ended an old one (that one's "
         "valid_until was set, or suggested, instead of deleting it); null otherwise.")),
+    MemoryField("space", STRING, (API, MCP), nullable=True, pattern=SPACE_ID_PATTERN, description=(
+        "The shared space it belongs to; null: the user's own memory.")),
+    MemoryField("author", STRING, nullable=True, description=(
+        "The user who wrote this version (a user id, never a key's); null for versions written before "
+        "authors were kept.")),
 )
 
 def fields_in(view: str) -> tuple[MemoryField, ...]:

@@ -26,6 +26,7 @@ class Provenance:
     reason: str | None = None
     conversation_id: str | None = None
     turn: int | None = None
+    author: str | None = None  # the user who writes (None: not said, as for the service's own sweeps)
 
     def origin(self) -> dict[str, Any] | None:
         """The conversation turn a memory came from, or None."""
@@ -61,6 +62,8 @@ class Memory:
     valid_until: int | None = None  # from when it no longer holds (None: it still holds)
     expires_at: int | None = None  # when the service deletes it (None: never)
     supersedes: str | None = None  # the memory this one replaced (capture set that one's valid_until)
+    author: str | None = None  # the user who wrote this version (None: written before authors were kept)
+    space: str | None = None  # the shared space it belongs to (None: its user's own)
 
     @classmethod
     def from_trusted_fields(cls, **fields) -> Memory:
@@ -108,6 +111,8 @@ class Memory:
             "valid_until": self.valid_until,
             "expires_at": self.expires_at,
             "supersedes": self.supersedes,
+            "space": self.space,
+            "author": self.author,
         }
 
     def expired(self, now: int) -> bool:

@@ -21,6 +21,7 @@ from . import (
     provider_models,
     responses,
     search,
+    spaces,
     stats,
 )
 from .cors import init_cors
@@ -105,6 +106,7 @@ def init_api(app: Flask) -> MemoryApi:
     api.register_blueprint(responses.blp)
     api.register_blueprint(provider_models.blp)
     api.register_blueprint(conversations.blp)
+    api.register_blueprint(spaces.blp)
     api.register_blueprint(health.blp)
     register_request_hooks(app)
     init_cors(app, app.config["MEMORY_API_SETTINGS"].cors_origins)

@@ -8,8 +8,9 @@ from ..ids import MEMORY_PREFIX
 from .docs import USER_HEADER_PARAM, documents_errors, writes
 from .hooks import register_v1_hooks
 from .idempotency import idempotent_id
-from .parsing import Blueprint, by_request, json_response, principal, services
+from .parsing import Blueprint, by_request, json_response, services
 from .schemas.tools import BatchCreated, BatchCreateRequest, BatchDeleted, BatchDeleteRequest
+from .spaces_access import owner_of
 
 blp = Blueprint("memory_batches", __name__, url_prefix="/v1/memory",
                 description="Several of the caller's memories created or deleted in one request.")
@@ -28,7 +29,7 @@ class MemoryBatch(MethodView):
         `duplicate_memory`, with `error.existing_id`) or to an earlier one of the batch (409
         `duplicate_in_batch`), or a full quota (409) stores none."""
         nonce = idempotent_id(MEMORY_PREFIX)
-        created = services().memories.create_batch(principal().user_id, body["memories"],
+        created = services().memories.create_batch(owner_of(body.get("space"), "write"), body["memories"],
                                                    id_prefix=nonce[:-6] if nonce else None, by=by_request())
         data = [c.memory.to_api() for c in created]
         return json_response({"object": "list", "data": data, "has_more": False})
@@ -43,6 +44,7 @@ class MemoryBatchDelete(MethodView):
     @writes(blp)
     def post(self, body):
         """Deletes each id; reports each one's outcome (`deleted: false`: there was no such memory)."""
-        outcomes = services().memories.delete_batch(principal().user_id, body["ids"], by=by_request())
+        outcomes = services().memories.delete_batch(owner_of(body.get("space"), "write"), body["ids"],
+                                                    by=by_request())
         data = [{"id": i, "object": "memory.deleted", "deleted": ok} for i, ok in outcomes]
         return json_response({"object": "list", "data": data, "has_more": False})

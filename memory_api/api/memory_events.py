@@ -7,8 +7,9 @@ from flask.views import MethodView
 from .docs import USER_HEADER_PARAM, documents_errors
 from .hooks import register_v1_hooks
 from .memory import page_args
-from .parsing import Blueprint, json_response, principal, services
+from .parsing import Blueprint, json_response, services
 from .schemas.tools import EventList, EventListQuery
+from .spaces_access import owner_of
 
 blp = Blueprint("memory_events", __name__, url_prefix="/v1/memory",
                 description="The activity feed of the caller's memories.")
@@ -26,5 +27,5 @@ class MemoryEvents(MethodView):
         OpenAI-style cursors: the type, the memory and its revision, the `source` (api, mcp, import, auto, expiry),
         the `actor` (the API key's id) and, for changes the service made on its own or reverts, the
         `reason`. The feed keeps about MEMORY_API_EVENTS_KEPT entries per user."""
-        page = services().events.list(principal().user_id, **page_args(query))
+        page = services().events.list(owner_of(query.get("space")), **page_args(query))
         return json_response(page.to_api())

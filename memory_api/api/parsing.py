@@ -33,7 +33,7 @@ def principal() -> Principal:
 
 def by_request(source: str = "api") -> Provenance:
     """Who writes through this request: its door and the API key that authenticated it."""
-    return Provenance(source=source, actor=g.principal.key_id)
+    return Provenance(source=source, actor=g.principal.key_id, author=g.principal.user_id)
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None):

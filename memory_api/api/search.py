@@ -7,8 +7,9 @@ from flask.views import MethodView
 from .docs import USER_HEADER_PARAM, documents_errors
 from .hooks import register_v1_hooks
 from .memory import filters_of
-from .parsing import Blueprint, json_response, principal, services
+from .parsing import Blueprint, json_response, services
 from .schemas.tools import SearchList, SearchQuery, SearchRequest
+from .spaces_access import owner_of
 
 blp = Blueprint("memory_search", __name__, url_prefix="/v1/memory", description="Search the caller's memories.")
 register_v1_hooks(blp)
@@ -23,7 +24,7 @@ class MemorySearch(MethodView):
     def get(self, query, limit=None, mode=None, min_score=None, **filters):
         """The caller's memories ranked by relevance to `query`, best first, each with its `score`: by
         keyword and meaning together (hybrid, the default), by meaning alone, or by keyword (BM25)."""
-        results = services().search.search(principal().user_id, query, limit=limit, mode=mode,
+        results = services().search.search(owner_of(filters.get("space")), query, limit=limit, mode=mode,
                                            filters=filters_of(filters), min_score=min_score)
         return json_response(results.to_api())
 
@@ -34,7 +35,7 @@ class MemorySearch(MethodView):
     def post(self, body):
         """The same search with a JSON body, for long queries (as OpenAI's vector-store search)."""
         filters = {**body, "tag": body.get("tags")}
-        results = services().search.search(principal().user_id, body["query"], limit=body.get("limit"),
+        results = services().search.search(owner_of(body.get("space")), body["query"], limit=body.get("limit"),
                                            mode=body.get("mode"), filters=filters_of(filters),
                                            min_score=body.get("min_score"))
         return json_response(results.to_api())

@@ -36,5 +36,5 @@ def import_cmd(user: str, on_conflict: str, file) -> None:
 
     with open_services() as services:
         validate_user_id(user)
-        result = services.portability.import_file(user, file, on_conflict=on_conflict)
+        result = services.portability.import_file(user, file, on_conflict=on_conflict, author=user)
     click.echo(json.dumps(result))

@@ -70,7 +70,8 @@ class ToolRegistry:
 
     def by(self, ctx: Context) -> Provenance:
         """Who writes through this call: MCP, and the API key it came with (if any)."""
-        return Provenance(source="mcp", actor=self._principal(ctx)[1])
+        user, key_id = self._principal(ctx)
+        return Provenance(source="mcp", actor=key_id, author=user)
 
     def __call__(self, fn: Callable[..., Any]):
         @functools.wraps(fn)

@@ -49,7 +49,7 @@ def register(tool) -> None:
         """Import an export (JSON Lines). Ids that exist are skipped or overwritten (on_conflict). Every
         line is checked first; if one is bad, nothing is written and the error names the line."""
         result = services.portability.import_data(tool.user(ctx), jsonl, on_conflict=on_conflict,
-                                                  actor=tool.by(ctx).actor)
+                                                  actor=tool.by(ctx).actor, author=tool.by(ctx).author)
         return Imported(**{k: result[k] for k in ("total", "created", "overwritten", "skipped")})
 
     @tool

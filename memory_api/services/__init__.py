@@ -23,6 +23,7 @@ from ..store.index_scan import IndexScanner
 from ..store.memories import MemoryStore
 from ..store.rate_limits import rate_limit_storage
 from ..store.redis import RedisStore
+from ..store.spaces import SpaceStore
 from ..store.stream_slots import StreamSlotStore
 from ..store.suggestions import SuggestionStore
 from ..store.sweep_lock import SweepLock
@@ -46,6 +47,7 @@ from .reindex import Reindexer
 from .responses import ResponsesService
 from .search import SearchService
 from .semantic import SemanticIndex
+from .spaces import SpaceService
 from .stats import StatsService
 from .streams import StreamLimiter
 from .upstream import Upstream
@@ -74,6 +76,7 @@ class Services:
     capture: CaptureService
     capture_jobs: CaptureJobs
     expiry: ExpirySweeper
+    spaces: SpaceService
 
     @classmethod
     def build(cls, settings: Settings, redis_store: RedisStore | None = None) -> Services:
@@ -92,7 +95,8 @@ class Services:
         search = SearchService(memory_store, keyword, semantic, rules)
         memories = MemoryService(memory_store, rules=rules, history_depth=settings.history_depth,
                                  quota_memories=settings.quota_memories, quota_words=settings.quota_words,
-                                 semantic=semantic)
+                                 space_quota_memories=settings.space_quota_memories,
+                                 space_quota_words=settings.space_quota_words, semantic=semantic)
         context = ContextService(memory_store, search, max_words=settings.max_words, max_tokens=settings.max_tokens,
                                  rules=rules, min_relevance=settings.min_relevance)
         conversations = ConversationService(ConversationStore(redis_store), upstream, settings, rules)
@@ -131,6 +135,9 @@ class Services:
             capture=capture,
             capture_jobs=capture_jobs,
             expiry=ExpirySweeper(memory_store, SweepLock(redis_store), every=settings.expiry_sweep_seconds),
+            spaces=SpaceService(SpaceStore(redis_store), memories, EventStore(redis_store),
+                                max_spaces_per_user=settings.max_spaces_per_user,
+                                max_members=settings.max_space_members, events_kept=settings.events_kept),
         )
 
     def check_health(self) -> None:

@@ -283,7 +283,7 @@ class CaptureService:
     def _apply_one(self, user_id: str, op: Operation, by: Provenance, seed: str | None,
                    scope: str | None) -> Outcome:
         auto = Provenance(source="auto", actor=by.actor, reason=op.reason, conversation_id=by.conversation_id,
-                          turn=by.turn)
+                          turn=by.turn, author=by.author)
         try:
             if op.action == "add":
                 return self._add(user_id, op, auto, seed, scope)
@@ -333,7 +333,7 @@ class CaptureService:
         if old.valid_until is not None and old.valid_until <= ends:
             return Outcome(op, "applied", new, detail=f"{old.id} had already ended")
         ended = Provenance(source="auto", actor=auto.actor, reason=f"superseded by {new.id}: {op.reason}",
-                           conversation_id=auto.conversation_id, turn=auto.turn)
+                           conversation_id=auto.conversation_id, turn=auto.turn, author=auto.author)
         if old.source != "auto" and not self.may_edit_user_memories:
             proposal = Operation("supersede", op.reason, old.id, None, old.version)
             suggestion_id = self.suggestions.propose_change(user_id, proposal, old, ended, seed,

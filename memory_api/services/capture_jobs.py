@@ -163,7 +163,7 @@ class CaptureJobs:
             self._finish(entry_id, user, job_id, "skipped")
             return
         by = Provenance(source="auto", actor=job.get("actor"), conversation_id=job.get("conversation_id"),
-                        turn=job.get("turn"))
+                        turn=job.get("turn"), author=user)
         try:
             with self._leased(user, job_id):
                 extraction = self._operations(user, job_id, job.get("scope"))

@@ -25,8 +25,8 @@ _EVENT_ID = re.compile(r"evt_(\d{1,20})-(\d{1,20})")
 def event_to_api(event: Event) -> dict[str, Any]:
     return {"object": "memory.event", "id": EVENT_PREFIX + event.stream_id, "type": event.type,
             "memory_id": event.memory_id, "revision": event.revision, "source": event.source,
-            "actor": event.actor, "reason": event.reason, "origin": event.origin,
-            "created_at": event.created_at}
+            "actor": event.actor, "author": event.author, "reason": event.reason, "origin": event.origin,
+            "space": event.space, "created_at": event.created_at}
 
 
 class _ApiEvent:

@@ -8,6 +8,7 @@ here once; the limits themselves belong to InputRules (validation.py).
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from ..errors import ApiError, Conflict, InvalidRequest, NotFound, PreconditionFailed
 from ..ids import memory_id_bounds, new_memory_id
 from ..models import BY_API, Filters, Memory, Page, Provenance
+from ..owners import space_of
 from ..store.memories import MemoryStore, NewContent
 from ..store.records import (
     DuplicateContent,
@@ -47,10 +49,13 @@ def _not_found(memory_id: str) -> NotFound:
     return NotFound(f"No memory found with id '{memory_id}'.", param="memory_id", code="memory_not_found")
 
 
-def _memory_full(err: QuotaExceeded, quota_memories: int, quota_words: int) -> Conflict:
+def _memory_full(err: QuotaExceeded, quotas: tuple[int, int], owner: str) -> Conflict:
+    quota_memories, quota_words = quotas
     limit = f"{quota_memories} memories" if err.what == "count" else f"{quota_words} words of memories"
+    whose = f"space '{space_of(owner)}'" if space_of(owner) else "Your memory"
+    keeper = "this space" if space_of(owner) else "this user"
     return Conflict(
-        f"Your memory is full: this user may keep at most {limit}. Delete or shorten memories first; "
+        f"{whose} is full: {keeper} may keep at most {limit}. Delete or shorten memories first; "
         "nothing was stored.",
         param="content", code="memory_full",
     )
@@ -80,19 +85,29 @@ class Created:
 
 
 class MemoryService:
-    """A user's memories. Every method takes the acting user's id first."""
+    """A user's memories, or a shared space's. Every method takes the owner first: the acting user's id,
+    or the space's owner string (owners.py), which services/spaces.py gives only to its members."""
 
     def __init__(self, store: MemoryStore, *, rules: InputRules = InputRules(), history_depth: int = 10,
-                 quota_memories: int = 0, quota_words: int = 0, semantic: SemanticIndex | None = None) -> None:
+                 quota_memories: int = 0, quota_words: int = 0, semantic: SemanticIndex | None = None,
+                 space_quota_memories: int = 0, space_quota_words: int = 0) -> None:
         self.store = store  # public: the reindexer works on the same records
         self.semantic = semantic
         self.rules = rules
         self.history_depth = history_depth
         self.quota_memories = quota_memories
         self.quota_words = quota_words
+        self.space_quota_memories = space_quota_memories
+        self.space_quota_words = space_quota_words
+
+    def quotas(self, owner: str) -> tuple[int, int]:
+        """(most memories, most words) the owner may keep (0: unlimited): a user's, or a space's."""
+        if space_of(owner):
+            return self.space_quota_memories, self.space_quota_words
+        return self.quota_memories, self.quota_words
 
     def _new(self, item: dict[str, Any], *, memory_id: str | None, by: Provenance, param: str = "",
-             supersedes: str | None = None) -> Memory:
+             supersedes: str | None = None, space: str | None = None) -> Memory:
         """A new memory from a request's fields (content, metadata, tags, scope, times), every one checked."""
         text = self.rules.content(item.get("content"), param=f"{param}content")
         times = times_of(item, prefix=param)
@@ -116,6 +131,8 @@ class MemoryService:
             valid_until=times.get("valid_until"),
             expires_at=times.get("expires_at"),
             supersedes=supersedes,
+            author=by.author,
+            space=space,
         )
         return memory
 
@@ -130,12 +147,12 @@ class MemoryService:
 
     def _store_new(self, user_id: str, items: list[Memory], *, by: Provenance,
                    param: str = "") -> list[Created]:
+        max_count, max_words = self.quotas(user_id)
         try:
-            results = self.store.create_many(user_id, items, max_count=self.quota_memories,
-                                              max_words=self.quota_words,
+            results = self.store.create_many(user_id, items, max_count=max_count, max_words=max_words,
                                               embeddings=self.embeddings([m.content for m in items]), by=by)
         except QuotaExceeded as err:
-            raise _memory_full(err, self.quota_memories, self.quota_words) from None
+            raise _memory_full(err, self.quotas(user_id), user_id) from None
         except DuplicateContent as err:
             raise _duplicate(err, items, param) from None
         for status, memory in results:
@@ -155,7 +172,7 @@ class MemoryService:
         `supersedes`: the memory this one replaces (capture's link; the caller ends that one).
         """
         item = {"content": content, "metadata": metadata, "tags": tags, "scope": scope, **(times or {})}
-        new = self._new(item, memory_id=memory_id, by=by, supersedes=supersedes)
+        new = self._new(item, memory_id=memory_id, by=by, supersedes=supersedes, space=space_of(user_id))
         return self._store_new(user_id, [new], by=by)[0]
 
     def create_batch(self, user_id: str, items: object, *, id_prefix: str | None = None,
@@ -168,7 +185,8 @@ class MemoryService:
             if not isinstance(item, dict):
                 raise InvalidRequest(f"'memories[{i}]' must be an object.", param=f"memories[{i}]")
             memory_id = f"{id_prefix}{i:06d}" if id_prefix else None
-            prepared.append(self._new(item, memory_id=memory_id, by=by, param=f"memories[{i}]."))
+            prepared.append(self._new(item, memory_id=memory_id, by=by, param=f"memories[{i}].",
+                                      space=space_of(user_id)))
         return self._store_new(user_id, prepared, by=by, param="memories")
 
     def get(self, user_id: str, memory_id: str) -> Memory:
@@ -208,10 +226,10 @@ class MemoryService:
                 tags=self.rules.tags(changes["tags"]) if "tags" in changes else None,
                 scope=check_scope(changes.get("scope")), scope_given="scope" in changes, times=times,
                 expected_versions=expected_versions, history_depth=self.history_depth,
-                max_words=self.quota_words, embedding=embedding, by=by,
+                max_words=self.quotas(user_id)[1], embedding=embedding, by=by,
             )
         except QuotaExceeded as err:
-            raise _memory_full(err, self.quota_memories, self.quota_words) from None
+            raise _memory_full(err, self.quotas(user_id), user_id) from None
         except TimesOutOfOrder as err:
             check_time_order(err.occurred_at, err.valid_until)  # raises the 400 naming valid_until
             raise
@@ -239,10 +257,11 @@ class MemoryService:
         back as a new revision (its id, its history; an expiry that has passed is dropped). 409
         `memory_exists` if it is stored, 404 `memory_not_found` if no delete of it is kept."""
         check_memory_id(memory_id)
-        restoring = Provenance(source=by.source, actor=by.actor, reason="restored after deletion")
+        restoring = dataclasses.replace(by, reason="restored after deletion")
+        max_count, max_words = self.quotas(user_id)
         try:
-            return self.store.restore(user_id, memory_id, embed=self._embedding, max_count=self.quota_memories,
-                                      max_words=self.quota_words, by=restoring)
+            return self.store.restore(user_id, memory_id, embed=self._embedding, max_count=max_count,
+                                      max_words=max_words, by=restoring)
         except MemoryExists:
             raise Conflict(f"Memory '{memory_id}' is stored: there is no delete to undo.", param="memory_id",
                            code="memory_exists") from None
@@ -251,7 +270,7 @@ class MemoryService:
                            f"{self.store.deleted_retention} seconds).", param="memory_id",
                            code="memory_not_found") from None
         except QuotaExceeded as err:
-            raise _memory_full(err, self.quota_memories, self.quota_words) from None
+            raise _memory_full(err, self.quotas(user_id), user_id) from None
 
     def delete_all(self, user_id: str, *, by: Provenance = BY_API) -> int:
         """Delete every memory of the user, in chunks (each one atomic); returns how many."""
@@ -321,7 +340,7 @@ class MemoryService:
                    "occurred_at": old.occurred_at, "valid_until": old.valid_until}
         if not old.expired(int(time.time())):  # an expiry that has passed since is left as the memory has it
             changes["expires_at"] = old.expires_at
-        reverting = Provenance(source=by.source, actor=by.actor, reason=f"reverted to revision {revision}")
+        reverting = dataclasses.replace(by, reason=f"reverted to revision {revision}")
         return self.update(user_id, memory_id, changes, expected_versions=expected_versions,
                            revisions_param=revisions_param, by=reverting)
 

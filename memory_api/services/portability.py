@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from ..errors import ApiError, Conflict, InvalidRequest
 from ..models import IdWalk, Memory, Provenance
+from ..owners import space_of
 from ..store.memories import MemoryStore
 from ..store.records import QuotaExceeded
 from ..tokens import count_tokens, count_words
@@ -85,13 +86,13 @@ class Portability:
             above = page[-1].id
 
     def import_data(self, user_id: str, data: str | bytes, *, on_conflict: str = "skip",
-                    actor: str | None = None) -> dict[str, Any]:
+                    actor: str | None = None, author: str | None = None) -> dict[str, Any]:
         """Import an export given whole (MCP: it arrives in one message). See import_file."""
         encoded = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        return self.import_file(user_id, io.BytesIO(encoded), on_conflict=on_conflict, actor=actor)
+        return self.import_file(user_id, io.BytesIO(encoded), on_conflict=on_conflict, actor=actor, author=author)
 
     def import_file(self, user_id: str, source: IO[bytes], *, on_conflict: str = "skip",
-                    actor: str | None = None) -> dict[str, Any]:
+                    actor: str | None = None, author: str | None = None) -> dict[str, Any]:
         """Import an export read from a binary file (a request body, a file, stdin), in bounded memory.
 
         Two passes: the first checks every line and keeps nothing, so a bad line is a 400 with nothing
@@ -108,14 +109,16 @@ class Portability:
             total = sum(1 for _ in self._checked_lines(file))
             file.seek(start)
             counts = {"created": 0, "overwritten": 0, "skipped": 0}
+            max_count, max_words = self._memories.quotas(user_id)
             for chunk in _chunks(self._checked_lines(file)):
-                items = [self._to_write(memory_id, versions) for memory_id, versions in chunk]
+                items = [self._to_write(memory_id, versions, author=author, space=space_of(user_id))
+                         for memory_id, versions in chunk]
                 try:
                     outcomes = self._store.put_many(
                         user_id, items, overwrite=on_conflict == "overwrite",
-                        max_count=self._memories.quota_memories, max_words=self._memories.quota_words,
+                        max_count=max_count, max_words=max_words,
                         embeddings=self._memories.embeddings([memory.content for memory, _ in items]),
-                        by=Provenance(source="import", actor=actor))
+                        by=Provenance(source="import", actor=actor, author=author))
                 except QuotaExceeded:
                     raise Conflict(
                         f"The import would go over this user's quota; {counts['created']} memories were imported "
@@ -170,10 +173,13 @@ class Portability:
         return memory_id, [current, *old[: self._memories.history_depth]]
 
     @staticmethod
-    def _to_write(memory_id: str, versions: list[dict[str, Any]]) -> tuple[Memory, list[Memory]]:
-        """A checked line as put_many takes it: the memory with its counts, its history."""
+    def _to_write(memory_id: str, versions: list[dict[str, Any]], *, author: str | None,
+                  space: str | None) -> tuple[Memory, list[Memory]]:
+        """A checked line as put_many takes it: the memory with its counts, its history. Every version is
+        the importer's (`author`), in the space imported into: an export cannot claim another author."""
         current, *old = [Memory(id=memory_id, word_count=count_words(v["content"]),
-                                token_count=count_tokens(v["content"]), source="import", **v) for v in versions]
+                                token_count=count_tokens(v["content"]), source="import", author=author,
+                                space=space, **v) for v in versions]
         return current, old
 
     def _version(self, data: Any, where: str) -> dict[str, Any]:

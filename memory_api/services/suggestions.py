@@ -8,6 +8,7 @@ the suggestion is moot and dropped. Accepting applies it as the user's own chang
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +82,7 @@ class SuggestionService:
         afterwards. If the memory changed since it was suggested, nothing is applied (412) and the
         suggestion stays dismissed: it was about a version that no longer exists."""
         suggestion = self._pending(user_id, suggestion_id)
-        accepted = Provenance(source=by.source, actor=by.actor, reason=f"accepted suggestion: {suggestion['reason']}")
+        accepted = dataclasses.replace(by, reason=f"accepted suggestion: {suggestion['reason']}")
         versions = [str(suggestion["revision"])]
         try:  # written first, guarded by the suggestion's revision; removed once that settled it
             if suggestion["action"] == "add":

@@ -21,13 +21,15 @@ class Event:
     """One write of a memory, as the feed recorded it."""
 
     stream_id: str  # "<milliseconds>-<sequence>", ordered
-    type: str  # memory.created | memory.updated | memory.deleted
-    memory_id: str
+    type: str  # memory.created | memory.updated | memory.deleted | space.deleted
+    memory_id: str | None
     source: str
     revision: int
     actor: str | None = None
     reason: str | None = None
     origin: dict[str, Any] | None = None
+    author: str | None = None  # the user who wrote
+    space: str | None = None  # space.deleted: the space
 
     @property
     def created_at(self) -> int:
@@ -40,10 +42,11 @@ def _decode(stream_id: Any, fields: Any) -> Event:
     else:
         values = {text(k): text(v) for k, v in zip(fields[0::2], fields[1::2])}
     origin = json.loads(values["origin"]) if values.get("origin") else None
-    return Event(stream_id=text(stream_id), type=values.get("type", ""), memory_id=values.get("memory_id", ""),
+    return Event(stream_id=text(stream_id), type=values.get("type", ""), memory_id=values.get("memory_id"),
                  source=values.get("source", "api"), revision=int(values.get("revision") or 0),
                  actor=values.get("actor"), reason=values.get("reason"),
-                 origin=origin if isinstance(origin, dict) else None)
+                 origin=origin if isinstance(origin, dict) else None, author=values.get("author"),
+                 space=values.get("space"))
 
 
 _FIRST, _LAST = "0-0", f"{2**64 - 1}-{2**64 - 1}"
@@ -53,6 +56,12 @@ _FIRST, _LAST = "0-0", f"{2**64 - 1}-{2**64 - 1}"
 class EventStore:
     def __init__(self, redis_store: RedisStore) -> None:
         self._redis = redis_store
+
+    def append(self, user_id: str, fields: dict[str, str], *, kept: int) -> None:
+        """Add an entry that is no memory write (a space deleted) to a user's feed, trimmed as the write
+        scripts trim it (`kept` 0: no feed)."""
+        if kept > 0:
+            self._redis.client.xadd(keys.memory_events(user_id), fields, maxlen=kept, approximate=True)
 
     def page(self, user_id: str, walk: IdWalk, *, count: int) -> list[Event]:
         """Up to `count` events in `walk`'s direction, strictly between its `above` and `below` stream

@@ -196,6 +196,33 @@ def memory_keys(user_id: str) -> list[str]:
     ]
 
 
+def space_record(owner: str) -> str:
+    """HASH of a space (under the space's owner string, owners.py): name, created_at, created_by."""
+    return f"{_user_tag(owner)}:space"
+
+
+def space_members(owner: str) -> str:
+    """HASH user id -> JSON {role, inject, added_at}: who may read or write the space, and how. The
+    one source of truth of membership: every request checks it."""
+    return f"{_user_tag(owner)}:members"
+
+
+def user_spaces(user_id: str) -> str:
+    """HASH space id -> joined_at: the spaces a user belongs to, on the user's own slot (to list
+    them). Derived from space_members, which wins where the two disagree."""
+    return f"{_user_tag(user_id)}:spaces"
+
+
+def owner_keys_pattern(owner: str) -> str:
+    """SCAN pattern matching every key of one owner (a space being deleted)."""
+    return f"{_user_prefix(owner)}*"
+
+
+def space_records_pattern() -> str:
+    """SCAN pattern matching every space's record."""
+    return f"{PREFIX}:{{u:#*}}:space"
+
+
 def conversation_ids(user_id: str) -> str:
     """ZSET of the user's conversation ids (scored 0: lexicographic = creation order)."""
     return f"{_user_tag(user_id)}:convs"

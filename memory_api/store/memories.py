@@ -323,4 +323,5 @@ def _index_plan(analysis: Analysis) -> dict[str, Any]:
 
 def _by_plan(by: Provenance) -> dict[str, Any]:
     """A write's provenance as the scripts' `by` (memory_lua_prelude.py): short names, api left out."""
-    return {"o": None if by.source == "api" else by.source, "a": by.actor, "y": by.reason, "x": by.origin()}
+    return {"o": None if by.source == "api" else by.source, "a": by.actor, "y": by.reason, "x": by.origin(),
+            "u": by.author}

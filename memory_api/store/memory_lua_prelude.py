@@ -32,7 +32,8 @@ A record is {"c": content, "m": metadata, "u": updated_at, "w": words, "t": toke
 "r": revision, "n": document number, "g": tags (absent if none), "s": scope
 (absent if global), "o": source (absent: "api"), "x": origin {conversation_id, turn} and
 "y": reason (absent unless the service wrote this version on its own, or a revert did), "ta": occurred_at,
-"tv": valid_until, "te": expires_at (each absent when unset)}.
+"tv": valid_until, "te": expires_at (each absent when unset), "au": the user who wrote this version,
+"sx": the shared space it is in (absent: its user's own)}.
 """
 
 from ..index.lua import DOCUMENT_LUA
@@ -44,7 +45,7 @@ local ITEMS, IDS, STATS, DOCS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local TAGS, SCOPES, DEDUP, UPDATED, VECTORS = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10]
 local EVENTS = KEYS[11]
 local OCCURRED, VALID_UNTIL, EXPIRES, DELETED = KEYS[12], KEYS[13], KEYS[14], KEYS[15]
-local BY = P.by or {}  -- who writes: o source (absent: api), a actor key id, y reason, x origin
+local BY = P.by or {}  -- who writes: o source (absent: api), a actor key id, y reason, x origin, u author
 
 -- The activity feed gets one entry per memory written, from the same script as the write, so it
 -- can neither miss a write nor show one that did not happen. `P.events_kept` 0: no feed.
@@ -52,6 +53,7 @@ local function event(kind, id, rec)
   if (P.events_kept or 0) <= 0 then return end
   local fields = {'type', kind, 'memory_id', id, 'source', BY.o or 'api', 'revision', tostring(rec.r)}
   if BY.a then fields[#fields + 1] = 'actor'; fields[#fields + 1] = BY.a end
+  if BY.u then fields[#fields + 1] = 'author'; fields[#fields + 1] = BY.u end
   if BY.y then fields[#fields + 1] = 'reason'; fields[#fields + 1] = BY.y end
   if BY.x then fields[#fields + 1] = 'origin'; fields[#fields + 1] = cjson.encode(BY.x) end
   redis.call('XADD', EVENTS, 'MAXLEN', '~', P.events_kept, '*', unpack(fields))
@@ -60,6 +62,7 @@ end
 -- The provenance of a version this call writes (see BY).
 local function stamp(rec)
   rec.o, rec.y, rec.x = BY.o, BY.y, BY.x
+  if BY.u then rec.au = BY.u end
 end
 
 -- May this call write vectors made by P.vmodel? Only into a set of that model (or a new set): vectors

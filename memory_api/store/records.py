@@ -17,7 +17,7 @@ def record_of(memory: Memory) -> dict[str, Any]:
     """A memory's stored record (short field names; the document number `n` is added by Redis; `o`,
     `x`, `y`: its source, origin and reason, absent for the commonest case, a user's write through the
     API; `ta`, `tv`, `te`: its occurred_at, valid_until and expires_at, absent when unset; `sp`: the
-    memory it supersedes)."""
+    memory it supersedes; `au`: the user who wrote this version; `sx`: the shared space it is in)."""
     rec: dict[str, Any] = {
         "c": memory.content,
         "m": memory.metadata,
@@ -41,6 +41,10 @@ def record_of(memory: Memory) -> dict[str, Any]:
             rec[short] = value
     if memory.supersedes:
         rec["sp"] = memory.supersedes
+    if memory.author:
+        rec["au"] = memory.author
+    if memory.space:
+        rec["sx"] = memory.space
     return rec
 
 
@@ -99,6 +103,8 @@ def _decode_record(memory_id: str | bytes, raw: str | bytes) -> Memory:
         valid_until=rec.get("tv"),
         expires_at=rec.get("te"),
         supersedes=rec.get("sp"),
+        author=rec.get("au"),
+        space=rec.get("sx"),
     )
 
 

@@ -21,7 +21,7 @@ from redis.retry import Retry
 from .. import metrics
 from ..errors import StoreUnavailable
 from ..index import lua as index_lua
-from . import api_key_lua, conversation_lua, idempotency_lua, lock_lua, memory_lua, query_lua, stream_lua
+from . import api_key_lua, conversation_lua, idempotency_lua, lock_lua, memory_lua, query_lua, space_lua, stream_lua
 from .capabilities import Capabilities, detect_capabilities
 from .cluster_url import cluster_seeds
 from .embedded import EmbeddedRedis
@@ -52,7 +52,7 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 _SCRIPTS = {
     name: source
     for module in (api_key_lua, conversation_lua, idempotency_lua, index_lua, memory_lua, query_lua, stream_lua,
-                   lock_lua)
+                   lock_lua, space_lua)
     for name, source in vars(module).items()
     if name.isupper() and isinstance(source, str) and name != "PRELUDE" and not name.endswith("_LUA")
 }

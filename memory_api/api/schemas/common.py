@@ -17,7 +17,7 @@ import marshmallow as ma
 from apispec import BasePlugin
 from marshmallow import fields
 
-from ...ids import MEMORY_ID_PATTERN
+from ...ids import MEMORY_ID_PATTERN, SPACE_ID_PATTERN
 from ...memory_object import (
     API,
     INTEGER,
@@ -176,7 +176,13 @@ def time_field(name: str) -> fields.Integer:
                                                 "description": field_named(name).description})
 
 
-class MemoryCreateRequest(StrictSchema):
+def space_field(description: str) -> fields.String:
+    return fields.String(allow_none=True, metadata={"pattern": SPACE_ID_PATTERN, "description": description})
+
+
+class MemoryFields(StrictSchema):
+    """A new memory's fields (one item of a batch)."""
+
     content = content_field(required=True)
     metadata = metadata_field()
     tags = tags_field()
@@ -184,6 +190,16 @@ class MemoryCreateRequest(StrictSchema):
     occurred_at = time_field("occurred_at")
     valid_until = time_field("valid_until")
     expires_at = time_field("expires_at")
+
+
+class MemoryCreateRequest(MemoryFields):
+    space = space_field("Store it in this shared space (you must be its writer or admin); omit or null for "
+                        "your own memories.")
+
+
+class SpaceQuery(StrictSchema):
+    space = fields.String(metadata={"pattern": SPACE_ID_PATTERN, "description": (
+        "Those of this shared space (you must be a member) instead of your own.")})
 
 
 class MemoryUpdateRequest(StrictSchema):
@@ -220,6 +236,8 @@ class ScopeAndTimeFilters(MemoryTimeFilters):
     scope = fields.String(metadata={
         "description": f"Only memories of this scope ('{GLOBAL_SCOPE}': only those without one).",
         "pattern": SCOPE_PATTERN})
+    space = fields.String(metadata={"pattern": SPACE_ID_PATTERN, "description": (
+        "The memories of this shared space (you must be a member) instead of your own.")})
     created_after = fields.Integer(metadata={"minimum": 0, "description": "Created at or after (Unix s)."})
     created_before = fields.Integer(metadata={"minimum": 0, "description": "Created at or before (Unix s)."})
     updated_after = fields.Integer(metadata={"minimum": 0, "description": "Updated at or after (Unix s)."})

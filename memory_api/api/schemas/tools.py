@@ -5,16 +5,17 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ...ids import MEMORY_ID_PATTERN
+from ...ids import MEMORY_ID_PATTERN, SPACE_ID_PATTERN
 from ...models import EVENT_SOURCES
 from ...validation import NON_BLANK_TEXT_PATTERN, TAG_PATTERN
 from .common import (
     FilterQuery,
-    MemoryCreateRequest,
+    MemoryFields,
     MemoryObject,
     Origin,
     PageQuery,
     ScopeAndTimeFilters,
+    SpaceQuery,
     StrictInt,
     StrictSchema,
     constant,
@@ -24,6 +25,7 @@ from .common import (
     mode_field,
     mode_used_field,
     source_field,
+    space_field,
 )
 
 EVENT_ID_PATTERN = r"^evt_[0-9]{1,20}-[0-9]{1,20}$"
@@ -151,7 +153,7 @@ class MemoryEvent(ma.Schema):
 EventList = list_of("MemoryEventList", MemoryEvent)
 
 
-class EventListQuery(PageQuery):
+class EventListQuery(PageQuery, SpaceQuery):
     order = fields.String(
         load_default="desc",
         metadata={"description": "By time: `desc` (newest first) or `asc`.", "enum": ["desc", "asc"],
@@ -163,8 +165,10 @@ class EventListQuery(PageQuery):
 
 
 class BatchCreateRequest(StrictSchema):
-    memories = fields.List(fields.Nested(MemoryCreateRequest), required=True,
+    memories = fields.List(fields.Nested(MemoryFields), required=True,
                            metadata={"minItems": 1, **limits(maxItems="max_batch")})
+    space = space_field("Store them in this shared space (you must be its writer or admin); omit or null "
+                        "for your own memories.")
 
 
 BatchCreated = list_of("BatchCreated", MemoryObject, cursors=False)
@@ -173,6 +177,8 @@ BatchCreated = list_of("BatchCreated", MemoryObject, cursors=False)
 class BatchDeleteRequest(StrictSchema):
     ids = fields.List(fields.String(metadata={"pattern": MEMORY_ID_PATTERN}), required=True,
                       metadata={"minItems": 1, **limits(maxItems="max_batch")})
+    space = space_field("Delete them from this shared space (you must be its writer or admin); omit or "
+                        "null for your own memories.")
 
 
 class DeleteOutcome(ma.Schema):
@@ -187,6 +193,8 @@ BatchDeleted = list_of("BatchDeleted", DeleteOutcome, cursors=False)
 class DeleteAllQuery(StrictSchema):
     confirm = fields.String(required=True, validate=validate.OneOf(["true"]), metadata={
         "description": "Must be `true`: deletes every memory of the caller."})
+    space = fields.String(metadata={"pattern": SPACE_ID_PATTERN, "description": (
+        "Delete every memory of this shared space instead (its admins only).")})
 
 
 class DeletedAll(ma.Schema):
@@ -194,7 +202,7 @@ class DeletedAll(ma.Schema):
     deleted_count = fields.Integer(required=True)
 
 
-class ImportQuery(StrictSchema):
+class ImportQuery(SpaceQuery):
     on_conflict = fields.String(load_default="skip", validate=validate.OneOf(["skip", "overwrite"]), metadata={
         "description": "For ids that exist already: keep them (skip) or replace them (overwrite)."})
 
