@@ -28,5 +28,5 @@ class MemoryContextView(MethodView):
         what still holds (`include_invalid`, `as_of` and the occurred filters as in search)."""
         selection = services().context.preview(principal().user_id, model=body.get("model"), caps=body,
                                                query=body.get("query"), scope=body.get("scope"),
-                                               mode=body.get("mode"), times=body)
+                                               mode=body.get("mode"), times=body, spaces=body.get("spaces"))
         return json_response(selection.to_api())

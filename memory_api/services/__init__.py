@@ -97,8 +97,11 @@ class Services:
                                  quota_memories=settings.quota_memories, quota_words=settings.quota_words,
                                  space_quota_memories=settings.space_quota_memories,
                                  space_quota_words=settings.space_quota_words, semantic=semantic)
+        spaces = SpaceService(SpaceStore(redis_store), memories, EventStore(redis_store),
+                              max_spaces_per_user=settings.max_spaces_per_user,
+                              max_members=settings.max_space_members, events_kept=settings.events_kept)
         context = ContextService(memory_store, search, max_words=settings.max_words, max_tokens=settings.max_tokens,
-                                 rules=rules, min_relevance=settings.min_relevance)
+                                 rules=rules, min_relevance=settings.min_relevance, spaces=spaces)
         conversations = ConversationService(ConversationStore(redis_store), upstream, settings, rules)
         provider = ProviderApi(upstream, serves_responses=settings.upstream_responses)
         # One cap on a key's open streams, chat completions and responses together.
@@ -135,9 +138,7 @@ class Services:
             capture=capture,
             capture_jobs=capture_jobs,
             expiry=ExpirySweeper(memory_store, SweepLock(redis_store), every=settings.expiry_sweep_seconds),
-            spaces=SpaceService(SpaceStore(redis_store), memories, EventStore(redis_store),
-                                max_spaces_per_user=settings.max_spaces_per_user,
-                                max_members=settings.max_space_members, events_kept=settings.events_kept),
+            spaces=spaces,
         )
 
     def check_health(self) -> None:

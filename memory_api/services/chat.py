@@ -81,6 +81,7 @@ class ChatService:
         summary (what the thread is about), most relevant first."""
         caps = self._context.caps(request.memory_options) if request.inject else Caps(0, 0)
         selection = self._context.build(user_id, model=request.model, caps=caps, scope=scope,
+                                        spaces=request.memory_options.get("spaces"),
                                         query=latest_user_text(request.messages), background=summary or None,
                                         mode=request.memory_options.get("mode"),
                                         times=self._context.rules.time_filters(request.memory_options,

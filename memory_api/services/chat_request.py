@@ -70,7 +70,7 @@ def parse_memory_options(memory: object) -> tuple[bool, dict[str, Any]]:
     if not isinstance(memory, dict):
         raise InvalidRequest("'memory' must be an object.", param="memory")
     unknown = set(memory) - {"inject", "max_words", "max_tokens", "scope", "mode", "capture", "occurred_after",
-                             "occurred_before", "as_of", "include_invalid"}
+                             "occurred_before", "as_of", "include_invalid", "spaces"}
     if unknown:
         raise InvalidRequest(f"Unrecognized field 'memory.{sorted(unknown)[0]}'.", param="memory",
                              code="unknown_parameter")

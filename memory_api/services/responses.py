@@ -122,6 +122,7 @@ class ResponsesService:
         caps = self._context.caps(request.memory_options) if request.inject else Caps(0, 0)
         selection = self._context.build(user_id, model=request.model, caps=caps,
                                         scope=request.memory_options.get("scope"), query=request.query,
+                                        spaces=request.memory_options.get("spaces"),
                                         mode=request.memory_options.get("mode"),
                                         times=self._context.rules.time_filters(request.memory_options,
                                                                                prefix="memory."))

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ...ids import CONVERSATION_ID_PATTERN
+from ...ids import CONVERSATION_ID_PATTERN, SPACE_ID_PATTERN
 from ...services.chat_request import MESSAGE_ROLES
 from ...services.message_shape import MESSAGE_STRING_FIELDS
 from ...validation import SCOPE_PATTERN, TEXT_PATTERN
@@ -33,12 +33,20 @@ def cap_fields() -> tuple[StrictInt, StrictInt]:
     )
 
 
+def spaces_field() -> fields.List:
+    return fields.List(fields.String(metadata={"pattern": SPACE_ID_PATTERN}), allow_none=True, metadata={
+        **limits("Also inject from these shared spaces (each one you are a member of; [] for none); absent or "
+                 "null: the spaces whose membership has `inject` on. Their lines say the space and who wrote "
+                 "them.", maxItems="max_spaces_per_user")})
+
+
 class InjectionOptions(MemoryTimeFilters):
     inject = StrictBool(metadata={"description": "Inject the user's memories (default true)."})
     max_words, max_tokens = cap_fields()
     scope = fields.String(metadata={"description": "Inject global memories plus this scope's (never another's).",
                                     "pattern": SCOPE_PATTERN})
     mode = mode_field()
+    spaces = spaces_field()
 
 
 class MemoryOptions(InjectionOptions):
@@ -157,6 +165,7 @@ class ContextRequest(MemoryTimeFilters):
     scope = fields.String(metadata={"description": "Global memories plus this scope's (never another's).",
                                     "pattern": SCOPE_PATTERN})
     mode = mode_field()
+    spaces = spaces_field()
 
 
 class MemoryContext(ma.Schema):
