@@ -29,8 +29,8 @@ _FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 TEXT_PATTERN = f"^{_ALLOWED}*$"
 # Whitespace as Python's str.strip() sees it, spelled out: JSON Schema's \s (ECMA-262) is another set.
-_SPACE = r"\t\n\x0B\x0C\r\x1C-\x1F \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
-NON_BLANK_TEXT_PATTERN = rf"^{_ALLOWED}*[^{_SPACE}\x00-\x08\x0E-\x1F\x7F]{_ALLOWED}*$"
+SPACE_CHARS = r"\t\n\x0B\x0C\r\x1C-\x1F \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+NON_BLANK_TEXT_PATTERN = rf"^{_ALLOWED}*[^{SPACE_CHARS}\x00-\x08\x0E-\x1F\x7F]{_ALLOWED}*$"
 
 # Tags: short labels, compared case-insensitively (stored case-folded).
 TAG_PATTERN = r"^[\w.:/+-]{1,64}$"

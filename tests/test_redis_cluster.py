@@ -130,3 +130,40 @@ def test_the_expiry_sweeper_finds_users_on_every_node(cluster):
         assert services.check_consistency().ok
     finally:
         services.close()
+
+
+def test_shared_spaces_on_redis_cluster(cluster):
+    """Each space on its own slot, its members' indexes on theirs: membership, writes, the by-id lookup
+    across a user's spaces, a block drawn from a user and two spaces, check, and a deletion that leaves
+    no key of the space on any node."""
+    settings = Settings(redis_url=cluster[0].url, redis_cluster=True, log_level="WARNING", embeddings="off")
+    app = create_app(settings)
+    services = app.extensions["memory_api"]
+    client = app.test_client()
+    try:
+        people = {u: auth(services.keys.create(user=u)[0]) for u in ("ada", "bo", "cy")}
+        spaces = [client.post("/v1/spaces", json={"name": f"team {i}"}, headers=people["ada"]).json["id"]
+                  for i in range(4)]
+        slots = {services.redis.client.keyslot(f"{{u:#{s}}}") // 5461 for s in spaces}
+        assert len(slots) >= 2, "the spaces should live on more than one node"
+        shared = {}
+        for space in spaces:
+            resp = client.post(f"/v1/spaces/{space}/members", json={"user": "bo", "role": "writer"},
+                               headers=people["ada"])
+            assert resp.status_code == 200, resp.json
+            shared[space] = client.post("/v1/memory", json={"content": f"lunch plan of {space}", "space": space},
+                                        headers=people["bo"]).json["id"]
+        own = client.post("/v1/memory", json={"content": "my own lunch plan"}, headers=people["bo"]).json["id"]
+        for space, memory_id in shared.items():
+            got = client.get(f"/v1/memory/{memory_id}", headers=people["bo"])
+            assert got.status_code == 200 and got.json["space"] == space
+            assert client.get(f"/v1/memory/{memory_id}", headers=people["cy"]).status_code == 404
+        ctx = client.post("/v1/memory/context", json={"query": "lunch plan", "spaces": spaces[:2]},
+                          headers=people["bo"]).json
+        assert set(ctx["memory_ids"]) == {own, shared[spaces[0]], shared[spaces[1]]}
+        assert services.check_consistency().ok
+        assert client.delete(f"/v1/spaces/{spaces[0]}?confirm=true", headers=people["ada"]).status_code == 200
+        assert list(services.redis.client.scan_iter(match=f"*{spaces[0]}*")) == []
+        assert [s["id"] for s in client.get("/v1/spaces", headers=people["bo"]).json["data"]] == spaces[1:]
+    finally:
+        services.close()

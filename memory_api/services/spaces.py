@@ -24,6 +24,7 @@ from ..ids import SPACE_ID_PATTERN, SPACE_PREFIX, id_problem, new_ulid
 from ..owners import space_owner
 from ..store.events import EventStore
 from ..store.spaces import MemberRecord, MembershipRefused, SpaceRecord, SpaceStore
+from ..validation import SPACE_CHARS
 from .auth import validate_user_id
 from .memories import MemoryService
 
@@ -31,7 +32,11 @@ _space_id_re = re.compile(SPACE_ID_PATTERN)
 ROLES = ("reader", "writer", "admin")
 NEEDS = {"read": "reader", "write": "writer", "admin": "admin"}
 MAX_NAME_CHARS = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A name is one line: no control characters at all (so no line end), and not blank. The same rule as
+# openapi.yaml's pattern; lone surrogates, which JSON can carry but UTF-8 cannot encode, are refused too.
+NAME_PATTERN = rf"^[^\x00-\x1F\x7F]*[^{SPACE_CHARS}\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+_name_re = re.compile(NAME_PATTERN)
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,8 @@ def check_role(value: object, *, param: str = "role") -> str:
 
 
 def check_name(value: object, *, param: str = "name") -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME_CHARS or _CONTROL.search(value):
+    if (not isinstance(value, str) or len(value) > MAX_NAME_CHARS or not _name_re.fullmatch(value)
+            or _LONE_SURROGATE.search(value)):
         raise InvalidRequest(f"'{param}' must be a name of 1 to {MAX_NAME_CHARS} characters on one line.",
                              param=param, code="invalid_value")
     return value.strip()

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from ...ids import SPACE_ID_PATTERN
 from ...services.auth import USER_ID_PATTERN
-from ...services.spaces import MAX_NAME_CHARS, ROLES
+from ...services.spaces import MAX_NAME_CHARS, NAME_PATTERN, ROLES
 from .common import StrictBool, StrictSchema, constant, list_of
 
 ROLE_DESCRIPTION = ("`reader`: its memories are searched and injected for them, they can read them; `writer`: "
@@ -18,6 +18,7 @@ ROLE_DESCRIPTION = ("`reader`: its memories are searched and injected for them, 
 
 def name_field(required: bool) -> fields.String:
     return fields.String(required=required, metadata={"minLength": 1, "maxLength": MAX_NAME_CHARS,
+                                                      "pattern": NAME_PATTERN,
                                                       "description": "The space's name, on one line."})
 
 

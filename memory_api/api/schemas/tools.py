@@ -120,6 +120,7 @@ class MemoryVersion(ma.Schema):
     valid_until = fields.Integer(required=True, allow_none=True)
     expires_at = fields.Integer(required=True, allow_none=True)
     supersedes = fields.String(required=True, allow_none=True)
+    author = fields.String(required=True, allow_none=True)
 
 
 HistoryList = list_of("HistoryList", MemoryVersion, cursors=False)
@@ -134,8 +135,11 @@ class RevertRequest(StrictSchema):
 class MemoryEvent(ma.Schema):
     object = constant("memory.event")
     id = fields.String(required=True, metadata={"pattern": EVENT_ID_PATTERN})
-    type = fields.String(required=True, metadata={"enum": ["memory.created", "memory.updated", "memory.deleted"]})
-    memory_id = fields.String(required=True, metadata={"pattern": MEMORY_ID_PATTERN})
+    type = fields.String(required=True, metadata={
+        "enum": ["memory.created", "memory.updated", "memory.deleted", "space.deleted"],
+        "description": "`space.deleted`: a space you were an admin of was deleted, with its memories (`space` "
+                       "names it, `memory_id` is null)."})
+    memory_id = fields.String(required=True, allow_none=True, metadata={"pattern": MEMORY_ID_PATTERN})
     revision = fields.Integer(required=True, metadata={"description": "The memory's revision after the write "
                                                                       "(for a delete: the one deleted)."})
     source = fields.String(required=True, metadata={
@@ -145,8 +149,13 @@ class MemoryEvent(ma.Schema):
     actor = fields.String(required=True, allow_none=True,
                           metadata={"description": "The id of the API key that wrote (null: none, as over MCP's "
                                                    "stdio, or the service itself)."})
+    author = fields.String(required=True, allow_none=True,
+                           metadata={"description": "The user who wrote (null: the service itself, or an entry "
+                                                    "from before authors were kept)."})
     reason = fields.String(required=True, allow_none=True)
     origin = fields.Nested(Origin, required=True, allow_none=True)
+    space = fields.String(required=True, allow_none=True, metadata={
+        "pattern": SPACE_ID_PATTERN, "description": "`space.deleted`: the space deleted; otherwise null."})
     created_at = fields.Integer(required=True, metadata={"description": "Unix seconds."})
 
 
