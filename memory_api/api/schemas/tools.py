@@ -120,6 +120,7 @@ class MemoryVersion(ma.Schema):
     valid_until = fields.Integer(required=True, allow_none=True)
     expires_at = fields.Integer(required=True, allow_none=True)
     supersedes = fields.String(required=True, allow_none=True)
+    author = fields.String(required=True, allow_none=True)
 
 
 HistoryList = list_of("HistoryList", MemoryVersion, cursors=False)
