@@ -18,7 +18,8 @@ from memory_api.mcp.server import build_mcp_server
 TOOLS = {"add_memory", "batch_add_memories", "search_memories", "list_memories", "get_memory", "update_memory",
          "delete_memory", "get_memory_history", "memory_stats", "list_tags", "export_memories",
          "import_memories", "clear_memories", "get_context", "revert_memory", "extract_memories",
-         "restore_memory"}
+         "restore_memory", "list_spaces", "create_space", "list_space_members", "add_space_member",
+         "remove_space_member"}
 
 
 def run(coro_fn, *args):

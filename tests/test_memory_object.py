@@ -46,12 +46,12 @@ def described(view: str) -> Shape:
 
 def full_memory() -> Memory:
     """A memory with every field that may be null set."""
-    by = Provenance(source="auto", reason="said so", conversation_id="conv_1", turn=3)
+    by = Provenance(source="auto", reason="said so", conversation_id="conv_1", turn=3, author="alice")
     return Memory(id=new_memory_id(), content="Likes tea.", metadata={"k": "v"}, updated_at=1_700_000_000,
                   word_count=2, token_count=3, revision=4, tags=("drink",), scope="home", source=by.source,
                   origin=by.origin(), reason=by.reason, occurred_at=1_600_000_000, valid_until=1_800_000_000,
-                  expires_at=1_900_000_000, supersedes=new_memory_id(), author="alice",
-                  space="space_01JD0000000000000000000001")
+                  expires_at=1_900_000_000, supersedes=new_memory_id(), author=by.author,
+                  space="space_01JD0000000000000000000000")
 
 
 def bare_memory() -> Memory:

@@ -307,20 +307,24 @@ SAMPLE_ARGUMENTS = {
     "after": "mem_a", "before": "mem_b", "max_words": 5, "max_tokens": 6, "model": "m", "data": "line\n",
     "on_conflict": "overwrite", "revision": 2, "messages": [{"role": "user", "content": "hi"}], "apply": True,
     "suggestion_id": "sug_1", "capture": False, "job_id": "cap_1", "occurred_at": 5, "valid_until": 6,
-    "expires_at": 7,
+    "expires_at": 7, "space": "space_1", "spaces": ["space_1"], "memories": [{"content": "c"}], "ids": ["mem_1"],
+    "confirm": True, "space_id": "space_1", "name": "n", "user": "bob", "role": "writer", "inject": False,
     "extra_headers": {"X-Extra": "1"}, "extra_query": {"q": "v"}, "extra_body": {"b": 1}, "timeout": 7,
 }
 
 
 def public_methods(resource) -> dict:
     return {name: getattr(type(resource), name) for name in dir(type(resource))
-            if not name.startswith("_") and name not in ("with_raw_response", "with_streaming_response", "events")}
+            if not name.startswith("_")
+            and name not in ("with_raw_response", "with_streaming_response", "events", "members")}
 
 
 def twin_resources():
-    """(sync, async) pairs of the client's resources: client.memory and client.memory.events."""
+    """(sync, async) pairs of the client's resources: client.memory, client.memory.events, client.spaces and
+    client.spaces.members."""
     sync, asynchronous = MemoryAPI(api_key="k"), AsyncMemoryAPI(api_key="k")
-    return [(sync.memory, asynchronous.memory), (sync.memory.events, asynchronous.memory.events)]
+    return [(sync.memory, asynchronous.memory), (sync.memory.events, asynchronous.memory.events),
+            (sync.spaces, asynchronous.spaces), (sync.spaces.members, asynchronous.spaces.members)]
 
 
 def test_sync_and_async_resources_declare_the_same_methods():

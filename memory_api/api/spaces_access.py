@@ -28,7 +28,5 @@ def owner_of(space: object, need: str = "read", *, param: str = "space") -> str:
 def owner_holding(memory_id: str, need: str = "read", *, deleted_too: bool = False) -> str:
     """The owner keeping `memory_id` among those the caller may reach: the space named in the query
     string, else wherever it is found (the caller's own memories first)."""
-    space = request.args.get("space")
-    if space is not None:
-        return owner_of(space, need)
-    return services().spaces.locate(principal().user_id, memory_id, need, deleted_too=deleted_too)
+    return services().spaces.locate(principal().user_id, memory_id, need, space=request.args.get("space"),
+                                    deleted_too=deleted_too)

@@ -8,6 +8,9 @@
     memory = client.memory.create(content="I am vegetarian.")
     client.memory.update(memory_id=memory.id, content="I am vegan.", if_match=memory.etag)
     client.memory.delete(memory_id=memory.id)
+    team = client.spaces.create(name="Support")     # a shared space; you are its admin
+    client.spaces.members.add(team.id, user="bob", role="writer")
+    client.memory.create(content="The customer prefers email.", space=team.id)
 
 MemoryAPI is an `openai.OpenAI` (AsyncMemoryAPI an `openai.AsyncOpenAI`), so retries, timeouts and
 error classes are the SDK's, and `client.chat.completions.create(...)` is chat with memory.
@@ -27,11 +30,13 @@ from .types import (
     MemoryVersion,
     Origin,
     ScoredMemory,
+    Space,
+    SpaceMember,
     memory_report,
 )
 
 __all__ = [
     "AsyncMemoryAPI", "ImportResult", "Memory", "MemoryAPI", "MemoryContext", "MemoryDeleted", "MemoryEvent",
     "MemoryHistory", "MemoryOptions", "MemoryReport", "MemorySearchResult", "MemoryVersion", "Origin",
-    "PreconditionFailedError", "ScoredMemory", "memory_report",
+    "PreconditionFailedError", "ScoredMemory", "Space", "SpaceMember", "memory_report",
 ]

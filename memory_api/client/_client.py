@@ -1,4 +1,4 @@
-"""MemoryAPI and AsyncMemoryAPI: the official openai clients, plus `.memory`.
+"""MemoryAPI and AsyncMemoryAPI: the official openai clients, plus `.memory` and `.spaces`.
 
 Subclasses rather than wrappers, so everything the SDK does is unchanged: retries with backoff,
 timeouts, `with_options(...)`, its error classes (NotFoundError, ConflictError, ...; `.code`, `.param`
@@ -16,7 +16,9 @@ import openai
 from openai._qs import Querystring
 
 from .async_memory import AsyncMemories
+from .async_spaces import AsyncSpaces
 from .memory import Memories
+from .spaces import Spaces
 
 DEFAULT_URL = "http://127.0.0.1:8000"  # memory-api serve's default (MEMORY_API_HOST, MEMORY_API_PORT)
 USER_HEADER = "X-Memory-User"
@@ -51,7 +53,8 @@ def _status_error(err_msg: str, body: object, response: Any) -> openai.APIStatus
 
 
 class MemoryAPI(openai.OpenAI):
-    """A memory-api client: `client.memory` for memories, and the whole OpenAI client besides.
+    """A memory-api client: `client.memory` for memories, `client.spaces` for shared spaces, and the whole
+    OpenAI client besides.
 
     `base_url` is the API's /v1 (default MEMORY_API_URL + "/v1", else http://127.0.0.1:8000/v1);
     `api_key` a memory-api key (default MEMORY_API_KEY); `user` the end user a service key acts for.
@@ -66,6 +69,11 @@ class MemoryAPI(openai.OpenAI):
     def memory(self) -> Memories:
         """The user's memories (and `.events`, their activity feed)."""
         return Memories(self)
+
+    @cached_property
+    def spaces(self) -> Spaces:
+        """The shared spaces the user is a member of (and `.members`)."""
+        return Spaces(self)
 
     @property
     def qs(self) -> Querystring:
@@ -88,6 +96,11 @@ class AsyncMemoryAPI(openai.AsyncOpenAI):
     def memory(self) -> AsyncMemories:
         """The user's memories (and `.events`, their activity feed)."""
         return AsyncMemories(self)
+
+    @cached_property
+    def spaces(self) -> AsyncSpaces:
+        """The shared spaces the user is a member of (and `.members`)."""
+        return AsyncSpaces(self)
 
     @property
     def qs(self) -> Querystring:

@@ -76,6 +76,22 @@ def memory_path(memory_id: str, suffix: str = "") -> str:
     return f"/memory/{quote(memory_id, safe='')}{suffix}"
 
 
+def space_path(space_id: str, suffix: str = "", user: str | None = None) -> str:
+    """/spaces/{space_id} + `suffix` (+ a member's user id), each id one path segment."""
+    path = id_path("/spaces/", space_id, suffix)
+    return path if user is None else id_path(path, user)
+
+
+def space_param(space: str | NotGiven | None) -> dict[str, str]:
+    """The `space` field or query parameter, when one is named (None: the user's own memories, as omitted)."""
+    return {} if space is None or isinstance(space, NotGiven) else {"space": space}
+
+
+def confirmed(confirm: bool) -> str:
+    """A `confirm` query parameter: "true" only for True (the server refuses anything else, naming it)."""
+    return "true" if confirm is True else "false"
+
+
 def id_path(prefix: str, value: str, suffix: str = "") -> str:
     """`prefix` + an id (a suggestion's, a capture job's) as one path segment + `suffix`."""
     if not value:

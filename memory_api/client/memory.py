@@ -24,8 +24,11 @@ from .types import (
     Extraction,
     ImportResult,
     Memory,
+    MemoryBatch,
+    MemoryBatchDeleted,
     MemoryContext,
     MemoryDeleted,
+    MemoryDeletedAll,
     MemoryEvent,
     MemoryHistory,
     MemorySearchResult,
@@ -60,9 +63,12 @@ class Events(_Resource):
 
     def list(self, *, limit: int | NotGiven = NOT_GIVEN, order: Order | NotGiven = NOT_GIVEN,
              after: str | NotGiven = NOT_GIVEN, before: str | NotGiven = NOT_GIVEN,
+             space: str | NotGiven | None = NOT_GIVEN,
              **extras: Unpack[r.RequestExtras]) -> SyncCursorPage[MemoryEvent]:
-        """Every create, update and delete of the user's memories, newest first; iterate to walk all."""
-        return self._pages(op.list_events(limit=limit, order=order, after=after, before=before, extras=extras))
+        """Every create, update and delete of the user's memories (or with `space`, of a shared space's),
+        newest first; iterate to walk all."""
+        return self._pages(op.list_events(limit=limit, order=order, after=after, before=before, space=space,
+                                          extras=extras))
 
 
 class Memories(_Resource):
@@ -77,25 +83,34 @@ class Memories(_Resource):
              tag: str | Sequence[str] | NotGiven = NOT_GIVEN, scope: str | NotGiven = NOT_GIVEN,
              source: Source | NotGiven = NOT_GIVEN, created_after: int | NotGiven = NOT_GIVEN,
              created_before: int | NotGiven = NOT_GIVEN, updated_after: int | NotGiven = NOT_GIVEN,
-             updated_before: int | NotGiven = NOT_GIVEN,
+             updated_before: int | NotGiven = NOT_GIVEN, space: str | NotGiven | None = NOT_GIVEN,
              **extras: Unpack[r.RequestExtras]) -> SyncCursorPage[Memory]:
         """A page of memories (newest first unless `order="asc"`); iterating it walks every page.
-        `tag`: one or a list (all must match); `scope="global"`: only the unscoped ones."""
+        `tag`: one or a list (all must match); `scope="global"`: only the unscoped ones; `space`: a shared
+        space's memories instead of the user's own."""
         return self._pages(op.list_memories(
             limit=limit, order=order, after=after, before=before, tag=tag, scope=scope, source=source,
             created_after=created_after, created_before=created_before, updated_after=updated_after,
-            updated_before=updated_before, extras=extras))
+            updated_before=updated_before, space=space, extras=extras))
 
     def create(self, *, content: str, metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
                tags: Sequence[str] | NotGiven | None = NOT_GIVEN, scope: str | NotGiven | None = NOT_GIVEN,
                occurred_at: int | NotGiven | None = NOT_GIVEN, valid_until: int | NotGiven | None = NOT_GIVEN,
-               expires_at: int | NotGiven | None = NOT_GIVEN,
+               expires_at: int | NotGiven | None = NOT_GIVEN, space: str | NotGiven | None = NOT_GIVEN,
                idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> Memory:
-        """Store a memory. The same content again (same scope): openai.ConflictError, code duplicate_memory."""
+        """Store a memory (in a shared `space`, if named: you must be its writer or admin). The same content
+        again (same scope): openai.ConflictError, code duplicate_memory."""
         return self._send(op.create(content=content, metadata=metadata, tags=tags, scope=scope,
                                     times=r.given(occurred_at=occurred_at, valid_until=valid_until,
                                                   expires_at=expires_at),
-                                    idempotency_key=idempotency_key, extras=extras))
+                                    space=space, idempotency_key=idempotency_key, extras=extras))
+
+    def create_batch(self, *, memories: Sequence[dict[str, Any]], space: str | NotGiven | None = NOT_GIVEN,
+                     idempotency_key: str | NotGiven = NOT_GIVEN,
+                     **extras: Unpack[r.RequestExtras]) -> MemoryBatch:
+        """Store several memories (dicts of create's fields), all or none: one invalid or duplicate stores none."""
+        return self._send(op.create_batch(memories=memories, space=space, idempotency_key=idempotency_key,
+                                          extras=extras))
 
     def retrieve(self, memory_id: str, **extras: Unpack[r.RequestExtras]) -> Memory:
         """One memory, with its `etag` (for `if_match=`)."""
@@ -120,36 +135,53 @@ class Memories(_Resource):
         """Delete a memory for good (its history too); `if_match`: only if unchanged since that ETag."""
         return self._send(op.delete(memory_id, if_match=if_match, idempotency_key=idempotency_key, extras=extras))
 
+    def delete_batch(self, *, ids: Sequence[str], space: str | NotGiven | None = NOT_GIVEN,
+                     idempotency_key: str | NotGiven = NOT_GIVEN,
+                     **extras: Unpack[r.RequestExtras]) -> MemoryBatchDeleted:
+        """Delete several memories; each id's outcome says whether there was such a memory."""
+        return self._send(op.delete_batch(ids=ids, space=space, idempotency_key=idempotency_key, extras=extras))
+
+    def delete_all(self, *, confirm: bool, space: str | NotGiven | None = NOT_GIVEN,
+                   **extras: Unpack[r.RequestExtras]) -> MemoryDeletedAll:
+        """Delete every memory of the user (or of a shared `space`: its admins only); needs confirm=True."""
+        return self._send(op.delete_all(confirm=confirm, space=space, extras=extras))
+
     def search(self, *, query: str, mode: SearchMode | NotGiven = NOT_GIVEN,
                limit: int | NotGiven = NOT_GIVEN, tag: str | Sequence[str] | NotGiven = NOT_GIVEN,
                scope: str | NotGiven = NOT_GIVEN, source: Source | NotGiven = NOT_GIVEN,
                created_after: int | NotGiven = NOT_GIVEN, created_before: int | NotGiven = NOT_GIVEN,
                updated_after: int | NotGiven = NOT_GIVEN, updated_before: int | NotGiven = NOT_GIVEN,
-               **extras: Unpack[r.RequestExtras]) -> MemorySearchResult:
-        """The memories that best match `query`, best first, ranked in `mode` (the server's default:
-        hybrid); each with its `score`."""
+               space: str | NotGiven | None = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> MemorySearchResult:
+        """The memories (of a shared `space`, if named) that best match `query`, best first, ranked in `mode`
+        (the server's default: hybrid); each with its `score`."""
         return self._send(op.search(
             query=query, mode=mode, limit=limit, tag=tag, scope=scope, source=source, created_after=created_after,
             created_before=created_before, updated_after=updated_after, updated_before=updated_before,
-            extras=extras))
+            space=space, extras=extras))
 
     def context(self, *, query: str | NotGiven = NOT_GIVEN, scope: str | NotGiven = NOT_GIVEN,
                 mode: SearchMode | NotGiven = NOT_GIVEN, max_words: int | NotGiven = NOT_GIVEN,
                 max_tokens: int | NotGiven = NOT_GIVEN, model: str | NotGiven = NOT_GIVEN,
+                spaces: Sequence[str] | NotGiven | None = NOT_GIVEN,
                 **extras: Unpack[r.RequestExtras]) -> MemoryContext:
-        """The memory block chat would inject for a message `query`, without calling a model."""
+        """The memory block chat would inject for a message `query`, without calling a model. `spaces`: the
+        shared spaces to inject from too ([] for none; by default those whose membership has inject on)."""
         return self._send(op.context(query=query, scope=scope, mode=mode, max_words=max_words,
-                                     max_tokens=max_tokens, model=model, extras=extras))
+                                     max_tokens=max_tokens, model=model, spaces=spaces, extras=extras))
 
-    def export(self, **extras: Unpack[r.RequestExtras]) -> str:
-        """Every memory as JSON Lines (a format line, then one memory per line): what import_ takes."""
-        return self._send(op.export(extras=extras))
+    def export(self, *, space: str | NotGiven | None = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> str:
+        """Every memory as JSON Lines (a format line, then one memory per line): what import_ takes. A shared
+        `space`'s: its admins only."""
+        return self._send(op.export(space=space, extras=extras))
 
     def import_(self, data: str | bytes, *,
                 on_conflict: Literal["skip", "overwrite"] | NotGiven = NOT_GIVEN,
+                space: str | NotGiven | None = NOT_GIVEN,
                 idempotency_key: str | NotGiven = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> ImportResult:
-        """Restore an export; ids that exist are kept (`on_conflict="skip"`) or replaced ("overwrite")."""
-        return self._send(op.import_(data, on_conflict=on_conflict, idempotency_key=idempotency_key, extras=extras))
+        """Restore an export; ids that exist are kept (`on_conflict="skip"`) or replaced ("overwrite"). Into
+        a shared `space`: its admins only."""
+        return self._send(op.import_(data, on_conflict=on_conflict, space=space, idempotency_key=idempotency_key,
+                                     extras=extras))
 
     def history(self, memory_id: str, **extras: Unpack[r.RequestExtras]) -> MemoryHistory:
         """The memory's previous versions, newest first."""
@@ -168,13 +200,14 @@ class Memories(_Resource):
 
     # --- stats, tags and capture -------------------------------------------------------------------
 
-    def stats(self, **extras: Unpack[r.RequestExtras]) -> MemoryStats:
-        """How many memories, words and tokens the user has, tags, scopes, oldest and newest."""
-        return self._send(op.stats(extras=extras))
+    def stats(self, *, space: str | NotGiven | None = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> MemoryStats:
+        """How many memories, words and tokens the user (or a shared `space`) has, tags, scopes, oldest and
+        newest."""
+        return self._send(op.stats(space=space, extras=extras))
 
-    def tags(self, **extras: Unpack[r.RequestExtras]) -> TagList:
-        """Every tag of the user's memories with how many carry it, most used first."""
-        return self._send(op.tags(extras=extras))
+    def tags(self, *, space: str | NotGiven | None = NOT_GIVEN, **extras: Unpack[r.RequestExtras]) -> TagList:
+        """Every tag of the user's memories (or a shared `space`'s) with how many carry it, most used first."""
+        return self._send(op.tags(space=space, extras=extras))
 
     def extract(self, *, messages: builtins.list[dict[str, Any]], apply: bool | NotGiven = NOT_GIVEN,
                 scope: str | NotGiven | None = NOT_GIVEN, model: str | NotGiven = NOT_GIVEN,

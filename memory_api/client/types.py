@@ -17,6 +17,7 @@ from typing_extensions import TypedDict
 Source = Literal["api", "mcp", "import", "auto"]
 EventSource = Literal["api", "mcp", "import", "auto", "expiry"]  # "expiry": deleted at its expires_at
 SearchMode = Literal["hybrid", "semantic", "keyword"]
+Role = Literal["reader", "writer", "admin"]  # a member's role in a shared space
 
 __all__ = [
     "CaptureJob",
@@ -24,8 +25,11 @@ __all__ = [
     "Extraction",
     "ImportResult",
     "Memory",
+    "MemoryBatch",
+    "MemoryBatchDeleted",
     "MemoryContext",
     "MemoryDeleted",
+    "MemoryDeletedAll",
     "MemoryEvent",
     "MemoryHistory",
     "MemoryOptions",
@@ -35,9 +39,14 @@ __all__ = [
     "MemoryVersion",
     "Origin",
     "Preferences",
+    "Role",
     "ScoredMemory",
     "SearchMode",
     "Source",
+    "Space",
+    "SpaceDeleted",
+    "SpaceMember",
+    "SpaceMemberDeleted",
     "Suggestion",
     "SuggestionList",
     "TagList",
@@ -72,6 +81,8 @@ class Memory(BaseModel):
     valid_until: int | None = None
     expires_at: int | None = None
     supersedes: str | None = None  # the memory this one replaced (capture: a fact that ended it)
+    space: str | None = None  # the shared space it belongs to (None: the user's own memory)
+    author: str | None = None  # the user who wrote this version (None: written before authors were kept)
     # Not a field of the object: the ETag header of the answer that carried it (create, retrieve,
     # update, revert), for `if_match=`. None in lists, which carry no ETag per memory.
     etag: str | None = None
@@ -97,7 +108,28 @@ class MemorySearchResult(BaseModel):
 class MemoryDeleted(BaseModel):
     id: str
     object: Literal["memory.deleted"]
-    deleted: bool
+    deleted: bool  # in a batch delete, False: there was no such memory
+
+
+class MemoryBatch(BaseModel):
+    """POST /v1/memory/batch: the memories created, in the order given."""
+
+    object: Literal["list"]
+    data: list[Memory]
+    has_more: bool
+
+
+class MemoryBatchDeleted(BaseModel):
+    """POST /v1/memory/batch_delete: each id's outcome."""
+
+    object: Literal["list"]
+    data: list[MemoryDeleted]
+    has_more: bool
+
+
+class MemoryDeletedAll(BaseModel):
+    object: Literal["memory.deleted_all"]
+    deleted_count: int
 
 
 class MemoryContext(BaseModel):
@@ -129,6 +161,7 @@ class MemoryVersion(BaseModel):
     valid_until: int | None = None
     expires_at: int | None = None
     supersedes: str | None = None  # the memory this one replaced (capture: a fact that ended it)
+    author: str | None = None  # the user who wrote this version (None: written before authors were kept)
 
 
 class MemoryHistory(BaseModel):
@@ -138,15 +171,17 @@ class MemoryHistory(BaseModel):
 
 
 class MemoryEvent(BaseModel):
-    """One entry of the activity feed: a create, update or delete."""
+    """One entry of the activity feed: a create, update or delete (or a shared space deleted)."""
 
     id: str
     object: Literal["memory.event"]
-    type: Literal["memory.created", "memory.updated", "memory.deleted"]
-    memory_id: str
+    type: Literal["memory.created", "memory.updated", "memory.deleted", "space.deleted"]
+    memory_id: str | None = None  # None for space.deleted
     revision: int
     source: EventSource
     actor: str | None = None
+    author: str | None = None  # the user who wrote
+    space: str | None = None  # space.deleted: the space
     reason: str | None = None
     origin: Origin | None = None
     created_at: int
@@ -245,6 +280,43 @@ class CaptureJob(BaseModel):
     error: str | None = None
 
 
+class Space(BaseModel):
+    """A shared space (`object: "space"`), as the caller sees it: with their own role and inject switch."""
+
+    id: str
+    object: Literal["space"]
+    name: str
+    created_at: int
+    created_by: str
+    role: Role
+    inject: bool  # whether its memories go into the caller's chats when a request names no `spaces`
+
+
+class SpaceDeleted(BaseModel):
+    id: str
+    object: Literal["space.deleted"]
+    deleted: bool
+    memories_deleted: int
+
+
+class SpaceMember(BaseModel):
+    """A member of a shared space (`object: "space.member"`)."""
+
+    object: Literal["space.member"]
+    space: str
+    user: str
+    role: Role
+    inject: bool
+    added_at: int
+
+
+class SpaceMemberDeleted(BaseModel):
+    object: Literal["space.member.deleted"]
+    space: str
+    user: str
+    deleted: bool
+
+
 class MemoryOptions(TypedDict, total=False):
     """Chat's and Responses' per-request memory options: `extra_body={"memory": MemoryOptions(...)}`."""
 
@@ -253,6 +325,7 @@ class MemoryOptions(TypedDict, total=False):
     max_tokens: int  # lower the token cap
     mode: SearchMode  # how memories are ranked for this request
     scope: str  # inject the global memories plus this scope's
+    spaces: list[str]  # also inject from these shared spaces ([] for none; absent: those with inject on)
     capture: bool  # chat completions: capture memories from this turn once answered (a job)
 
 

@@ -1,8 +1,9 @@
-"""Structured outputs of the MCP tools (their JSON Schemas are the tools' output schemas)."""
+"""Structured outputs of the MCP tools (their JSON Schemas are the tools' output schemas), and the inputs
+several tools share."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -12,6 +13,15 @@ from ..models import Memory
 # models.SOURCES, spelt out so that a type checker can read it (tests/test_provenance.py and
 # tests/test_memory_object.py check that it is exactly SOURCES).
 Source = Literal["api", "mcp", "import", "auto"]
+
+# The `space` argument of the memory tools, described once (the description is part of the input schema).
+SpaceArg = Annotated[str | None, Field(description=(
+    "A shared space's id (space_..., from list_spaces): its memories instead of the user's own. Omit for the "
+    "user's own."))]
+SpaceOfMemory = Annotated[str | None, Field(description=(
+    "The shared space holding the memory; omit to find it among the user's own memories and their spaces'."))]
+SpacesArg = Annotated[list[str] | None, Field(description=(
+    "Shared spaces to add memories from ([] for none); omit for the user's default ones (inject on)."))]
 
 # The type of each kind of memory field (memory_api/memory_object.py) in the MCP outputs. The MCP view has
 # no `origin`, so ORIGIN has none: should the view ever gain one, building MemoryOut fails (KeyError).
@@ -153,3 +163,34 @@ class ContextOut(BaseModel):
     token_count: int
     omitted_count: int
     mode: str = Field(description="How relevance was judged: hybrid, semantic or keyword")
+
+
+class SpaceOut(BaseModel):
+    id: str
+    name: str
+    role: Literal["reader", "writer", "admin"] = Field(description="The user's role in it")
+    inject: bool = Field(description="Whether its memories go into the user's chats by default")
+    created_at: int
+    created_by: str
+
+
+class SpaceList(BaseModel):
+    spaces: list[SpaceOut]
+
+
+class MemberOut(BaseModel):
+    user: str
+    role: Literal["reader", "writer", "admin"]
+    inject: bool
+    added_at: int
+
+
+class MemberList(BaseModel):
+    space: str
+    members: list[MemberOut]
+
+
+class MemberRemoved(BaseModel):
+    space: str
+    user: str
+    removed: bool

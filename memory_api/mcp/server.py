@@ -23,13 +23,14 @@ from ..errors import ApiError, render_error
 from ..models import Provenance
 from ..services import Services
 from ..services.auth import USER_HEADER
-from . import tools_memories, tools_organize
+from . import tools_memories, tools_organize, tools_spaces
 
 INSTRUCTIONS = (
     "Long-term memory about the user. Search it (search_memories) before answering questions about the "
     "user's life, preferences or projects; store durable facts the user wants remembered (add_memory), one "
     "fact per memory; update a memory rather than adding a contradicting one. get_context returns the block a "
-    "chat would inject for a question."
+    "chat would inject for a question. Shared spaces (list_spaces) hold a team's memories: name one as `space` "
+    "to read or write its memories instead of the user's own."
 )
 
 
@@ -68,6 +69,17 @@ class ToolRegistry:
     def user(self, ctx: Context) -> str:
         return self._principal(ctx)[0]
 
+    def owner(self, ctx: Context, space: str | None, need: str = "read") -> str:
+        """Whose memories a call works on: the user's own (`space` None), or the space's if the user may
+        `need` it ('read', 'write', 'admin'): the rule api/spaces_access.py applies to REST."""
+        return self.services.spaces.owner(self.user(ctx), space, need)
+
+    def holder(self, ctx: Context, memory_id: str, space: str | None, need: str = "read", *,
+               deleted_too: bool = False) -> str:
+        """The owner keeping `memory_id` among those the user may reach: `space` if named, else wherever
+        it is found (the user's own memories first), as REST's owner_holding."""
+        return self.services.spaces.locate(self.user(ctx), memory_id, need, space=space, deleted_too=deleted_too)
+
     def by(self, ctx: Context) -> Provenance:
         """Who writes through this call: MCP, and the API key it came with (if any)."""
         user, key_id = self._principal(ctx)
@@ -92,12 +104,14 @@ def build_mcp_server(services: Services, *, user: str | None = None) -> MCPServe
     tools = ToolRegistry(server, services, user)
     tools_memories.register(tools)
     tools_organize.register(tools)
+    tools_spaces.register(tools)
 
     @server.resource("memory://memories/{memory_id}", name="memory", mime_type="text/plain",
-                     description="One of the user's memories, by id: its content.")
+                     description="One of the user's memories (or of their spaces'), by id: its content.")
     async def read_memory(memory_id: str, ctx: Context) -> str:
         try:
-            found = await anyio.to_thread.run_sync(lambda: services.memories.get(tools.user(ctx), memory_id))
+            found = await anyio.to_thread.run_sync(
+                lambda: services.memories.get(tools.holder(ctx, memory_id, None), memory_id))
         except ApiError as err:
             raise ResourceError(err.message) from None
         return found.content

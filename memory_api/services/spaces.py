@@ -136,9 +136,13 @@ class SpaceService:
             return user
         return self.space(user, space_id, need, param=param).owner
 
-    def locate(self, user: str, memory_id: str, need: str = "read", *, deleted_too: bool = False) -> str:
-        """The owner keeping a memory the user may reach: their own, else one of their spaces'. An id
-        found nowhere they may read is the user's (so the memory service answers its usual 404)."""
+    def locate(self, user: str, memory_id: str, need: str = "read", *, space: object | None = None,
+               deleted_too: bool = False) -> str:
+        """The owner keeping a memory the user may reach: the space named (`space`, checked as owner()
+        checks it), else their own, else one of their spaces'. An id found nowhere they may read is the
+        user's (so the memory service answers its usual 404)."""
+        if space is not None:
+            return self.owner(user, space, need)
         space_ids = [record.id for record, _ in self._store.spaces_of(user)]
         owners = [user, *map(space_owner, space_ids)]
         holders = self._store.holders(owners, memory_id, deleted_too=deleted_too)
