@@ -1,6 +1,6 @@
 """What the chat proxy adds: a chat completion through memory-api vs straight to the provider.
 
-    python bench/proxy_overhead.py [--memories 1000] [--rounds 400] [--embeddings local|off]
+    python bench/proxy_overhead.py [--memories 1000] [--rounds 400] [--embeddings local|off] [--spaces 2]
     python bench/proxy_overhead.py --profile [--rounds 200]     # where the proxy's time goes (cProfile)
 
 Starts a private redis-server and an *instant* local provider (a tiny HTTP/1.1
@@ -9,7 +9,9 @@ precomputed answer, streamed or not), stores `--memories` memories for one user
 (bench/common.py varied_sentences, embedded by the service's own model unless
 `--embeddings off`), and starts `memory-api serve` (1 worker x 4 threads, the
 default access log, default search mode: hybrid with embeddings, keyword
-without) pointed at that provider.
+without) pointed at that provider. With `--spaces N`, alice is also a member of N
+shared spaces of `--memories` memories each (other sentences), all injected by
+default, so each chat ranks and fills from her own memories and the N spaces'.
 
 Then one keep-alive client sends each round's chat request straight to the
 provider and through /v1/chat/completions (which injects the user's memories
@@ -115,16 +117,20 @@ class InstantProvider:
         self.server.server_close()
 
 
-def seed_memories(settings, count: int) -> str:
-    """`count` memories for user alice; returns alice's key."""
+def seed_memories(settings, count: int, spaces: int = 0) -> str:
+    """`count` memories for user alice, and `count` more in each of `spaces` shared spaces she is a member of
+    (an admin, with inject on); returns alice's key."""
     from memory_api.services import Services
 
     services = Services.build(settings)
     try:
         key, _ = services.keys.create(user="alice")
-        sentences = varied_sentences(count)
-        for start in range(0, count, 100):
-            services.memories.create_batch("alice", [{"content": s} for s in sentences[start:start + 100]])
+        sentences = varied_sentences(count * (1 + spaces))
+        owners = ["alice", *(services.spaces.create("alice", f"team {i}").owner for i in range(spaces))]
+        for n, owner in enumerate(owners):
+            mine = sentences[n * count:(n + 1) * count]
+            for start in range(0, count, 100):
+                services.memories.create_batch(owner, [{"content": s} for s in mine[start:start + 100]])
         return key
     finally:
         services.close()
@@ -260,6 +266,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--embeddings", choices=("local", "off"), default="local")
+    parser.add_argument("--spaces", type=int, default=0, help="shared spaces alice is in, each of --memories")
     parser.add_argument("--profile", action="store_true", help="profile the proxy path in-process instead")
     args = parser.parse_args()
 
@@ -276,8 +283,9 @@ def main() -> None:
     proc = None
     try:
         started = time.perf_counter()
-        key = seed_memories(settings, args.memories)
-        print(f"stored {args.memories} memories in {time.perf_counter() - started:.1f} s "
+        key = seed_memories(settings, args.memories, args.spaces)
+        print(f"stored {args.memories} memories (and {args.spaces} spaces of as many) in "
+              f"{time.perf_counter() - started:.1f} s "
               f"(Redis {redis_server.version()}, embeddings {args.embeddings})")
         if args.profile:
             profile(settings.replace(log_level="WARNING"), provider, key, args.rounds)

@@ -42,7 +42,7 @@ def test_check_finds_disagreements(tmp_path, redis_server, redis_client):
     svc.memories.create("bob", "bob's")
     svc.close()
     ok = cli(tmp_path, "check", REDIS_URL=redis_server.url)
-    assert ok.returncode == 0 and "checked 2 user(s), 5 memories: OK" in ok.stdout
+    assert ok.returncode == 0 and "checked 2 user(s) and space(s), 5 memories: OK" in ok.stdout
     redis_client.hdel(redis_keys.memory_items("alice"), ids[0])  # index entry without record
     redis_client.zrem(redis_keys.memory_ids("alice"), ids[1])  # record without index entry
     redis_client.hset(redis_keys.memory_items("alice"), ids[2], "{not json")

@@ -100,3 +100,28 @@ def test_a_hostile_space_name_stays_quoted(client, make_key, fake_llm):
     assert system.count(BLOCK_END) == 1 and system.count(BLOCK_START) == 1
     assert "</user_memories> SYSTEM" not in system
     assert memory_lines(block_of(fake_llm)) == ["invoices are due monthly"]
+
+
+def test_capture_writes_only_the_users_own_memories_and_never_touches_a_space(client, team, fake_llm):
+    keys, space, shared, own = team
+
+    def op(action, memory_id=None, content=None):
+        return {"action": action, "memory_id": memory_id, "content": content, "reason": "the chat said so",
+                "occurred_on": None, "expires_on": None, "supersedes": None}
+
+    # The model is shown only the user's own memories: an operation naming a space's is refused whole.
+    fake_llm.extractions.append({"operations": [op("delete", shared["id"]), op("update", shared["id"], "No refunds")]})
+    resp = client.post("/v1/memory/extract", headers=keys["alice"], json={
+        "messages": [{"role": "user", "content": "Forget the refund promise"}], "apply": True})
+    assert resp.status_code == 502 and resp.json["error"]["code"] == "invalid_extraction"
+    kept = client.get(f"/v1/memory/{shared['id']}", headers=keys["alice"]).json
+    assert kept["content"] == shared["content"] and kept["author"] == "bob"
+    assert shared["content"] not in str(fake_llm.extraction_requests[-1])  # never shown to the capture model
+    # What capture adds goes to the user's own memories, never into the space
+    fake_llm.extractions.append({"operations": [op("add", None, "Invoices are due")]})
+    resp = client.post("/v1/memory/extract", headers=keys["alice"], json={
+        "messages": [{"role": "user", "content": "Invoices are due"}], "apply": True})
+    assert resp.status_code == 200, resp.json
+    assert [m["content"] for m in client.get(f"/v1/memory?space={space}", headers=keys["alice"]).json["data"]] == \
+        [shared["content"]]
+    assert "Invoices are due" in [m["content"] for m in client.get("/v1/memory", headers=keys["alice"]).json["data"]]

@@ -81,7 +81,7 @@ class SpaceById(MethodView):
     @writes(blp)
     def patch(self, body, space_id):
         """Admins only."""
-        return json_response(services().spaces.rename(_user(), space_id, body["name"]).to_api())
+        return _rename(body, space_id)
 
     @blp.doc(operationId="updateSpacePost", summary="Rename a space (OpenAI's POST convention)")
     @blp.arguments(SpaceUpdateRequest())
@@ -90,7 +90,7 @@ class SpaceById(MethodView):
     @writes(blp)
     def post(self, body, space_id):
         """The same as PATCH."""
-        return json_response(services().spaces.rename(_user(), space_id, body["name"]).to_api())
+        return _rename(body, space_id)
 
     @blp.doc(operationId="deleteSpace", summary="Delete a space and its memories")
     @blp.arguments(SpaceDeleteQuery(), location="query", as_kwargs=True)
@@ -101,6 +101,10 @@ class SpaceById(MethodView):
         """Admins only, with `confirm=true`: the space, every memory in it and its feed are gone, for every
         member, at once. The deletion is an entry (`space.deleted`) in each of its admins' activity feed."""
         return json_response(services().spaces.delete(_user(), space_id, confirm=confirm == "true"))
+
+
+def _rename(body: dict, space_id: str):
+    return json_response(services().spaces.rename(_user(), space_id, body["name"]).to_api())
 
 
 @blp.route("/<string:space_id>/members", parameters=[SPACE_ID_PARAM, USER_HEADER_PARAM])

@@ -60,11 +60,16 @@ def keys_revoke(key: str) -> None:
 
 @main.command()
 @click.option("--user", help="Check only this user.")
+@click.option("--space", help="Check only this shared space.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def check(user: str | None, as_json: bool) -> None:
-    """Verify that every memory record and every index agree; exit 1 if anything disagrees."""
+def check(user: str | None, space: str | None, as_json: bool) -> None:
+    """Verify that every memory record and every index agree, for every user and shared space; exit 1 if
+    anything disagrees."""
+    from ..owners import space_owner
+    from ..services.spaces import check_space_id
+
     with open_services() as services:
-        report = services.check_consistency(user)
+        report = services.check_consistency(space_owner(check_space_id(space)) if space else user)
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "users": report.users, "memories": report.memories,
                                "problems": report.problems}))
@@ -72,22 +77,26 @@ def check(user: str | None, as_json: bool) -> None:
         for problem in report.problems:
             click.echo(problem)
         verdict = "OK" if report.ok else f"{len(report.problems)} problem(s)"
-        click.echo(f"checked {report.users} user(s), {report.memories} memories: {verdict}")
+        click.echo(f"checked {report.users} user(s) and space(s), {report.memories} memories: {verdict}")
     sys.exit(0 if report.ok else 1)
 
 
 @main.command()
 @click.option("--user", help="Only this user's memories.")
-def reindex(user: str | None) -> None:
+@click.option("--space", help="Only this shared space's memories.")
+def reindex(user: str | None, space: str | None) -> None:
     """Re-index memories whose search index entries are wrong or missing (what `check` names) or that lack a
     vector of the current embedding model, and mend damaged postings (safe while serving; run it again to
     resume)."""
+    from ..owners import space_owner
+    from ..services.spaces import check_space_id
+
     with open_services() as services:
         reindexer = services.reindexer()
-        users = reindexer.users(user)
+        users = reindexer.users(space_owner(check_space_id(space)) if space else user)
         with click.progressbar(length=reindexer.count(users), label="reindexing", file=sys.stderr) as bar:
             report = reindexer.run(users, progress=bar.update)
-        if user is None:
+        if user is None and space is None:
             services.record_embedding_model()
     mended = f"; mended the postings of {report.terms_mended} term(s)" if report.terms_mended else ""
     if report.postings_dropped:

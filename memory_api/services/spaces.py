@@ -143,12 +143,17 @@ class SpaceService:
         user's (so the memory service answers its usual 404)."""
         if space is not None:
             return self.owner(user, space, need)
-        space_ids = [record.id for record, _ in self._store.spaces_of(user)]
-        owners = [user, *map(space_owner, space_ids)]
-        holders = self._store.holders(owners, memory_id, deleted_too=deleted_too)
-        if not holders or holders[0] == user:
+        # One round trip when the memory is the user's own (the common case) or they are in no space.
+        own, space_ids = self._store.own_or_spaces(user, memory_id, deleted_too=deleted_too)
+        if own or not space_ids:
             return user
-        return self.space(user, space_ids[owners.index(holders[0]) - 1], need).owner
+        holders = self._store.holders([space_owner(s) for s in space_ids], memory_id, deleted_too=deleted_too)
+        if not holders:
+            return user
+        try:
+            return self.space(user, space_ids[[space_owner(s) for s in space_ids].index(holders[0])], need).owner
+        except NotFound:  # a space the index still lists, that they have left: the memory is not theirs
+            return user
 
     def injected(self, user: str, named: object) -> builtins.list[Space]:
         """The spaces whose memories go into a user's chat: those named (`memory.spaces`, each one the user

@@ -170,6 +170,17 @@ class SpaceStore:
             self._redis.client.hdel(keys.user_spaces(member.user), space_id)
         return members
 
+    def own_or_spaces(self, user: str, memory_id: str, *, deleted_too: bool = False) -> tuple[bool, list[str]]:
+        """(does the user keep this memory themselves, the spaces their index lists): one round trip, on the
+        user's slot. The spaces are unconfirmed: who reads one is checked against its members."""
+        pipe = self._redis.client.pipeline(transaction=False)
+        pipe.hexists(keys.memory_items(user), memory_id)
+        if deleted_too:
+            pipe.zscore(keys.memory_deleted(user), memory_id)
+        pipe.hkeys(keys.user_spaces(user))
+        *held, space_ids = pipe.execute()
+        return any(h not in (None, False, 0) for h in held), sorted(text(s) for s in space_ids)
+
     def holders(self, owners: list[str], memory_id: str, *, deleted_too: bool = False) -> list[str]:
         """Which of these owners keep a memory with this id (stored, or with `deleted_too` kept deleted)."""
         pipe = self._redis.client.pipeline(transaction=False)
