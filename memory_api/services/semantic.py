@@ -9,6 +9,7 @@ is refused naming what is missing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any, NamedTuple
@@ -44,6 +45,14 @@ class SemanticIndex:
         self._query_profile = query_profile  # adapt queries to each user (services/query_profile.py)
         self._fitting: set[str] = set()  # users whose profile this process is fitting now
         self._fitting_lock = threading.Lock()
+        # A chat that draws from shared spaces ranks the same message in each (services/context.py): the
+        # message is embedded once. Small: a repeated message within seconds is all it serves.
+        self._query_embedding = functools.lru_cache(maxsize=64)(self._embed_query)
+
+    def _embed_query(self, query: str) -> Any:
+        vector = self._embedder.embed_query(query)
+        vector.setflags(write=False)  # shared between the callers the cache serves
+        return vector
 
     def unavailable_reason(self) -> str | None:
         """Why semantic recall cannot run here (None: it can)."""
@@ -86,7 +95,7 @@ class SemanticIndex:
     def user_query(self, user_id: str, query: str) -> UserQuery:
         """What to search `user_id`'s memories with: the query's embedding, adapted to the user by their
         query profile when they have one (fitting or refitting it first when due)."""
-        vector = self._embedder.embed_query(query)
+        vector = self._query_embedding(query)
         profile = self._profile(user_id) if self._query_profile else None
         if profile is not None:
             return UserQuery(profile.apply(vector).astype("<f4").tobytes(), profile.scale, profile.offset)
