@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpers import auth
@@ -258,6 +260,8 @@ def test_an_admin_exports_a_space_and_imports_it_into_another_as_its_author(clie
                           headers=people["bob"]).json
     exported = client.get(f"/v1/memory/export?space={first}", headers=people["alice"])
     assert exported.status_code == 200 and b"Ship on Fridays" in exported.data
+    header = json.loads(exported.data.splitlines()[0])
+    assert header["space"] == first and "user" not in header
     second = new_space(client, people["carol"], "New team")
     resp = client.post(f"/v1/memory/import?space={second}", data=exported.data,
                        content_type="application/x-ndjson", headers=people["carol"])

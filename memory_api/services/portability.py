@@ -74,7 +74,8 @@ class Portability:
 
     def export_lines(self, user_id: str) -> Iterator[str]:
         """The export, line by line (each ending in a newline), read page by page."""
-        yield _dumps({"object": "memory.export", "format": FORMAT, "version": VERSION, "user": user_id,
+        whose = {"space": space_of(user_id)} if space_of(user_id) else {"user": user_id}
+        yield _dumps({"object": "memory.export", "format": FORMAT, "version": VERSION, **whose,
                       "exported_at": int(time.time())}) + "\n"
         above = None
         while True:
