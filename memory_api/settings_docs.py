@@ -26,7 +26,7 @@ def env_example_text() -> str:
 
 
 def settings_table_markdown() -> str:
-    """The README's settings table (`memory-api settings table`)."""
+    """The settings table of docs/settings.md (`memory-api settings table`)."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for env, default, meaning in describe_settings():
         shown = "(unset)" if default is None else f"`{default}`"

@@ -22,7 +22,7 @@ from memory_api.services import Services
 # The slow tier, marked `process`: tests that start whole processes (serve, gunicorn, the MCP servers, Redis
 # Clusters and other redis-servers, Chromium, npm, the CLI as a subprocess), the spec fuzzer, and the builds
 # of the quantised model.
-# `pytest -m "not process"` is the quick tier (README: Development).
+# `pytest -m "not process"` is the quick tier (docs/development.md).
 PROCESS_MODULES = {
     "test_serve_embedded", "test_embedded_lifecycle", "test_slow_clients", "test_logs", "test_metrics",
     "test_faults", "test_cluster_failover", "test_cluster_migration", "test_redis_cluster", "test_redis_versions",

@@ -140,7 +140,7 @@ def migrate(drop_previous: bool) -> None:
 @main.command("settings")
 @click.argument("form", type=click.Choice(["table", "env"]), default="table")
 def settings_cmd(form: str) -> None:
-    """Print every setting: a Markdown table (README) or .env.example's text."""
+    """Print every setting: a Markdown table (docs/settings.md) or .env.example's text."""
     from ..settings_docs import env_example_text, settings_table_markdown
 
     click.echo(env_example_text() if form == "env" else settings_table_markdown(), nl=form == "table")
