@@ -288,6 +288,7 @@ class Space(BaseModel):
     name: str
     created_at: int
     created_by: str
+    user: str  # the caller: the member whose role and inject these are
     role: Role
     inject: bool  # whether its memories go into the caller's chats when a request names no `spaces`
 

@@ -61,7 +61,7 @@ class Space:
     def to_api(self) -> dict[str, Any]:
         return {"id": self.record.id, "object": "space", "name": self.record.name,
                 "created_at": self.record.created_at, "created_by": self.record.created_by,
-                "role": self.membership.role, "inject": self.membership.inject}
+                "user": self.membership.user, "role": self.membership.role, "inject": self.membership.inject}
 
 
 def member_to_api(member: MemberRecord, space_id: str) -> dict[str, Any]:

@@ -41,6 +41,9 @@ class SpaceObject(ma.Schema):
     name = fields.String(required=True)
     created_at = fields.Integer(required=True)
     created_by = fields.String(required=True, metadata={"description": "The user who created it."})
+    user = fields.String(required=True, metadata={"description": (
+        "You: the member this space is seen as (the key's user, or the user a service key acts for), whose "
+        "`role` and `inject` these are.")})
     role = fields.String(required=True, metadata={"enum": list(ROLES), "description": "Your role in it. "
                                                   + ROLE_DESCRIPTION})
     inject = fields.Boolean(required=True, metadata={
