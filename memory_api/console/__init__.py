@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, render_template, request
 
+from ..services.spaces import MAX_NAME_CHARS
+
 PREFIX = "/console"
 
 # Everything the page loads is ours: no inline script or style, no plugins, no <base> rewriting, and no
@@ -45,7 +47,8 @@ blp = Blueprint("console", __name__, url_prefix=PREFIX, template_folder="templat
 @blp.get("")
 def console_page():
     """The console's one page; the limits it shows (caps, content length) come from the server's Settings."""
-    return render_template("console/index.html", settings=current_app.config["MEMORY_API_SETTINGS"])
+    return render_template("console/index.html", settings=current_app.config["MEMORY_API_SETTINGS"],
+                           space_name_chars=MAX_NAME_CHARS)
 
 
 def is_console_path(path: str) -> bool:

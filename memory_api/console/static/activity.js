@@ -1,11 +1,14 @@
-// The activity feed (every create, update and delete) and the suggestions capture left for the person.
+// The activity feed (every create, update and delete) and the suggestions capture left for the person. In a
+// space: the space's own feed, each change with the member who made it (suggestions are the person's own).
 
 import { call } from "./api.js";
 import { $, el, fill, when } from "./dom.js";
 import { act, latestOnly, say } from "./ui.js";
+import { spaceParam } from "./space.js";
 
 let cursor = null;
 let showing = 0; // the ticket of the feed shown: its pages are wanted, an older one's are not
+let feedSpace; // the space whose feed is shown (undefined: the person's own)
 const feeds = latestOnly();
 const suggestionLists = latestOnly();
 
@@ -16,8 +19,16 @@ export function init() {
 export async function show() {
   showing = feeds.start();
   cursor = null;
+  feedSpace = spaceParam();
   fill($("event-list"));
-  await Promise.all([loadSuggestions(), loadEvents()]);
+  $("suggestions").hidden = Boolean(feedSpace);
+  if (feedSpace) {
+    suggestionLists.start(); // one on its way is the person's own: not for this screen now
+    fill($("suggestion-list"));
+    fill($("suggestions-count"));
+    return loadEvents();
+  }
+  return Promise.all([loadSuggestions(), loadEvents()]);
 }
 
 async function loadSuggestions() {
@@ -54,7 +65,7 @@ function suggestionCard(suggestion) {
 
 async function loadEvents() {
   const ticket = showing;
-  const { data: page } = await call("/events", { query: { after: cursor ?? undefined } });
+  const { data: page } = await call("/events", { query: { after: cursor ?? undefined, space: feedSpace } });
   if (!feeds.wanted(ticket)) return; // the feed was opened anew meanwhile
   $("event-list").append(...page.data.map(eventItem));
   cursor = page.last_id ?? cursor;
@@ -64,11 +75,13 @@ async function loadEvents() {
 
 function eventItem(event) {
   const verb = event.type.replace("memory.", "");
-  const link = event.type === "memory.deleted"
-    ? el("span", { class: "mono", text: event.memory_id })
-    : el("a", { href: `#/history/${encodeURIComponent(event.memory_id)}`, class: "mono", text: event.memory_id });
-  const facts = [`revision ${event.revision}`, `via ${event.source}`, event.actor && `key ${event.actor}`,
-    event.reason && `reason: ${event.reason}`].filter(Boolean).join(" · ");
+  let link;
+  if (!event.memory_id) link = event.space ? el("span", { class: "mono", text: event.space }) : null; // space.deleted
+  else if (event.type === "memory.deleted") link = el("span", { class: "mono", text: event.memory_id });
+  else link = el("a", { href: `#/history/${encodeURIComponent(event.memory_id)}`, class: "mono", text: event.memory_id });
+  const byWhom = (feedSpace || !event.memory_id) && event.author ? `by ${event.author}` : null;
+  const facts = [byWhom, event.memory_id && `revision ${event.revision}`, `via ${event.source}`,
+    event.actor && `key ${event.actor}`, event.reason && `reason: ${event.reason}`].filter(Boolean).join(" · ");
   return el("li", { class: "card" },
     el("p", {}, el("strong", { text: verb }), " ", link, " ", el("span", { class: "muted small", text: when(event.created_at) })),
     el("p", { class: "muted small", text: facts }));

@@ -61,6 +61,7 @@ function timeFacts(memory) {
 export function memoryCard(memory, { actions = [], extra = [] } = {}) {
   const past = memory.valid_until != null && memory.valid_until <= Date.now() / 1000;
   const facts = [
+    memory.space ? `by ${memory.author ?? "an unknown member"}` : null, // in a space: which member wrote it
     memory.scope ? `scope ${memory.scope}` : "global",
     memory.source ? `via ${memory.source}` : null,
     memory.updated_at ? `updated ${when(memory.updated_at)}` : null,

@@ -5,6 +5,7 @@
 import { ApiError, call } from "./api.js";
 import { $, el, fill, memoryCard } from "./dom.js";
 import { act, go, latestOnly, splitTags } from "./ui.js";
+import { current, spaceParam } from "./space.js";
 
 let memoryId = null; // null: a new memory
 let etag = null; // the version the form was filled from
@@ -54,13 +55,17 @@ export function init() {
 
 const opened = latestOnly();
 
+/** The query naming the space a memory is in: a 404 then says the space is gone, not just the memory. */
+const inSpace = () => ({ space: spaceParam() });
+
 export async function show(id) {
   const ticket = opened.start();
   memoryId = id;
   $("edit-form").reset();
   $("delete-confirm").hidden = $("conflict").hidden = true;
   $("edit-delete").hidden = $("edit-history").hidden = !id;
-  fill($("edit-title"), id ? "Edit memory" : "New memory");
+  const space = current();
+  fill($("edit-title"), `${id ? "Edit memory" : "New memory"}${space ? ` in ${space.name}` : ""}`);
   if (!id) {
     etag = null;
     shownTimes = {};
@@ -68,9 +73,9 @@ export async function show(id) {
     return;
   }
   $("edit-history").href = `#/history/${encodeURIComponent(id)}`;
-  const { data: memory, etag: current } = await call(`/${encodeURIComponent(id)}`);
+  const { data: memory, etag: version } = await call(`/${encodeURIComponent(id)}`, { query: inSpace() });
   if (!opened.wanted(ticket)) return; // another memory (or a new one) was opened meanwhile
-  fillForm(memory, current);
+  fillForm(memory, version);
 }
 
 function fillForm(memory, current) {
@@ -112,7 +117,7 @@ function body() {
   }
   const fields = { content: $("edit-content").value, tags: splitTags($("edit-tags").value), ...times() };
   if (memoryId) return { ...fields, scope: scope || null, metadata };
-  return { ...fields, ...(scope && { scope }), ...(metadata && { metadata }) };
+  return { ...fields, ...(scope && { scope }), ...(metadata && { metadata }), space: spaceParam() };
 }
 
 async function save() {
@@ -122,7 +127,7 @@ async function save() {
       await call("", { method: "POST", json });
       return go("#/memories", { say: "Memory created." });
     }
-    await call(`/${encodeURIComponent(memoryId)}`, { method: "PATCH", json, ifMatch: etag });
+    await call(`/${encodeURIComponent(memoryId)}`, { method: "PATCH", json, ifMatch: etag, query: inSpace() });
     go("#/memories", { say: "Memory saved." });
   } catch (err) {
     if (err instanceof ApiError && err.status === 412) return showConflict(err);
@@ -132,7 +137,7 @@ async function save() {
 
 async function remove() {
   try {
-    await call(`/${encodeURIComponent(memoryId)}`, { method: "DELETE", ifMatch: etag });
+    await call(`/${encodeURIComponent(memoryId)}`, { method: "DELETE", ifMatch: etag, query: inSpace() });
     go("#/memories", { say: "Memory deleted." });
   } catch (err) {
     $("delete-confirm").hidden = true;
@@ -143,8 +148,8 @@ async function remove() {
 
 /** After a 412: fetch the version that won and show it next to the person's unsaved edits. */
 async function showConflict(err) {
-  const { data: memory, etag: current } = await call(`/${encodeURIComponent(memoryId)}`);
-  newer = { memory, etag: current };
+  const { data: memory, etag: version } = await call(`/${encodeURIComponent(memoryId)}`, { query: inSpace() });
+  newer = { memory, etag: version };
   fill($("conflict-newer"), el("ul", { class: "cards" }, memoryCard(memory)));
   $("conflict").hidden = false;
   $("conflict").focus();

@@ -3,6 +3,7 @@
 import { call } from "./api.js";
 import { $, el, fill, linkButton, memoryCard } from "./dom.js";
 import { act, config, latestOnly, valueOf } from "./ui.js";
+import { canWrite, current, spaceParam } from "./space.js";
 
 let cursor = null; // the last id shown: the next page starts after it
 let listing = 0; // the ticket of the list shown: its pages are wanted, an older list's are not
@@ -17,6 +18,9 @@ export function init() {
 }
 
 export async function show() {
+  const space = current();
+  fill($("memories-title"), space ? `Memories in ${space.name}` : "Memories");
+  $("new-memory").hidden = !canWrite();
   await Promise.all([reload(), loadTagOptions()]);
 }
 
@@ -37,7 +41,7 @@ async function loadPage() {
   const ticket = listing;
   const list = $("memory-list");
   const query = {
-    limit: config.pageSize, order: $("filter-order").value, after: cursor ?? undefined,
+    limit: config.pageSize, order: $("filter-order").value, after: cursor ?? undefined, space: spaceParam(),
     tag: valueOf("filter-tag"), scope: valueOf("filter-scope"), source: $("filter-source").value,
     include_invalid: $("filter-time").value === "holding" ? "false" : undefined,
   };
@@ -55,15 +59,20 @@ async function loadPage() {
     : `${shown} ${shown === 1 ? "memory" : "memories"} shown${page.has_more ? "; there are more" : ""}.`);
 }
 
+/** A memory's links: its history, and its form where the user may write (not a reader of its space). */
 export function actionsFor(memory) {
   const name = memory.content.slice(0, 40);
   return [
-    linkButton("Edit", `#/edit/${encodeURIComponent(memory.id)}`, `Edit: ${name}`),
+    canWrite() ? linkButton("Edit", `#/edit/${encodeURIComponent(memory.id)}`, `Edit: ${name}`) : null,
     linkButton("History", `#/history/${encodeURIComponent(memory.id)}`, `History: ${name}`),
-  ];
+  ].filter(Boolean);
 }
 
+const tagLists = latestOnly();
+
 async function loadTagOptions() {
-  const { data } = await call("/tags");
+  const ticket = tagLists.start();
+  const { data } = await call("/tags", { query: { space: spaceParam() } });
+  if (!tagLists.wanted(ticket)) return; // another space's, or an older list
   fill($("tag-options"), data.data.map((t) => el("option", { value: t.tag })));
 }

@@ -1,9 +1,11 @@
-// Stats and tags, and the whole collection out (export, downloaded as a file) and back in (import).
+// Stats and tags, and the whole collection out (export, downloaded as a file) and back in (import). In a
+// space: the space's, and its export and import for its admins only (as the API allows).
 
 import { call } from "./api.js";
 import { $, el, fill, when } from "./dom.js";
 import { act, go, latestOnly } from "./ui.js";
 import { filterByTag } from "./memories.js";
+import { current, isAdmin, spaceParam } from "./space.js";
 
 export function init() {
   $("export").addEventListener("click", (event) => act(event.currentTarget, download));
@@ -17,7 +19,11 @@ const shown = latestOnly();
 
 export async function show() {
   const ticket = shown.start();
-  const [{ data: stats }, { data: tags }] = await Promise.all([call("/stats"), call("/tags")]);
+  const space = current();
+  const query = { space: spaceParam() };
+  $("portability").hidden = Boolean(space) && !isAdmin();
+  fill($("overview-title"), space ? `Stats & data of ${space.name}` : "Stats & data");
+  const [{ data: stats }, { data: tags }] = await Promise.all([call("/stats", { query }), call("/tags", { query })]);
   if (!shown.wanted(ticket)) return; // shown again (after an import) meanwhile
   const rows = [["Memories", stats.count], ["Words", stats.words], ["Tokens", stats.tokens],
     ["Tags", stats.tags], ["Scopes", stats.scopes],
@@ -34,9 +40,10 @@ export async function show() {
 
 async function download() {
   // fetch, not a link: the key travels in the Authorization header, never in the URL.
-  const { data: blob } = await call("/export", { raw: true });
+  const space = spaceParam();
+  const { data: blob } = await call("/export", { raw: true, query: { space } });
   const url = URL.createObjectURL(blob);
-  const link = el("a", { href: url, download: "memories.jsonl", hidden: true });
+  const link = el("a", { href: url, download: space ? `${space}.jsonl` : "memories.jsonl", hidden: true });
   document.body.append(link);
   link.click();
   link.remove();
@@ -47,7 +54,7 @@ async function upload() {
   const file = $("import-file").files[0];
   const { data: result } = await call("/import", {
     method: "POST", body: file, contentType: "application/x-ndjson",
-    query: { on_conflict: $("import-conflict").value },
+    query: { on_conflict: $("import-conflict").value, space: spaceParam() },
   });
   fill($("import-result"), `Imported ${result.total}: ${result.created} created, ${result.overwritten} overwritten, `
     + `${result.skipped} skipped.`);

@@ -9,6 +9,7 @@ const data = $("console").dataset;
 /** Limits from the server's Settings, so the console and the API agree on them. */
 export const config = {
   api: data.api,
+  spacesApi: data.spacesApi,
   pageSize: Number(data.pageSize),
   maxContent: Number(data.maxContent),
   maxWords: Number(data.maxWords),
@@ -20,6 +21,14 @@ export function say(text) {
   fill($("status"), text);
 }
 
+let spaceTrouble = () => false;
+
+/** `handler(err)` sees every API error about a space first (switcher.js: a space gone, a role lowered) and
+ * returns true if it has told the person and moved on. */
+export function onSpaceTrouble(handler) {
+  spaceTrouble = handler;
+}
+
 /** Show an error: the API's own message (from its error envelope) or the exception's. */
 export function report(err) {
   const message = err instanceof ApiError ? err.message : `Error: ${err.message}`;
@@ -29,6 +38,7 @@ export function report(err) {
     session.clear();
     return go("#/signin", { error: message });
   }
+  if (err instanceof ApiError && err.space && spaceTrouble(err)) return undefined;
   return showError(message);
 }
 
