@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
 # Generous: the machine running the suite may be busy; expect() returns as soon as the page is right.
 TIMEOUT_MS = 15_000
+NETWORK_CHANGE_RELOADS = 3
 
 
 def chromium_path() -> str | None:
@@ -71,7 +72,22 @@ class ConsolePage:
         page.on("request", lambda req: tab.requests.append((req.url, req.headers)))
         page.on("response", lambda res: "/console" in res.url and tab.console_responses.append(
             (res.url, res.headers)))
-        page.goto(f"{base_url}/console")
+        # Chromium drops the requests in flight when the machine's network changes (another process adding an
+        # interface or a network namespace), even on loopback: a module script lost so leaves a page without its
+        # code. That is no fault of the console's, so the page is loaded again (a few times at most).
+        lost: list[str] = []
+        page.on("requestfailed", lambda req: "ERR_NETWORK_CHANGED" in (req.failure or "") and lost.append(req.url))
+        for _ in range(NETWORK_CHANGE_RELOADS):
+            lost.clear()
+            try:
+                page.goto(f"{base_url}/console")
+            except Exception as exc:  # the page itself lost: the same, one level up
+                if "ERR_NETWORK_CHANGED" not in str(exc):
+                    raise
+                lost.append(f"{base_url}/console")
+            if not lost:
+                break
+        assert not lost, f"the network kept changing while the console loaded: {lost}"
         return tab
 
     @property

@@ -101,3 +101,80 @@ def test_the_setting_is_read_from_the_environment():
 
     assert Settings.from_env({}, dotenv=False).console is True
     assert Settings.from_env({"MEMORY_API_CONSOLE": "false"}, dotenv=False).console is False
+
+
+class _Controls(HTMLParser):
+    """Every form control of the page, with how it is named: a <label for>, aria-label or aria-labelledby."""
+
+    def __init__(self):
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.label_for: set[str] = set()
+        self.ids: set[str] = set()
+        self.options: dict[str, list[str]] = {}
+        self._select: str | None = None
+        self._option = False
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        if names.get("id"):
+            self.ids.add(names["id"])
+        if tag == "label" and names.get("for"):
+            self.label_for.add(names["for"])
+        if tag in ("input", "select", "textarea") and names.get("type") != "hidden":
+            self.controls.append({"tag": tag, **names})
+        if tag == "select":
+            self._select = names.get("id")
+            self.options[self._select] = []
+        self._option = tag == "option"
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        if tag == "option":
+            self._option = False
+
+    def handle_data(self, data):
+        if self._option and self._select:
+            self.options[self._select].append(data.strip())
+
+
+def test_every_control_of_the_page_has_a_name(client):
+    """The screens (spaces and members included) are usable with a screen reader: no unnamed field."""
+    parser = _Controls()
+    parser.feed(client.get("/console").text)
+    assert len(parser.controls) > 20
+    for control in parser.controls:
+        named = (control.get("id") in parser.label_for or control.get("aria-label")
+                 or all(part in parser.ids for part in (control.get("aria-labelledby") or "-").split()))
+        assert named, f"an unnamed <{control['tag']}>: {control}"
+
+
+def test_the_space_switcher_and_members_page_are_on_the_page(client):
+    from memory_api.services.spaces import MAX_NAME_CHARS, ROLES
+
+    page = client.get("/console").text
+    parser = _Controls()
+    parser.feed(page)
+    # the switcher: the person's own memories first (the spaces come from GET /v1/spaces in the browser)
+    assert parser.options["space-select"] == ["My memories"]
+    assert 'data-spaces-api="/v1/spaces"' in page
+    # the roles offered are the API's, and names are held to the API's length
+    assert parser.options["member-add-role"] == list(ROLES)
+    for field in ("space-create-name", "space-rename-name"):
+        assert re.search(rf'id="{field}"[^>]*maxlength="{MAX_NAME_CHARS}"', page), field
+    # a space is deleted only by typing its name: the button starts disabled
+    assert re.search(r'<button type="submit" id="space-delete-yes"[^>]*disabled', page)
+
+
+def test_every_view_drops_stale_answers():
+    """A screen whose show() waits for the API keeps only the newest answer (ui.js latestOnly): a switch of
+    space, a filter or a second search while one loads never shows the older answer."""
+    loading = []
+    for name in STATIC_FILES:
+        text = (STATIC / name).read_text() if name.endswith(".js") else ""
+        show = re.search(r"^export async function show\(.*?^}$", text, re.MULTILINE | re.DOTALL)
+        if show and "await " in show.group():  # it loads what it shows (itself or through its helpers)
+            loading.append(name)
+            assert "latestOnly()" in text and ".wanted(" in text, f"{name} shows answers without dropping stale ones"
+    assert {"members.js", "memories.js", "overview.js", "history.js", "editor.js"} <= set(loading)
