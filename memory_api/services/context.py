@@ -326,6 +326,7 @@ class ContextService:
     """
 
     RELEVANT_CANDIDATES = 100
+    SHARED_CANDIDATES = 50  # the fewest each source ranks when a block draws from shared spaces too
     # The newest are read a page at a time, small first: most selections stop within the first.
     NEWEST_CHUNKS = (50, 100, 200)
 
@@ -376,8 +377,12 @@ class ContextService:
             return
         # BM25 means nothing across queries: keyword ranking takes every memory that shares a word.
         floor = self.min_relevance if mode != "keyword" else None
-        ranked = [self._search.ranked(owner, query, limit=self.RELEVANT_CANDIDATES, mode=mode, scopes=scopes,
-                                      min_score=floor, filters=times) for owner in owners]
+        # The user's own and each space's share the candidates one user gets, each ranking no fewer than
+        # SHARED_CANDIDATES: a block drawn from two spaces costs about half as much again as one user's,
+        # not three times as much.
+        limit = max(self.RELEVANT_CANDIDATES // len(owners), self.SHARED_CANDIDATES)
+        ranked = [self._search.ranked(owner, query, limit=limit, mode=mode, scopes=scopes, min_score=floor,
+                                      filters=times) for owner in owners]
         # The user's own and each space's, by score (each list is best first; a tie keeps the user's first).
         for found in heapq.merge(*ranked, key=lambda found: -found.score):
             yield found.memory
