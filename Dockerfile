@@ -1,9 +1,10 @@
 # memory-api's container image: `docker build -t memory-api .` (docs/container.md).
 #
 # Plain Dockerfile syntax only, so Docker's classic builder builds it as well as BuildKit does
-# (scripts/check-container builds it with DOCKER_BUILDKIT=0). Two stages: the builder installs the package
-# into a venv; the runtime stage copies that venv, adds an unprivileged user and prepares, at build time,
-# what a first start would otherwise make (the quantised embedding model, the token vocabularies).
+# (scripts/check-container builds it with DOCKER_BUILDKIT=0). Two stages: the builder installs the
+# dependencies into a venv and builds the package's wheel; the runtime stage copies that venv, installs the
+# wheel into it, adds an unprivileged user and prepares, at build time, what a first start would otherwise
+# make (the quantised embedding model, the token vocabularies).
 # No secret is baked in: provider keys and REDIS_URL come from the environment when a container runs.
 
 ARG PYTHON_IMAGE=python:3.12-slim
@@ -21,8 +22,9 @@ RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.tom
     && /opt/memory-api/venv/bin/pip install -r /tmp/requirements.txt
 COPY README.md LICENSE ./
 COPY memory_api ./memory_api
-RUN /opt/memory-api/venv/bin/pip install --no-deps . \
-    && /opt/memory-api/venv/bin/memory-api --version
+# The package itself as a wheel, installed in the runtime stage: the venv copied from here then holds only the
+# dependencies, so after a change to the code that (large) copy is still a cached layer.
+RUN /opt/memory-api/venv/bin/pip wheel --no-deps --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE}
 # A fixed uid/gid, so a bind-mounted data directory can be given to it (chown 10001:10001).
@@ -33,6 +35,11 @@ RUN groupadd --system --gid 10001 memory-api \
     && chown memory-api:memory-api /data \
     && chmod 0700 /data
 COPY --from=builder /opt/memory-api/venv /opt/memory-api/venv
+COPY --from=builder /wheels /tmp/wheels
+RUN /opt/memory-api/venv/bin/pip install --no-deps --no-index --no-cache-dir --disable-pip-version-check \
+        /tmp/wheels/*.whl \
+    && rm -rf /tmp/wheels \
+    && /opt/memory-api/venv/bin/memory-api --version
 # For `gunicorn -c gunicorn.conf.py wsgi:app` (the working directory); `memory-api serve` needs neither.
 COPY gunicorn.conf.py wsgi.py /opt/memory-api/
 WORKDIR /opt/memory-api
