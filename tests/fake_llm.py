@@ -36,7 +36,8 @@ MODELS = [{"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned
 
 
 class FakeLLM:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        """`host`: the address to listen on (scripts/check-container: one a container can reach)."""
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         # Next chat/responses/models/embeddings/extraction answers: (status, body, headers); the body is any
@@ -71,9 +72,9 @@ class FakeLLM:
         # ran to its end or the other side hung up while it was being written).
         self.request_received = threading.Event()
         self.stream_ended = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer((host, 0), self._handler())
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        self.url = f"http://{host}:{self.server.server_port}/v1"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "FakeLLM":
