@@ -20,8 +20,10 @@ COPY pyproject.toml ./
 RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
     && /opt/memory-api/venv/bin/pip install -r /tmp/requirements.txt
-COPY README.md LICENSE ./
+COPY README.md LICENSE setup.py ./
 COPY memory_api ./memory_api
+# The Python client's source, which setup.py builds into the server as memory_api.client.
+COPY clients/python/src ./clients/python/src
 # The package itself as a wheel, installed in the runtime stage: the venv copied from here then holds only the
 # dependencies, so after a change to the code that (large) copy is still a cached layer.
 RUN /opt/memory-api/venv/bin/pip wheel --no-deps --wheel-dir /wheels .

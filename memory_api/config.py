@@ -162,6 +162,11 @@ class Settings:
         "MEMORY_API_MAX_IMPORT_BYTES", 67_108_864,
         "Largest body POST /v1/memory/import accepts (413 above it); it is read in bounded chunks, so a "
         "worker's memory does not grow with it.")
+    max_json_import_bytes: int = _setting(
+        "MEMORY_API_MAX_JSON_IMPORT_BYTES", 16_777_216,
+        "Largest application/json body POST /v1/memory/import accepts (413 above it): an import as one JSON "
+        "object is parsed whole, so a worker holds several times its size; larger ones go as JSON Lines.",
+        minimum=1)
     key_cache_seconds: float = _setting(
         "MEMORY_API_KEY_CACHE_SECONDS", 5.0,
         "How long a worker trusts an API-key lookup; a revoked key stops within this time.")

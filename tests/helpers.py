@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -134,6 +135,17 @@ class LiveServer:
 def with_provider(settings: Settings, fake_llm, **changes) -> Settings:
     """Settings pointing the chat endpoint at the fake provider."""
     return settings.replace(openai_base_url=fake_llm.url, openai_api_key="sk-upstream", **changes)
+
+
+def readme_client_example(url: str, key: str) -> str:
+    """The README's Python client example, its constructor pointed at `url` with `key` (a user's)."""
+    readme = (REPO / "README.md").read_text()
+    example = re.search(r"```python\n(from memory_api_client import MemoryAPI\b.*?)```", readme, re.S)
+    assert example, "the README's Python client example moved"
+    code, constructors = re.subn(r"client = MemoryAPI\(.*\)", f"client = MemoryAPI(base_url={url + '/v1'!r}, "
+                                 f"api_key={key!r})", example.group(1))
+    assert constructors == 1
+    return code
 
 
 def subprocess_env(**overrides: str) -> dict[str, str]:

@@ -108,23 +108,23 @@ def generated_client(tmp_path_factory):
     config.write_text("post_hooks: []\n")
     subprocess.run(
         [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(SPEC_PATH), "--meta", "none",
-         "--output-path", str(out / "memory_api_client"), "--config", str(config)],
+         "--output-path", str(out / "generated_memory_api"), "--config", str(config)],
         check=True, capture_output=True,
     )
     sys.path.insert(0, str(out))
     try:
-        yield importlib.import_module("memory_api_client")
+        yield importlib.import_module("generated_memory_api")
     finally:
         sys.path.remove(str(out))
 
 
 def test_generated_client_works(generated_client, live_server, make_key):
-    from memory_api_client import AuthenticatedClient
-    from memory_api_client.api.memory import (
+    from generated_memory_api import AuthenticatedClient
+    from generated_memory_api.api.memory import (
         create_memory, delete_memory, get_memory, list_memories, update_memory, update_memory_post,
     )
-    from memory_api_client.models import ErrorEnvelope, MemoryCreateRequest, MemoryList, MemoryObject
-    from memory_api_client.models import MemoryUpdateRequest
+    from generated_memory_api.models import ErrorEnvelope, MemoryCreateRequest, MemoryList, MemoryObject
+    from generated_memory_api.models import MemoryUpdateRequest
 
     client = AuthenticatedClient(base_url=live_server.url, token=make_key("alice"))
     created = [
@@ -159,9 +159,9 @@ def test_generated_client_works(generated_client, live_server, make_key):
 
 
 def test_generated_client_with_service_key(generated_client, live_server, make_key):
-    from memory_api_client import AuthenticatedClient
-    from memory_api_client.api.memory import create_memory, list_memories
-    from memory_api_client.models import MemoryCreateRequest
+    from generated_memory_api import AuthenticatedClient
+    from generated_memory_api.api.memory import create_memory, list_memories
+    from generated_memory_api.models import MemoryCreateRequest
 
     client = AuthenticatedClient(base_url=live_server.url, token=make_key(service="backend"))
     mem = create_memory.sync(client=client, body=MemoryCreateRequest(content="hi"), x_memory_user="dana")
@@ -171,13 +171,13 @@ def test_generated_client_with_service_key(generated_client, live_server, make_k
 
 
 def test_generated_client_covers_search_batch_and_friends(generated_client, live_server, make_key):
-    from memory_api_client import AuthenticatedClient
-    from memory_api_client.api.memory_tools import get_memory_context
-    from memory_api_client.api.memory import get_memory_history, update_memory
-    from memory_api_client.api.memory_tools import (
+    from generated_memory_api import AuthenticatedClient
+    from generated_memory_api.api.memory_tools import get_memory_context
+    from generated_memory_api.api.memory import get_memory_history, update_memory
+    from generated_memory_api.api.memory_tools import (
         create_memories, delete_memories, get_memory_stats, list_memory_tags, search_memories,
     )
-    from memory_api_client.models import (
+    from generated_memory_api.models import (
         BatchCreateRequest, BatchDeleteRequest, ContextRequest, MemoryCreateRequest, MemoryUpdateRequest,
     )
 
@@ -196,3 +196,36 @@ def test_generated_client_covers_search_batch_and_friends(generated_client, live
     assert ctx.memory_ids[0] == created[1].id
     outcome = delete_memories.sync(client=client, body=BatchDeleteRequest(ids=[created[0].id]))
     assert outcome.data[0].deleted is True
+
+
+def test_generated_client_exports_and_imports_as_json(generated_client, live_server, make_key):
+    """openapi-python-client skips JSON Lines bodies and answers: with `format=json` and an application/json
+    import, a generated client gets both operations, typed, and moves one user's memories to another."""
+    from generated_memory_api import AuthenticatedClient
+    from generated_memory_api.api.memory_tools import create_memories, export_memories, import_memories
+    from generated_memory_api.models import (
+        BatchCreateRequest, ErrorEnvelope, ExportMemoriesFormat, ImportResult, MemoryCreateRequest, MemoryExport,
+        MemoryImportRequest,
+    )
+
+    alice = AuthenticatedClient(base_url=live_server.url, token=make_key("alice"))
+    bob = AuthenticatedClient(base_url=live_server.url, token=make_key("bob"))
+    created = create_memories.sync(client=alice, body=BatchCreateRequest(memories=[
+        MemoryCreateRequest(content="tea at five", tags=["habit"]),
+        MemoryCreateRequest(content="coffee at nine", scope="work")])).data
+
+    exported = export_memories.sync(client=alice, format_=ExportMemoriesFormat.JSON)
+    assert isinstance(exported, MemoryExport), exported
+    assert exported.object_ == "memory.export" and exported.user == "alice"
+    assert [m.id for m in exported.data] == [m.id for m in created]  # oldest first
+    assert exported.data[0].tags == ["habit"] and exported.data[1].scope == "work"
+
+    result = import_memories.sync(client=bob, body=MemoryImportRequest.from_dict(exported.to_dict()))
+    assert isinstance(result, ImportResult) and (result.total, result.created) == (2, 2)
+    again = export_memories.sync(client=bob, format_=ExportMemoriesFormat.JSON)
+    assert again.to_dict()["data"] == exported.to_dict()["data"]
+
+    bad = MemoryImportRequest.from_dict({"data": [{**exported.data[0].to_dict(), "content": " "}]})
+    refused = import_memories.sync_detailed(client=bob, body=bad)
+    assert refused.status_code == 400 and isinstance(refused.parsed, ErrorEnvelope)
+    assert refused.parsed.error.param == "data[0].content"

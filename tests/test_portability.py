@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import openai
 
 from helpers import auth
+from memory_api import create_app
 from test_serve_embedded import cli
 
 
@@ -119,6 +121,119 @@ def test_import_conflicts_and_bad_lines(client, make_key):
                            headers=auth(key))
         assert resp.status_code == 400 and resp.json["error"]["code"] == "invalid_import"
     assert client.post("/v1/memory/import", data=body, content_type="text/csv", headers=auth(key)).status_code == 415
+
+
+def export_json(client, key, **query) -> dict:
+    resp = client.get("/v1/memory/export", query_string={"format": "json", **query}, headers=auth(key))
+    assert resp.status_code == 200 and resp.mimetype == "application/json", resp.data
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="memories.json"'
+    return resp.json
+
+
+def test_export_and_import_as_one_json_object(client, make_key):
+    """format=json: the JSON Lines export's first line and its memory lines in `data`; importing it (or only
+    its `data`) as application/json into another user gives the same memories."""
+    alice, bob, carol = make_key("alice"), make_key("bob"), make_key("carol")
+    a = create(client, alice, "Allergic to peanuts", tags=["health"], metadata={"src": "chat"}, occurred_at=1000)
+    create(client, alice, "Project Falcon ships in March", scope="falcon")
+    client.patch(f"/v1/memory/{a['id']}", json={"content": "Allergic to peanuts and shellfish"}, headers=auth(alice))
+    lines = export(client, alice)
+    document = export_json(client, alice)
+    assert set(document) == {"object", "format", "version", "user", "exported_at", "data"}
+    assert {k: v for k, v in document.items() if k not in ("data", "exported_at")} == \
+        {k: v for k, v in lines[0].items() if k != "exported_at"}
+    assert document["object"] == "memory.export" and document["user"] == "alice"
+    assert document["data"] == lines[1:]  # the same line objects, oldest first
+
+    imported = client.post("/v1/memory/import", json=document, headers=auth(bob))
+    assert imported.status_code == 200, imported.json
+    assert imported.json == {"object": "memory.import", "total": 2, "created": 2, "overwritten": 0, "skipped": 0}
+    assert export_json(client, bob)["data"] == document["data"]  # ids, times, revisions, history
+    found = client.get("/v1/memory/search?query=shellfish", headers=auth(bob)).json["data"]
+    assert [m["id"] for m in found] == [a["id"]]
+    again = client.post("/v1/memory/import", json=document, headers=auth(bob)).json
+    assert again["skipped"] == 2 and again["created"] == 0
+
+    only_data = client.post("/v1/memory/import", json={"data": document["data"]}, headers=auth(carol))
+    assert only_data.status_code == 200 and only_data.json["created"] == 2
+    empty = make_key("dana")
+    assert export_json(client, empty)["data"] == []
+    assert client.post("/v1/memory/import", json=export_json(client, empty), headers=auth(empty)).json["total"] == 0
+
+
+def test_a_bad_json_import_names_the_item_and_writes_nothing(client, make_key):
+    alice, bob = make_key("alice"), make_key("bob")
+    for content in ("one", "two", "three"):
+        create(client, alice, content)
+    document = export_json(client, alice)
+    bad = json.loads(json.dumps(document))
+    bad["data"][2]["content"] = " "
+    resp = client.post("/v1/memory/import", json=bad, headers=auth(bob))
+    assert resp.status_code == 400, resp.json
+    error = resp.json["error"]
+    assert (error["code"], error["param"]) == ("invalid_import", "data[2].content")
+    assert error["message"].startswith("data[2]: ")
+    assert listed(client, bob) == []  # data[0] and data[1] were good, and were not written either
+
+    # The same checks as a JSON Lines import: the same error for the same memory, named by its place.
+    body = "\n".join(json.dumps(line) for line in [export(client, alice)[0], *bad["data"]])
+    as_lines = client.post("/v1/memory/import", data=body, content_type="application/x-ndjson", headers=auth(bob))
+    assert as_lines.json["error"]["param"] == "line 4.content"
+    assert as_lines.json["error"]["message"].replace("Line 4", "data[2]").replace("line 4", "data[2]") == \
+        error["message"] == "data[2]: 'data[2].content' must not be empty."
+
+    history = json.loads(json.dumps(document))
+    history["data"][0]["history"] = [{"content": "old", "updated_at": 1, "revision": 0}]
+    for body, param in [
+        (history, "data[0].history[0].revision"),
+        ({"data": [document["data"][0], "a string"]}, "data[1]"),
+        ({"data": {"id": "x"}}, "data"),
+        ({}, "data"),
+        ([], "data"),
+        ({**document, "format": "other"}, "format"),
+        ({**document, "version": True}, "version"),
+        ({**document, "object": "list"}, "object"),
+    ]:
+        resp = client.post("/v1/memory/import", json=body, headers=auth(bob))
+        assert resp.status_code == 400 and resp.json["error"]["param"] == param, (body, resp.json)
+        assert resp.json["error"]["code"] == "invalid_import"
+    assert listed(client, bob) == []
+
+
+def test_a_json_import_is_one_json_value(client, make_key):
+    key = make_key("alice")
+    create(client, key, "one")
+    lines = client.get("/v1/memory/export", headers=auth(key)).data
+    # JSON Lines sent as application/json: not one JSON value (they go as application/x-ndjson).
+    resp = client.post("/v1/memory/import", data=lines, content_type="application/json", headers=auth(key))
+    assert resp.status_code == 400 and resp.json["error"]["code"] == "invalid_json"
+    assert "application/x-ndjson" in resp.json["error"]["message"]
+    # A JSON export sent as JSON Lines: refused, rather than read as a format line with no memories.
+    document = json.dumps(export_json(client, key))
+    resp = client.post("/v1/memory/import", data=document, content_type="application/x-ndjson", headers=auth(key))
+    assert resp.status_code == 400 and resp.json["error"]["param"] == "line 1"
+    assert "application/json" in resp.json["error"]["message"]
+
+
+
+def test_a_json_import_has_a_limit_of_its_own(settings, services, make_key):
+    """MEMORY_API_MAX_JSON_IMPORT_BYTES bounds a JSON import (parsed whole); JSON Lines keep theirs."""
+    client = create_app(settings.replace(max_json_import_bytes=2000), services).test_client()
+    key = make_key("alice")
+    client.post("/v1/memory/batch", json={"memories": [{"content": f"memory number {i}"} for i in range(20)]},
+                headers=auth(key))
+    document = export_json(client, key)
+    assert len(json.dumps(document)) > 2000
+    resp = client.post("/v1/memory/import", json=document, headers=auth(key))
+    assert resp.status_code == 413 and resp.json["error"]["code"] == "request_too_large", resp.json
+    chunked = client.post("/v1/memory/import", input_stream=io.BytesIO(json.dumps(document).encode()),
+                          content_type="application/json", headers=auth(key))  # no Content-Length
+    assert chunked.status_code == 413, chunked.json
+    lines = client.get("/v1/memory/export", headers=auth(key)).data
+    resp = client.post("/v1/memory/import", data=lines, content_type="application/x-ndjson", headers=auth(key))
+    assert resp.status_code == 200 and resp.json["skipped"] == 20
+    small = client.post("/v1/memory/import", json={"data": document["data"][:2]}, headers=auth(key))
+    assert small.status_code == 200 and small.json["skipped"] == 2
 
 
 def test_cli_export_and_import(tmp_path, redis_server, client, make_key):

@@ -8,7 +8,7 @@ import time
 import uuid
 from urllib.parse import unquote_to_bytes
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, Request, g, request
 
 from .. import metrics
 from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
@@ -83,6 +83,13 @@ def register_v1_hooks(blp: Blueprint) -> None:
     blp.before_request(begin_idempotency)
 
 
+def body_limit_setting(req: Request) -> str:
+    """The setting that bounds this request's body: a view may name one (import and chat take large bodies),
+    and one per media type (an import as one JSON object is parsed whole, JSON Lines a chunk at a time)."""
+    by_type = view_attribute("max_body_setting_by_type") or {}
+    return by_type.get(req.mimetype) or view_attribute("max_body_setting") or "max_body_bytes"
+
+
 def register_request_hooks(app: Flask) -> None:
     """Request ids and body limits before every request; idempotency and the access log after."""
     settings = app.config["MEMORY_API_SETTINGS"]
@@ -97,8 +104,7 @@ def register_request_hooks(app: Flask) -> None:
         ctx.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
         check_query_encoding(req.query_string)
         if req.method in _BODY_METHODS or req.content_length:
-            # A view may name the setting that bounds its body (import and chat take large ones).
-            max_body = getattr(settings, view_attribute("max_body_setting") or "max_body_bytes")
+            max_body = getattr(settings, body_limit_setting(req))
             req.max_content_length = max_body
             if req.content_length is not None and req.content_length > max_body:
                 raise PayloadTooLarge(f"The request body is larger than {max_body} bytes.")

@@ -1,4 +1,5 @@
-"""marshmallow schemas of search, tags, stats, history, batches, export and import (see common.py)."""
+"""marshmallow schemas of search, tags, stats, history and batches (see common.py; export and import:
+portability.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from .common import (
 EVENT_ID_PATTERN = r"^evt_[0-9]{1,20}-[0-9]{1,20}$"
 
 
-# --- search, tags, stats, history, batch, export/import ---------------------------------
+# --- search, tags, stats, history, batch ----------------------------------------------
 
 
 def min_score_field() -> fields.Float:
@@ -209,16 +210,3 @@ class DeleteAllQuery(StrictSchema):
 class DeletedAll(ma.Schema):
     object = constant("memory.deleted_all")
     deleted_count = fields.Integer(required=True)
-
-
-class ImportQuery(SpaceQuery):
-    on_conflict = fields.String(load_default="skip", validate=validate.OneOf(["skip", "overwrite"]), metadata={
-        "description": "For ids that exist already: keep them (skip) or replace them (overwrite)."})
-
-
-class ImportResult(ma.Schema):
-    object = constant("memory.import")
-    total = fields.Integer(required=True)
-    created = fields.Integer(required=True)
-    overwritten = fields.Integer(required=True)
-    skipped = fields.Integer(required=True)
