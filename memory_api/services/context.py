@@ -34,6 +34,7 @@ from ..errors import InvalidRequest
 from ..models import Filters, IdWalk, Memory
 from ..tokens import count_tokens, encoding_name_for_model
 from ..validation import InputRules, check_scope
+from .parallel import in_parallel
 from .search import SearchService
 from .spaces import Space, SpaceService
 
@@ -381,8 +382,13 @@ class ContextService:
         # SHARED_CANDIDATES: a block drawn from two spaces costs about half as much again as one user's,
         # not three times as much.
         limit = max(self.RELEVANT_CANDIDATES // len(owners), self.SHARED_CANDIDATES)
-        ranked = [self._search.ranked(owner, query, limit=limit, mode=mode, scopes=scopes, min_score=floor,
-                                      filters=times) for owner in owners]
+
+        def rank(owner: str) -> list:
+            return self._search.ranked(owner, query, limit=limit, mode=mode, scopes=scopes, min_score=floor,
+                                       filters=times)
+
+        # Each source is on its own slot (a node of its own, on a cluster): their round trips overlap.
+        ranked = [rank(owners[0])] if len(owners) == 1 else in_parallel(rank, owners)
         # The user's own and each space's, by score (each list is best first; a tie keeps the user's first).
         for found in heapq.merge(*ranked, key=lambda found: -found.score):
             yield found.memory
