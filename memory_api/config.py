@@ -22,11 +22,12 @@ class ConfigError(ValueError):
 
 
 def _setting(env: str, default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None,
-             choices: tuple[str, ...] | None = None) -> Any:
+             choices: tuple[str, ...] | None = None, kind: type | None = None) -> Any:
     """A setting: its environment variable, default and meaning, and the values it may take (checked by
-    Settings when it is made, whatever made it)."""
+    Settings when it is made, whatever made it). `kind`: the type its text is read as, for a setting whose
+    default (None: decided at start) does not say."""
     return field(default=default, metadata={"env": env, "help": help, "minimum": minimum, "maximum": maximum,
-                                            "choices": choices})
+                                            "choices": choices, "kind": kind})
 
 
 @dataclass(frozen=True)
@@ -181,10 +182,12 @@ class Settings:
         "MEMORY_API_CHAT_MODEL", "gpt-4o-mini", "Model used when a chat request names none.")
     summary_model: str | None = _setting(
         "MEMORY_API_SUMMARY_MODEL", None, "Model that writes conversation summaries (default: the chat model).")
-    auto_capture: bool = _setting(
-        "MEMORY_API_AUTO_CAPTURE", False,
-        "Capture memories from every answered chat turn (a job, after the answer); a request's "
-        "memory.capture overrides it.")
+    auto_capture: bool | None = _setting(
+        "MEMORY_API_AUTO_CAPTURE", None,
+        "Capture memories from every answered chat turn (a job, after the answer; a turn with nothing to "
+        "remember is skipped without asking the model). Unset (or auto): on when a model provider is "
+        "configured; false turns it off. A request's memory.capture, a conversation's and the user's own "
+        "preference override it.", kind=bool)
     capture_workers: int = _setting(
         "MEMORY_API_CAPTURE_WORKERS", 1,
         "Capture worker threads `memory-api serve` runs beside gunicorn (0: none; run `memory-api worker` "
@@ -359,6 +362,17 @@ class Settings:
         return self.capture_model or self.effective_summary_model
 
     @property
+    def provider_configured(self) -> bool:
+        """Is a model provider configured (chat, Responses, summaries and capture can work)?"""
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def capture_by_default(self) -> bool:
+        """Are chat turns captured when no request, conversation or user preference says? As
+        MEMORY_API_AUTO_CAPTURE says; unset: whenever there is a provider to ask."""
+        return self.provider_configured if self.auto_capture is None else self.auto_capture
+
+    @property
     def request_lease_seconds(self) -> float:
         """The longest one request may take (two provider calls and slack): how long a request holds
         a conversation lock or an Idempotency-Key reservation before another may take it over."""
@@ -387,10 +401,11 @@ def _env_name(field_name: str) -> str:
 
 
 def _convert(f: dataclasses.Field, raw: str) -> Any:
-    kind = type(f.default) if f.default is not None else str
+    kind = f.metadata["kind"] or (type(f.default) if f.default is not None else str)
     try:
         if kind is bool:
-            return parse_bool(raw)
+            # "auto" names the default of a setting decided at start (MEMORY_API_AUTO_CAPTURE)
+            return None if f.default is None and raw.strip().lower() == "auto" else parse_bool(raw)
         if kind is int:
             return int(raw)
         if kind is float:

@@ -133,7 +133,10 @@ class LiveServer:
         self.server.server_close()
 
 def with_provider(settings: Settings, fake_llm, **changes) -> Settings:
-    """Settings pointing the chat endpoint at the fake provider."""
+    """Settings pointing the chat endpoint at the fake provider. Automatic capture stays off unless asked
+    (`auto_capture=None`: the service's own default, on with a provider; True): a chat test is about chat,
+    and a capture job per turn would make the provider's requests depend on a worker's timing."""
+    changes.setdefault("auto_capture", False)
     return settings.replace(openai_base_url=fake_llm.url, openai_api_key="sk-upstream", **changes)
 
 

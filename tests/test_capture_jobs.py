@@ -85,7 +85,7 @@ def test_a_streamed_turn_is_captured_once_it_completes(capture_env, fake_llm, ma
 
 
 def test_capture_off_means_the_model_is_never_asked(capture_env, fake_llm, make_key):
-    client, svc = capture_env()  # MEMORY_API_AUTO_CAPTURE is off by default
+    client, svc = capture_env(auto_capture=False)  # MEMORY_API_AUTO_CAPTURE=false
     key = make_key("alice")
     assert "capture_job" not in chat(client, key).json["memory"]
     on_client, on_svc = capture_env(auto_capture=True)
@@ -95,6 +95,8 @@ def test_capture_off_means_the_model_is_never_asked(capture_env, fake_llm, make_
     assert fake_llm.extraction_requests == []
     # With the server default on, a turn is captured without asking.
     assert "capture_job" in chat(on_client, key).json["memory"]
+    # Unset, it is on, as a provider is configured (tests/test_capture_filter.py has more).
+    assert "capture_job" in chat(capture_env(auto_capture=None)[0], key).json["memory"]
 
 
 def test_a_provider_outage_delays_capture_and_loses_nothing(capture_env, fake_llm, make_key):

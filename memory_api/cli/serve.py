@@ -124,17 +124,32 @@ def announce_start(settings: Settings, embedded, announce: Callable[[str], None]
     for line in recall:
         announce(f"memory-api: {line}")
     announce(f"memory-api: {provider_status(settings)}")
+    announce(f"memory-api: {capture_status(settings)}")
     sys.stdout.flush()
 
 
 def provider_status(settings: Settings) -> str:
     """Which model provider chat, Responses, summaries and capture use, said at start (never its key)."""
-    if not (settings.openai_api_key or settings.openai_base_url):
+    if not settings.provider_configured:
         return ("no model provider configured: the memory API works; chat, Responses and capture answer 503 "
                 "until OPENAI_API_KEY (and OPENAI_BASE_URL for another provider) is set")
     where = settings.openai_base_url or "https://api.openai.com/v1"
     return (f"model provider {where} (chat model {settings.chat_model}, "
             f"capture model {settings.effective_capture_model})")
+
+
+def capture_status(settings: Settings) -> str:
+    """Whether chat turns are captured by default, said at start, with how to turn it off (or on)."""
+    if settings.capture_by_default:
+        where = "" if settings.capture_workers > 0 else \
+            " by `memory-api worker` (none runs here: MEMORY_API_CAPTURE_WORKERS=0)"
+        return (f"automatic capture on: memories are learnt from answered chat turns{where} (a turn with "
+                "nothing to remember skips the model); turn it off with MEMORY_API_AUTO_CAPTURE=false (a user: "
+                "PATCH /v1/memory/preferences {\"capture\": false}; a request: \"memory\": {\"capture\": false})")
+    if not settings.provider_configured:
+        return "automatic capture off: no model provider configured"
+    return ("automatic capture off (MEMORY_API_AUTO_CAPTURE=false); a request or conversation turns it on "
+            "with \"memory\": {\"capture\": true}")
 
 
 def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -> int:
@@ -170,8 +185,7 @@ def run_server(settings: Settings, *, announce: Callable[[str], None] = print) -
 
             assert settings.redis_url  # the configured Redis, or the embedded one's (set above)
             capture = CaptureWorkerProcess(settings.redis_url, settings.capture_workers).start()
-            announce(f"memory-api: capture worker running ({settings.capture_workers} thread(s); "
-                     f"automatic capture {'on' if settings.auto_capture else 'off'} by default)")
+            announce(f"memory-api: capture worker running ({settings.capture_workers} thread(s))")
         server = GunicornServer(lambda: create_app(settings),
                                 {**gunicorn_options(settings), **metrics_options, "when_ready": serving})
         try:

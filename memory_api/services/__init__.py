@@ -112,7 +112,7 @@ class Services:
                                  model=settings.effective_capture_model, candidates=settings.capture_candidates,
                                  may_edit_user_memories=settings.capture_may_edit_user_memories,
                                  max_messages=settings.max_chat_messages)
-        capture_jobs = CaptureJobs(CaptureQueue(redis_store), capture, enabled_by_default=settings.auto_capture,
+        capture_jobs = CaptureJobs(CaptureQueue(redis_store), capture, enabled_by_default=settings.capture_by_default,
                                    max_attempts=settings.capture_max_attempts,
                                    retry_seconds=settings.capture_retry_seconds)
         return cls(

@@ -29,11 +29,13 @@ from ..ids import CAPTURE_JOB_ID_PATTERN, new_capture_job_id
 from ..models import Provenance
 from ..store.capture_queue import CaptureQueue
 from .capture import CaptureService, Extraction, Operation
+from .capture_filter import NOTHING_TO_REMEMBER, nothing_to_remember
 
 log = logging.getLogger(__name__)
 
 # Provider failures worth another try later (a 4xx other than 408/409/429 will not get better).
 _RETRYABLE_STATUSES = {408, 409, 429}
+USER_TURNED_CAPTURE_OFF = "the user turned capture off"
 
 
 class FinishedOperation:
@@ -121,7 +123,7 @@ class CaptureJobs:
         return {"object": "memory.capture_job", "id": job_id, "state": state.get("state"),
                 "attempts": int(state.get("attempts") or 0), "created_at": int(state.get("created_at") or 0),
                 "updated_at": int(state.get("updated_at") or 0), "results": results,
-                "error": state.get("error") or None}
+                "error": state.get("error") or None, "reason": state.get("reason") or None}
 
     # --- the worker's side -------------------------------------------------------------
 
@@ -160,7 +162,10 @@ class CaptureJobs:
             self._finish(entry_id, user, job_id, "failed")
             return
         if self._queue.user_capture(user) is False:  # the user turned capture off after this was queued
-            self._finish(entry_id, user, job_id, "skipped")
+            self._finish(entry_id, user, job_id, "skipped", reason=USER_TURNED_CAPTURE_OFF)
+            return
+        if nothing_to_remember(job["messages"]):  # "thanks!", "what's the capital of Peru?": no model call
+            self._finish(entry_id, user, job_id, "skipped", reason=NOTHING_TO_REMEMBER)
             return
         by = Provenance(source="auto", actor=job.get("actor"), conversation_id=job.get("conversation_id"),
                         turn=job.get("turn"), author=user)
@@ -198,9 +203,9 @@ class CaptureJobs:
                            retry_at=time.time() + delay)
         _count("retrying")
 
-    def _finish(self, entry_id: str, user: str, job_id: str, state: str, *, error: str = "",
+    def _finish(self, entry_id: str, user: str, job_id: str, state: str, *, error: str = "", reason: str = "",
                 outcomes: list | None = None) -> None:
-        self._queue.record(user, job_id, state=state, error=error, updated_at=int(time.time()))
+        self._queue.record(user, job_id, state=state, error=error, reason=reason, updated_at=int(time.time()))
         self._queue.done(entry_id)
         _count(state, outcomes)
 

@@ -167,7 +167,7 @@ class Upstream:
 
     @property
     def configured(self) -> bool:
-        return bool(self._settings.openai_api_key or self._settings.openai_base_url)
+        return self._settings.provider_configured
 
     def ensure_configured(self) -> None:
         """Raise the 503 that names the setting to set, if no provider is configured."""

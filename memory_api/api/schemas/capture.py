@@ -103,13 +103,18 @@ class CaptureJob(ma.Schema):
     id = fields.String(required=True, metadata={"pattern": CAPTURE_JOB_ID_PATTERN})
     state = fields.String(required=True, metadata={
         "enum": ["queued", "running", "retrying", "done", "failed", "skipped"],
-        "description": "skipped: the user turned capture off before a worker reached it."})
+        "description": "skipped: the turn had nothing to remember (the model was not asked), or the user "
+                       "turned capture off before a worker reached it; `reason` says which."})
     attempts = fields.Integer(required=True)
     created_at = fields.Integer(required=True)
     updated_at = fields.Integer(required=True)
     results = fields.List(fields.Nested(AppliedOperation), required=True, allow_none=True,
                           metadata={"description": "Once done: what became of each operation."})
     error = fields.String(required=True, allow_none=True, metadata={"description": "The last failure, if any."})
+    reason = fields.String(required=True, allow_none=True, metadata={
+        "description": "Why a job was skipped: `nothing to remember` (a greeting, thanks, a question with no "
+                       "statement about the user: the model was not asked) or `the user turned capture off`; "
+                       "null otherwise."})
 
 
 class Preferences(ma.Schema):

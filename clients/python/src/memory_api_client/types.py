@@ -278,6 +278,7 @@ class CaptureJob(BaseModel):
     updated_at: int
     results: list[ExtractedOperation] | None = None
     error: str | None = None
+    reason: str | None = None  # skipped: "nothing to remember", or "the user turned capture off"
 
 
 class Space(BaseModel):
