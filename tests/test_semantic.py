@@ -187,6 +187,17 @@ def test_a_changed_embedding_model_is_reported_at_start(settings, fake_llm):
         local.close()
 
 
+def test_keyword_only_recall_is_a_warning_at_start(settings):
+    from memory_api.cli.serve import recall_status
+
+    services = Services.build(settings.replace(embeddings="off"))
+    try:
+        [line] = recall_status(services)
+        assert line.startswith("WARNING: keyword recall only (search by meaning is off): "), line
+    finally:
+        services.close()
+
+
 def test_a_failing_embedding_provider_stores_nothing(settings, fake_llm, make_key, redis_client):
     app = create_app(with_provider(settings, fake_llm, embeddings="provider", embedding_dimensions=64))
     key = make_key("alice")

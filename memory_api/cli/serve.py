@@ -213,7 +213,7 @@ def recall_status(services) -> list[str]:
     except ApiError as exc:  # Redis not reachable yet, or a store to migrate: requests say so (503) until fixed
         return [f"WARNING: {exc.message} Until then requests answer 503 store_unavailable."]
     if reason:
-        lines = [f"keyword recall only: {reason}"]
+        lines = [f"WARNING: keyword recall only (search by meaning is off): {reason}"]
     else:
         lines = [f"recall by meaning and keywords (embedding model {services.search.semantic.model()}, "
                  f"default mode {services.search.semantic.mode(None)})"]
