@@ -36,10 +36,22 @@ def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 class _JsonErrors:
+    _quitting = False
+
     def init_process(self) -> None:
         util.write_error = write_json_error  # this worker process only (gunicorn looks it up per error)
         # A mixin: super() is the gunicorn worker it is mixed into, which mypy cannot see from here.
         super().init_process()  # type: ignore[misc]
+
+    def handle_quit(self, sig, frame) -> None:
+        """Only the first quit counts. Ctrl-C in a terminal signals the whole process group: a worker gets
+        SIGINT from the terminal, then SIGQUIT from the master as it stops its workers. The second quit,
+        landing while the first was already exiting, raised SystemExit inside Python's shutdown and printed
+        a traceback on the terminal."""
+        if self._quitting:
+            return
+        self._quitting = True
+        super().handle_quit(sig, frame)  # type: ignore[misc]
 
 
 class JsonErrorsGeventWorker(_JsonErrors, GeventWorker):

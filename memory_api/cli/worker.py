@@ -8,6 +8,7 @@ machine, pointed at the same Redis.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -36,6 +37,14 @@ _ASKED_TO_STOP = {0, 128 + 15, 128 + 2, 128 + 1, -15, -2, -1}
               help="Worker threads (default MEMORY_API_CAPTURE_WORKERS, at least 1).")
 def worker(threads: int | None) -> None:
     """Run capture workers until stopped (SIGTERM/SIGINT: the jobs in hand are finished first)."""
+    # Ctrl-C before the workers were running (a terminal signals serve's whole process group, this worker
+    # too, however early) is a clean stop, not click's "Aborted!" and exit 1, which serve would have taken
+    # for a crash and restarted.
+    with contextlib.suppress(KeyboardInterrupt):
+        _run_workers(threads)
+
+
+def _run_workers(threads: int | None) -> None:
     settings = settings_from_env()
     configure_logging(settings.log_level, settings.log_format)
     if settings.metrics:  # counted into serve's /metrics (PROMETHEUS_MULTIPROC_DIR comes from serve)
