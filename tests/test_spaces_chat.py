@@ -125,3 +125,15 @@ def test_capture_writes_only_the_users_own_memories_and_never_touches_a_space(cl
     assert [m["content"] for m in client.get(f"/v1/memory?space={space}", headers=keys["alice"]).json["data"]] == \
         [shared["content"]]
     assert "Invoices are due" in [m["content"] for m in client.get("/v1/memory", headers=keys["alice"]).json["data"]]
+
+
+def test_the_same_fact_in_two_sources_takes_one_line(client, team, fake_llm):
+    keys, space, shared, own = team
+    other = client.post("/v1/spaces", json={"name": "Acme billing"}, headers=keys["alice"]).json["id"]
+    copy = client.post("/v1/memory", json={"content": "i promised the customer  a refund on invoices",
+                                           "space": other}, headers=keys["alice"]).json
+    for query in ("invoices refund", None):
+        body = {"mode": "keyword", **({"query": query} if query else {})}
+        ids = client.post("/v1/memory/context", json=body, headers=keys["alice"]).json["memory_ids"]
+        assert len({shared["id"], copy["id"]} & set(ids)) == 1, (query, ids)
+        assert own["id"] in ids

@@ -304,6 +304,17 @@ def resolve_caps(requested: dict | None, *, server_max_words: int, server_max_to
     return Caps(**caps)
 
 
+def _first_of_each_content(memories: Iterable[Memory]) -> Iterator[Memory]:
+    """The memories in order, each content once (ignoring case and spacing, as duplicates are found): the
+    same fact kept by the user and a space, or by two spaces, takes one line of the block, not two."""
+    seen: set[str] = set()
+    for memory in memories:
+        key = " ".join(memory.content.casefold().split())
+        if key not in seen:
+            seen.add(key)
+            yield memory
+
+
 def relevance_query(query: str | None, background: str | None) -> str:
     """What memories are ranked against: the message, followed by what the conversation is about.
 
@@ -372,6 +383,11 @@ class ContextService:
 
     def _candidates(self, owners: list[str], scopes: list[str | None], query: str | None, mode: str,
                     times: Filters) -> Iterator[Memory]:
+        candidates = self._from_sources(owners, scopes, query, mode, times)
+        yield from candidates if len(owners) == 1 else _first_of_each_content(candidates)
+
+    def _from_sources(self, owners: list[str], scopes: list[str | None], query: str | None, mode: str,
+                      times: Filters) -> Iterator[Memory]:
         if query is None:
             yield from heapq.merge(*(self._newest_first(owner, s, times) for owner in owners for s in scopes),
                                    key=lambda m: m.id, reverse=True)
