@@ -15,6 +15,7 @@ from . import (
     context,
     conversations,
     health,
+    me,
     memory,
     memory_events,
     portability,
@@ -107,6 +108,7 @@ def init_api(app: Flask) -> MemoryApi:
     api.register_blueprint(provider_models.blp)
     api.register_blueprint(conversations.blp)
     api.register_blueprint(spaces.blp)
+    api.register_blueprint(me.blp)
     api.register_blueprint(health.blp)
     register_request_hooks(app)
     init_cors(app, app.config["MEMORY_API_SETTINGS"].cors_origins)
