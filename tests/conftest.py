@@ -26,7 +26,7 @@ from memory_api.services import Services
 PROCESS_MODULES = {
     "test_serve_embedded", "test_embedded_lifecycle", "test_slow_clients", "test_logs", "test_metrics",
     "test_faults", "test_cluster_failover", "test_cluster_migration", "test_redis_cluster", "test_redis_versions",
-    "test_console_browser", "test_console_spaces_browser", "test_cors_browser", "test_typescript_client",
+    "test_console_browser", "test_console_spaces_browser", "test_console_product_browser", "test_cors_browser", "test_typescript_client",
     "test_chat_cli", "test_disk_full", "test_data_location", "test_fuzz", "test_doors", "test_light_client",
     "test_serve_terminal",
 }

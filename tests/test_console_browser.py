@@ -128,7 +128,7 @@ def test_create_edit_and_delete(open_console, client, make_key):
     page.get_by_role("button", name="Delete…").click()
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Memory deleted.")
-    expect(page.get_by_text("No memories match.")).to_be_visible()
+    expect(page.get_by_text("No memories yet.")).to_be_visible()
     assert client.get(f"/v1/memory/{stored['id']}", headers=auth(key)).status_code == 404
 
 
@@ -208,9 +208,10 @@ def test_load_more_pages_past_100_memories_newest_or_oldest_first(open_console, 
         more.click()
         expect(cards).not_to_have_count(shown)
     expect(cards).to_have_count(105)
-    expect(page.get_by_text("105 memories shown.")).to_be_visible()
+    expect(page.get_by_text("105 of 105 memories shown.")).to_be_visible()
     contents = page.locator("#memory-list .content").all_text_contents()
     assert len(set(contents)) == 105 and contents[0] == "Memory number 104"
+    page.get_by_text("Filters and order").click()
     ui.get_by_label("Order").select_option("asc")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#memory-list .content").first).to_have_text("Memory number 0")
@@ -225,6 +226,7 @@ def test_filters_by_tag_scope_and_source(open_console, client, make_key):
     page = tab.page
     ui = tab.screen
     tab.sign_in(key)
+    page.get_by_text("Filters and order").click()
     ui.get_by_label("Tag", exact=True).fill("work")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#memory-list .content")).to_have_text(["Tagged work"])
@@ -421,6 +423,7 @@ def test_times_are_shown_editable_and_past_memories_can_be_hidden(open_console, 
     expect(old).to_have_class(re.compile(r"\bpast\b"))
     expect(page.locator("#memory-list li.card", has_text="Lives in Berlin")).to_contain_text("happened 1 May 2023")
 
+    page.get_by_text("Filters and order").click()
     ui.get_by_label("Time").select_option("holding")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#memory-list .content")).to_have_text(["Lives in Berlin"])

@@ -345,6 +345,7 @@ def test_a_removed_members_console_says_the_space_is_gone_and_shows_their_own(op
 
     # Removed while the list is on show: the next action (applying a filter) says so and shows their own
     client.delete(f"/v1/spaces/{space}/members/bob", headers=alice)
+    page.get_by_text("Filters and order").click()
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_role("alert")).to_have_text(GONE)
     expect(page.get_by_role("alert")).to_contain_text("“Team”")

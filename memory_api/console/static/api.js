@@ -54,6 +54,11 @@ export function call(path, options = {}) {
   return request(base + path, options, options.query?.space ?? options.json?.space ?? null);
 }
 
+/** Calls an API `url` that is neither under /v1/memory nor /v1/spaces (GET /v1/me), like call(). */
+export function callUrl(url, options = {}) {
+  return request(url, options, null);
+}
+
 /** Calls `path` relative to /v1/spaces ("", "/space_…", "/space_…/members/…"), like call(). */
 export function callSpaces(path, options = {}) {
   const named = /^\/(space_[^/?]+)/.exec(path);

@@ -14,6 +14,7 @@ import * as overview from "./overview.js";
 import * as search from "./search.js";
 import * as spaces from "./spaces.js";
 import * as switcher from "./switcher.js";
+import * as whoami from "./whoami.js";
 
 setBase(config.api, config.spacesApi);
 
@@ -47,7 +48,7 @@ async function route() {
   const screen = signedIn && SCREENS[name] ? name : signedIn ? "memories" : "signin";
   if (signedIn && screen !== name) return go("#/memories");
   $("nav").hidden = $("session").hidden = $("space-form").hidden = !signedIn;
-  $("session-who").textContent = session.user ? `Acting for ${session.user}` : "Signed in";
+  whoami.show();
   if (!signedIn) { // nothing of the last person's spaces is left in the page
     setSpaces([]);
     switcher.render();
@@ -86,6 +87,7 @@ async function route() {
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
   act(event.submitter, async () => {
+    whoami.forget();
     session.save($("signin-key").value.trim(), $("signin-user").value.trim());
     try {
       await call("/stats"); // any read the key may do: is it a key, and may it act for that user?
@@ -102,6 +104,7 @@ $("signin-form").addEventListener("submit", (event) => {
 
 $("sign-out").addEventListener("click", () => {
   session.clear();
+  whoami.forget();
   go("#/signin", { say: "Signed out." });
 });
 

@@ -57,8 +57,9 @@ function timeFacts(memory) {
   ];
 }
 
-/** A memory (or a version of one) as a card: its content as text, then what describes it. */
-export function memoryCard(memory, { actions = [], extra = [] } = {}) {
+/** A memory (or a version of one) as a card: its content as text, then what describes it; `select` (a
+ * checkbox, in the list) goes before it, `actions` after. */
+export function memoryCard(memory, { actions = [], extra = [], select = null } = {}) {
   const past = memory.valid_until != null && memory.valid_until <= Date.now() / 1000;
   const facts = [
     memory.space ? `by ${memory.author ?? "an unknown member"}` : null, // in a space: which member wrote it
@@ -70,13 +71,15 @@ export function memoryCard(memory, { actions = [], extra = [] } = {}) {
     ...extra,
   ].filter(Boolean);
   return el("li", { class: past ? "card past" : "card" },
-    el("p", { class: "content", text: memory.content }),
-    memory.tags && memory.tags.length
-      ? el("ul", { class: "tags", "aria-label": "Tags" }, memory.tags.map((tag) => el("li", { text: tag })))
-      : null,
-    el("p", { class: "muted small", text: facts.join(" · ") }),
-    memory.reason ? el("p", { class: "muted small", text: `Reason: ${memory.reason}` }) : null,
-    metadataList(memory.metadata),
+    select,
+    el("div", { class: "body" },
+      el("p", { class: "content", text: memory.content }),
+      memory.tags && memory.tags.length
+        ? el("ul", { class: "tags", "aria-label": "Tags" }, memory.tags.map((tag) => el("li", { text: tag })))
+        : null,
+      el("p", { class: "muted small", text: facts.join(" · ") }),
+      memory.reason ? el("p", { class: "muted small", text: `Reason: ${memory.reason}` }) : null,
+      metadataList(memory.metadata)),
     actions.length ? el("div", { class: "row" }, actions) : null,
   );
 }
@@ -91,4 +94,10 @@ function metadataList(metadata) {
 /** A link styled as a button. */
 export function linkButton(text, href, label) {
   return el("a", { class: "button secondary", href, text, "aria-label": label });
+}
+
+/** The first `n` characters of a memory's content, on one line: how a button or a message names it. */
+export function short(text, n = 40) {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > n ? `${line.slice(0, n - 1)}…` : line;
 }

@@ -10,6 +10,9 @@ const data = $("console").dataset;
 export const config = {
   api: data.api,
   spacesApi: data.spacesApi,
+  meApi: data.meApi,
+  maxBatch: Number(data.maxBatch),
+  restorable: data.restorable === "true", // the server keeps deleted memories a while: a delete can be undone
   pageSize: Number(data.pageSize),
   maxContent: Number(data.maxContent),
   maxWords: Number(data.maxWords),
