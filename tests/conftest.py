@@ -12,12 +12,11 @@ import os
 
 import pytest
 import redis
+from helpers import LiveServer, RedisServer, cannot_run
 
-from helpers import LiveServer, RedisServer
 from memory_api import create_app
 from memory_api.config import Settings
 from memory_api.services import Services
-
 
 # The slow tier, marked `process`: tests that start whole processes (serve, gunicorn, the MCP servers, Redis
 # Clusters and other redis-servers, Chromium, npm, the CLI as a subprocess), the spec fuzzer, and the builds
@@ -26,7 +25,8 @@ from memory_api.services import Services
 PROCESS_MODULES = {
     "test_serve_embedded", "test_embedded_lifecycle", "test_slow_clients", "test_logs", "test_metrics",
     "test_faults", "test_cluster_failover", "test_cluster_migration", "test_redis_cluster", "test_redis_versions",
-    "test_console_browser", "test_console_spaces_browser", "test_console_product_browser", "test_cors_browser", "test_typescript_client",
+    "test_console_browser", "test_console_spaces_browser", "test_console_product_browser", "test_cors_browser",
+    "test_typescript_client",
     "test_chat_cli", "test_disk_full", "test_data_location", "test_fuzz", "test_doors", "test_light_client",
     "test_serve_terminal",
 }
@@ -159,3 +159,38 @@ def fake_llm():
         yield fake
 
 
+# The web console's browser tests (test_console_*browser.py): Chromium once per module, and console tabs.
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium, once per test module."""
+    from console_browser import launch, why_no_browser
+    from playwright.sync_api import sync_playwright
+
+    if why_no_browser():
+        cannot_run(why_no_browser())
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_console(browser, live_server):
+    """open_console(base_url=live_server's, **context_args) -> a signed-out console tab; every tab is closed
+    afterwards, and a page that reported errors fails the test."""
+    from console_browser import ConsolePage
+
+    tabs: list[ConsolePage] = []
+
+    def open_tab(base_url: str | None = None, **context_args) -> ConsolePage:
+        tab = ConsolePage.open(browser, base_url or live_server.url, **context_args)
+        tabs.append(tab)
+        return tab
+
+    yield open_tab
+    for tab in tabs:
+        tab.close()
+    for tab in tabs:
+        assert tab.errors == [], f"the page reported errors: {tab.errors}"

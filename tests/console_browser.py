@@ -11,6 +11,8 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
+from helpers import auth
+
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
 # Generous: the machine running the suite may be busy; expect() returns as soon as the page is right.
 TIMEOUT_MS = 15_000
@@ -54,7 +56,7 @@ class ConsolePage:
     console_responses: list[tuple[str, dict]] = field(default_factory=list)
 
     @classmethod
-    def open(cls, browser, base_url: str, **context_args) -> "ConsolePage":
+    def open(cls, browser, base_url: str, **context_args) -> ConsolePage:
         context = browser.new_context(**context_args)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
@@ -107,3 +109,10 @@ class ConsolePage:
 
     def close(self) -> None:
         self.page.context.close()
+
+
+def create(client, key, content, **fields):
+    """A memory made through the API, behind the console's back."""
+    response = client.post("/v1/memory", json={"content": content, **fields}, headers=auth(key))
+    assert response.status_code == 200, response.json
+    return response.json

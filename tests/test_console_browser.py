@@ -11,50 +11,17 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from console_browser import TIMEOUT_MS, ConsolePage, launch, why_no_browser
-from helpers import REQUIRE_ALL, LiveServer, auth, cannot_run, with_provider
+from console_browser import TIMEOUT_MS, ConsolePage, create, why_no_browser
+from helpers import REQUIRE_ALL, LiveServer, auth, with_provider
 
 if why_no_browser() and not REQUIRE_ALL:  # under MEMORY_API_TEST_REQUIRE_ALL=1 each test fails instead
     pytest.skip(why_no_browser(), allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect
 
 expect.set_options(timeout=TIMEOUT_MS)
 
 XSS = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2; alert(1)"> hostile'
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if why_no_browser():
-        cannot_run(why_no_browser())
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def open_console(browser, live_server):
-    tabs: list[ConsolePage] = []
-
-    def open_tab(base_url: str = live_server.url, **context_args) -> ConsolePage:
-        tab = ConsolePage.open(browser, base_url, **context_args)
-        tabs.append(tab)
-        return tab
-
-    yield open_tab
-    for tab in tabs:
-        tab.close()
-    for tab in tabs:
-        assert tab.errors == [], f"the page reported errors: {tab.errors}"
-
-
-def create(client, key, content, **fields):
-    response = client.post("/v1/memory", json={"content": content, **fields}, headers=auth(key))
-    assert response.status_code == 200, response.json
-    return response.json
 
 
 def test_sign_in_lists_memories_and_the_key_stays_out_of_urls_and_cookies(open_console, client, make_key):
