@@ -28,7 +28,7 @@ PROCESS_MODULES = {
     "test_console_browser", "test_console_spaces_browser", "test_console_product_browser", "test_cors_browser",
     "test_typescript_client",
     "test_chat_cli", "test_disk_full", "test_data_location", "test_fuzz", "test_doors", "test_light_client",
-    "test_serve_terminal",
+    "test_serve_terminal", "test_typescript_package",
 }
 PROCESS_TESTS = {
     "test_capture_jobs.py::test_a_worker_killed_mid_job_leaves_it_to_another",
