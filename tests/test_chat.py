@@ -7,7 +7,7 @@ import pytest
 import tiktoken
 
 from helpers import auth, with_provider
-from memory_api.services.context import BLOCK_END, BLOCK_START, memory_lines
+from memory_api.services.context_block import BLOCK_END, BLOCK_START, memory_lines
 
 
 @pytest.fixture

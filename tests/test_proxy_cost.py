@@ -13,7 +13,7 @@ from helpers import auth, with_provider
 from memory_api import create_app
 from memory_api.ids import new_memory_id
 from memory_api.models import Memory
-from memory_api.services.context import MAX_MISSES_IN_A_ROW, select_memories_within_caps
+from memory_api.services.context_block import MAX_MISSES_IN_A_ROW, select_memories_within_caps
 
 
 def test_selection_stops_looking_once_the_caps_are_all_but_full():

@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from memory_api.config import Settings
 from memory_api.errors import InvalidRequest
 from memory_api.models import Filters, IdWalk, Memory
-from memory_api.services.context import (
+from memory_api.services.context import resolve_caps
+from memory_api.services.context_block import (
     HEADER,
     MAX_CANDIDATES,
     MAX_MISSES_IN_A_ROW,
     block_tokens,
     render_block,
-    resolve_caps,
     select_memories_within_caps,
 )
 from memory_api.services.pagination import CursorWalk, cursor_walk

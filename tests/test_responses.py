@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from helpers import auth, with_provider
-from memory_api.services.context import BLOCK_END, BLOCK_START, memory_lines
+from memory_api.services.context_block import BLOCK_END, BLOCK_START, memory_lines
 
 
 @pytest.fixture

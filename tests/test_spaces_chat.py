@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import auth, with_provider
-from memory_api.services.context import BLOCK_END, BLOCK_START, SHARED_HEADER, memory_lines
+from memory_api.services.context_block import BLOCK_END, BLOCK_START, SHARED_HEADER, memory_lines
 
 
 @pytest.fixture

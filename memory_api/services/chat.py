@@ -24,7 +24,8 @@ from .chat_request import (
     render_summary,
 )
 from .chat_request import system_text as joined_system_text
-from .context import Caps, ContextSelection, ContextService
+from .context import Caps, ContextService
+from .context_block import ContextSelection
 from .conversations import ConversationService, ThreadLock
 from .sse_events import SSEEvent
 from .streams import StreamLimiter, StreamSlot

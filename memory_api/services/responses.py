@@ -21,7 +21,8 @@ from .. import metrics
 from ..errors import ApiError, BadGateway, InvalidRequest
 from .chat import ChatOutcome, mid_stream_error
 from .chat_request import parse_memory_options
-from .context import Caps, ContextSelection, ContextService
+from .context import Caps, ContextService
+from .context_block import ContextSelection
 from .conversations import message_text
 from .message_shape import check_input_items
 from .provider_api import ProviderApi

@@ -147,11 +147,12 @@ class SpaceService:
         own, space_ids = self._store.own_or_spaces(user, memory_id, deleted_too=deleted_too)
         if own or not space_ids:
             return user
-        holders = self._store.holders([space_owner(s) for s in space_ids], memory_id, deleted_too=deleted_too)
+        owners = {space_owner(s): s for s in space_ids}
+        holders = self._store.holders(list(owners), memory_id, deleted_too=deleted_too)
         if not holders:
             return user
         try:
-            return self.space(user, space_ids[[space_owner(s) for s in space_ids].index(holders[0])], need).owner
+            return self.space(user, owners[holders[0]], need).owner
         except NotFound:  # a space the index still lists, that they have left: the memory is not theirs
             return user
 

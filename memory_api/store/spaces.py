@@ -117,10 +117,6 @@ class SpaceStore:
             self._redis.client.hdel(keys.user_spaces(user), *stale)
         return sorted(found, key=lambda pair: (pair[1].added_at, pair[0].id))
 
-    def count_of(self, user: str) -> int:
-        """How many spaces the user's index lists (at least those they are a member of)."""
-        return int(self._redis.client.hlen(keys.user_spaces(user)))
-
     def add_member(self, space_id: str, member: MemberRecord, *, max_members: int) -> MemberRecord:
         self._redis.client.hset(keys.user_spaces(member.user), space_id, member.added_at)
         try:
