@@ -295,3 +295,23 @@ def test_a_non_member_cannot_tell_a_space_exists(client, people):
         assert resp.status_code == 404
         body = resp.json["error"]
         assert body["code"] == "space_not_found" and body["message"] == f"No space found with id '{target}'."
+
+
+def test_a_membership_write_cut_short_between_its_two_keys_grants_nothing(client, people, services, redis_client):
+    """A process killed between writing a user's index of spaces and the space's members (either order)
+    leaves an index entry the members do not confirm: it grants nothing, and the next listing drops it."""
+    from memory_api.store import keys as key_names
+
+    space = new_space(client, people["alice"])
+    memory = client.post("/v1/memory", json={"content": "Vault code 0000", "space": space},
+                         headers=people["alice"]).json
+    # mallory's index names the space (as if an add had died before the members were written)
+    redis_client.hset(key_names.user_spaces("mallory"), space, 1)
+    assert client.get("/v1/spaces", headers=people["mallory"]).json["data"] == []
+    assert not redis_client.hexists(key_names.user_spaces("mallory"), space)
+    redis_client.hset(key_names.user_spaces("mallory"), space, 1)
+    for path in (f"/v1/memory/{memory['id']}", f"/v1/memory?space={space}", f"/v1/spaces/{space}"):
+        resp = client.get(path, headers=people["mallory"])
+        assert resp.status_code == 404 and "Vault" not in resp.get_data(as_text=True), path
+    ctx = client.post("/v1/memory/context", json={}, headers=people["mallory"]).json
+    assert ctx["memory_ids"] == []
